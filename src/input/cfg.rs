@@ -1,0 +1,151 @@
+//! The cfg / ini reader (GAX exports).
+//!
+//! `[section]` headers, `key=value` lines, `;` or `#` comment lines and blank
+//! lines; CRLF line ends. Keys before any header belong to
+//! `interaction-workspace`, so the vendor's `key=value` snippets are valid
+//! files. Values are taken verbatim (no escapes, no inline comments: a `;`
+//! inside a value is part of it) with surrounding blanks trimmed.
+
+use super::{Comment, Export, ExportBuilder, OptionEntry};
+use crate::diagnostic::Diagnostic;
+use crate::rules::Code;
+use crate::source::{Span, ValueMap};
+
+const BLANKS: &[char] = &[' ', '\t'];
+
+/// Reads a cfg export; never fails, problems become diagnostics.
+pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Export {
+    let mut b = ExportBuilder::default();
+    let mut start = 0;
+    for (index, raw) in text.split('\n').enumerate() {
+        let line_no = index + 1;
+        let line_start = start;
+        start += raw.len() + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let content = line.trim_matches(BLANKS);
+        let lead = line.len() - line.trim_start_matches(BLANKS).len();
+        let content_span = Span::new(line_start + lead, line_start + lead + content.len());
+        if content.is_empty() {
+            continue;
+        }
+        if let Some(rest) = content.strip_prefix(';').or_else(|| content.strip_prefix('#')) {
+            b.comment(Comment { line: line_no, span: content_span, text: rest.trim().to_string() });
+            continue;
+        }
+        if content.starts_with('[') {
+            header(content, content_span, &mut b, diags);
+            continue;
+        }
+        let Some(eq) = content.find('=') else {
+            diags.push(
+                Diagnostic::new(Code::MalformedLine, content_span, "line has no `=`")
+                    .label("expected `key=value`")
+                    .help("write `key=value`, or start the line with `;` to make it a comment"),
+            );
+            continue;
+        };
+        let key_raw = content.get(..eq).unwrap_or("");
+        let key = key_raw.trim_end_matches(BLANKS);
+        let key_span = Span::new(content_span.start, content_span.start + key.len());
+        if key.is_empty() {
+            diags.push(
+                Diagnostic::new(Code::MalformedLine, Span::new(content_span.start, content_span.start + 1), "option has no name")
+                    .label("nothing before `=`")
+                    .help("write the option name before `=`"),
+            );
+            continue;
+        }
+        let after = content.get(eq + 1..).unwrap_or("");
+        let value = after.trim_start_matches(BLANKS);
+        let value_start = content_span.start + eq + 1 + (after.len() - value.len());
+        let value_span = Span::new(value_start, value_start + value.len());
+        b.option(
+            OptionEntry {
+                key: key.to_string(),
+                key_span,
+                value: value.to_string(),
+                value_span,
+                map: ValueMap::Direct { base: value_start },
+            },
+            diags,
+        );
+    }
+    b.finish()
+}
+
+fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Vec<Diagnostic>) {
+    let Some(close) = content.find(']') else {
+        diags.push(
+            Diagnostic::new(Code::BadSectionHeader, span, "section header is not closed")
+                .label("no `]`")
+                .help("close the header with `]`")
+                .fix(Span::point(span.end), "]"),
+        );
+        // Still switch sections, so options below are not misattributed.
+        let name = content.get(1..).unwrap_or("").trim_matches(BLANKS);
+        if !name.is_empty() {
+            b.section(name, Some(Span::new(span.end - name.len(), span.end)));
+        }
+        return;
+    };
+    let inner = content.get(1..close).unwrap_or("");
+    let name = inner.trim_matches(BLANKS);
+    let name_start = span.start + 1 + (inner.len() - inner.trim_start_matches(BLANKS).len());
+    let name_span = Span::new(name_start, name_start + name.len());
+    let trailing = content.get(close + 1..).unwrap_or("");
+    if !trailing.trim_matches(BLANKS).is_empty() {
+        let t = trailing.trim_start_matches(BLANKS);
+        let t_start = span.start + close + 1 + (trailing.len() - t.len());
+        diags.push(
+            Diagnostic::new(Code::BadSectionHeader, Span::new(t_start, span.end), "text after the section header")
+                .label("not part of the header")
+                .help("put the section header alone on its line")
+                .fix(Span::new(span.start + close + 1, span.end), ""),
+        );
+    }
+    if name.is_empty() {
+        diags.push(
+            Diagnostic::new(Code::BadSectionHeader, span, "section header has no name")
+                .help("write the section name between the brackets, e.g. `[interaction-workspace]`"),
+        );
+        return;
+    }
+    b.section(name, Some(name_span));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_before_header_are_main_section() {
+        let mut d = Vec::new();
+        let e = read("a = b \r\n[x]\nc=d\n", &mut d);
+        assert!(d.is_empty());
+        assert_eq!(e.sections[0].name, "interaction-workspace");
+        let a = &e.sections[0].options[0];
+        assert_eq!((a.key.as_str(), a.value.as_str()), ("a", "b"));
+        assert_eq!(a.value_span, Span::new(4, 5));
+        assert_eq!(e.sections[1].options[0].key, "c");
+    }
+
+    #[test]
+    fn reports_every_bad_line() {
+        let mut d = Vec::new();
+        let e = read("[s\nnoequals\n=v\n[]\n[t] junk\nk=1\nk=2\n", &mut d);
+        let codes: Vec<_> = d.iter().map(|x| x.code).collect();
+        assert_eq!(
+            codes,
+            vec![
+                Code::BadSectionHeader,
+                Code::MalformedLine,
+                Code::MalformedLine,
+                Code::BadSectionHeader,
+                Code::BadSectionHeader,
+                Code::DuplicateKey
+            ]
+        );
+        assert_eq!(e.section("t").unwrap().get("k").unwrap().value, "2");
+    }
+}

@@ -1,0 +1,445 @@
+//! Input readers: an option export (cfg/ini, JSON or YAML) → sections →
+//! options → string values, each with the byte span of its key and value in
+//! the original file.
+//!
+//! Readers check the bytes first (size, encoding, binary), then parse the
+//! format. A file that cannot be read at all is an [`InputError`] (the command
+//! exits 2); everything else — a malformed line, a duplicate key, a number
+//! where a string belongs — is a [`Diagnostic`] and reading goes on.
+//!
+//! Readers know nothing of what the options mean.
+
+mod cfg;
+mod doc;
+mod escapes;
+mod json;
+mod yaml;
+
+use crate::diagnostic::Diagnostic;
+use crate::rules::Code;
+use crate::source::{SourceFile, Span, ValueMap};
+use std::fmt;
+
+/// The section every Service Client API option lives in; cfg keys before any
+/// section header belong to it.
+pub const MAIN_SECTION: &str = "interaction-workspace";
+
+/// Default limit on the size of an input file: 64 MiB.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The format of an option export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InputFormat {
+    /// GAX cfg / ini export.
+    Cfg,
+    /// JSON: sections map or provisioning-API shape.
+    Json,
+    /// YAML: the same shapes as JSON.
+    Yaml,
+}
+
+impl InputFormat {
+    /// `cfg`, `json` or `yaml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFormat::Cfg => "cfg",
+            InputFormat::Json => "json",
+            InputFormat::Yaml => "yaml",
+        }
+    }
+
+    /// The format a file name's extension says, if any.
+    pub fn from_extension(name: &str) -> Option<InputFormat> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "cfg" | "ini" | "conf" => Some(InputFormat::Cfg),
+            "json" => Some(InputFormat::Json),
+            "yaml" | "yml" => Some(InputFormat::Yaml),
+            _ => None,
+        }
+    }
+
+    /// The format the content looks like: `{` starts JSON, a section header
+    /// or a `key=value` line starts cfg, anything else is taken as YAML.
+    pub fn sniff(text: &str) -> InputFormat {
+        let first = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with(';') && !l.starts_with('#'));
+        let Some(line) = first else { return InputFormat::Cfg };
+        if line.starts_with('{') {
+            return InputFormat::Json;
+        }
+        if line.starts_with('[') || line == "---" {
+            return if line == "---" { InputFormat::Yaml } else { InputFormat::Cfg };
+        }
+        match (line.find('='), line.find(':')) {
+            (Some(eq), Some(colon)) if eq < colon => InputFormat::Cfg,
+            (Some(_), None) => InputFormat::Cfg,
+            _ => InputFormat::Yaml,
+        }
+    }
+}
+
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One option: key and value with their spans in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionEntry {
+    /// The option name, as written (trimmed).
+    pub key: String,
+    /// Where the name is written.
+    pub key_span: Span,
+    /// The value, decoded (JSON escapes resolved), surrounding blanks trimmed
+    /// for cfg.
+    pub value: String,
+    /// Where the value is written (for JSON/YAML, the whole scalar).
+    pub value_span: Span,
+    /// How byte ranges of `value` map to the file.
+    pub map: ValueMap,
+}
+
+impl OptionEntry {
+    /// Maps a span of the value to a span of the file.
+    pub fn file_span(&self, in_value: Span) -> Span {
+        self.map.map(in_value)
+    }
+}
+
+/// A section and its options, in file order. A section written twice is one
+/// section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// The section name.
+    pub name: String,
+    /// Where the name is written (none for cfg keys before any header).
+    pub name_span: Option<Span>,
+    /// The options; for a key set twice, only the last.
+    pub options: Vec<OptionEntry>,
+}
+
+impl Section {
+    /// The option named `key`.
+    pub fn get(&self, key: &str) -> Option<&OptionEntry> {
+        self.options.iter().find(|o| o.key == key)
+    }
+}
+
+/// A comment line of a cfg export (suppressions are written as comments).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    /// 1-based line.
+    pub line: usize,
+    /// The comment's bytes, marker included.
+    pub span: Span,
+    /// The text after the `;` or `#` marker, trimmed.
+    pub text: String,
+}
+
+/// An option export: sections in file order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Export {
+    /// The sections.
+    pub sections: Vec<Section>,
+    /// Comment lines (cfg only).
+    pub comments: Vec<Comment>,
+}
+
+impl Export {
+    /// The section named `name`.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// The option `key` of the main section.
+    pub fn main_option(&self, key: &str) -> Option<&OptionEntry> {
+        self.section(MAIN_SECTION)?.get(key)
+    }
+}
+
+/// Builds an [`Export`], merging repeated sections and reporting keys set twice.
+#[derive(Default)]
+pub(crate) struct ExportBuilder {
+    export: Export,
+    current: Option<usize>,
+}
+
+impl ExportBuilder {
+    pub(crate) fn section(&mut self, name: &str, span: Option<Span>) {
+        let idx = match self.export.sections.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                self.export.sections.push(Section {
+                    name: name.to_string(),
+                    name_span: span,
+                    options: Vec::new(),
+                });
+                self.export.sections.len() - 1
+            }
+        };
+        self.current = Some(idx);
+    }
+
+    /// Adds an option to the current section (the main section if none);
+    /// a key already set is replaced and reported.
+    pub(crate) fn option(&mut self, entry: OptionEntry, diags: &mut Vec<Diagnostic>) {
+        if self.current.is_none() {
+            self.section(MAIN_SECTION, None);
+        }
+        let Some(section) = self.current.and_then(|i| self.export.sections.get_mut(i)) else {
+            return;
+        };
+        if let Some(pos) = section.options.iter().position(|o| o.key == entry.key) {
+            let old = section.options.remove(pos);
+            diags.push(
+                Diagnostic::new(
+                    Code::DuplicateKey,
+                    entry.key_span,
+                    format!("option `{}` is set twice in section `{}`", entry.key, section.name),
+                )
+                .label("this value wins")
+                .with_secondary(old.key_span, "first set here")
+                .help("remove one of the two lines"),
+            );
+        }
+        section.options.push(entry);
+    }
+
+    pub(crate) fn comment(&mut self, c: Comment) {
+        self.export.comments.push(c);
+    }
+
+    pub(crate) fn finish(self) -> Export {
+        self.export
+    }
+}
+
+/// What went wrong when a file cannot be read at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputErrorKind {
+    /// Occurs when the bytes are not valid UTF-8.
+    NotUtf8,
+    /// Occurs when the file starts with a UTF-16 byte order mark or looks
+    /// like UTF-16 text.
+    Utf16,
+    /// Occurs when the file contains NUL bytes.
+    Binary,
+    /// Occurs when the file is larger than the configured limit.
+    TooLarge,
+    /// Occurs when a JSON or YAML document does not parse.
+    Syntax,
+    /// Occurs when a JSON or YAML document is not a map of sections.
+    Shape,
+}
+
+impl InputErrorKind {
+    /// The diagnostic code reporting this kind.
+    pub fn code(self) -> Code {
+        match self {
+            InputErrorKind::NotUtf8 => Code::NotUtf8,
+            InputErrorKind::Utf16 => Code::Utf16,
+            InputErrorKind::Binary => Code::BinaryFile,
+            InputErrorKind::TooLarge => Code::InputTooLarge,
+            InputErrorKind::Syntax => Code::SyntaxError,
+            InputErrorKind::Shape => Code::UnexpectedShape,
+        }
+    }
+}
+
+/// A file that cannot be read as an option export.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InputError {
+    /// What kind of problem.
+    pub kind: InputErrorKind,
+    /// One short lowercase sentence.
+    pub message: String,
+    /// Where, when known.
+    pub span: Option<Span>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl InputError {
+    pub(crate) fn new(kind: InputErrorKind, message: impl Into<String>) -> InputError {
+        InputError { kind, message: message.into(), span: None, help: None }
+    }
+
+    pub(crate) fn at(mut self, span: Span) -> InputError {
+        self.span = Some(span);
+        self
+    }
+
+    pub(crate) fn help(mut self, help: impl Into<String>) -> InputError {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The error as a diagnostic (for reports that list every file).
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let mut d = Diagnostic::new(self.kind.code(), self.span.unwrap_or_default(), self.message.clone());
+        d.help = self.help.clone();
+        d
+    }
+}
+
+/// How to read an input.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadOptions {
+    /// Force a format instead of detecting it.
+    pub format: Option<InputFormat>,
+    /// Refuse files larger than this.
+    pub max_input_bytes: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions { format: None, max_input_bytes: DEFAULT_MAX_INPUT_BYTES }
+    }
+}
+
+/// A read export with its source and the reader's diagnostics.
+#[derive(Clone, Debug)]
+pub struct ReadExport {
+    /// The file.
+    pub source: SourceFile,
+    /// The format it was read as.
+    pub format: InputFormat,
+    /// Its sections and options.
+    pub export: Export,
+    /// Problems found while reading.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A file that failed to read: the error plus a source to render it against.
+#[derive(Clone, Debug)]
+pub struct ReadFailure {
+    /// The file (lossily decoded text).
+    pub source: SourceFile,
+    /// What went wrong.
+    pub error: InputError,
+}
+
+/// Decodes bytes as UTF-8 text, refusing oversized, UTF-16 and binary files.
+pub fn decode(name: &str, bytes: &[u8], max_input_bytes: u64) -> Result<SourceFile, ReadFailure> {
+    let fail = |error: InputError| ReadFailure {
+        source: SourceFile::new(name, String::from_utf8_lossy(bytes.get(..bytes.len().min(1 << 20)).unwrap_or(&[])).into_owned()),
+        error,
+    };
+    if bytes.len() as u64 > max_input_bytes {
+        return Err(fail(
+            InputError::new(
+                InputErrorKind::TooLarge,
+                format!("file is {} bytes, over the limit of {} bytes", bytes.len(), max_input_bytes),
+            )
+            .help("raise the limit with `--max-input-bytes` if this export is genuine"),
+        ));
+    }
+    if looks_utf16(bytes) {
+        return Err(ReadFailure {
+            source: SourceFile::new(name, String::new()),
+            error: InputError::new(InputErrorKind::Utf16, "file is encoded as UTF-16, not UTF-8")
+                .help("save the export as UTF-8 (GAX exports are UTF-8)"),
+        });
+    }
+    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+        return Err(fail(
+            InputError::new(InputErrorKind::Binary, format!("file contains a NUL byte at offset {pos}; it is not a text export"))
+                .at(Span::point(lossy_offset(bytes, pos)))
+                .help("pass the cfg, JSON or YAML export of the options"),
+        ));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(e) => {
+            let at = e.valid_up_to();
+            Err(fail(
+                InputError::new(InputErrorKind::NotUtf8, format!("file is not valid UTF-8 at byte offset {at}"))
+                    .at(Span::point(lossy_offset(bytes, at)))
+                    .help("save the export as UTF-8"),
+            ))
+        }
+    }
+}
+
+/// The offset in the lossily decoded text that corresponds to byte `at`
+/// (the valid prefix decodes to itself).
+fn lossy_offset(bytes: &[u8], at: usize) -> usize {
+    let prefix = bytes.get(..at).unwrap_or(&[]);
+    let n = match std::str::from_utf8(prefix) {
+        Ok(s) => s.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    // The lossy source drops a leading BOM.
+    if prefix.starts_with(&[0xef, 0xbb, 0xbf]) { n.saturating_sub(3) } else { n }
+}
+
+fn looks_utf16(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return true;
+    }
+    // ASCII text in UTF-16 has a NUL in every other byte.
+    let sample = bytes.get(..bytes.len().min(64)).unwrap_or(&[]);
+    sample.len() >= 4 && {
+        let even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
+        let odd = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let half = sample.len() / 2;
+        even * 10 >= half * 9 || odd * 10 >= half * 9
+    }
+}
+
+/// Reads an export from bytes: checks them, picks the format (option,
+/// extension, then content) and parses.
+pub fn read(name: &str, bytes: &[u8], options: ReadOptions) -> Result<ReadExport, ReadFailure> {
+    let source = decode(name, bytes, options.max_input_bytes)?;
+    read_source(source, options.format)
+}
+
+/// Parses an already decoded source.
+pub fn read_source(source: SourceFile, format: Option<InputFormat>) -> Result<ReadExport, ReadFailure> {
+    let format = format
+        .or_else(|| InputFormat::from_extension(source.name()))
+        .unwrap_or_else(|| InputFormat::sniff(source.text()));
+    let mut diagnostics = Vec::new();
+    let parsed = match format {
+        InputFormat::Cfg => Ok(cfg::read(source.text(), &mut diagnostics)),
+        InputFormat::Json => json::read(source.text(), &mut diagnostics),
+        InputFormat::Yaml => yaml::read(source.text(), &mut diagnostics),
+    };
+    match parsed {
+        Ok(export) => Ok(ReadExport { source, format, export, diagnostics }),
+        Err(error) => Err(ReadFailure { source, error }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_formats() {
+        assert_eq!(InputFormat::sniff("service-client-api.rate-limit=4\n"), InputFormat::Cfg);
+        assert_eq!(InputFormat::sniff("a=http://x\n"), InputFormat::Cfg);
+        assert_eq!(InputFormat::sniff("; c\n[s]\n"), InputFormat::Cfg);
+        assert_eq!(InputFormat::sniff(" {\"a\":1}"), InputFormat::Json);
+        assert_eq!(InputFormat::sniff("interaction-workspace:\n  a: b\n"), InputFormat::Yaml);
+        assert_eq!(InputFormat::sniff("---\n"), InputFormat::Yaml);
+    }
+
+    #[test]
+    fn refuses_utf16_binary_and_bad_utf8() {
+        let utf16: Vec<u8> = "a=b\r\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(decode("f", &utf16, 100).unwrap_err().error.kind, InputErrorKind::Utf16);
+        assert_eq!(decode("f", b"a=b\0", 100).unwrap_err().error.kind, InputErrorKind::Binary);
+        let e = decode("f", b"a=\xffb", 100).unwrap_err().error;
+        assert_eq!(e.kind, InputErrorKind::NotUtf8);
+        assert_eq!(e.span, Some(Span::point(2)));
+        assert_eq!(decode("f", b"a=b", 2).unwrap_err().error.kind, InputErrorKind::TooLarge);
+    }
+}

@@ -1,0 +1,322 @@
+//! Source text, byte spans and line/column positions.
+//!
+//! A [`Span`] is a half-open byte range into one [`SourceFile`]'s text. Every
+//! later phase (readers, syntax, lowering, diagnostics) speaks in spans of the
+//! original file, so a diagnostic can always point at the exact bytes the user
+//! wrote. This module also owns [`ValueMap`], which maps byte ranges of a
+//! *decoded* option value (a JSON string after unescaping, say) back to the
+//! bytes of the file.
+//!
+//! It deliberately knows nothing of options or policies.
+
+use std::fmt;
+use std::ops::Range;
+
+/// A half-open byte range `start..end` into a source text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`; a reversed pair is normalized.
+    pub fn new(start: usize, end: usize) -> Span {
+        if start <= end {
+            Span { start, end }
+        } else {
+            Span { start: end, end: start }
+        }
+    }
+
+    /// An empty span at `at`.
+    pub fn point(at: usize) -> Span {
+        Span { start: at, end: at }
+    }
+
+    /// Number of bytes covered.
+    pub fn len(self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether the span covers no byte.
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+
+    /// The smallest span covering both.
+    pub fn join(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    /// This span moved right by `by` bytes.
+    pub fn shift(self, by: usize) -> Span {
+        Span { start: self.start.saturating_add(by), end: self.end.saturating_add(by) }
+    }
+
+    /// The span as a `Range`.
+    pub fn range(self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+impl From<Range<usize>> for Span {
+    fn from(r: Range<usize>) -> Span {
+        Span::new(r.start, r.end)
+    }
+}
+
+/// The byte offset of `part` inside `whole`, when `part` is a sub-slice of it.
+///
+/// Parsers built on `&str` hand back sub-slices of their input; this turns such
+/// a slice back into a position without trusting it blindly.
+pub fn offset_in(whole: &str, part: &str) -> Option<usize> {
+    let base = whole.as_ptr() as usize;
+    let at = part.as_ptr() as usize;
+    let off = at.checked_sub(base)?;
+    (off.checked_add(part.len())? <= whole.len()).then_some(off)
+}
+
+/// The span of `part` inside `whole` (empty span at 0 if it is not a sub-slice,
+/// which would be a bug in the caller, never a panic).
+pub fn span_in(whole: &str, part: &str) -> Span {
+    match offset_in(whole, part) {
+        Some(off) => Span::new(off, off + part.len()),
+        None => Span::point(0),
+    }
+}
+
+/// A 1-based line and column; the column counts characters, not bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineCol {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+/// One input file: its name as given, its text (UTF-8, without a BOM) and a
+/// line index.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    name: String,
+    text: String,
+    /// Bytes stripped from the front of the file (3 for a UTF-8 BOM), added
+    /// back when offsets are reported to the user.
+    base: usize,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// A source from its name and its text; a leading UTF-8 BOM is removed and
+    /// remembered so reported offsets still count the file's bytes.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        let mut text = text.into();
+        let mut base = 0;
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+            base = '\u{feff}'.len_utf8();
+        }
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile { name: name.into(), text, base, line_starts }
+    }
+
+    /// The name the file was given as (a path or `<stdin>`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The text, without a BOM.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Bytes before the text in the file (the BOM), for reporting offsets.
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// The text covered by `span` (empty if the span is out of bounds or not
+    /// on character boundaries).
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.range()).unwrap_or("")
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
+    /// The 1-based line and character column of a byte offset. An offset
+    /// inside a character counts as that character.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = offset.min(self.text.len());
+        let line = self.line_of(offset);
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(start..)
+            .unwrap_or("")
+            .char_indices()
+            .take_while(|(i, _)| start + i < offset)
+            .count()
+            + 1;
+        LineCol { line, column }
+    }
+
+    /// The byte range of a 1-based line, without its line break.
+    pub fn line_span(&self, line: usize) -> Span {
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let end = self
+            .line_starts
+            .get(line)
+            .map(|next| next.saturating_sub(1))
+            .unwrap_or(self.text.len());
+        let mut span = Span::new(start, end.max(start));
+        if self.slice(span).ends_with('\r') {
+            span.end -= 1;
+        }
+        span
+    }
+}
+
+/// How the bytes of a decoded option value map back to the file.
+///
+/// cfg values are written verbatim, JSON strings may contain escapes, and some
+/// YAML scalars (block or multi-line) cannot be mapped character by character;
+/// for those every range maps to the whole value as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueMap {
+    /// Value byte `i` is file byte `base + i`.
+    Direct {
+        /// File offset of the value's first byte.
+        base: usize,
+    },
+    /// Like `Direct`, but with escape sequences in between: each escape maps a
+    /// few decoded bytes to a few file bytes.
+    Escaped {
+        /// File offset of the value's first byte.
+        base: usize,
+        /// The escapes, in order.
+        escapes: Vec<Escape>,
+    },
+    /// No character-level mapping: every range maps to this span.
+    Whole(Span),
+}
+
+/// One escape sequence inside an escaped value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Escape {
+    /// Offset of the decoded character(s) in the value.
+    pub decoded: usize,
+    /// Byte length of the decoded character(s).
+    pub decoded_len: usize,
+    /// Offset of the escape sequence in the file.
+    pub raw: usize,
+    /// Byte length of the escape sequence in the file.
+    pub raw_len: usize,
+}
+
+impl ValueMap {
+    /// Maps a span of the decoded value to a span of the file.
+    pub fn map(&self, span: Span) -> Span {
+        match self {
+            ValueMap::Direct { base } => span.shift(*base),
+            ValueMap::Whole(whole) => *whole,
+            ValueMap::Escaped { base, escapes } => {
+                let start = map_offset(*base, escapes, span.start, false);
+                let end = if span.is_empty() { start } else { map_offset(*base, escapes, span.end, true) };
+                Span::new(start, end)
+            }
+        }
+    }
+
+    /// Whether `span` of the value maps to file bytes that spell exactly the
+    /// same text (no escapes inside, no whole-value fallback), so a fix can
+    /// replace those bytes verbatim.
+    pub fn is_verbatim(&self, span: Span) -> bool {
+        match self {
+            ValueMap::Direct { .. } => true,
+            ValueMap::Whole(_) => false,
+            ValueMap::Escaped { escapes, .. } => escapes
+                .iter()
+                .all(|e| e.decoded + e.decoded_len <= span.start || e.decoded >= span.end),
+        }
+    }
+}
+
+fn map_offset(base: usize, escapes: &[Escape], at: usize, is_end: bool) -> usize {
+    // File offset = base + at + the growth (raw_len - decoded_len) of every
+    // escape wholly before `at`; an offset inside an escape snaps to its edge.
+    let mut grown: usize = 0;
+    let mut shrunk: usize = 0;
+    for e in escapes {
+        if e.decoded + e.decoded_len <= at {
+            grown += e.raw_len;
+            shrunk += e.decoded_len;
+        } else if e.decoded < at {
+            return if is_end { e.raw + e.raw_len } else { e.raw };
+        } else {
+            break;
+        }
+    }
+    (base + at + grown).saturating_sub(shrunk)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_is_stripped_and_remembered() {
+        let s = SourceFile::new("f", "\u{feff}a=b\n");
+        assert_eq!(s.text(), "a=b\n");
+        assert_eq!(s.base(), 3);
+        assert_eq!(s.line_col(0), LineCol { line: 1, column: 1 });
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let s = SourceFile::new("f", "x\r\nä=b ü\n");
+        // "ä=b ü": ä is 2 bytes; `ü` starts at byte 3 + 5.
+        assert_eq!(s.line_col(3), LineCol { line: 2, column: 1 });
+        assert_eq!(s.line_col(8), LineCol { line: 2, column: 5 });
+        assert_eq!(s.line_span(1), Span::new(0, 1));
+    }
+
+    #[test]
+    fn escaped_map_through_unicode_escape() {
+        // raw: `a\u00e9b` at file offset 10; decoded "aéb" (é is 2 bytes)
+        let m = ValueMap::Escaped {
+            base: 10,
+            escapes: vec![Escape { decoded: 1, decoded_len: 2, raw: 11, raw_len: 6 }],
+        };
+        assert_eq!(m.map(Span::new(0, 1)), Span::new(10, 11));
+        assert_eq!(m.map(Span::new(1, 3)), Span::new(11, 17));
+        assert_eq!(m.map(Span::new(3, 4)), Span::new(17, 18));
+        assert!(m.is_verbatim(Span::new(3, 4)));
+        assert!(!m.is_verbatim(Span::new(0, 2)));
+    }
+
+    #[test]
+    fn offset_in_rejects_foreign_slices() {
+        let a = String::from("hello");
+        let b = String::from("hello");
+        assert_eq!(offset_in(&a, &a[1..3]), Some(1));
+        assert_eq!(offset_in(&a, &b[1..3]), None);
+    }
+}
