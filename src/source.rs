@@ -27,7 +27,10 @@ impl Span {
         if start <= end {
             Span { start, end }
         } else {
-            Span { start: end, end: start }
+            Span {
+                start: end,
+                end: start,
+            }
         }
     }
 
@@ -48,12 +51,18 @@ impl Span {
 
     /// The smallest span covering both.
     pub fn join(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// This span moved right by `by` bytes.
     pub fn shift(self, by: usize) -> Span {
-        Span { start: self.start.saturating_add(by), end: self.end.saturating_add(by) }
+        Span {
+            start: self.start.saturating_add(by),
+            end: self.end.saturating_add(by),
+        }
     }
 
     /// The span as a `Range`.
@@ -128,7 +137,12 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        SourceFile { name: name.into(), text, base, line_starts }
+        SourceFile {
+            name: name.into(),
+            text,
+            base,
+            line_starts,
+        }
     }
 
     /// The name the file was given as (a path or `<stdin>`).
@@ -165,7 +179,11 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
         let line = self.line_of(offset);
-        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
         let column = self
             .text
             .get(start..)
@@ -179,7 +197,11 @@ impl SourceFile {
 
     /// The byte range of a 1-based line, without its line break.
     pub fn line_span(&self, line: usize) -> Span {
-        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
         let end = self
             .line_starts
             .get(line)
@@ -238,7 +260,11 @@ impl ValueMap {
             ValueMap::Whole(whole) => *whole,
             ValueMap::Escaped { base, escapes } => {
                 let start = map_offset(*base, escapes, span.start, false);
-                let end = if span.is_empty() { start } else { map_offset(*base, escapes, span.end, true) };
+                let end = if span.is_empty() {
+                    start
+                } else {
+                    map_offset(*base, escapes, span.end, true)
+                };
                 Span::new(start, end)
             }
         }
@@ -277,7 +303,6 @@ fn map_offset(base: usize, escapes: &[Escape], at: usize, is_end: bool) -> usize
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -303,7 +328,12 @@ mod tests {
         // raw: `a\u00e9b` at file offset 10; decoded "aéb" (é is 2 bytes)
         let m = ValueMap::Escaped {
             base: 10,
-            escapes: vec![Escape { decoded: 1, decoded_len: 2, raw: 11, raw_len: 6 }],
+            escapes: vec![Escape {
+                decoded: 1,
+                decoded_len: 2,
+                raw: 11,
+                raw_len: 6,
+            }],
         };
         assert_eq!(m.map(Span::new(0, 1)), Span::new(10, 11));
         assert_eq!(m.map(Span::new(1, 3)), Span::new(11, 17));

@@ -28,8 +28,15 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Export {
         if content.is_empty() {
             continue;
         }
-        if let Some(rest) = content.strip_prefix(';').or_else(|| content.strip_prefix('#')) {
-            b.comment(Comment { line: line_no, span: content_span, text: rest.trim().to_string() });
+        if let Some(rest) = content
+            .strip_prefix(';')
+            .or_else(|| content.strip_prefix('#'))
+        {
+            b.comment(Comment {
+                line: line_no,
+                span: content_span,
+                text: rest.trim().to_string(),
+            });
             continue;
         }
         if content.starts_with('[') {
@@ -49,9 +56,13 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Export {
         let key_span = Span::new(content_span.start, content_span.start + key.len());
         if key.is_empty() {
             diags.push(
-                Diagnostic::new(Code::MalformedLine, Span::new(content_span.start, content_span.start + 1), "option has no name")
-                    .label("nothing before `=`")
-                    .help("write the option name before `=`"),
+                Diagnostic::new(
+                    Code::MalformedLine,
+                    Span::new(content_span.start, content_span.start + 1),
+                    "option has no name",
+                )
+                .label("nothing before `=`")
+                .help("write the option name before `=`"),
             );
             continue;
         }
@@ -97,16 +108,21 @@ fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Vec<Diag
         let t = trailing.trim_start_matches(BLANKS);
         let t_start = span.start + close + 1 + (trailing.len() - t.len());
         diags.push(
-            Diagnostic::new(Code::BadSectionHeader, Span::new(t_start, span.end), "text after the section header")
-                .label("not part of the header")
-                .help("put the section header alone on its line")
-                .fix(Span::new(span.start + close + 1, span.end), ""),
+            Diagnostic::new(
+                Code::BadSectionHeader,
+                Span::new(t_start, span.end),
+                "text after the section header",
+            )
+            .label("not part of the header")
+            .help("put the section header alone on its line")
+            .fix(Span::new(span.start + close + 1, span.end), ""),
         );
     }
     if name.is_empty() {
         diags.push(
-            Diagnostic::new(Code::BadSectionHeader, span, "section header has no name")
-                .help("write the section name between the brackets, e.g. `[interaction-workspace]`"),
+            Diagnostic::new(Code::BadSectionHeader, span, "section header has no name").help(
+                "write the section name between the brackets, e.g. `[interaction-workspace]`",
+            ),
         );
         return;
     }
@@ -114,7 +130,6 @@ fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Vec<Diag
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -11,11 +11,22 @@ use crate::source::{Span, ValueMap};
 #[derive(Debug)]
 pub(crate) enum Node {
     /// A string, with how its bytes map to the file.
-    Str { value: String, span: Span, map: ValueMap },
+    Str {
+        value: String,
+        span: Span,
+        map: ValueMap,
+    },
     /// Any other scalar: its text as written and its type name.
-    Scalar { text: String, span: Span, kind: &'static str },
+    Scalar {
+        text: String,
+        span: Span,
+        kind: &'static str,
+    },
     /// A map; keys are strings (other keys are reported by the reader).
-    Map { entries: Vec<(Key, Node)>, span: Span },
+    Map {
+        entries: Vec<(Key, Node)>,
+        span: Span,
+    },
     /// A sequence.
     Seq { span: Span },
 }
@@ -30,7 +41,10 @@ pub(crate) struct Key {
 impl Node {
     pub(crate) fn span(&self) -> Span {
         match self {
-            Node::Str { span, .. } | Node::Scalar { span, .. } | Node::Map { span, .. } | Node::Seq { span } => *span,
+            Node::Str { span, .. }
+            | Node::Scalar { span, .. }
+            | Node::Map { span, .. }
+            | Node::Seq { span } => *span,
         }
     }
 
@@ -45,7 +59,11 @@ impl Node {
 
     fn get(&self, key: &str) -> Option<&Node> {
         match self {
-            Node::Map { entries, .. } => entries.iter().rev().find(|(k, _)| k.name == key).map(|(_, v)| v),
+            Node::Map { entries, .. } => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.name == key)
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -62,23 +80,36 @@ pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, 
         .at(root.span())
         .help("write `{\"interaction-workspace\": {\"option\": \"value\"}}` or the provisioning shape `{\"options\": {…}}`"));
     }
-    let sections = match (root.get("data").and_then(|d| d.get("options")), root.get("options")) {
+    let sections = match (
+        root.get("data").and_then(|d| d.get("options")),
+        root.get("options"),
+    ) {
         (Some(n @ Node::Map { .. }), _) => n,
         (_, Some(n @ Node::Map { .. })) => n,
         _ => &root,
     };
     let Node::Map { entries, .. } = sections else {
-        return Err(InputError::new(InputErrorKind::Shape, "`options` is not a map of sections").at(sections.span()));
+        return Err(
+            InputError::new(InputErrorKind::Shape, "`options` is not a map of sections")
+                .at(sections.span()),
+        );
     };
     let mut b = ExportBuilder::default();
     let mut seen: Vec<&Key> = Vec::new();
     for (name, section) in entries {
-        let Node::Map { entries: options, .. } = section else {
+        let Node::Map {
+            entries: options, ..
+        } = section
+        else {
             diags.push(
                 Diagnostic::new(
                     Code::UnexpectedShape,
                     section.span(),
-                    format!("section `{}` is {}, not a map of options", name.name, section.kind()),
+                    format!(
+                        "section `{}` is {}, not a map of options",
+                        name.name,
+                        section.kind()
+                    ),
                 )
                 .help("write the section as a map of option names to string values"),
             );
@@ -86,10 +117,14 @@ pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, 
         };
         if let Some(first) = seen.iter().find(|k| k.name == name.name) {
             diags.push(
-                Diagnostic::new(Code::DuplicateKey, name.span, format!("section `{}` appears twice", name.name))
-                    .label("its options are merged with the first")
-                    .with_secondary(first.span, "first here")
-                    .help("merge the two sections into one"),
+                Diagnostic::new(
+                    Code::DuplicateKey,
+                    name.span,
+                    format!("section `{}` appears twice", name.name),
+                )
+                .label("its options are merged with the first")
+                .with_secondary(first.span, "first here")
+                .help("merge the two sections into one"),
             );
         }
         seen.push(name);
@@ -123,7 +158,16 @@ pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, 
                     continue;
                 }
             };
-            b.option(OptionEntry { key: key.name.clone(), key_span: key.span, value, value_span, map }, diags);
+            b.option(
+                OptionEntry {
+                    key: key.name.clone(),
+                    key_span: key.span,
+                    value,
+                    value_span,
+                    map,
+                },
+                diags,
+            );
         }
     }
     Ok(b.finish())

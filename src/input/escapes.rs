@@ -36,7 +36,12 @@ pub(crate) fn map(raw: &str, decoded: &str, base: usize, quoting: Quoting) -> Op
         let raw_len = escape_len(rest, quoting);
         match raw_len {
             Some(len) => {
-                escapes.push(Escape { decoded: d_off, decoded_len: d_char.len_utf8(), raw: base + r, raw_len: len });
+                escapes.push(Escape {
+                    decoded: d_off,
+                    decoded_len: d_char.len_utf8(),
+                    raw: base + r,
+                    raw_len: len,
+                });
                 r += len;
             }
             None => {
@@ -51,7 +56,11 @@ pub(crate) fn map(raw: &str, decoded: &str, base: usize, quoting: Quoting) -> Op
     if dec.next().is_some() {
         return None;
     }
-    Some(if escapes.is_empty() { ValueMap::Direct { base } } else { ValueMap::Escaped { base, escapes } })
+    Some(if escapes.is_empty() {
+        ValueMap::Direct { base }
+    } else {
+        ValueMap::Escaped { base, escapes }
+    })
 }
 
 /// The byte length of the escape sequence `rest` starts with, if it starts
@@ -66,7 +75,10 @@ fn escape_len(rest: &str, quoting: Quoting) -> Option<usize> {
             }
             let hex = |n: usize| -> Option<usize> {
                 let digits = rest.get(2..2 + n)?;
-                digits.bytes().all(|b| b.is_ascii_hexdigit()).then_some(2 + n)
+                digits
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit())
+                    .then_some(2 + n)
             };
             match bytes.get(1)? {
                 b'u' => {
@@ -90,7 +102,6 @@ fn escape_len(rest: &str, quoting: Quoting) -> Option<usize> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::source::Span;
@@ -109,7 +120,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_direct() {
-        assert_eq!(map("abc", "abc", 7, Quoting::Json), Some(ValueMap::Direct { base: 7 }));
+        assert_eq!(
+            map("abc", "abc", 7, Quoting::Json),
+            Some(ValueMap::Direct { base: 7 })
+        );
     }
 
     #[test]

@@ -29,13 +29,19 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, In
     };
     let parsed = parse_to_ast(text, &CollectOptions::default(), &strict).map_err(|e| {
         let r = e.range();
-        InputError::new(InputErrorKind::Syntax, format!("invalid JSON: {}", lower_first(&e.kind().to_string())))
-            .at(Span::new(r.start, r.end))
-            .help("fix the JSON syntax at the marked position")
+        InputError::new(
+            InputErrorKind::Syntax,
+            format!("invalid JSON: {}", lower_first(&e.kind().to_string())),
+        )
+        .at(Span::new(r.start, r.end))
+        .help("fix the JSON syntax at the marked position")
     })?;
     let Some(value) = parsed.value else {
-        return Err(InputError::new(InputErrorKind::Syntax, "invalid JSON: the document is empty")
-            .help("write an object such as `{\"interaction-workspace\": {}}`"));
+        return Err(InputError::new(
+            InputErrorKind::Syntax,
+            "invalid JSON: the document is empty",
+        )
+        .help("write an object such as `{\"interaction-workspace\": {}}`"));
     };
     doc::export(node(text, &value), diags)
 }
@@ -44,11 +50,27 @@ fn node(text: &str, v: &Value<'_>) -> Node {
     match v {
         Value::StringLit(s) => {
             let span = Span::new(s.range.start, s.range.end);
-            Node::Str { value: s.value.to_string(), span, map: string_map(text, span, &s.value) }
+            Node::Str {
+                value: s.value.to_string(),
+                span,
+                map: string_map(text, span, &s.value),
+            }
         }
-        Value::NumberLit(n) => Node::Scalar { text: n.value.to_string(), span: span(n.range), kind: "a number" },
-        Value::BooleanLit(b) => Node::Scalar { text: b.value.to_string(), span: span(b.range), kind: "a boolean" },
-        Value::NullKeyword(n) => Node::Scalar { text: "null".into(), span: span(n.range), kind: "null" },
+        Value::NumberLit(n) => Node::Scalar {
+            text: n.value.to_string(),
+            span: span(n.range),
+            kind: "a number",
+        },
+        Value::BooleanLit(b) => Node::Scalar {
+            text: b.value.to_string(),
+            span: span(b.range),
+            kind: "a boolean",
+        },
+        Value::NullKeyword(n) => Node::Scalar {
+            text: "null".into(),
+            span: span(n.range),
+            kind: "null",
+        },
         Value::Object(o) => Node::Map {
             entries: o
                 .properties
@@ -57,16 +79,24 @@ fn node(text: &str, v: &Value<'_>) -> Node {
                     let key = match &p.name {
                         ObjectPropName::String(s) => {
                             let outer = span(s.range);
-                            Key { name: s.value.to_string(), span: inner(outer) }
+                            Key {
+                                name: s.value.to_string(),
+                                span: inner(outer),
+                            }
                         }
-                        ObjectPropName::Word(w) => Key { name: w.value.to_string(), span: span(w.range) },
+                        ObjectPropName::Word(w) => Key {
+                            name: w.value.to_string(),
+                            span: span(w.range),
+                        },
                     };
                     (key, node(text, &p.value))
                 })
                 .collect(),
             span: span(o.range),
         },
-        Value::Array(a) => Node::Seq { span: span(a.range) },
+        Value::Array(a) => Node::Seq {
+            span: span(a.range),
+        },
     }
 }
 
@@ -76,7 +106,11 @@ fn span(r: jsonc_parser::common::Range) -> Span {
 
 /// The span inside the quotes of a string literal.
 fn inner(outer: Span) -> Span {
-    if outer.len() >= 2 { Span::new(outer.start + 1, outer.end - 1) } else { outer }
+    if outer.len() >= 2 {
+        Span::new(outer.start + 1, outer.end - 1)
+    } else {
+        outer
+    }
 }
 
 fn string_map(text: &str, literal: Span, value: &str) -> ValueMap {
@@ -95,7 +129,6 @@ fn lower_first(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::rules::Code;
@@ -130,11 +163,17 @@ mod tests {
     fn non_strings_and_syntax_errors() {
         let mut d = Vec::new();
         read(r#"{"s": {"k": 4, "l": [1]}}"#, &mut d).unwrap();
-        assert_eq!(d.iter().map(|x| x.code).collect::<Vec<_>>(), vec![Code::NonStringValue, Code::NonStringValue]);
+        assert_eq!(
+            d.iter().map(|x| x.code).collect::<Vec<_>>(),
+            vec![Code::NonStringValue, Code::NonStringValue]
+        );
         let err = read(r#"{"s": {"k": "v",}}"#, &mut d).unwrap_err();
         assert_eq!(err.kind, InputErrorKind::Syntax);
         assert_eq!(read("[1]", &mut d).unwrap_err().kind, InputErrorKind::Shape);
         let deep = "[".repeat(100_000);
-        assert_eq!(read(&deep, &mut d).unwrap_err().kind, InputErrorKind::Syntax);
+        assert_eq!(
+            read(&deep, &mut d).unwrap_err().kind,
+            InputErrorKind::Syntax
+        );
     }
 }

@@ -67,12 +67,18 @@ impl InputFormat {
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with(';') && !l.starts_with('#'));
-        let Some(line) = first else { return InputFormat::Cfg };
+        let Some(line) = first else {
+            return InputFormat::Cfg;
+        };
         if line.starts_with('{') {
             return InputFormat::Json;
         }
         if line.starts_with('[') || line == "---" {
-            return if line == "---" { InputFormat::Yaml } else { InputFormat::Cfg };
+            return if line == "---" {
+                InputFormat::Yaml
+            } else {
+                InputFormat::Cfg
+            };
         }
         match (line.find('='), line.find(':')) {
             (Some(eq), Some(colon)) if eq < colon => InputFormat::Cfg,
@@ -200,7 +206,10 @@ impl ExportBuilder {
                 Diagnostic::new(
                     Code::DuplicateKey,
                     entry.key_span,
-                    format!("option `{}` is set twice in section `{}`", entry.key, section.name),
+                    format!(
+                        "option `{}` is set twice in section `{}`",
+                        entry.key, section.name
+                    ),
                 )
                 .label("this value wins")
                 .with_secondary(old.key_span, "first set here")
@@ -267,7 +276,12 @@ pub struct InputError {
 
 impl InputError {
     pub(crate) fn new(kind: InputErrorKind, message: impl Into<String>) -> InputError {
-        InputError { kind, message: message.into(), span: None, help: None }
+        InputError {
+            kind,
+            message: message.into(),
+            span: None,
+            help: None,
+        }
     }
 
     pub(crate) fn at(mut self, span: Span) -> InputError {
@@ -282,7 +296,11 @@ impl InputError {
 
     /// The error as a diagnostic (for reports that list every file).
     pub fn to_diagnostic(&self) -> Diagnostic {
-        let mut d = Diagnostic::new(self.kind.code(), self.span.unwrap_or_default(), self.message.clone());
+        let mut d = Diagnostic::new(
+            self.kind.code(),
+            self.span.unwrap_or_default(),
+            self.message.clone(),
+        );
         d.help = self.help.clone();
         d
     }
@@ -299,7 +317,10 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> ReadOptions {
-        ReadOptions { format: None, max_input_bytes: DEFAULT_MAX_INPUT_BYTES }
+        ReadOptions {
+            format: None,
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
     }
 }
 
@@ -320,7 +341,7 @@ pub struct ReadExport {
 #[derive(Clone, Debug)]
 pub struct ReadFailure {
     /// The file (lossily decoded text).
-    pub source: SourceFile,
+    pub source: Box<SourceFile>,
     /// What went wrong.
     pub error: InputError,
 }
@@ -328,30 +349,44 @@ pub struct ReadFailure {
 /// Decodes bytes as UTF-8 text, refusing oversized, UTF-16 and binary files.
 pub fn decode(name: &str, bytes: &[u8], max_input_bytes: u64) -> Result<SourceFile, ReadFailure> {
     let fail = |error: InputError| ReadFailure {
-        source: SourceFile::new(name, String::from_utf8_lossy(bytes.get(..bytes.len().min(1 << 20)).unwrap_or(&[])).into_owned()),
+        source: Box::new(SourceFile::new(
+            name,
+            String::from_utf8_lossy(bytes.get(..bytes.len().min(1 << 20)).unwrap_or(&[]))
+                .into_owned(),
+        )),
         error,
     };
     if bytes.len() as u64 > max_input_bytes {
         return Err(fail(
             InputError::new(
                 InputErrorKind::TooLarge,
-                format!("file is {} bytes, over the limit of {} bytes", bytes.len(), max_input_bytes),
+                format!(
+                    "file is {} bytes, over the limit of {} bytes",
+                    bytes.len(),
+                    max_input_bytes
+                ),
             )
             .help("raise the limit with `--max-input-bytes` if this export is genuine"),
         ));
     }
     if looks_utf16(bytes) {
         return Err(ReadFailure {
-            source: SourceFile::new(name, String::new()),
-            error: InputError::new(InputErrorKind::Utf16, "file is encoded as UTF-16, not UTF-8")
-                .help("save the export as UTF-8 (GAX exports are UTF-8)"),
+            source: Box::new(SourceFile::new(name, String::new())),
+            error: InputError::new(
+                InputErrorKind::Utf16,
+                "file is encoded as UTF-16, not UTF-8",
+            )
+            .help("save the export as UTF-8 (GAX exports are UTF-8)"),
         });
     }
     if let Some(pos) = bytes.iter().position(|&b| b == 0) {
         return Err(fail(
-            InputError::new(InputErrorKind::Binary, format!("file contains a NUL byte at offset {pos}; it is not a text export"))
-                .at(Span::point(lossy_offset(bytes, pos)))
-                .help("pass the cfg, JSON or YAML export of the options"),
+            InputError::new(
+                InputErrorKind::Binary,
+                format!("file contains a NUL byte at offset {pos}; it is not a text export"),
+            )
+            .at(Span::point(lossy_offset(bytes, pos)))
+            .help("pass the cfg, JSON or YAML export of the options"),
         ));
     }
     match std::str::from_utf8(bytes) {
@@ -359,9 +394,12 @@ pub fn decode(name: &str, bytes: &[u8], max_input_bytes: u64) -> Result<SourceFi
         Err(e) => {
             let at = e.valid_up_to();
             Err(fail(
-                InputError::new(InputErrorKind::NotUtf8, format!("file is not valid UTF-8 at byte offset {at}"))
-                    .at(Span::point(lossy_offset(bytes, at)))
-                    .help("save the export as UTF-8"),
+                InputError::new(
+                    InputErrorKind::NotUtf8,
+                    format!("file is not valid UTF-8 at byte offset {at}"),
+                )
+                .at(Span::point(lossy_offset(bytes, at)))
+                .help("save the export as UTF-8"),
             ))
         }
     }
@@ -376,7 +414,11 @@ fn lossy_offset(bytes: &[u8], at: usize) -> usize {
         Err(e) => e.valid_up_to(),
     };
     // The lossy source drops a leading BOM.
-    if prefix.starts_with(&[0xef, 0xbb, 0xbf]) { n.saturating_sub(3) } else { n }
+    if prefix.starts_with(&[0xef, 0xbb, 0xbf]) {
+        n.saturating_sub(3)
+    } else {
+        n
+    }
 }
 
 fn looks_utf16(bytes: &[u8]) -> bool {
@@ -387,7 +429,12 @@ fn looks_utf16(bytes: &[u8]) -> bool {
     let sample = bytes.get(..bytes.len().min(64)).unwrap_or(&[]);
     sample.len() >= 4 && {
         let even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
-        let odd = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let odd = sample
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count();
         let half = sample.len() / 2;
         even * 10 >= half * 9 || odd * 10 >= half * 9
     }
@@ -401,7 +448,10 @@ pub fn read(name: &str, bytes: &[u8], options: ReadOptions) -> Result<ReadExport
 }
 
 /// Parses an already decoded source.
-pub fn read_source(source: SourceFile, format: Option<InputFormat>) -> Result<ReadExport, ReadFailure> {
+pub fn read_source(
+    source: SourceFile,
+    format: Option<InputFormat>,
+) -> Result<ReadExport, ReadFailure> {
     let format = format
         .or_else(|| InputFormat::from_extension(source.name()))
         .unwrap_or_else(|| InputFormat::sniff(source.text()));
@@ -412,34 +462,59 @@ pub fn read_source(source: SourceFile, format: Option<InputFormat>) -> Result<Re
         InputFormat::Yaml => yaml::read(source.text(), &mut diagnostics),
     };
     match parsed {
-        Ok(export) => Ok(ReadExport { source, format, export, diagnostics }),
-        Err(error) => Err(ReadFailure { source, error }),
+        Ok(export) => Ok(ReadExport {
+            source,
+            format,
+            export,
+            diagnostics,
+        }),
+        Err(error) => Err(ReadFailure {
+            source: Box::new(source),
+            error,
+        }),
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn sniffs_formats() {
-        assert_eq!(InputFormat::sniff("service-client-api.rate-limit=4\n"), InputFormat::Cfg);
+        assert_eq!(
+            InputFormat::sniff("service-client-api.rate-limit=4\n"),
+            InputFormat::Cfg
+        );
         assert_eq!(InputFormat::sniff("a=http://x\n"), InputFormat::Cfg);
         assert_eq!(InputFormat::sniff("; c\n[s]\n"), InputFormat::Cfg);
         assert_eq!(InputFormat::sniff(" {\"a\":1}"), InputFormat::Json);
-        assert_eq!(InputFormat::sniff("interaction-workspace:\n  a: b\n"), InputFormat::Yaml);
+        assert_eq!(
+            InputFormat::sniff("interaction-workspace:\n  a: b\n"),
+            InputFormat::Yaml
+        );
         assert_eq!(InputFormat::sniff("---\n"), InputFormat::Yaml);
     }
 
     #[test]
     fn refuses_utf16_binary_and_bad_utf8() {
-        let utf16: Vec<u8> = "a=b\r\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-        assert_eq!(decode("f", &utf16, 100).unwrap_err().error.kind, InputErrorKind::Utf16);
-        assert_eq!(decode("f", b"a=b\0", 100).unwrap_err().error.kind, InputErrorKind::Binary);
+        let utf16: Vec<u8> = "a=b\r\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(
+            decode("f", &utf16, 100).unwrap_err().error.kind,
+            InputErrorKind::Utf16
+        );
+        assert_eq!(
+            decode("f", b"a=b\0", 100).unwrap_err().error.kind,
+            InputErrorKind::Binary
+        );
         let e = decode("f", b"a=\xffb", 100).unwrap_err().error;
         assert_eq!(e.kind, InputErrorKind::NotUtf8);
         assert_eq!(e.span, Some(Span::point(2)));
-        assert_eq!(decode("f", b"a=b", 2).unwrap_err().error.kind, InputErrorKind::TooLarge);
+        assert_eq!(
+            decode("f", b"a=b", 2).unwrap_err().error.kind,
+            InputErrorKind::TooLarge
+        );
     }
 }

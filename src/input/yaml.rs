@@ -25,8 +25,16 @@ const MAX_DEPTH: usize = 128;
 const MAX_ALIAS_NODES: usize = 100_000;
 
 enum Frame {
-    Map { entries: Vec<(Key, Node)>, key: Option<Key>, start: usize, anchor: usize },
-    Seq { start: usize, anchor: usize },
+    Map {
+        entries: Vec<(Key, Node)>,
+        key: Option<Key>,
+        start: usize,
+        anchor: usize,
+    },
+    Seq {
+        start: usize,
+        anchor: usize,
+    },
 }
 
 /// Reads a YAML export.
@@ -39,17 +47,24 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, In
     for item in Parser::new_from_str(text) {
         let (event, sp) = item.map_err(|e| {
             let at = pos.byte(e.marker().index());
-            InputError::new(InputErrorKind::Syntax, format!("invalid YAML: {}", e.info()))
-                .at(Span::point(at))
-                .help("fix the YAML syntax at the marked position")
+            InputError::new(
+                InputErrorKind::Syntax,
+                format!("invalid YAML: {}", e.info()),
+            )
+            .at(Span::point(at))
+            .help("fix the YAML syntax at the marked position")
         })?;
         let span = Span::new(pos.byte(sp.start.index()), pos.byte(sp.end.index()));
         let node = match event {
             Event::DocumentStart(_) if root.is_some() => {
                 diags.push(
-                    Diagnostic::new(Code::UnexpectedShape, span, "file has more than one YAML document")
-                        .label("ignored from here")
-                        .help("keep one document per export"),
+                    Diagnostic::new(
+                        Code::UnexpectedShape,
+                        span,
+                        "file has more than one YAML document",
+                    )
+                    .label("ignored from here")
+                    .help("keep one document per export"),
                 );
                 break;
             }
@@ -69,17 +84,39 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, In
                     .at(span));
                 }
                 stack.push(match event {
-                    Event::MappingStart(..) => Frame::Map { entries: Vec::new(), key: None, start: span.start, anchor },
-                    _ => Frame::Seq { start: span.start, anchor },
+                    Event::MappingStart(..) => Frame::Map {
+                        entries: Vec::new(),
+                        key: None,
+                        start: span.start,
+                        anchor,
+                    },
+                    _ => Frame::Seq {
+                        start: span.start,
+                        anchor,
+                    },
                 });
                 continue;
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let (node, anchor) = match stack.pop() {
-                    Some(Frame::Map { entries, start, anchor, .. }) => {
-                        (Node::Map { entries, span: Span::new(start, span.end.max(start)) }, anchor)
-                    }
-                    Some(Frame::Seq { start, anchor }) => (Node::Seq { span: Span::new(start, span.end.max(start)) }, anchor),
+                    Some(Frame::Map {
+                        entries,
+                        start,
+                        anchor,
+                        ..
+                    }) => (
+                        Node::Map {
+                            entries,
+                            span: Span::new(start, span.end.max(start)),
+                        },
+                        anchor,
+                    ),
+                    Some(Frame::Seq { start, anchor }) => (
+                        Node::Seq {
+                            span: Span::new(start, span.end.max(start)),
+                        },
+                        anchor,
+                    ),
                     None => continue,
                 };
                 if anchor != 0 {
@@ -88,12 +125,17 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, In
                 node
             }
             Event::Alias(id) => {
-                let Some(target) = anchors.get(&id) else { continue };
+                let Some(target) = anchors.get(&id) else {
+                    continue;
+                };
                 let size = node_count(target);
                 if size > alias_budget {
-                    return Err(InputError::new(InputErrorKind::Syntax, "YAML aliases expand to too many nodes")
-                        .at(span)
-                        .help("write the values out instead of nesting aliases"));
+                    return Err(InputError::new(
+                        InputErrorKind::Syntax,
+                        "YAML aliases expand to too many nodes",
+                    )
+                    .at(span)
+                    .help("write the values out instead of nesting aliases"));
                 }
                 alias_budget -= size;
                 relocate(clone_node(target), span)
@@ -131,20 +173,36 @@ fn merge(entries: &mut Vec<(Key, Node)>, node: Node) {
 fn as_key(node: Node, diags: &mut Vec<Diagnostic>) -> Key {
     match node {
         // The key's span is its text: inside the quotes when it maps exactly.
-        Node::Str { span: _, map, value } => Key { span: map.map(Span::new(0, value.len())), name: value },
+        Node::Str {
+            span: _,
+            map,
+            value,
+        } => Key {
+            span: map.map(Span::new(0, value.len())),
+            name: value,
+        },
         Node::Scalar { text, span, .. } => Key { name: text, span },
         other => {
             diags.push(
-                Diagnostic::new(Code::UnexpectedShape, other.span(), "map key is not a string")
-                    .help("use plain text keys"),
+                Diagnostic::new(
+                    Code::UnexpectedShape,
+                    other.span(),
+                    "map key is not a string",
+                )
+                .help("use plain text keys"),
             );
-            Key { name: String::new(), span: other.span() }
+            Key {
+                name: String::new(),
+                span: other.span(),
+            }
         }
     }
 }
 
 fn scalar(text: &str, value: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Node {
-    let core = tag.filter(|t| t.is_yaml_core_schema()).map(|t| t.suffix.as_str());
+    let core = tag
+        .filter(|t| t.is_yaml_core_schema())
+        .map(|t| t.suffix.as_str());
     let kind = match (core, style) {
         (Some("str"), _) => None,
         (Some("int" | "float"), _) => Some("a number"),
@@ -154,7 +212,11 @@ fn scalar(text: &str, value: &str, style: ScalarStyle, tag: Option<&Tag>, span: 
         _ => None,
     };
     if let Some(kind) = kind {
-        return Node::Scalar { text: value.to_string(), span, kind };
+        return Node::Scalar {
+            text: value.to_string(),
+            span,
+            kind,
+        };
     }
     let map = match style {
         ScalarStyle::Plain => text
@@ -162,13 +224,25 @@ fn scalar(text: &str, value: &str, style: ScalarStyle, tag: Option<&Tag>, span: 
             .filter(|raw| *raw == value)
             .map(|_| ValueMap::Direct { base: span.start }),
         ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-            let quoting = if style == ScalarStyle::SingleQuoted { Quoting::YamlSingle } else { Quoting::YamlDouble };
-            let inner = Span::new(span.start + 1, span.end.saturating_sub(1).max(span.start + 1));
-            text.get(inner.range()).and_then(|raw| escapes::map(raw, value, inner.start, quoting))
+            let quoting = if style == ScalarStyle::SingleQuoted {
+                Quoting::YamlSingle
+            } else {
+                Quoting::YamlDouble
+            };
+            let inner = Span::new(
+                span.start + 1,
+                span.end.saturating_sub(1).max(span.start + 1),
+            );
+            text.get(inner.range())
+                .and_then(|raw| escapes::map(raw, value, inner.start, quoting))
         }
         _ => None,
     };
-    Node::Str { value: value.to_string(), span, map: map.unwrap_or(ValueMap::Whole(span)) }
+    Node::Str {
+        value: value.to_string(),
+        span,
+        map: map.unwrap_or(ValueMap::Whole(span)),
+    }
 }
 
 /// The type `serde_yaml_ng` gives a plain scalar: `None` for a string.
@@ -196,13 +270,29 @@ fn node_count(n: &Node) -> usize {
 
 fn clone_node(n: &Node) -> Node {
     match n {
-        Node::Str { value, span, map } => Node::Str { value: value.clone(), span: *span, map: map.clone() },
-        Node::Scalar { text, span, kind } => Node::Scalar { text: text.clone(), span: *span, kind },
+        Node::Str { value, span, map } => Node::Str {
+            value: value.clone(),
+            span: *span,
+            map: map.clone(),
+        },
+        Node::Scalar { text, span, kind } => Node::Scalar {
+            text: text.clone(),
+            span: *span,
+            kind,
+        },
         Node::Seq { span } => Node::Seq { span: *span },
         Node::Map { entries, span } => Node::Map {
             entries: entries
                 .iter()
-                .map(|(k, v)| (Key { name: k.name.clone(), span: k.span }, clone_node(v)))
+                .map(|(k, v)| {
+                    (
+                        Key {
+                            name: k.name.clone(),
+                            span: k.span,
+                        },
+                        clone_node(v),
+                    )
+                })
                 .collect(),
             span: *span,
         },
@@ -213,11 +303,30 @@ fn clone_node(n: &Node) -> Node {
 /// in the place that uses the value.
 fn relocate(n: Node, at: Span) -> Node {
     match n {
-        Node::Str { value, .. } => Node::Str { value, span: at, map: ValueMap::Whole(at) },
-        Node::Scalar { text, kind, .. } => Node::Scalar { text, span: at, kind },
+        Node::Str { value, .. } => Node::Str {
+            value,
+            span: at,
+            map: ValueMap::Whole(at),
+        },
+        Node::Scalar { text, kind, .. } => Node::Scalar {
+            text,
+            span: at,
+            kind,
+        },
         Node::Seq { .. } => Node::Seq { span: at },
         Node::Map { entries, .. } => Node::Map {
-            entries: entries.into_iter().map(|(k, v)| (Key { name: k.name, span: at }, relocate(v, at))).collect(),
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        Key {
+                            name: k.name,
+                            span: at,
+                        },
+                        relocate(v, at),
+                    )
+                })
+                .collect(),
             span: at,
         },
     }
@@ -233,7 +342,11 @@ struct CharToByte<'a> {
 
 impl<'a> CharToByte<'a> {
     fn new(text: &'a str) -> Self {
-        CharToByte { text, chars: 0, bytes: 0 }
+        CharToByte {
+            text,
+            chars: 0,
+            bytes: 0,
+        }
     }
 
     fn byte(&mut self, char_index: usize) -> usize {
@@ -255,7 +368,6 @@ impl<'a> CharToByte<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,569 @@
+//! The Service Client API request catalog, as data.
+//!
+//! Each request has its name, namespace, whether the vendor documentation
+//! lists it as a filter keyword for `accepted-web-content-origins`, whether it
+//! must be granted explicitly (`auth.getJwtToken`), and a one-line
+//! description. The catalog also knows the obsolete names older
+//! documentation used and the client-side helpers that look like requests
+//! but are not. It answers "is this a request", "did you mean" (edit
+//! distance) and "is this only a case mismatch".
+//!
+//! The runtime matches patterns, not the catalog: newer WWE releases add
+//! requests, so an unknown name is a warning, never a reason to deny.
+
+/// One catalog request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Full name, `namespace.method`.
+    pub name: &'static str,
+    /// The namespace.
+    pub namespace: &'static str,
+    /// Listed by the vendor as a filter keyword.
+    pub filter_keyword: bool,
+    /// Granted only when named explicitly (neither `*` nor `ns.*` grant it).
+    pub explicit_only: bool,
+    /// What it does.
+    pub description: &'static str,
+}
+
+impl Request {
+    /// The method part of the name.
+    pub fn method(&self) -> &'static str {
+        self.name
+            .split_once('.')
+            .map(|(_, m)| m)
+            .unwrap_or(self.name)
+    }
+}
+
+const fn req(
+    name: &'static str,
+    namespace: &'static str,
+    filter_keyword: bool,
+    description: &'static str,
+) -> Request {
+    Request {
+        name,
+        namespace,
+        filter_keyword,
+        explicit_only: false,
+        description,
+    }
+}
+
+/// Every known request, sorted by name.
+pub const REQUESTS: &[Request] = &[
+    req("agent.get", "agent", true, "Returns the current agent."),
+    req(
+        "agent.getState",
+        "agent",
+        true,
+        "Returns the agent's current state.",
+    ),
+    req(
+        "agent.getStateList",
+        "agent",
+        true,
+        "Returns the states the agent can switch to.",
+    ),
+    req(
+        "agent.setState",
+        "agent",
+        true,
+        "Changes the agent's state.",
+    ),
+    Request {
+        name: "auth.getJwtToken",
+        namespace: "auth",
+        filter_keyword: false,
+        explicit_only: true,
+        description: "Returns a JSON Web Token for the agent's session.",
+    },
+    req(
+        "configuration.getContextualOption",
+        "configuration",
+        false,
+        "Returns an option value in the context of an object.",
+    ),
+    req(
+        "configuration.getOption",
+        "configuration",
+        false,
+        "Returns a configuration option value.",
+    ),
+    req("email.create", "email", true, "Creates an outbound email."),
+    req(
+        "interaction.accept",
+        "interaction",
+        false,
+        "Accepts an invited interaction.",
+    ),
+    req(
+        "interaction.blockMarkdone",
+        "interaction",
+        false,
+        "Prevents the agent from marking an interaction done.",
+    ),
+    req(
+        "interaction.completeConference",
+        "interaction",
+        true,
+        "Completes a two-step conference.",
+    ),
+    req(
+        "interaction.completeTransfer",
+        "interaction",
+        true,
+        "Completes a two-step transfer.",
+    ),
+    req(
+        "interaction.consult",
+        "interaction",
+        true,
+        "Starts a consultation.",
+    ),
+    req(
+        "interaction.deleteUserData",
+        "interaction",
+        true,
+        "Deletes attached-data keys of an interaction.",
+    ),
+    req(
+        "interaction.getByBundleId",
+        "interaction",
+        true,
+        "Returns the interactions of a bundle.",
+    ),
+    req(
+        "interaction.getByCaseId",
+        "interaction",
+        true,
+        "Returns the interactions of a case.",
+    ),
+    req(
+        "interaction.getByInteractionId",
+        "interaction",
+        true,
+        "Returns one interaction.",
+    ),
+    req(
+        "interaction.getInteractions",
+        "interaction",
+        true,
+        "Returns the agent's interactions.",
+    ),
+    req(
+        "interaction.markdone",
+        "interaction",
+        false,
+        "Marks an interaction done.",
+    ),
+    req(
+        "interaction.reject",
+        "interaction",
+        false,
+        "Rejects an invited interaction.",
+    ),
+    req(
+        "interaction.selectCaseByCaseId",
+        "interaction",
+        true,
+        "Selects the case of an interaction in the agent's view.",
+    ),
+    req(
+        "interaction.setUserData",
+        "interaction",
+        true,
+        "Writes attached-data keys of an interaction.",
+    ),
+    req(
+        "interaction.singleStepConference",
+        "interaction",
+        true,
+        "Starts a single-step conference.",
+    ),
+    req(
+        "interaction.singleStepTransfer",
+        "interaction",
+        true,
+        "Performs a single-step transfer.",
+    ),
+    req(
+        "interaction.unblockMarkdone",
+        "interaction",
+        false,
+        "Allows marking an interaction done again.",
+    ),
+    req(
+        "media.getMediaByName",
+        "media",
+        false,
+        "Returns one media channel.",
+    ),
+    req(
+        "media.getMediaList",
+        "media",
+        true,
+        "Returns the agent's media channels.",
+    ),
+    req(
+        "media.setState",
+        "media",
+        true,
+        "Changes the agent's state on a media channel.",
+    ),
+    req(
+        "messenger.broadcastMessage",
+        "messenger",
+        false,
+        "Sends a message to other frames on a channel.",
+    ),
+    req(
+        "outbound.callPreviewRecord",
+        "outbound",
+        false,
+        "Dials a preview record.",
+    ),
+    req(
+        "outbound.cancelPreviewRecord",
+        "outbound",
+        false,
+        "Cancels a preview record.",
+    ),
+    req(
+        "outbound.getCampaigns",
+        "outbound",
+        false,
+        "Returns the agent's outbound campaigns.",
+    ),
+    req(
+        "outbound.getPreviewRecord",
+        "outbound",
+        false,
+        "Requests a preview record.",
+    ),
+    req(
+        "outbound.rejectPreviewRecord",
+        "outbound",
+        false,
+        "Rejects a preview record.",
+    ),
+    req(
+        "sipEndpoint.isMicrophoneMute",
+        "sipEndpoint",
+        false,
+        "Tells whether the microphone is muted.",
+    ),
+    req(
+        "sipEndpoint.isSpeakerMute",
+        "sipEndpoint",
+        false,
+        "Tells whether the speaker is muted.",
+    ),
+    req(
+        "sipEndpoint.muteMicrophone",
+        "sipEndpoint",
+        false,
+        "Mutes the microphone.",
+    ),
+    req(
+        "sipEndpoint.muteSpeaker",
+        "sipEndpoint",
+        false,
+        "Mutes the speaker.",
+    ),
+    req(
+        "sipEndpoint.unmuteMicrophone",
+        "sipEndpoint",
+        false,
+        "Unmutes the microphone.",
+    ),
+    req(
+        "sipEndpoint.unmuteSpeaker",
+        "sipEndpoint",
+        false,
+        "Unmutes the speaker.",
+    ),
+    req("system.closeToast", "system", true, "Closes a toast."),
+    req(
+        "system.getAllowedServices",
+        "system",
+        false,
+        "Returns the requests this frame may call.",
+    ),
+    req(
+        "system.popupToast",
+        "system",
+        true,
+        "Shows a toast in the agent desktop.",
+    ),
+    req(
+        "system.triggerActivity",
+        "system",
+        false,
+        "Tells WWE the agent is active.",
+    ),
+    req("system.updateToast", "system", true, "Updates a toast."),
+    req("voice.answer", "voice", false, "Answers a call."),
+    req("voice.dial", "voice", true, "Dials a number."),
+    req(
+        "voice.dialEx",
+        "voice",
+        true,
+        "Dials a number with user data and extensions.",
+    ),
+    req("voice.hangUp", "voice", false, "Hangs up a call."),
+    req("voice.hold", "voice", false, "Holds a call."),
+    req(
+        "voice.pauseCallRecording",
+        "voice",
+        true,
+        "Pauses call recording.",
+    ),
+    req("voice.resume", "voice", false, "Resumes a held call."),
+    req(
+        "voice.resumeCallRecording",
+        "voice",
+        true,
+        "Resumes call recording.",
+    ),
+    req(
+        "voice.startCallRecording",
+        "voice",
+        true,
+        "Starts call recording.",
+    ),
+    req(
+        "voice.stopCallRecording",
+        "voice",
+        true,
+        "Stops call recording.",
+    ),
+];
+
+/// Every namespace, sorted.
+pub const NAMESPACES: &[&str] = &[
+    "agent",
+    "auth",
+    "configuration",
+    "email",
+    "interaction",
+    "media",
+    "messenger",
+    "outbound",
+    "sipEndpoint",
+    "system",
+    "voice",
+];
+
+/// Names older documentation used, with the request that replaced them.
+pub const OBSOLETE: &[(&str, &str)] = &[
+    ("interaction.attachUserData", "interaction.setUserData"),
+    ("interaction.updateUserData", "interaction.setUserData"),
+];
+
+/// Client-side helpers of the sample library: they look like requests but are
+/// answered in the iframe and never reach WWE.
+pub const CLIENT_HELPERS: &[&str] = &[
+    "system.isFrameFollowing",
+    "system.isFrameLeading",
+    "system.isFrameLeadingOrNegotiating",
+    "system.isFrameNegotiating",
+    "system.isLastActiveFrame",
+];
+
+/// The index of a request in [`REQUESTS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(u8);
+
+impl RequestId {
+    /// The position in [`REQUESTS`].
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The request.
+    pub fn get(self) -> &'static Request {
+        // Ids are only made from positions in REQUESTS.
+        REQUESTS.get(self.index()).unwrap_or(&PLACEHOLDER)
+    }
+
+    /// The request's name.
+    pub fn name(self) -> &'static str {
+        self.get().name
+    }
+}
+
+const PLACEHOLDER: Request = req("", "", false, "");
+
+const _: () = assert!(REQUESTS.len() <= 128, "RequestSet is a u128");
+
+/// The id of the request named exactly `name`.
+pub fn lookup(name: &str) -> Option<RequestId> {
+    REQUESTS
+        .binary_search_by(|r| r.name.cmp(name))
+        .ok()
+        .and_then(|i| u8::try_from(i).ok())
+        .map(RequestId)
+}
+
+/// Every request id, in catalog order.
+pub fn all() -> impl Iterator<Item = RequestId> {
+    (0..REQUESTS.len())
+        .filter_map(|i| u8::try_from(i).ok())
+        .map(RequestId)
+}
+
+/// The request whose name equals `name` ignoring ASCII case.
+pub fn lookup_ignore_case(name: &str) -> Option<RequestId> {
+    all().find(|id| id.name().eq_ignore_ascii_case(name))
+}
+
+/// Whether `ns` is a catalog namespace.
+pub fn is_namespace(ns: &str) -> bool {
+    NAMESPACES.binary_search(&ns).is_ok()
+}
+
+/// The namespace equal to `ns` ignoring ASCII case.
+pub fn namespace_ignore_case(ns: &str) -> Option<&'static str> {
+    NAMESPACES
+        .iter()
+        .copied()
+        .find(|n| n.eq_ignore_ascii_case(ns))
+}
+
+/// The ids of a namespace's requests.
+pub fn in_namespace(ns: &str) -> impl Iterator<Item = RequestId> + '_ {
+    all().filter(move |id| id.get().namespace == ns)
+}
+
+/// The obsolete name's replacement.
+pub fn replacement_of(name: &str) -> Option<&'static str> {
+    OBSOLETE
+        .iter()
+        .find(|(old, _)| *old == name)
+        .map(|(_, new)| *new)
+}
+
+/// Whether `name` is a client-side helper.
+pub fn is_client_helper(name: &str) -> bool {
+    CLIENT_HELPERS.contains(&name)
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough
+/// to be a plausible typo (at most a third of the word's length, at least 1).
+pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                c,
+            )
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+/// "Did you mean" for an unknown request name: a close catalog name.
+pub fn suggest_request(name: &str) -> Option<&'static str> {
+    closest(name, REQUESTS.iter().map(|r| r.name))
+}
+
+/// "Did you mean" for an unknown namespace.
+pub fn suggest_namespace(ns: &str) -> Option<&'static str> {
+    closest(ns, NAMESPACES.iter().copied())
+}
+
+/// A set of catalog requests (one bit per request).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RequestSet(u128);
+
+impl RequestSet {
+    /// No request.
+    pub const EMPTY: RequestSet = RequestSet(0);
+
+    /// Adds a request.
+    pub fn insert(&mut self, id: RequestId) {
+        self.0 |= 1u128 << id.index();
+    }
+
+    /// Whether the set holds `id`.
+    #[inline]
+    pub fn contains(self, id: RequestId) -> bool {
+        self.0 & (1u128 << id.index()) != 0
+    }
+
+    /// Both sets together.
+    pub fn union(self, other: RequestSet) -> RequestSet {
+        RequestSet(self.0 | other.0)
+    }
+
+    /// What `self` has and `other` does not.
+    pub fn difference(self, other: RequestSet) -> RequestSet {
+        RequestSet(self.0 & !other.0)
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The ids, in catalog (= name) order.
+    pub fn iter(self) -> impl Iterator<Item = RequestId> {
+        all().filter(move |id| self.contains(*id))
+    }
+
+    /// The names, sorted.
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(RequestId::name).collect()
+    }
+}
+
+impl std::fmt::Debug for RequestSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.names()).finish()
+    }
+}
+
+impl FromIterator<RequestId> for RequestSet {
+    fn from_iter<T: IntoIterator<Item = RequestId>>(iter: T) -> RequestSet {
+        let mut s = RequestSet::EMPTY;
+        for id in iter {
+            s.insert(id);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_is_sorted_and_consistent() {
+        assert!(REQUESTS.windows(2).all(|w| w[0].name < w[1].name));
+        assert!(NAMESPACES.windows(2).all(|w| w[0] < w[1]));
+        for r in REQUESTS {
+            assert_eq!(r.name.split_once('.').unwrap().0, r.namespace);
+            assert!(is_namespace(r.namespace));
+        }
+        assert_eq!(REQUESTS.iter().filter(|r| r.explicit_only).count(), 1);
+    }
+
+    #[test]
+    fn lookups_and_suggestions() {
+        assert_eq!(lookup("voice.dial").unwrap().name(), "voice.dial");
+        assert!(lookup("voice.Dial").is_none());
+        assert_eq!(
+            lookup_ignore_case("agent.getstate").unwrap().name(),
+            "agent.getState"
+        );
+        assert_eq!(suggest_request("agnet.getState"), Some("agent.getState"));
+        assert_eq!(suggest_request("voice.dail"), Some("voice.dial"));
+        assert_eq!(suggest_request("totally.different"), None);
+        assert_eq!(suggest_namespace("interation"), Some("interaction"));
+    }
+}

@@ -1,0 +1,75 @@
+//! `scapi compile FILE [-o OUT]`
+
+use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style, write_atomically};
+use clap::ValueEnum;
+use scapi::compiled::CompiledPolicy;
+use scapi::render::{FileDiagnostics, human};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The option export to compile (`-` reads standard input).
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// Write the compiled policy here (atomically) instead of to standard output.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Format of the compiled policy.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    output_format: OutputFormat,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Json,
+    Yaml,
+}
+
+pub fn run(args: Args) -> Exit {
+    let bytes = match read_input(&args.file, args.input.max_input_bytes) {
+        Ok(b) => b,
+        Err(msg) => {
+            error(msg);
+            return Exit::Unusable;
+        }
+    };
+    let name = if args.file == "-" {
+        "<stdin>"
+    } else {
+        args.file.as_str()
+    };
+    let c = scapi::compile(name, &bytes, &args.input.options());
+    let refused = c.has_errors();
+    let unreadable = c.is_unreadable();
+    let file = FileDiagnostics {
+        source: c.source,
+        diagnostics: c.diagnostics,
+    };
+    eprint!("{}", human::render_file(&file, stderr_style()));
+    let policy = match c.policy {
+        Some(p) if !refused => p,
+        _ if unreadable => return Exit::Unusable,
+        _ => {
+            error(format!("`{name}` has errors; not compiled"));
+            return Exit::Negative;
+        }
+    };
+    let doc = CompiledPolicy::from(&policy);
+    let text = match args.output_format {
+        OutputFormat::Json => doc.to_json(),
+        OutputFormat::Yaml => doc.to_yaml(),
+    };
+    let written = match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes()),
+        None => print_stdout(&text),
+    };
+    match written {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            error(e);
+            Exit::Unusable
+        }
+    }
+}

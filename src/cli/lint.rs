@@ -1,0 +1,93 @@
+//! `scapi lint FILE…`
+
+use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style};
+use clap::ValueEnum;
+use scapi::diagnostic::{Counts, Severity};
+use scapi::render::{FileDiagnostics, human, json};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Option exports to lint (`-` reads standard input).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    format: LintFormat,
+    /// Fail (exit 1) on findings at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailLevel::Error)]
+    fail_level: FailLevel,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LintFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FailLevel {
+    Error,
+    Warning,
+}
+
+pub fn run(args: Args) -> Exit {
+    let options = args.input.options();
+    let mut files = Vec::new();
+    let mut exit = Exit::Success;
+    for path in &args.files {
+        let bytes = match read_input(path, args.input.max_input_bytes) {
+            Ok(b) => b,
+            Err(msg) => {
+                error(msg);
+                exit = Exit::Unusable;
+                continue;
+            }
+        };
+        let name = if path == "-" {
+            "<stdin>"
+        } else {
+            path.as_str()
+        };
+        let c = scapi::compile(name, &bytes, &options);
+        if c.is_unreadable() {
+            exit = Exit::Unusable;
+        }
+        files.push(FileDiagnostics {
+            source: c.source,
+            diagnostics: c.diagnostics,
+        });
+    }
+    let threshold = match args.fail_level {
+        FailLevel::Error => Severity::Error,
+        FailLevel::Warning => Severity::Warning,
+    };
+    let failing = files
+        .iter()
+        .flat_map(|f| &f.diagnostics)
+        .any(|d| d.severity >= threshold);
+    if failing && exit == Exit::Success {
+        exit = Exit::Negative;
+    }
+    match args.format {
+        LintFormat::Json => {
+            if let Err(e) = print_stdout(&json::report(&files).to_json()) {
+                error(e);
+                return Exit::Unusable;
+            }
+        }
+        LintFormat::Human => {
+            let style = stderr_style();
+            let mut counts = Counts::default();
+            let mut out = String::new();
+            for f in &files {
+                counts.add(Counts::of(&f.diagnostics));
+                out.push_str(&human::render_file(f, style));
+            }
+            out.push_str(&human::summary(files.len(), counts));
+            eprint!("{out}");
+        }
+    }
+    exit
+}

@@ -1,0 +1,247 @@
+//! Argument parsing and command dispatch. Each command lives in its own
+//! module; they share file reading, output writing and exit codes here.
+//!
+//! Exit codes: 0 success, 1 negative verdict (findings at or above the fail
+//! level, compile refused, …), 2 usage error or unreadable input.
+
+mod compile;
+mod lint;
+mod misc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use scapi::input::InputFormat;
+use scapi::lower::ObjectLevel;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Compiler and linter for the Workspace Web Edition Service Client API
+/// security options.
+#[derive(Debug, Parser)]
+#[command(name = "scapi", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Report every problem in option exports (cfg, JSON or YAML).
+    Lint(lint::Args),
+    /// Compile an export into the policy JSON that brokers load.
+    Compile(compile::Args),
+    /// Print the request catalog.
+    Requests(misc::RequestsArgs),
+    /// Print a rule's documentation, or list every rule.
+    Rule(misc::RuleArgs),
+    /// Print a JSON Schema of scapi's documents.
+    Schema(misc::SchemaArgs),
+}
+
+/// Input options shared by commands that read exports.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// The Configuration Server object the export belongs to (GAX file names
+    /// `CfgPerson_annex_*` and `CfgAgentGroup_annex_*` are detected).
+    #[arg(long, value_enum)]
+    object: Option<Object>,
+    /// Read the input as this format instead of detecting it.
+    #[arg(long, value_enum)]
+    input_format: Option<Format>,
+    /// Refuse inputs larger than this many bytes.
+    #[arg(long, default_value_t = scapi::input::DEFAULT_MAX_INPUT_BYTES, value_name = "BYTES")]
+    max_input_bytes: u64,
+}
+
+impl InputArgs {
+    fn options(&self) -> scapi::Options {
+        scapi::Options {
+            format: self.input_format.map(Format::into),
+            object: self.object.map(Object::into),
+            max_input_bytes: Some(self.max_input_bytes),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Object {
+    Application,
+    Person,
+    AgentGroup,
+}
+
+impl From<Object> for ObjectLevel {
+    fn from(o: Object) -> ObjectLevel {
+        match o {
+            Object::Application => ObjectLevel::Application,
+            Object::Person => ObjectLevel::Person,
+            Object::AgentGroup => ObjectLevel::AgentGroup,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Cfg,
+    Json,
+    Yaml,
+}
+
+impl From<Format> for InputFormat {
+    fn from(f: Format) -> InputFormat {
+        match f {
+            Format::Cfg => InputFormat::Cfg,
+            Format::Json => InputFormat::Json,
+            Format::Yaml => InputFormat::Yaml,
+        }
+    }
+}
+
+/// The command's verdict, as an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    Success = 0,
+    Negative = 1,
+    Unusable = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Unusable
+            } else {
+                Exit::Success
+            };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    let exit = match cli.command {
+        Command::Lint(a) => lint::run(a),
+        Command::Compile(a) => compile::run(a),
+        Command::Requests(a) => misc::requests(a),
+        Command::Rule(a) => misc::rule(a),
+        Command::Schema(a) => misc::schema(a),
+    };
+    exit.into()
+}
+
+/// Reads an input file (`-` is standard input) without reading more than
+/// `limit + 1` bytes, so an oversized file is refused cheaply.
+pub fn read_input(path: &str, limit: u64) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let cap = limit.saturating_add(1);
+    let result = if path == "-" {
+        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
+    } else {
+        match std::fs::File::open(path) {
+            Ok(f) => {
+                if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                    return Err(format!("cannot read `{path}`: it is a directory"));
+                }
+                f.take(cap).read_to_end(&mut bytes)
+            }
+            Err(e) => return Err(format!("cannot read `{path}`: {}", io_reason(&e))),
+        }
+    };
+    result.map_err(|e| format!("cannot read `{path}`: {}", io_reason(&e)))?;
+    Ok(bytes)
+}
+
+/// A lowercase reason for an I/O error.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "no such file".into(),
+        K::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            let s = s.split(" (os error").next().unwrap_or(&s).to_string();
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_lowercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// Prints a usage or I/O error the way the whole CLI does.
+pub fn error(msg: impl std::fmt::Display) {
+    eprintln!("error: {msg}");
+}
+
+/// Writes to stdout, treating a closed pipe as success.
+pub fn print_stdout(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!(
+            "cannot write to standard output: {}",
+            io_reason(&e)
+        )),
+    }
+}
+
+/// How human output to stderr should look: colour only on a terminal and
+/// when `NO_COLOR` is not set.
+pub fn stderr_style() -> scapi::render::human::Style {
+    let tty = std::io::stderr().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 40);
+    scapi::render::human::Style {
+        color: tty && !no_color,
+        width: if tty { width.unwrap_or(100) } else { 80 },
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file next to it,
+/// then a rename. On any failure the target is untouched and the temporary
+/// file is removed.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(format!("cannot write `{shown}`: it is a directory"));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".scapi-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
+    // Keep the target's permissions when replacing it; a new file gets the
+    // usual 0644 rather than the temporary file's 0600.
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+        }
+        Err(_) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ =
+                    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+            }
+        }
+    }
+    tmp.persist(path)
+        .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e.error)))?;
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! Lowering: an export's option strings → a typed [`Policy`] plus every
+//! semantic diagnostic.
+//!
+//! Each option family has its own module (origins and filters, numbers and
+//! rate limits, user data, web extensions); this module runs them in order,
+//! then the checks that need the whole policy (redundant entries, rate
+//! limits nobody can hit, web extensions whose origin is not accepted). An
+//! entry or value with an error grants nothing: the policy only holds what
+//! WWE would certainly apply, and `compile` refuses a file with errors
+//! anyway.
+//!
+//! Syntax diagnostics carry spans of the option *value*; [`Cx::value_diag`]
+//! maps them to the file and drops fixes that could not be applied verbatim
+//! (inside an escape sequence, say).
+
+mod numbers;
+mod options;
+mod origins;
+mod userdata;
+mod webext;
+
+use crate::diagnostic::{Diagnostic, sort_diagnostics};
+use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
+use crate::policy::{Policy, SourceInfo};
+use crate::source::{SourceFile, Span};
+use sha2::{Digest, Sha256};
+
+/// `service-client-api.accepted-web-content-origins`
+pub const ORIGINS: &str = "service-client-api.accepted-web-content-origins";
+/// `service-client-api.rate-limit`
+pub const RATE_LIMIT: &str = "service-client-api.rate-limit";
+/// `service-client-api.rate-limit.` — followed by a request name.
+pub const RATE_LIMIT_PREFIX: &str = "service-client-api.rate-limit.";
+/// `service-client-api.rate-limit-quarantine-delay`
+pub const QUARANTINE: &str = "service-client-api.rate-limit-quarantine-delay";
+/// `service-client-api.user-data.read-allowed`
+pub const READ_ALLOWED: &str = "service-client-api.user-data.read-allowed";
+/// `service-client-api.user-data.write-allowed`
+pub const WRITE_ALLOWED: &str = "service-client-api.user-data.write-allowed";
+/// `service-client-api.block-markdone-timeout`
+pub const BLOCK_MARKDONE_TIMEOUT: &str = "service-client-api.block-markdone-timeout";
+/// `interaction.web-content`
+pub const INTERACTION_WEB_CONTENT: &str = "interaction.web-content";
+/// `workspace.web-content`
+pub const WORKSPACE_WEB_CONTENT: &str = "workspace.web-content";
+/// Prefix of every Service Client API option.
+pub const PREFIX: &str = "service-client-api.";
+
+/// The Configuration Server object an export belongs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ObjectLevel {
+    /// The WWEWS Cluster application: where the options belong.
+    #[default]
+    Application,
+    /// A Person (agent) annex.
+    Person,
+    /// An Agent Group annex.
+    AgentGroup,
+}
+
+impl ObjectLevel {
+    /// The level GAX's export file name says (`CfgPerson_annex_<dbid>.cfg`,
+    /// `CfgAgentGroup_annex_<dbid>.cfg`), if any.
+    pub fn from_file_name(path: &str) -> Option<ObjectLevel> {
+        let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        if name.starts_with("CfgPerson_annex_") {
+            Some(ObjectLevel::Person)
+        } else if name.starts_with("CfgAgentGroup_annex_") {
+            Some(ObjectLevel::AgentGroup)
+        } else {
+            None
+        }
+    }
+
+    /// How reports name the level.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ObjectLevel::Application => "Application",
+            ObjectLevel::Person => "Person",
+            ObjectLevel::AgentGroup => "Agent Group",
+        }
+    }
+}
+
+/// How to lower an export.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LowerOptions {
+    /// The object the export belongs to; `None` detects it from the file name.
+    pub object: Option<ObjectLevel>,
+}
+
+/// The result of lowering: the policy and every diagnostic (reader's
+/// included), sorted by position.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    /// The source the spans refer to.
+    pub source: SourceFile,
+    /// The policy.
+    pub policy: Policy,
+    /// All diagnostics of the file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Lowers a read export into a policy and its diagnostics.
+pub fn lower(read: &ReadExport, bytes: &[u8], options: LowerOptions) -> Lowered {
+    let mut cx = Cx {
+        read,
+        diags: read.diagnostics.clone(),
+    };
+    let object = options
+        .object
+        .or_else(|| ObjectLevel::from_file_name(read.source.name()))
+        .unwrap_or_default();
+    options::check_keys(&mut cx, object);
+    let origins = origins::lower(&mut cx);
+    let numbers = numbers::lower(&mut cx);
+    let user_data = userdata::lower(&mut cx);
+    let source = SourceInfo {
+        name: file_name(read.source.name()),
+        sha256: sha256_hex(bytes),
+    };
+    let mut policy = Policy::new(
+        origins.rules,
+        origins.any,
+        numbers.rate_limits.clone(),
+        user_data,
+        Vec::new(),
+        source,
+    );
+    numbers::check_reachability(&mut cx, &numbers, &policy);
+    let extensions = webext::lower(&mut cx, &policy, origins.option_end);
+    policy = policy.with_web_extensions(extensions);
+    let mut diagnostics = cx.diags;
+    sort_diagnostics(&mut diagnostics);
+    Lowered {
+        source: read.source.clone(),
+        policy,
+        diagnostics,
+    }
+}
+
+/// Reads and lowers an export from bytes in one step.
+pub fn compile_bytes(
+    name: &str,
+    bytes: &[u8],
+    read: crate::input::ReadOptions,
+    options: LowerOptions,
+) -> Result<Lowered, crate::input::ReadFailure> {
+    let export = crate::input::read(name, bytes, read)?;
+    Ok(lower(&export, bytes, options))
+}
+
+/// The last path component: the compiled policy names its source without
+/// the directory it was compiled in, so output does not depend on the
+/// working directory.
+fn file_name(path: &str) -> String {
+    path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Shared state of one lowering run.
+pub(crate) struct Cx<'a> {
+    read: &'a ReadExport,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Cx<'a> {
+    fn source(&self) -> &'a SourceFile {
+        &self.read.source
+    }
+
+    /// An option of the main section.
+    fn option(&self, key: &str) -> Option<&'a OptionEntry> {
+        self.read.export.main_option(key)
+    }
+
+    /// The main section's options.
+    fn main_options(&self) -> impl Iterator<Item = &'a OptionEntry> + use<'a> {
+        self.read
+            .export
+            .section(MAIN_SECTION)
+            .into_iter()
+            .flat_map(|s| s.options.iter())
+    }
+
+    /// Records a diagnostic whose spans are in the file already.
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Records a diagnostic whose spans are in `opt`'s value: maps them to
+    /// the file and keeps the fix only if it can be applied verbatim.
+    fn value_diag(&mut self, opt: &OptionEntry, d: Diagnostic) {
+        let d = self.map_diag(opt, d);
+        self.diags.push(d);
+    }
+
+    fn map_diag(&self, opt: &OptionEntry, mut d: Diagnostic) -> Diagnostic {
+        d.span = opt.file_span(d.span);
+        for l in &mut d.secondary {
+            l.span = opt.file_span(l.span);
+        }
+        d.fix = d.fix.take().and_then(|mut f| {
+            if !self.fix_is_verbatim(opt, f.span, &f.replacement) {
+                return None;
+            }
+            f.span = opt.file_span(f.span);
+            Some(f)
+        });
+        d
+    }
+
+    /// Whether replacing `span` of the value with `replacement` can be done
+    /// on the file's bytes as they are.
+    fn fix_is_verbatim(&self, opt: &OptionEntry, span: Span, replacement: &str) -> bool {
+        if !opt.map.is_verbatim(span) {
+            return false;
+        }
+        match self.read.format {
+            InputFormat::Cfg => !replacement.contains(['\n', '\r']),
+            // Inside a JSON string, only text that needs no escaping.
+            InputFormat::Json => !replacement
+                .chars()
+                .any(|c| matches!(c, '"' | '\\') || c.is_control()),
+            // Inside any YAML scalar style: no quotes, escapes, or the
+            // sequences that end a plain scalar.
+            InputFormat::Yaml => {
+                !replacement
+                    .chars()
+                    .any(|c| matches!(c, '"' | '\'' | '\\') || c.is_control())
+                    && !replacement.contains(": ")
+                    && !replacement.contains(" #")
+            }
+        }
+    }
+
+    /// The 1-based line of a file offset.
+    fn line(&self, offset: usize) -> usize {
+        self.source().line_of(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_level_from_gax_names() {
+        assert_eq!(
+            ObjectLevel::from_file_name("x/CfgPerson_annex_6378.cfg"),
+            Some(ObjectLevel::Person)
+        );
+        assert_eq!(
+            ObjectLevel::from_file_name("CfgAgentGroup_annex_12.cfg"),
+            Some(ObjectLevel::AgentGroup)
+        );
+        assert_eq!(ObjectLevel::from_file_name("wwews.cfg"), None);
+    }
+}

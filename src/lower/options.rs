@@ -1,0 +1,129 @@
+//! Option names and where they are set: unknown `service-client-api.*`
+//! options (with "did you mean"), options outside `interaction-workspace`,
+//! and options on a Person or Agent Group, where WWE ignores them.
+
+use super::{
+    BLOCK_MARKDONE_TIMEOUT, Cx, INTERACTION_WEB_CONTENT, ORIGINS, ObjectLevel, PREFIX, QUARANTINE,
+    RATE_LIMIT, RATE_LIMIT_PREFIX, READ_ALLOWED, WORKSPACE_WEB_CONTENT, WRITE_ALLOWED,
+};
+use crate::catalog::closest;
+use crate::diagnostic::Diagnostic;
+use crate::input::MAIN_SECTION;
+use crate::rules::Code;
+
+/// The options scapi knows, in the main section.
+const KNOWN: &[&str] = &[
+    ORIGINS,
+    RATE_LIMIT,
+    QUARANTINE,
+    READ_ALLOWED,
+    WRITE_ALLOWED,
+    BLOCK_MARKDONE_TIMEOUT,
+];
+
+fn is_scapi_key(key: &str) -> bool {
+    key.get(..PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
+}
+
+/// Whether a key is one of the options scapi reads from the main section.
+fn is_ours(key: &str) -> bool {
+    is_scapi_key(key) || key == INTERACTION_WEB_CONTENT || key == WORKSPACE_WEB_CONTENT
+}
+
+pub(super) fn check_keys(cx: &mut Cx<'_>, object: ObjectLevel) {
+    let export = &cx.read.export;
+    if object != ObjectLevel::Application {
+        let keys: Vec<_> = export
+            .sections
+            .iter()
+            .flat_map(|s| s.options.iter())
+            .filter(|o| is_scapi_key(&o.key))
+            .collect();
+        if let Some((first, rest)) = keys.split_first() {
+            let mut d = Diagnostic::new(
+                Code::NotApplicationLevel,
+                first.key_span,
+                format!("Service Client API options on a {} are ignored by WWE", object.describe()),
+            )
+            .label("set at the wrong level")
+            .help("set them on the WWEWS Cluster application, section `interaction-workspace`; they cannot be overridden per agent or agent group");
+            for o in rest.iter().take(8) {
+                d = d.with_secondary(o.key_span, "also ignored");
+            }
+            cx.push(d);
+        }
+    }
+    for section in &export.sections {
+        if section.name == MAIN_SECTION {
+            for o in &section.options {
+                if is_scapi_key(&o.key)
+                    && !KNOWN.contains(&o.key.as_str())
+                    && !o.key.starts_with(RATE_LIMIT_PREFIX)
+                {
+                    cx.push(unknown_option(&o.key, o.key_span));
+                }
+            }
+            continue;
+        }
+        for o in section.options.iter().filter(|o| is_ours(&o.key)) {
+            let mut d = Diagnostic::new(
+                Code::WrongSection,
+                o.key_span,
+                format!("option `{}` is in section `{}`", o.key, section.name),
+            )
+            .label("WWE reads it only from `interaction-workspace`");
+            if let Some(span) = section.name_span {
+                d = d.with_secondary(span, "this section");
+            }
+            d = if section.name.eq_ignore_ascii_case(MAIN_SECTION) {
+                let d = d.help(format!(
+                    "section names are case-sensitive: rename `{}` to `{MAIN_SECTION}`",
+                    section.name
+                ));
+                match section.name_span {
+                    Some(span) => d.fix(span, MAIN_SECTION),
+                    None => d,
+                }
+            } else if closest(&section.name, [MAIN_SECTION]).is_some() {
+                d.help(format!("did you mean section `{MAIN_SECTION}`?"))
+            } else {
+                d.help(format!("move it to section `[{MAIN_SECTION}]`"))
+            };
+            cx.push(d);
+        }
+    }
+}
+
+fn unknown_option(key: &str, span: crate::source::Span) -> Diagnostic {
+    let d = Diagnostic::new(Code::UnknownOption, span, format!("unknown option `{key}`"))
+        .label("WWE ignores it");
+    // A known option written in another case, or a per-request rate limit
+    // with the prefix in another case.
+    if let Some(known) = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(key)) {
+        return d
+            .help(format!("option names are case-sensitive: write `{known}`"))
+            .fix(span, *known);
+    }
+    if let Some(rest) = key.get(RATE_LIMIT_PREFIX.len()..)
+        && key
+            .get(..RATE_LIMIT_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(RATE_LIMIT_PREFIX))
+    {
+        let fixed = format!("{RATE_LIMIT_PREFIX}{rest}");
+        return d
+            .help(format!("option names are case-sensitive: write `{fixed}`"))
+            .fix(span, fixed);
+    }
+    match closest(key, KNOWN.iter().copied()) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!(
+            "the Service Client API options are {}",
+            KNOWN
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}

@@ -1,0 +1,873 @@
+//! `accepted-web-content-origins`: origins (validated and canonicalized with
+//! `url`) and their request filters (checked against the catalog).
+
+use super::{Cx, ORIGINS};
+use crate::catalog::{self, closest};
+use crate::diagnostic::Diagnostic;
+use crate::input::OptionEntry;
+use crate::policy::{Filter, Grant, OriginRule};
+use crate::rules::Code;
+use crate::source::{Span, span_in};
+use crate::syntax::origin::{self, OriginParts};
+use crate::syntax::origin_list::{self, Entry, FilterList};
+use std::collections::HashMap;
+
+/// What the origin list lowers to.
+pub(super) struct Origins {
+    pub rules: Vec<OriginRule>,
+    pub any: Option<Grant>,
+    /// File offset just after the origin list's value, for fixes that append
+    /// an origin (none when the option is absent or cannot be edited there).
+    pub option_end: Option<usize>,
+}
+
+/// An entry that survived validation.
+struct Lowered {
+    /// `None` for `*`.
+    origin: Option<String>,
+    grant: Grant,
+    /// The entry's span in the value.
+    span: Span,
+    removal: Span,
+}
+
+pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
+    let Some(opt) = cx.option(ORIGINS) else {
+        if cx.main_options().next().is_some() || cx.read.export.sections.is_empty() {
+            let span = cx
+                .read
+                .export
+                .sections
+                .first()
+                .and_then(|s| s.name_span)
+                .unwrap_or_default();
+            cx.push(
+                Diagnostic::new(
+                    Code::ApiClosed,
+                    span,
+                    format!("`{ORIGINS}` is not set, so no origin is accepted"),
+                )
+                .help("list the origins of the web applications that call the Service Client API"),
+            );
+        }
+        return Origins {
+            rules: Vec::new(),
+            any: None,
+            option_end: None,
+        };
+    };
+    let list = origin_list::origin_list(&opt.value);
+    for d in list.diagnostics.clone() {
+        cx.value_diag(opt, d);
+    }
+    let mut kept: Vec<Lowered> = Vec::new();
+    for entry in &list.entries {
+        if let Some(l) = lower_entry(cx, opt, entry) {
+            kept.push(l);
+        }
+    }
+    let out = merge(cx, opt, kept);
+    if out.rules.is_empty() && out.any.is_none() {
+        cx.push(
+            Diagnostic::new(
+                Code::ApiClosed,
+                opt.value_span,
+                "no origin is accepted, so the Service Client API is closed",
+            )
+            .label(if opt.value.trim().is_empty() {
+                "empty"
+            } else {
+                "no valid entry"
+            })
+            .help("list the origins of the web applications that call the Service Client API"),
+        );
+    }
+    let end = Span::point(opt.value.len());
+    let option_end = cx
+        .fix_is_verbatim(opt, end, ", https://x")
+        .then(|| opt.file_span(end).start);
+    Origins { option_end, ..out }
+}
+
+/// Merges duplicate origins (with a warning) and checks entries against `*`.
+fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, kept: Vec<Lowered>) -> Origins {
+    let mut firsts: HashMap<Option<String>, usize> = HashMap::new();
+    let mut merged: Vec<Lowered> = Vec::new();
+    for l in kept {
+        match firsts.get(&l.origin).and_then(|&i| merged.get_mut(i)) {
+            Some(first) => {
+                let name = l.origin.as_deref().unwrap_or("*");
+                let same = first.grant.normal_form() == l.grant.normal_form();
+                let d = Diagnostic::new(
+                    Code::DuplicateOrigin,
+                    l.span,
+                    format!("`{name}` is listed twice"),
+                )
+                .label(if same {
+                    "grants nothing more"
+                } else {
+                    "its filters are merged with the first entry"
+                })
+                .with_secondary(first.span, "first listed here");
+                let d = if same {
+                    d.help("remove the repeated entry").fix(l.removal, "")
+                } else {
+                    d.help("list the origin once, with all its filters in one list")
+                };
+                cx.value_diag(opt, d);
+                first.grant = first.grant.merge(&l.grant);
+            }
+            None => {
+                firsts.insert(l.origin.clone(), merged.len());
+                merged.push(l);
+            }
+        }
+    }
+    let any_pos = merged.iter().position(|l| l.origin.is_none());
+    let any = any_pos
+        .and_then(|i| merged.get(i))
+        .map(|l| (l.grant.clone(), l.span));
+    if let Some((any_grant, any_span)) = &any {
+        any_origin_checks(cx, opt, any_grant, *any_span);
+        let any_form = any_grant.normal_form();
+        for l in merged.iter().filter(|l| l.origin.is_some()) {
+            if l.grant.normal_form() == any_form {
+                let name = l.origin.as_deref().unwrap_or_default();
+                cx.value_diag(
+                    opt,
+                    Diagnostic::new(
+                        Code::RedundantEntry,
+                        l.span,
+                        format!("entry `{name}` grants exactly what `*` grants"),
+                    )
+                    .label("redundant")
+                    .with_secondary(
+                        *any_span,
+                        "`*` already accepts every origin with these filters",
+                    )
+                    .help("remove the entry")
+                    .fix(l.removal, ""),
+                );
+            }
+        }
+    }
+    let mut rules = Vec::new();
+    let mut any_grant = None;
+    for l in merged {
+        match l.origin {
+            Some(origin) => rules.push(OriginRule {
+                origin,
+                grant: l.grant,
+            }),
+            None => any_grant = Some(l.grant),
+        }
+    }
+    Origins {
+        rules,
+        any: any_grant,
+        option_end: None,
+    }
+}
+
+fn any_origin_checks(cx: &mut Cx<'_>, opt: &OptionEntry, grant: &Grant, span: Span) {
+    let everything = grant.allow().contains(&Filter::All);
+    let msg = if everything {
+        "`*` lets every website call the Service Client API".to_string()
+    } else {
+        let n = grant.grants().names().len();
+        format!(
+            "`*` lets every website call {n} request{}",
+            if n == 1 { "" } else { "s" }
+        )
+    };
+    cx.value_diag(
+        opt,
+        Diagnostic::new(Code::AnyOrigin, span, msg)
+            .label("any origin")
+            .help("list the origins of the applications that need the API instead of `*`"),
+    );
+    if let Some(id) = catalog::lookup("auth.getJwtToken")
+        && grant.permits_id(id)
+    {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(Code::JwtForAnyOrigin, span, "`*` grants `auth.getJwtToken` to every website")
+                .label("any site can obtain the agent's token")
+                .help("grant `auth.getJwtToken` only to the origins that need it, e.g. `https://app.example (auth.getJwtToken)`"),
+        );
+    }
+}
+
+fn lower_entry(cx: &mut Cx<'_>, opt: &OptionEntry, entry: &Entry<'_>) -> Option<Lowered> {
+    let tspan = entry.target_span(&opt.value);
+    let origin = if entry.target == "*" {
+        Some(None)
+    } else {
+        check_origin(cx, opt, entry.target, tspan).map(Some)
+    };
+    let filters = lower_filters(cx, opt, entry.filters.as_ref());
+    let origin = origin?;
+    let filters = filters?;
+    let offset = opt.file_span(entry.span).start;
+    let line = cx.line(offset);
+    Some(Lowered {
+        origin,
+        grant: Grant::new(filters, line),
+        span: entry.span,
+        removal: entry.removal,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Origins
+
+const SCHEMES: &[&str] = &["http", "https"];
+
+/// Validates one origin; returns its canonical form, or `None` after
+/// reporting why it can never match.
+fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> Option<String> {
+    let v = opt.value.as_str();
+    let part = |p: &str| span_in(v, p);
+    if text.eq_ignore_ascii_case("null") {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(Code::NullOrigin, span, "origin `null` is accepted")
+                .label("sandboxed frames and local files all send `null`")
+                .help("remove it and list the real origin of the application"),
+        );
+        return None;
+    }
+    let Some(parts) = origin::origin(text) else {
+        missing_scheme(cx, opt, text, span);
+        return None;
+    };
+    let scheme = parts.scheme.to_ascii_lowercase();
+    if !SCHEMES.contains(&scheme.as_str()) {
+        let d = Diagnostic::new(
+            Code::UnknownScheme,
+            part(parts.scheme),
+            format!("origin `{text}` has the scheme `{}`", parts.scheme),
+        )
+        .label("not `http` or `https`");
+        let d = match closest(&scheme, SCHEMES.iter().copied()) {
+            Some(s) => d
+                .help(format!("did you mean `{s}`?"))
+                .fix(part(parts.scheme), s),
+            None => d.help("agent desktop applications are served over `https` (or `http`)"),
+        };
+        cx.value_diag(opt, d);
+        return None;
+    }
+    let host_ok = check_host(cx, opt, text, &parts);
+    let port_ok = check_port(cx, opt, text, &parts);
+    if !(host_ok && port_ok) {
+        return None;
+    }
+    let authority = format!("{scheme}://{}{}", parts.host, parts.port.unwrap_or(""));
+    let canonical = match url::Url::parse(&authority) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => u.origin().ascii_serialization(),
+        Ok(_) | Err(_) => {
+            cx.value_diag(
+                opt,
+                Diagnostic::new(Code::InvalidHost, part(parts.host), format!("`{}` is not a valid host", parts.host))
+                    .label("invalid host")
+                    .help("write a host name (`crm.example.com`), an IPv4 address or a bracketed IPv6 address"),
+            );
+            return None;
+        }
+    };
+    let mut structural = false;
+    if let Some(ui) = parts.userinfo {
+        structural = true;
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::OriginHasUserinfo,
+                part(ui),
+                format!("origin `{text}` has user information"),
+            )
+            .label("browsers never send this part")
+            .help(format!("use `{canonical}`"))
+            .fix(span, canonical.clone()),
+        );
+    }
+    match (parts.path, parts.query.or(parts.fragment)) {
+        (Some("/"), None) => {
+            structural = true;
+            cx.value_diag(
+                opt,
+                Diagnostic::new(
+                    Code::OriginTrailingSlash,
+                    part("/").join(part(parts.path.unwrap_or("/"))),
+                    format!("origin `{text}` ends with `/`"),
+                )
+                .label("browsers send origins without a trailing slash")
+                .help(format!("use `{canonical}`"))
+                .fix(span, canonical.clone()),
+            );
+        }
+        (Some(path), _) if path != "/" => {
+            structural = true;
+            let end = parts
+                .fragment
+                .or(parts.query)
+                .map_or(part(path), |q| part(path).join(part(q)));
+            cx.value_diag(
+                opt,
+                Diagnostic::new(
+                    Code::OriginHasPath,
+                    end,
+                    format!("origin `{text}` has a path; browsers send origins without one"),
+                )
+                .label("not part of an origin")
+                .help(format!("use `{canonical}`"))
+                .fix(span, canonical.clone()),
+            );
+        }
+        _ => {}
+    }
+    if let Some(q) = parts.query.or(parts.fragment)
+        && parts.path.is_none_or(|p| p == "/")
+    {
+        structural = true;
+        let sp = part(q).join(parts.fragment.map_or(part(q), part));
+        let what = if parts.query.is_some() {
+            "a query"
+        } else {
+            "a fragment"
+        };
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::OriginHasQuery,
+                sp,
+                format!("origin `{text}` has {what}"),
+            )
+            .label("not part of an origin")
+            .help(format!("use `{canonical}`"))
+            .fix(span, canonical.clone()),
+        );
+    }
+    if structural {
+        return None;
+    }
+    if text != canonical {
+        let why = non_canonical_reasons(&parts, &canonical);
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::NonCanonicalOrigin,
+                span,
+                format!("origin `{text}` is not canonical ({why})"),
+            )
+            .label("browsers send the canonical form")
+            .help(format!("write `{canonical}`"))
+            .fix(span, canonical.clone()),
+        );
+    }
+    if scheme == "http" && !is_loopback(&canonical) {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::CleartextOrigin,
+                part(parts.scheme),
+                format!("origin `{canonical}` uses cleartext `http`"),
+            )
+            .label("pages served over http can be tampered with in transit")
+            .help(format!(
+                "serve the application over https and accept `https://{}`",
+                canonical.trim_start_matches("http://")
+            )),
+        );
+    }
+    Some(canonical)
+}
+
+fn missing_scheme(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) {
+    if origin::has_scheme_colon(text) {
+        // `http:/x`, `https:x`: the separator is broken.
+        let (scheme, rest) = text.split_once(':').unwrap_or((text, ""));
+        let fixed = format!("{scheme}://{}", rest.trim_start_matches(['/', '\\']));
+        let d = Diagnostic::new(
+            Code::InvalidEntry,
+            span,
+            format!("origin `{text}` is malformed"),
+        )
+        .label("expected `://` after the scheme");
+        let d = if SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) {
+            d.help(format!("write `{fixed}`")).fix(span, fixed)
+        } else {
+            d.help("an origin is `scheme://host[:port]`")
+        };
+        cx.value_diag(opt, d);
+        return;
+    }
+    if text.contains('*') {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(Code::WildcardHost, span, format!("`{text}` uses a wildcard host"))
+                .label("WWE matches origins exactly")
+                .help("list every origin separately, e.g. `https://crm.example.com, https://app.example.com`"),
+        );
+        return;
+    }
+    let looks_like_host = text
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'));
+    if looks_like_host {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::MissingScheme,
+                span,
+                format!("origin `{text}` has no scheme"),
+            )
+            .label("expected `https://` or `http://` before the host")
+            .help(format!(
+                "write `https://{text}` (or `http://{text}` if it is served over http)"
+            )),
+        );
+    } else {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(Code::InvalidEntry, span, format!("`{text}` is not an origin"))
+                .label("expected `*` or `scheme://host[:port]`")
+                .help("an entry is `*` or an origin such as `https://crm.example.com`, optionally followed by `(filters)`"),
+        );
+    }
+}
+
+fn check_host(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, parts: &OriginParts<'_>) -> bool {
+    let span = span_in(&opt.value, parts.host);
+    if parts.host.is_empty() {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::InvalidHost,
+                span.join(span_in(&opt.value, parts.scheme)),
+                format!("origin `{text}` has no host"),
+            )
+            .label("expected a host after `://`")
+            .help("write the host, e.g. `https://crm.example.com`"),
+        );
+        return false;
+    }
+    if parts.host.contains('*') {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(Code::WildcardHost, span, format!("`{text}` uses a wildcard host"))
+                .label("WWE matches origins exactly")
+                .help("list every origin separately, e.g. `https://crm.example.com, https://app.example.com`"),
+        );
+        return false;
+    }
+    true
+}
+
+fn check_port(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, parts: &OriginParts<'_>) -> bool {
+    let (Some(port), Some(digits)) = (parts.port, parts.port_digits()) else {
+        return true;
+    };
+    let span = span_in(&opt.value, port);
+    let (msg, fix) = if digits.is_empty() {
+        (format!("origin `{text}` has `:` but no port"), Some(""))
+    } else if !digits.chars().all(|c| c.is_ascii_digit()) {
+        (format!("origin `{text}` has the port `{digits}`"), None)
+    } else {
+        match digits.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => return true,
+            _ => (format!("origin `{text}` has the port `{digits}`"), None),
+        }
+    };
+    let d = Diagnostic::new(Code::BadPort, span, msg).label("not a port from 1 to 65535");
+    let d = match fix {
+        Some(f) => d.help("remove the `:`").fix(span, f),
+        None => d.help("write a port number from 1 to 65535, or none for the scheme's default"),
+    };
+    cx.value_diag(opt, d);
+    false
+}
+
+fn non_canonical_reasons(parts: &OriginParts<'_>, canonical: &str) -> String {
+    let mut why = Vec::new();
+    if parts.scheme.chars().any(|c| c.is_ascii_uppercase())
+        || parts.host.chars().any(|c| c.is_ascii_uppercase())
+    {
+        why.push("upper case");
+    }
+    if !parts.host.is_ascii() {
+        why.push("unicode host; browsers send punycode");
+    }
+    if let Some(d) = parts.port_digits() {
+        let default = matches!(
+            (
+                parts.scheme.to_ascii_lowercase().as_str(),
+                d.trim_start_matches('0')
+            ),
+            ("http", "80") | ("https", "443")
+        );
+        if default {
+            why.push("default port");
+        } else if d.starts_with('0') {
+            why.push("leading zeros in the port");
+        }
+    }
+    if why.is_empty() {
+        let h = parts.host.to_ascii_lowercase();
+        if h.starts_with('[') {
+            why.push("IPv6 address not in compressed form");
+        } else if canonical.contains(&h) {
+            why.push("spelling");
+        } else {
+            why.push("the host is written in a form browsers normalize");
+        }
+    }
+    why.join(", ")
+}
+
+// ---------------------------------------------------------------------------
+// Filters
+
+/// Lowers an entry's filter list; `None` if the list grants nothing because
+/// of an error (an empty list, an unclosed parenthesis).
+fn lower_filters(
+    cx: &mut Cx<'_>,
+    opt: &OptionEntry,
+    list: Option<&FilterList<'_>>,
+) -> Option<Vec<Filter>> {
+    let Some(list) = list else {
+        return Some(vec![Filter::All]);
+    };
+    if list.items.is_empty() {
+        let span = list.close.map_or(list.open, |c| list.open.join(c));
+        cx.value_diag(
+            opt,
+            Diagnostic::new(Code::EmptyFilterList, span, "empty filter list grants nothing")
+                .label("no request is allowed")
+                .help("list the requests to allow, e.g. `(agent.*)`, or remove the parentheses to allow every request"),
+        );
+        return None;
+    }
+    let mut out: Vec<(Filter, Span, Span)> = Vec::new();
+    let mut ok = list.close.is_some();
+    for item in &list.items {
+        match lower_filter(cx, opt, item.name, item.span, item.args) {
+            Some(f) => {
+                if let Some((_, first, _)) = out.iter().find(|(g, _, _)| *g == f) {
+                    cx.value_diag(
+                        opt,
+                        Diagnostic::new(
+                            Code::DuplicateFilter,
+                            item.span,
+                            format!("filter `{f}` is listed twice"),
+                        )
+                        .label("repeated")
+                        .with_secondary(*first, "first listed here")
+                        .help("remove the repeated filter")
+                        .fix(item.removal, ""),
+                    );
+                    continue;
+                }
+                out.push((f, item.span, item.removal));
+            }
+            None => ok = false,
+        }
+    }
+    redundant_filters(cx, opt, &out);
+    ok.then(|| out.into_iter().map(|(f, _, _)| f).collect())
+}
+
+fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Span, Span)]) {
+    let star = filters.iter().find(|(f, _, _)| *f == Filter::All);
+    for (f, span, removal) in filters {
+        let explicit = matches!(f, Filter::Request(r) if catalog::lookup(r).is_some_and(|id| id.get().explicit_only));
+        if explicit || *f == Filter::All {
+            continue;
+        }
+        let cover = match star {
+            Some(s) => Some(s),
+            None => filters.iter().find(|(g, _, _)| {
+                matches!(g, Filter::Namespace(_)) && g != f && g.matches(&f.to_string())
+            }),
+        };
+        if let Some((by, by_span, _)) = cover {
+            cx.value_diag(
+                opt,
+                Diagnostic::new(
+                    Code::RedundantFilter,
+                    *span,
+                    format!("filter `{f}` is already covered by `{by}`"),
+                )
+                .label("redundant")
+                .with_secondary(*by_span, "covers it")
+                .help("remove the redundant filter")
+                .fix(*removal, ""),
+            );
+        }
+    }
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+/// Lowers one filter; `None` (after reporting) if it can never match.
+fn lower_filter(
+    cx: &mut Cx<'_>,
+    opt: &OptionEntry,
+    name: &str,
+    span: Span,
+    args: Option<&str>,
+) -> Option<Filter> {
+    let name_span = span_in(&opt.value, name);
+    if let Some(args) = args {
+        let full = format!("{name}{args}");
+        let shown = if full.chars().count() > 40 {
+            format!("{}…)", full.chars().take(38).collect::<String>())
+        } else {
+            full
+        };
+        let d = Diagnostic::new(
+            Code::MethodSignature,
+            span,
+            format!("filter `{shown}` is a method signature"),
+        )
+        .label("filters are request names, without arguments")
+        .help(format!("write `{name}`"));
+        let d = if is_ident_pair(name) {
+            d.fix(span, name)
+        } else {
+            d
+        };
+        cx.value_diag(opt, d);
+        return None;
+    }
+    if name == "*" {
+        return Some(Filter::All);
+    }
+    let Some((ns, method)) = name.split_once('.') else {
+        let d = Diagnostic::new(
+            Code::InvalidFilter,
+            name_span,
+            format!("filter `{name}` is not a request name"),
+        )
+        .label("expected `namespace.request`, `namespace.*` or `*`");
+        let d = match catalog::namespace_ignore_case(name) {
+            Some(ns) => d.help(format!("to allow the whole namespace, write `{ns}.*`")),
+            None => d.help("write a request name such as `agent.getState`"),
+        };
+        cx.value_diag(opt, d);
+        return None;
+    };
+    if ns.contains('*') || (method.contains('*') && method != "*") || name.matches('*').count() > 1
+    {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::UnsupportedPattern,
+                name_span,
+                format!("filter `{name}` is not a supported pattern"),
+            )
+            .label("WWE supports only `*` and `namespace.*`")
+            .help("list the requests by name, or use `namespace.*` for a whole namespace"),
+        );
+        return None;
+    }
+    if !is_ident(ns) || !(method == "*" || is_ident(method)) {
+        let d = Diagnostic::new(
+            Code::InvalidFilter,
+            name_span,
+            format!("filter `{name}` is not a request name"),
+        )
+        .label("request names are `namespace.request`, letters and digits only");
+        let d = match catalog::suggest_request(name) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None if name.contains("://") => d.help(
+                "an origin inside a filter list: close the list with `)` before the next origin",
+            ),
+            None => d.help("write a request name such as `agent.getState`"),
+        };
+        cx.value_diag(opt, d);
+        return None;
+    }
+    if method == "*" {
+        return lower_namespace(cx, opt, ns, name_span);
+    }
+    lower_request(cx, opt, name, name_span, false)
+}
+
+fn is_ident_pair(name: &str) -> bool {
+    name.split_once('.')
+        .is_some_and(|(a, b)| is_ident(a) && is_ident(b))
+}
+
+fn lower_namespace(cx: &mut Cx<'_>, opt: &OptionEntry, ns: &str, span: Span) -> Option<Filter> {
+    if ns == "auth" {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::JwtNotGranted,
+                span,
+                "`auth.*` does not grant `auth.getJwtToken`",
+            )
+            .label("grants nothing")
+            .help("`auth.getJwtToken` is granted only when named: write `auth.getJwtToken`")
+            .fix(span, "auth.getJwtToken"),
+        );
+        return Some(Filter::Namespace(ns.to_string()));
+    }
+    if catalog::is_namespace(ns) {
+        return Some(Filter::Namespace(ns.to_string()));
+    }
+    if let Some(real) = catalog::namespace_ignore_case(ns) {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(
+                Code::RequestCaseMismatch,
+                span,
+                format!("namespace `{ns}` differs from `{real}` only in case"),
+            )
+            .label("never matches: names are case-sensitive")
+            .help(format!("write `{real}.*`"))
+            .fix(span, format!("{real}.*")),
+        );
+        return None;
+    }
+    let d = Diagnostic::new(
+        Code::UnknownNamespace,
+        span,
+        format!("unknown namespace `{ns}`"),
+    )
+    .label("not in the request catalog");
+    let d = match catalog::suggest_namespace(ns) {
+        Some(s) => d.help(format!("did you mean `{s}.*`?")),
+        None => d.help("see `scapi requests` for the namespaces"),
+    };
+    cx.value_diag(opt, d);
+    Some(Filter::Namespace(ns.to_string()))
+}
+
+/// Checks a full request name (in a filter, or in a rate-limit key when
+/// `in_rate_limit`). Returns the filter, or `None` when it can never match.
+pub(super) fn lower_request(
+    cx: &mut Cx<'_>,
+    opt: &OptionEntry,
+    name: &str,
+    span: Span,
+    in_rate_limit: bool,
+) -> Option<Filter> {
+    if catalog::lookup(name).is_some() {
+        return Some(Filter::Request(name.to_string()));
+    }
+    let push = |cx: &mut Cx<'_>, d: Diagnostic| {
+        if in_rate_limit {
+            cx.push(d);
+        } else {
+            cx.value_diag(opt, d);
+        }
+    };
+    if let Some(id) = catalog::lookup_ignore_case(name) {
+        let real = id.name();
+        push(
+            cx,
+            Diagnostic::new(
+                Code::RequestCaseMismatch,
+                span,
+                format!("request `{name}` differs from `{real}` only in case"),
+            )
+            .label("never matches: names are case-sensitive")
+            .help(format!("write `{real}`"))
+            .fix(span, real),
+        );
+        return None;
+    }
+    if let Some(new) = catalog::replacement_of(name) {
+        push(
+            cx,
+            Diagnostic::new(
+                Code::ObsoleteRequest,
+                span,
+                format!("request `{name}` is obsolete"),
+            )
+            .label("replaced in newer WWE releases")
+            .help(format!("use `{new}`")),
+        );
+        return Some(Filter::Request(name.to_string()));
+    }
+    if catalog::is_client_helper(name) {
+        push(
+            cx,
+            Diagnostic::new(
+                Code::NotARequest,
+                span,
+                format!("`{name}` is a client-side helper, not a request"),
+            )
+            .label("answered inside the frame; never sent to WWE")
+            .help("remove it; it needs no permission"),
+        );
+        return Some(Filter::Request(name.to_string()));
+    }
+    let ns = name.split_once('.').map_or(name, |(n, _)| n);
+    let ns_known = catalog::is_namespace(ns);
+    let d = if in_rate_limit {
+        Diagnostic::new(
+            Code::RateLimitUnknownRequest,
+            span,
+            format!("rate limit for unknown request `{name}`"),
+        )
+    } else if ns_known {
+        Diagnostic::new(
+            Code::UnknownRequest,
+            span,
+            format!("unknown request `{name}`"),
+        )
+    } else {
+        Diagnostic::new(
+            Code::UnknownNamespace,
+            span,
+            format!("unknown namespace `{ns}` in `{name}`"),
+        )
+    };
+    let suggestion = if ns_known {
+        closest(name, catalog::in_namespace(ns).map(|id| id.name()))
+    } else {
+        catalog::suggest_request(name)
+    };
+    let d = d.label("not in the request catalog");
+    let d = match suggestion {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help("if a newer WWE release added it, keep it; otherwise see `scapi requests`"),
+    };
+    push(cx, d);
+    Some(Filter::Request(name.to_string()))
+}
+
+/// Loopback origins are potentially trustworthy to browsers even over http.
+fn is_loopback(canonical: &str) -> bool {
+    use url::Host;
+    url::Url::parse(canonical)
+        .ok()
+        .is_some_and(|u| match u.host() {
+            Some(Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(Host::Ipv4(a)) => a.is_loopback(),
+            Some(Host::Ipv6(a)) => a.is_loopback(),
+            None => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback() {
+        assert!(is_loopback("http://localhost:8080"));
+        assert!(is_loopback("http://127.0.0.1"));
+        assert!(is_loopback("http://[::1]:3000"));
+        assert!(!is_loopback("http://my-web-server"));
+        assert!(!is_loopback("http://localhost.evil.com"));
+    }
+}

@@ -1,0 +1,509 @@
+//! The typed policy: what the options mean, with no trace of how they were
+//! written.
+//!
+//! A [`Policy`] is built by [`crate::lower`] from an export (or loaded from a
+//! compiled policy JSON by [`crate::compiled`]). Origins are canonical, each
+//! entry's filters are kept as patterns and expanded over the catalog, rate
+//! limits and quarantine have their defaults applied, user-data key sets are
+//! resolved. This module knows nothing of text, spans or file formats;
+//! source lines are carried only as a source map for reports.
+
+use crate::catalog::{self, RequestId, RequestSet};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+/// One request filter of an origin entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Filter {
+    /// `*`: every request except the explicit-only ones.
+    All,
+    /// `ns.*`: every request of a namespace except the explicit-only ones.
+    Namespace(String),
+    /// One request by its full name.
+    Request(String),
+}
+
+impl Filter {
+    /// Whether this filter matches a request name (the name must already be
+    /// a valid `namespace.method`). Explicit-only requests match only a
+    /// [`Filter::Request`] naming them.
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Filter::Request(r) => r == name,
+            Filter::All => !is_explicit_only(name),
+            Filter::Namespace(ns) => {
+                !is_explicit_only(name)
+                    && name
+                        .strip_prefix(ns.as_str())
+                        .is_some_and(|m| m.starts_with('.'))
+            }
+        }
+    }
+
+    /// The catalog requests this filter grants.
+    pub fn catalog_grants(&self) -> RequestSet {
+        match self {
+            Filter::All => catalog::all()
+                .filter(|id| !id.get().explicit_only)
+                .collect(),
+            Filter::Namespace(ns) => catalog::in_namespace(ns)
+                .filter(|id| !id.get().explicit_only)
+                .collect(),
+            Filter::Request(r) => catalog::lookup(r).into_iter().collect(),
+        }
+    }
+
+    /// The filter as a glob pattern over request names.
+    fn glob(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Filter::All => f.write_str("*"),
+            Filter::Namespace(ns) => write!(f, "{ns}.*"),
+            Filter::Request(r) => f.write_str(r),
+        }
+    }
+}
+
+fn is_explicit_only(name: &str) -> bool {
+    catalog::lookup(name).is_some_and(|id| id.get().explicit_only)
+}
+
+/// What one entry of the origin list grants.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// The filters, canonical, in the order first written, without repeats.
+    allow: Vec<Filter>,
+    /// The catalog requests the filters grant.
+    grants: RequestSet,
+    /// The filters as globs, for request names outside the catalog.
+    matcher: GlobSet,
+    /// 1-based line of the entry in the export (0 when unknown).
+    line: usize,
+}
+
+impl PartialEq for Grant {
+    fn eq(&self, other: &Grant) -> bool {
+        self.allow == other.allow && self.grants == other.grants && self.line == other.line
+    }
+}
+
+impl Eq for Grant {}
+
+impl Grant {
+    /// A grant from filters (repeats removed, order kept).
+    pub fn new(filters: impl IntoIterator<Item = Filter>, line: usize) -> Grant {
+        let mut allow: Vec<Filter> = Vec::new();
+        for f in filters {
+            if !allow.contains(&f) {
+                allow.push(f);
+            }
+        }
+        let grants = allow
+            .iter()
+            .fold(RequestSet::EMPTY, |acc, f| acc.union(f.catalog_grants()));
+        let mut b = GlobSetBuilder::new();
+        for f in &allow {
+            // Filters are validated names and patterns; a glob that does not
+            // build would be a bug, and then the name simply does not match.
+            if let Ok(g) = Glob::new(&f.glob()) {
+                b.add(g);
+            }
+        }
+        let matcher = b.build().unwrap_or_else(|_| GlobSet::empty());
+        Grant {
+            allow,
+            grants,
+            matcher,
+            line,
+        }
+    }
+
+    /// Both grants together (for an origin listed twice); the line is the
+    /// first one's.
+    pub fn merge(&self, other: &Grant) -> Grant {
+        Grant::new(
+            self.allow.iter().chain(other.allow.iter()).cloned(),
+            self.line,
+        )
+    }
+
+    /// The filters as written (canonical).
+    pub fn allow(&self) -> &[Filter] {
+        &self.allow
+    }
+
+    /// The catalog requests granted.
+    pub fn grants(&self) -> RequestSet {
+        self.grants
+    }
+
+    /// The source line.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Whether a valid request name is granted: catalog names by the bit set,
+    /// other names by the patterns.
+    pub fn permits(&self, name: &str) -> bool {
+        match catalog::lookup(name) {
+            Some(id) => self.grants.contains(id),
+            None => self.permits_uncataloged(name),
+        }
+    }
+
+    /// Whether a catalog request is granted.
+    #[inline]
+    pub fn permits_id(&self, id: RequestId) -> bool {
+        self.grants.contains(id)
+    }
+
+    /// Whether a valid name outside the catalog matches one of the patterns
+    /// (none of those names is explicit-only).
+    pub fn permits_uncataloged(&self, name: &str) -> bool {
+        self.matcher.is_match(name)
+    }
+
+    /// The filters with the ones covered by others dropped, sorted: two grants
+    /// with the same normal form grant the same requests, catalog or not.
+    pub fn normal_form(&self) -> BTreeSet<Filter> {
+        let all = self.allow.contains(&Filter::All);
+        self.allow
+            .iter()
+            .filter(|f| match f {
+                Filter::All => true,
+                Filter::Namespace(_) => !all,
+                Filter::Request(r) => {
+                    is_explicit_only(r)
+                        || (!all
+                            && !self
+                                .allow
+                                .iter()
+                                .any(|o| matches!(o, Filter::Namespace(_)) && o.matches(r)))
+                }
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// One accepted origin and what it may call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginRule {
+    /// The canonical origin.
+    pub origin: String,
+    /// What it may call.
+    pub grant: Grant,
+}
+
+/// How long a rate-limited request type is ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Quarantine {
+    /// This many seconds (never 0).
+    Seconds(std::num::NonZeroU32),
+    /// Until the session ends (the option's value 0).
+    Forever,
+}
+
+impl Quarantine {
+    /// The quarantine for an option value: 0 is forever.
+    pub fn from_option(seconds: u32) -> Quarantine {
+        match std::num::NonZeroU32::new(seconds) {
+            Some(s) => Quarantine::Seconds(s),
+            None => Quarantine::Forever,
+        }
+    }
+
+    /// Seconds, or `None` for forever.
+    pub fn seconds(self) -> Option<u32> {
+        match self {
+            Quarantine::Seconds(s) => Some(s.get()),
+            Quarantine::Forever => None,
+        }
+    }
+}
+
+/// Rate limits: requests per minute per (client, request name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// The limit of every request name without its own (0 = unlimited).
+    pub default: u32,
+    /// Per-request limits (0 = unlimited).
+    pub per_request: BTreeMap<String, u32>,
+    /// The quarantine after a limit is hit.
+    pub quarantine: Quarantine,
+}
+
+/// Length of a rate-limit window, in seconds.
+pub const WINDOW_SECONDS: u32 = 60;
+
+/// The default quarantine delay, in seconds.
+pub const DEFAULT_QUARANTINE_SECONDS: u32 = 30;
+
+impl Default for RateLimits {
+    fn default() -> RateLimits {
+        RateLimits {
+            default: 0,
+            per_request: BTreeMap::new(),
+            quarantine: Quarantine::from_option(DEFAULT_QUARANTINE_SECONDS),
+        }
+    }
+}
+
+impl RateLimits {
+    /// The limit that applies to a request name (0 = unlimited).
+    pub fn limit_for(&self, request: &str) -> u32 {
+        self.per_request
+            .get(request)
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+/// A set of user-data keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySet {
+    /// Every key (`*`).
+    All,
+    /// These keys exactly (case-sensitive).
+    Keys(BTreeSet<String>),
+}
+
+impl KeySet {
+    /// Whether the set allows `key`.
+    pub fn allows(&self, key: &str) -> bool {
+        match self {
+            KeySet::All => true,
+            KeySet::Keys(k) => k.contains(key),
+        }
+    }
+}
+
+/// Which user-data keys may be read and written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserDataPolicy {
+    /// Keys left in the `userData` of interactions returned or notified.
+    pub read: KeySet,
+    /// Keys `setUserData` / `deleteUserData` may touch.
+    pub write: KeySet,
+}
+
+impl Default for UserDataPolicy {
+    fn default() -> UserDataPolicy {
+        UserDataPolicy {
+            read: KeySet::All,
+            write: KeySet::All,
+        }
+    }
+}
+
+/// A web extension view (a section named by `interaction.web-content` or
+/// `workspace.web-content`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebExtension {
+    /// The section name.
+    pub section: String,
+    /// The `url` as written.
+    pub url: Option<String>,
+    /// The url's canonical origin, when it can be known.
+    pub origin: Option<String>,
+    /// Whether that origin is accepted by the origin list.
+    pub accepted: bool,
+}
+
+/// Where a policy came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// The file name.
+    pub name: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// The Service Client API security policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    origins: Vec<OriginRule>,
+    index: HashMap<Box<str>, usize>,
+    any_origin: Option<Grant>,
+    rate_limits: RateLimits,
+    user_data: UserDataPolicy,
+    web_extensions: Vec<WebExtension>,
+    source: SourceInfo,
+}
+
+impl Policy {
+    /// A policy from its parts; origins are sorted and indexed.
+    pub fn new(
+        mut origins: Vec<OriginRule>,
+        any_origin: Option<Grant>,
+        rate_limits: RateLimits,
+        user_data: UserDataPolicy,
+        web_extensions: Vec<WebExtension>,
+        source: SourceInfo,
+    ) -> Policy {
+        origins.sort_by(|a, b| a.origin.cmp(&b.origin));
+        origins.dedup_by(|b, a| {
+            if a.origin == b.origin {
+                a.grant = a.grant.merge(&b.grant);
+                true
+            } else {
+                false
+            }
+        });
+        let index = origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.origin.clone().into_boxed_str(), i))
+            .collect();
+        Policy {
+            origins,
+            index,
+            any_origin,
+            rate_limits,
+            user_data,
+            web_extensions,
+            source,
+        }
+    }
+
+    /// The same policy with these web extensions (they are checked against
+    /// the origins, so they are added last).
+    pub fn with_web_extensions(mut self, web_extensions: Vec<WebExtension>) -> Policy {
+        self.web_extensions = web_extensions;
+        self
+    }
+
+    /// The accepted origins, sorted.
+    pub fn origins(&self) -> &[OriginRule] {
+        &self.origins
+    }
+
+    /// The rule of an exact canonical origin.
+    pub fn origin(&self, origin: &str) -> Option<&OriginRule> {
+        self.index.get(origin).and_then(|&i| self.origins.get(i))
+    }
+
+    /// The `*` entry, if any.
+    pub fn any_origin(&self) -> Option<&Grant> {
+        self.any_origin.as_ref()
+    }
+
+    /// The grant that applies to a canonical origin: its own entry, else
+    /// the `*` entry (an exact entry takes precedence over `*`).
+    pub fn grant_for(&self, origin: &str) -> Option<&Grant> {
+        self.origin(origin)
+            .map(|o| &o.grant)
+            .or(self.any_origin.as_ref())
+    }
+
+    /// Whether any entry (exact or `*`) grants a request name.
+    pub fn anyone_may_call(&self, request: &str) -> bool {
+        self.origins
+            .iter()
+            .map(|o| &o.grant)
+            .chain(self.any_origin.iter())
+            .any(|g| g.permits(request))
+    }
+
+    /// The rate limits.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.rate_limits
+    }
+
+    /// The user-data key sets.
+    pub fn user_data(&self) -> &UserDataPolicy {
+        &self.user_data
+    }
+
+    /// The web extensions.
+    pub fn web_extensions(&self) -> &[WebExtension] {
+        &self.web_extensions
+    }
+
+    /// Where the policy came from.
+    pub fn source(&self) -> &SourceInfo {
+        &self.source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_only_needs_its_name() {
+        let g = Grant::new([Filter::All], 1);
+        assert!(g.permits("agent.get"));
+        assert!(!g.permits("auth.getJwtToken"));
+        assert!(g.permits("future.request"));
+        let g = Grant::new([Filter::Namespace("auth".into())], 1);
+        assert!(!g.permits("auth.getJwtToken"));
+        let g = Grant::new([Filter::All, Filter::Request("auth.getJwtToken".into())], 1);
+        assert!(g.permits("auth.getJwtToken"));
+    }
+
+    #[test]
+    fn namespace_patterns_match_only_their_namespace() {
+        let g = Grant::new([Filter::Namespace("agent".into())], 1);
+        assert!(g.permits("agent.get"));
+        assert!(g.permits("agent.newThing"));
+        assert!(!g.permits("agentx.get"));
+        assert!(!g.permits("voice.dial"));
+        assert_eq!(
+            g.grants().names(),
+            vec![
+                "agent.get",
+                "agent.getState",
+                "agent.getStateList",
+                "agent.setState"
+            ]
+        );
+    }
+
+    #[test]
+    fn normal_form_drops_covered_filters() {
+        let a = Grant::new([Filter::All, Filter::Request("agent.get".into())], 1);
+        let b = Grant::new([Filter::All], 2);
+        assert_eq!(a.normal_form(), b.normal_form());
+        let c = Grant::new(
+            [
+                Filter::Namespace("agent".into()),
+                Filter::Request("agent.get".into()),
+            ],
+            1,
+        );
+        assert_eq!(c.normal_form().len(), 1);
+    }
+
+    #[test]
+    fn duplicate_origins_merge() {
+        let p = Policy::new(
+            vec![
+                OriginRule {
+                    origin: "https://a".into(),
+                    grant: Grant::new([Filter::Request("agent.get".into())], 1),
+                },
+                OriginRule {
+                    origin: "https://a".into(),
+                    grant: Grant::new([Filter::Request("voice.dial".into())], 2),
+                },
+            ],
+            None,
+            RateLimits::default(),
+            UserDataPolicy::default(),
+            vec![],
+            SourceInfo::default(),
+        );
+        assert_eq!(p.origins().len(), 1);
+        assert_eq!(
+            p.origin("https://a").unwrap().grant.grants().names(),
+            vec!["agent.get", "voice.dial"]
+        );
+    }
+}

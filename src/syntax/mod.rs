@@ -1,0 +1,38 @@
+//! The syntax layer: nom parsers for every option-value grammar
+//! (`grammar/option-values.ebnf`).
+//!
+//! Parsers take the decoded value string and return syntax trees whose
+//! spans are byte ranges *of that value*; the caller maps them to the file
+//! through the option's [`crate::source::ValueMap`]. They are error-tolerant:
+//! a broken entry is reported and parsing goes on at the next top-level
+//! comma, so one run shows every problem. Nothing here knows what a request
+//! grants or whether an origin is accepted — that is [`crate::lower`].
+//!
+//! Every parser function's doc comment starts with its grammar production;
+//! a test checks the grammar file and these comments agree.
+
+pub mod integer;
+pub mod list;
+pub mod origin;
+pub mod origin_list;
+
+use nom::IResult;
+use nom::Parser;
+use nom::bytes::complete::take_while;
+
+/// Parser result over the value text.
+pub(crate) type Res<'a, O> = IResult<&'a str, O>;
+
+/// `blank := " " | "\t"` — zero or more blanks.
+pub(crate) fn blanks(i: &str) -> Res<'_, &str> {
+    take_while(is_blank).parse(i)
+}
+
+/// Whether `c` is a blank (space or tab): insignificant around tokens.
+pub fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// Quote characters users wrap values in, including typographic ones that
+/// word processors produce.
+pub(crate) const QUOTES: &[char] = &['"', '\'', '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}'];
