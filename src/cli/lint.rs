@@ -2,7 +2,7 @@
 
 use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style};
 use clap::ValueEnum;
-use scapi::diagnostic::{Counts, Severity};
+use scapi::diagnostic::Severity;
 use scapi::render::{FileDiagnostics, human, json};
 
 #[derive(Debug, clap::Args)]
@@ -77,17 +77,7 @@ pub fn run(args: Args) -> Exit {
                 return Exit::Unusable;
             }
         }
-        LintFormat::Human => {
-            let style = stderr_style();
-            let mut counts = Counts::default();
-            let mut out = String::new();
-            for f in &files {
-                counts.add(Counts::of(&f.diagnostics));
-                out.push_str(&human::render_file(f, style));
-            }
-            out.push_str(&human::summary(files.len(), counts));
-            eprint!("{out}");
-        }
+        LintFormat::Human => eprint!("{}", human::render_run(&files, stderr_style())),
     }
     exit
 }

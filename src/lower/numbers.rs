@@ -133,19 +133,15 @@ fn request_key(cx: &mut Cx<'_>, opt: &OptionEntry, name: &str, span: Span) -> bo
         .split_once('.')
         .is_some_and(|(a, b)| ident(a) && ident(b));
     if !valid {
-        let shown = if name.is_empty() {
-            "nothing".to_string()
+        let msg = if name.is_empty() {
+            format!("`{}` names no request", opt.key)
         } else {
-            format!("`{name}`")
+            format!("rate limit for `{name}`, which is not a request name")
         };
         cx.push(
-            Diagnostic::new(
-                Code::RateLimitUnknownRequest,
-                opt.key_span,
-                format!("rate limit for {shown}, which is not a request name"),
-            )
-            .label("expected `service-client-api.rate-limit.namespace.request`")
-            .help("name one request, e.g. `service-client-api.rate-limit.voice.dial`"),
+            Diagnostic::new(Code::RateLimitUnknownRequest, opt.key_span, msg)
+                .label("expected `service-client-api.rate-limit.namespace.request`")
+                .help("name one request, e.g. `service-client-api.rate-limit.voice.dial`"),
         );
         return false;
     }
@@ -167,7 +163,8 @@ fn number(cx: &mut Cx<'_>, opt: &OptionEntry, kind: Kind) -> Option<u32> {
     };
     let key = &opt.key;
     let value = opt.value.trim();
-    let span = opt.value_span;
+    // Spans are of the value; `value_diag` maps them to the file.
+    let span = Span::new(0, opt.value.len());
     let d = match err {
         IntegerError::Empty => Diagnostic::new(Code::EmptyValue, span, format!("`{key}` is empty"))
             .label("expected a whole number")
@@ -195,8 +192,7 @@ fn number(cx: &mut Cx<'_>, opt: &OptionEntry, kind: Kind) -> Option<u32> {
                 span,
                 format!("`{key}` is not a whole number: `{value}`"),
             )
-            .label("expected digits only")
-            .help(format!("write {}", kind.unit()));
+            .label("expected digits only");
             // `30s`, `4 per minute`: the number is there, the unit is not allowed.
             let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
             let unit = value.get(digits.len()..).unwrap_or("").trim();
@@ -206,16 +202,14 @@ fn number(cx: &mut Cx<'_>, opt: &OptionEntry, kind: Kind) -> Option<u32> {
                     .chars()
                     .all(|c| c.is_alphabetic() || c == ' ' || c == '/')
             {
-                let inner = Span::new(0, opt.value.len());
-                let d = d.help(format!("write `{digits}`; the unit is implied"));
-                let d = d.fix(inner, digits);
-                cx.value_diag(opt, d);
-                return None;
+                d.help(format!("write `{digits}`; the unit is implied"))
+                    .fix(span, digits)
+            } else {
+                d.help(format!("write {}", kind.unit()))
             }
-            d
         }
     };
-    cx.push(d);
+    cx.value_diag(opt, d);
     None
 }
 

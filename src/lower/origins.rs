@@ -67,18 +67,15 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
         }
     }
     let out = merge(cx, opt, kept);
-    if out.rules.is_empty() && out.any.is_none() {
+    // Entries that failed are reported already; an empty list is news.
+    if list.entries.is_empty() {
         cx.push(
             Diagnostic::new(
                 Code::ApiClosed,
                 opt.value_span,
                 "no origin is accepted, so the Service Client API is closed",
             )
-            .label(if opt.value.trim().is_empty() {
-                "empty"
-            } else {
-                "no valid entry"
-            })
+            .label("no entry")
             .help("list the origins of the web applications that call the Service Client API"),
         );
     }
@@ -298,7 +295,7 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
                 opt,
                 Diagnostic::new(
                     Code::OriginTrailingSlash,
-                    part("/").join(part(parts.path.unwrap_or("/"))),
+                    parts.path.map_or(span, part),
                     format!("origin `{text}` ends with `/`"),
                 )
                 .label("browsers send origins without a trailing slash")

@@ -12,19 +12,27 @@ use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanConten
 
 const ELLIPSIS: &str = "…";
 
-/// How one original line appears in the excerpt.
+/// One kept run of an original line.
 #[derive(Clone, Copy, Debug)]
+struct Segment {
+    /// Offset of the run's text in the excerpt.
+    excerpt: usize,
+    /// Original byte range kept.
+    start: usize,
+    end: usize,
+    /// Character column (0-based) of `start` in its original line.
+    col: usize,
+}
+
+/// How one original line appears in the excerpt.
+#[derive(Clone, Debug)]
 struct LineMap {
     /// Offset of the line's start in the excerpt.
     excerpt_start: usize,
-    /// Bytes of the `…` prefix (0 when nothing is cut on the left).
-    prefix: usize,
-    /// Original byte offset of the first kept character.
-    kept_start: usize,
-    /// Original byte offset just past the last kept character.
-    kept_end: usize,
-    /// Character column (0-based) of the first kept character.
-    kept_col: usize,
+    /// Original byte range of the line.
+    orig: Span,
+    /// The kept runs, in order (at least one).
+    segments: Vec<Segment>,
 }
 
 /// A clipped copy of some lines of a source.
@@ -39,7 +47,7 @@ pub(crate) struct Excerpt {
 
 impl Excerpt {
     /// The excerpt covering `spans` (original offsets) with `context` lines
-    /// around them, each line at most `max_chars` characters.
+    /// around them, each line at most about `max_chars` characters.
     pub(crate) fn new(
         source: &SourceFile,
         spans: &[Span],
@@ -61,32 +69,50 @@ impl Excerpt {
             .min(text.len());
         let first = source.line_of(lo).saturating_sub(context).max(1);
         let last_label_line = source.line_of(hi.saturating_sub(1).max(lo));
-        let last = (last_label_line + context).min(source.line_of(text.len()));
+        // A final line break does not start a line worth showing.
+        let last_line = source.line_of(text.strip_suffix('\n').map_or(text.len(), str::len));
+        let last = (last_label_line + context).min(last_line.max(last_label_line));
         let mut out = String::new();
         let mut lines = Vec::new();
         for line in first..=last {
             let ls = source.line_span(line);
             let line_text = source.slice(ls);
-            let (start_c, end_c) = window(line_text, ls, spans, max_chars);
-            let kept_start = ls.start + byte_at(line_text, start_c);
-            let kept_end = ls.start + byte_at(line_text, end_c);
+            let total = line_text.chars().count();
             let excerpt_start = out.len();
-            let mut prefix = 0;
-            if start_c > 0 {
-                out.push_str(ELLIPSIS);
-                prefix = ELLIPSIS.len();
+            let mut segments = Vec::new();
+            let mut prev_end = 0;
+            for (start_c, end_c) in windows(line_text, ls, spans, max_chars) {
+                if start_c > prev_end {
+                    out.push_str(ELLIPSIS);
+                }
+                let start = ls.start + byte_at(line_text, start_c);
+                let end = ls.start + byte_at(line_text, end_c);
+                segments.push(Segment {
+                    excerpt: out.len(),
+                    start,
+                    end,
+                    col: start_c,
+                });
+                // Control characters (a NUL, an ANSI escape) would garble or
+                // drive the terminal; `?` keeps every offset where it was.
+                let kept = text.get(start..end).unwrap_or("");
+                out.extend(kept.chars().map(|c| {
+                    if c.is_ascii_control() && c != '\t' {
+                        '?'
+                    } else {
+                        c
+                    }
+                }));
+                prev_end = end_c;
             }
-            out.push_str(text.get(kept_start..kept_end).unwrap_or(""));
-            if end_c < line_text.chars().count() {
+            if prev_end < total {
                 out.push_str(ELLIPSIS);
             }
             out.push('\n');
             lines.push(LineMap {
                 excerpt_start,
-                prefix,
-                kept_start,
-                kept_end,
-                kept_col: start_c,
+                orig: ls,
+                segments,
             });
         }
         Excerpt {
@@ -105,61 +131,96 @@ impl Excerpt {
     }
 
     fn map_offset(&self, off: usize) -> usize {
-        // The last line whose kept text starts at or before `off`.
-        let Some(l) = self
+        let line = self
             .lines
             .iter()
             .rev()
-            .find(|l| l.kept_start <= off)
-            .or(self.lines.first())
+            .find(|l| l.orig.start <= off)
+            .or(self.lines.first());
+        let Some(l) = line else { return 0 };
+        // The run holding `off`, or the first one after it.
+        let seg = l
+            .segments
+            .iter()
+            .find(|s| off <= s.end)
+            .or(l.segments.last());
+        let Some(s) = seg else { return l.excerpt_start };
+        s.excerpt + off.clamp(s.start, s.end) - s.start
+    }
+
+    /// The 0-based character column in the original line of an excerpt offset.
+    fn original_column(&self, off: usize) -> usize {
+        let Some(l) = self.lines.iter().rev().find(|l| l.excerpt_start <= off) else {
+            return 0;
+        };
+        let Some(s) = l
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.excerpt <= off)
+            .or(l.segments.first())
         else {
             return 0;
         };
-        let inside = off.clamp(l.kept_start, l.kept_end) - l.kept_start;
-        l.excerpt_start + l.prefix + inside
+        let chars = self
+            .text
+            .get(s.excerpt..off.max(s.excerpt))
+            .map_or(0, |t| t.chars().count());
+        s.col + chars
     }
 }
 
-/// The window `[start, end)` (in characters) of a line to show: whole if it
-/// fits, else around the labels on it, else its beginning.
-fn window(line: &str, line_span: Span, spans: &[Span], max_chars: usize) -> (usize, usize) {
+/// The runs `[start, end)` (in characters) of a line to show: the whole
+/// line if it fits; else each label with some context around it, runs
+/// closer than a few characters merged; a line without labels shows its
+/// beginning.
+fn windows(line: &str, line_span: Span, spans: &[Span], max_chars: usize) -> Vec<(usize, usize)> {
     let total = line.chars().count();
     if total <= max_chars {
-        return (0, total);
+        return vec![(0, total)];
     }
     let budget = max_chars.saturating_sub(2).max(10);
     let char_of = |off: usize| {
         line.get(..off.saturating_sub(line_span.start).min(line.len()))
             .map_or(0, |s| s.chars().count())
     };
-    let on_line: Vec<(usize, usize)> = spans
+    let mut on_line: Vec<(usize, usize)> = spans
         .iter()
         .filter(|s| s.start <= line_span.end && s.end.max(s.start) >= line_span.start)
         .map(|s| {
             (
                 char_of(s.start.max(line_span.start)),
-                char_of(s.end.min(line_span.end)),
+                char_of(s.end.min(line_span.end)).max(char_of(s.start) + 1),
             )
         })
         .collect();
     if on_line.is_empty() {
-        return (0, budget.min(total));
+        return vec![(0, budget.min(total))];
     }
-    let lo = on_line.iter().map(|s| s.0).min().unwrap_or(0);
-    let hi = on_line.iter().map(|s| s.1).max().unwrap_or(0).max(lo + 1);
-    if hi <= budget {
-        return (0, budget.min(total));
+    on_line.sort_unstable();
+    let labelled: usize = on_line.iter().map(|(a, b)| b - a).sum();
+    // Spread the rest of the budget as context around each label.
+    let pad = (budget.saturating_sub(labelled) / (2 * on_line.len())).clamp(6, budget);
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in on_line {
+        let (a, b) = (a.saturating_sub(pad), (b + pad).min(total));
+        match runs.last_mut() {
+            Some(last) if a <= last.1 + 3 => last.1 = last.1.max(b),
+            _ => runs.push((a, b)),
+        }
     }
-    let room = budget.saturating_sub(hi - lo);
-    // Keep a little more context on the left, where the entry begins.
-    let start = lo.saturating_sub(room * 2 / 3);
-    let end = (start + budget).max(hi + 1).min(total);
-    let start = if end == total {
-        total.saturating_sub(budget).min(start)
-    } else {
-        start
-    };
-    (start, end)
+    // Show the start of the line (the option name) when it is close.
+    if let Some(first) = runs.first_mut()
+        && first.0 <= pad
+    {
+        first.0 = 0;
+    }
+    if let Some(last) = runs.last_mut()
+        && total - last.1 <= 3
+    {
+        last.1 = total;
+    }
+    runs
 }
 
 fn byte_at(line: &str, chars: usize) -> usize {
@@ -195,21 +256,6 @@ impl SourceCode for Excerpt {
     }
 }
 
-impl Excerpt {
-    /// The 0-based character column in the original line of an excerpt offset.
-    fn original_column(&self, off: usize) -> usize {
-        let Some(l) = self.lines.iter().rev().find(|l| l.excerpt_start <= off) else {
-            return 0;
-        };
-        let from = l.excerpt_start + l.prefix;
-        let chars = self
-            .text
-            .get(from..off.max(from))
-            .map_or(0, |s| s.chars().count());
-        l.kept_col + chars
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,11 +277,27 @@ mod tests {
         let e = Excerpt::new(&s, &[Span::new(at, at + 6)], 1, 60);
         let line = e.text.lines().nth(1).unwrap();
         assert!(line.starts_with('…') && line.ends_with('…'), "{line}");
-        assert!(line.chars().count() <= 60, "{}", line.chars().count());
+        assert!(line.chars().count() <= 62, "{}", line.chars().count());
         let m = e.map(Span::new(at, at + 6));
         assert_eq!(&e.text[m.offset()..m.offset() + m.len()], "TARGET");
         // Headers report the original position.
         let c = e.read_span(&m, 0, 0).unwrap();
         assert_eq!((c.line(), c.column()), (1, 202));
+    }
+
+    #[test]
+    fn far_apart_labels_get_separate_runs() {
+        let long = format!("k=A{}B", "x".repeat(300));
+        let s = SourceFile::new("f", long.clone());
+        let e = Excerpt::new(&s, &[Span::new(2, 3), Span::new(303, 304)], 0, 60);
+        let line = e.text.lines().next().unwrap();
+        assert!(
+            line.contains('A') && line.contains('B') && line.contains('…'),
+            "{line}"
+        );
+        assert!(line.chars().count() < 80, "{line}");
+        let b = e.map(Span::new(303, 304));
+        assert_eq!(&e.text[b.offset()..b.offset() + b.len()], "B");
+        assert_eq!(e.read_span(&b, 0, 0).unwrap().column(), 303);
     }
 }

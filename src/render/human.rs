@@ -5,6 +5,7 @@
 use super::FileDiagnostics;
 use super::excerpt::Excerpt;
 use crate::diagnostic::{Counts, Diagnostic, Severity};
+use crate::rules::Code;
 use crate::source::SourceFile;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 use std::fmt;
@@ -59,6 +60,35 @@ pub fn render_file(file: &FileDiagnostics, style: Style) -> String {
         }
     }
     out
+}
+
+/// Renders a whole lint run: each file's report, then the summary line.
+pub fn render_run(files: &[FileDiagnostics], style: Style) -> String {
+    let mut counts = Counts::default();
+    let mut out = String::new();
+    for f in files {
+        counts.add(Counts::of(&f.diagnostics));
+        out.push_str(&render_file(f, style));
+    }
+    out.push_str(&summary(files.len(), counts));
+    out
+}
+
+/// User input is quoted in messages; control characters in it (an ANSI
+/// escape, a NUL) are shown escaped so they never reach the terminal.
+fn printable(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The closing summary line of a lint run.
@@ -157,12 +187,18 @@ impl One {
         let spans: Vec<_> = std::iter::once(d.span)
             .chain(d.secondary.iter().map(|l| l.span))
             .collect();
-        let excerpt =
-            (!source.text().is_empty()).then(|| Excerpt::new(source, &spans, 1, max_chars));
-        One {
-            d: d.clone(),
-            excerpt,
+        // A file too large or in the wrong encoding has no place to point at.
+        let located =
+            !source.text().is_empty() && !matches!(d.code, Code::InputTooLarge | Code::Utf16);
+        let excerpt = located.then(|| Excerpt::new(source, &spans, 1, max_chars));
+        let mut d = d.clone();
+        d.message = printable(&d.message);
+        d.label = d.label.as_deref().map(printable);
+        d.help = d.help.as_deref().map(printable);
+        for l in &mut d.secondary {
+            l.message = printable(&l.message);
         }
+        One { d, excerpt }
     }
 }
 

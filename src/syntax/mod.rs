@@ -23,14 +23,16 @@ use nom::bytes::complete::take_while;
 /// Parser result over the value text.
 pub(crate) type Res<'a, O> = IResult<&'a str, O>;
 
-/// `blank := " " | "\t"` — zero or more blanks.
+/// `blank := " " | "\t" | any other white space` — zero or more blanks.
 pub(crate) fn blanks(i: &str) -> Res<'_, &str> {
     take_while(is_blank).parse(i)
 }
 
-/// Whether `c` is a blank (space or tab): insignificant around tokens.
+/// Whether `c` is insignificant around tokens: spaces and tabs, and any
+/// other character JavaScript's `String.prototype.trim` removes (line
+/// breaks from YAML block scalars, no-break spaces pasted from documents).
 pub fn is_blank(c: char) -> bool {
-    c == ' ' || c == '\t'
+    c.is_whitespace() || c == '\u{feff}'
 }
 
 /// Quote characters users wrap values in, including typographic ones that

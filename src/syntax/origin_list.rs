@@ -182,9 +182,12 @@ impl<'a> P<'a> {
             return;
         }
         let whole = span_in(self.full, trimmed);
+        let open = Span::new(whole.start, whole.start + first.len_utf8());
+        let close = Span::new(whole.end - last.len_utf8(), whole.end);
         self.diags.push(
-            Diagnostic::new(Code::QuotedValue, whole, "the value is wrapped in quotes")
-                .label("the quotes become part of the first and last origin")
+            Diagnostic::new(Code::QuotedValue, open, "the value is wrapped in quotes")
+                .label("this quote becomes part of the first origin")
+                .with_secondary(close, "and this one part of the last")
                 .help("remove the quotes; option values are written without them")
                 .fix(whole, inner),
         );
@@ -196,10 +199,13 @@ impl<'a> P<'a> {
     fn list(&mut self) {
         let mut expect_entry = true;
         let mut last_sep: Option<Span> = None;
+        // The separator right after the last entry: a trailing comma if no
+        // entry follows it.
+        let mut sep_after_entry: Option<Span> = None;
         loop {
             self.skip_blanks();
             let Some(c) = self.peek() else {
-                if let (true, Some(sep)) = (expect_entry, last_sep) {
+                if let (true, Some(sep)) = (expect_entry, sep_after_entry) {
                     let from = self.entries.last().map_or(sep.start, |e| e.span.end);
                     self.diags.push(
                         Diagnostic::new(Code::EmptyEntry, sep, "trailing comma")
@@ -241,6 +247,7 @@ impl<'a> P<'a> {
                 }
                 (false, ',') => {
                     last_sep = Some(self.bump());
+                    sep_after_entry = last_sep;
                     expect_entry = true;
                 }
                 (false, ';') => {
@@ -256,6 +263,7 @@ impl<'a> P<'a> {
                         .fix(sp, ","),
                     );
                     last_sep = Some(sp);
+                    sep_after_entry = last_sep;
                     expect_entry = true;
                 }
                 (false, '(') => {
@@ -311,6 +319,7 @@ impl<'a> P<'a> {
                 }
                 (true, _) => {
                     self.entry();
+                    sep_after_entry = None;
                     expect_entry = false;
                 }
             }
@@ -474,11 +483,12 @@ impl<'a> P<'a> {
                 }
                 (false, _) => {
                     let at = items.last().map_or(self.pos(), |f| f.span.end);
-                    let next = self.pos();
+                    let next = filter_name(self.rest)
+                        .map_or(Span::point(self.pos()), |(_, t)| span_in(self.full, t));
                     self.diags.push(
                         Diagnostic::new(
                             Code::MissingSeparator,
-                            Span::point(next),
+                            next,
                             "filters are not separated by a comma",
                         )
                         .label("a new filter starts here")

@@ -1,0 +1,131 @@
+//! Shared helpers of the data-driven test harnesses.
+//!
+//! A case is a folder under `tests/cases/<group>/<name>/` holding its input
+//! and its expected outputs. `BLESS=1 cargo test` rewrites the expectations
+//! from the actual outputs; otherwise every mismatch of a harness is
+//! collected and reported together, each with a diff.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The case folders of a group, sorted by name.
+pub fn cases(group: &str) -> Vec<PathBuf> {
+    let dir = root().join("tests/cases").join(group);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no cases in {}", dir.display());
+    out
+}
+
+/// Whether expectations are being rewritten.
+pub fn blessing() -> bool {
+    std::env::var_os("BLESS").is_some_and(|v| v != "0" && !v.is_empty())
+}
+
+/// Collects golden-file mismatches of one harness.
+#[derive(Default)]
+pub struct Golden {
+    failures: Vec<String>,
+    checked: usize,
+}
+
+impl Golden {
+    /// Compares `actual` with the file at `path` (or writes it when blessing).
+    pub fn check(&mut self, path: &Path, actual: &str) {
+        self.checked += 1;
+        if blessing() {
+            std::fs::write(path, actual).unwrap();
+            return;
+        }
+        let expected = std::fs::read_to_string(path).unwrap_or_default();
+        if expected != actual {
+            let rel = path.strip_prefix(root()).unwrap_or(path);
+            self.failures.push(format!(
+                "{} differs (BLESS=1 rewrites it):\n{}",
+                rel.display(),
+                pretty_assertions::StrComparison::new(&expected, actual)
+            ));
+        }
+    }
+
+    /// Records a failure that is not a golden mismatch.
+    pub fn fail(&mut self, msg: impl Into<String>) {
+        self.failures.push(msg.into());
+    }
+
+    /// Panics with every failure, if any.
+    pub fn finish(self) {
+        assert!(
+            self.checked > 0 || !self.failures.is_empty(),
+            "nothing was checked"
+        );
+        if !self.failures.is_empty() {
+            let mut msg = format!("{} failure(s):\n", self.failures.len());
+            for f in &self.failures {
+                let _ = writeln!(msg, "\n{f}");
+            }
+            panic!("{msg}");
+        }
+    }
+}
+
+/// The single file in `dir` whose name starts with `stem.` (e.g. `input.cfg`).
+pub fn find_input(dir: &Path, stem: &str) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{stem}.")))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+/// Splits a command line written in a case file: words separated by blanks,
+/// single or double quotes group words.
+pub fn split_args(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in line.trim().chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
