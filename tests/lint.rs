@@ -45,7 +45,7 @@ fn input_of(dir: &Path) -> std::path::PathBuf {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_str().unwrap();
-            !n.starts_with("expected") && n != "args"
+            !n.starts_with("expected") && !n.starts_with("compiled") && n != "args"
         })
         .collect();
     inputs.sort();

@@ -77,6 +77,8 @@ pub fn run(args: Args) -> Exit {
                 return Exit::Unusable;
             }
         }
+        // With no file read there is nothing to summarize; the errors said why.
+        LintFormat::Human if files.is_empty() => {}
         LintFormat::Human => eprint!("{}", human::render_run(&files, stderr_style())),
     }
     exit

@@ -160,7 +160,7 @@ pub fn read_input(path: &str, limit: u64) -> Result<Vec<u8>, String> {
 pub fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;
     match e.kind() {
-        K::NotFound => "no such file".into(),
+        K::NotFound => "no such file or directory".into(),
         K::PermissionDenied => "permission denied".into(),
         _ => {
             let s = e.to_string();
