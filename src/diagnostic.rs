@@ -70,6 +70,10 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The fix, when it can be applied mechanically.
     pub fix: Option<Fix>,
+    /// Whether the finding is about a place in the file; `false` for the
+    /// file as a whole (then `span` is empty at offset 0 and renderers show
+    /// no snippet).
+    pub located: bool,
 }
 
 impl Diagnostic {
@@ -84,6 +88,15 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             fix: None,
+            located: true,
+        }
+    }
+
+    /// A finding about the whole file rather than a place in it.
+    pub fn file_level(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            located: false,
+            ..Diagnostic::new(code, Span::point(0), message)
         }
     }
 

@@ -67,7 +67,7 @@ rules! {
     NonStringValue = "SC0013", "non-string-value", Error, "a JSON or YAML option value is not a string";
     UnknownOption = "SC0020", "unknown-option", Warning, "an option starting with `service-client-api.` is not one WWE knows";
     WrongSection = "SC0021", "wrong-section", Error, "a Service Client API option is outside the `interaction-workspace` section";
-    NotApplicationLevel = "SC0022", "not-application-level", Error, "Service Client API options are set on a Person or Agent Group, where WWE ignores them";
+    NotApplicationLevel = "SC0022", "not-application-level", Error, "options are set on a Person or an Agent Group, where WWE ignores them";
     ApiClosed = "SC0023", "api-closed", Info, "no origin is accepted, so the Service Client API is closed";
     // --- origin list --------------------------------------------------------
     UnbalancedParentheses = "SC0101", "unbalanced-parentheses", Error, "a `(` is not closed or a `)` has no `(`";

@@ -12,32 +12,9 @@
 
 mod common;
 
-use common::{Golden, cases, split_args};
-use scapi::input::InputFormat;
-use scapi::lower::ObjectLevel;
+use common::{Golden, cases};
 use scapi::render::{FileDiagnostics, human, json};
 use std::path::Path;
-
-fn options(dir: &Path) -> scapi::Options {
-    let mut o = scapi::Options::default();
-    let Ok(args) = std::fs::read_to_string(dir.join("args")) else {
-        return o;
-    };
-    let words = split_args(&args);
-    for pair in words.chunks(2) {
-        match (pair[0].as_str(), pair.get(1).map(String::as_str)) {
-            ("--object", Some("person")) => o.object = Some(ObjectLevel::Person),
-            ("--object", Some("agent-group")) => o.object = Some(ObjectLevel::AgentGroup),
-            ("--object", Some("application")) => o.object = Some(ObjectLevel::Application),
-            ("--input-format", Some("cfg")) => o.format = Some(InputFormat::Cfg),
-            ("--input-format", Some("json")) => o.format = Some(InputFormat::Json),
-            ("--input-format", Some("yaml")) => o.format = Some(InputFormat::Yaml),
-            ("--max-input-bytes", Some(n)) => o.max_input_bytes = n.parse().ok(),
-            other => panic!("{}: unknown args {other:?}", dir.display()),
-        }
-    }
-    o
-}
 
 fn input_of(dir: &Path) -> std::path::PathBuf {
     let mut inputs: Vec<_> = std::fs::read_dir(dir)
@@ -65,7 +42,7 @@ fn lint_cases() {
         let input = input_of(&dir);
         let name = input.file_name().unwrap().to_str().unwrap();
         let bytes = std::fs::read(&input).unwrap();
-        let c = scapi::compile(name, &bytes, &options(&dir));
+        let c = scapi::compile(name, &bytes, &common::options(&dir));
         let files = [FileDiagnostics {
             source: c.source,
             diagnostics: c.diagnostics,

@@ -154,11 +154,31 @@ pub fn rule(args: RuleArgs) -> Exit {
     if args.format == TableFormat::Json {
         return emit(&to_json(&rule_json(code, true)));
     }
-    let mut doc = code.doc().to_string();
-    if !doc.ends_with('\n') {
-        doc.push('\n');
+    emit(&rule_page(code))
+}
+
+/// A rule's page: title with code, name and default severity, the summary,
+/// then the documentation.
+fn rule_page(code: Code) -> String {
+    let mut page = format!(
+        "# {} `{}` ({})\n\n{}.\n\n{}",
+        code.as_str(),
+        code.name(),
+        code.default_severity().as_str(),
+        upper_first(code.summary()),
+        code.doc()
+    );
+    if !page.ends_with('\n') {
+        page.push('\n');
     }
-    emit(&doc)
+    page
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 pub fn schema(args: SchemaArgs) -> Exit {

@@ -296,11 +296,10 @@ impl InputError {
 
     /// The error as a diagnostic (for reports that list every file).
     pub fn to_diagnostic(&self) -> Diagnostic {
-        let mut d = Diagnostic::new(
-            self.kind.code(),
-            self.span.unwrap_or_default(),
-            self.message.clone(),
-        );
+        let mut d = match self.span {
+            Some(span) => Diagnostic::new(self.kind.code(), span, self.message.clone()),
+            None => Diagnostic::file_level(self.kind.code(), self.message.clone()),
+        };
         d.help = self.help.clone();
         d
     }

@@ -4,7 +4,7 @@
 use super::{Cx, ORIGINS};
 use crate::catalog::{self, closest};
 use crate::diagnostic::Diagnostic;
-use crate::input::OptionEntry;
+use crate::input::{MAIN_SECTION, OptionEntry};
 use crate::policy::{Filter, Grant, OriginRule};
 use crate::rules::Code;
 use crate::source::{Span, span_in};
@@ -34,20 +34,21 @@ struct Lowered {
 pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     let Some(opt) = cx.option(ORIGINS) else {
         if cx.main_options().next().is_some() || cx.read.export.sections.is_empty() {
-            let span = cx
+            let msg = format!("`{ORIGINS}` is not set, so no origin is accepted");
+            // Point at the section the option belongs in, when it is written.
+            let d = match cx
                 .read
                 .export
-                .sections
-                .first()
+                .section(MAIN_SECTION)
                 .and_then(|s| s.name_span)
-                .unwrap_or_default();
+            {
+                Some(span) => {
+                    Diagnostic::new(Code::ApiClosed, span, msg).label("no origin list here")
+                }
+                None => Diagnostic::file_level(Code::ApiClosed, msg),
+            };
             cx.push(
-                Diagnostic::new(
-                    Code::ApiClosed,
-                    span,
-                    format!("`{ORIGINS}` is not set, so no origin is accepted"),
-                )
-                .help("list the origins of the web applications that call the Service Client API"),
+                d.help("list the origins of the web applications that call the Service Client API"),
             );
         }
         return Origins {

@@ -5,7 +5,6 @@
 use super::FileDiagnostics;
 use super::excerpt::Excerpt;
 use crate::diagnostic::{Counts, Diagnostic, Severity};
-use crate::rules::Code;
 use crate::source::SourceFile;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 use std::fmt;
@@ -188,8 +187,7 @@ impl One {
             .chain(d.secondary.iter().map(|l| l.span))
             .collect();
         // A file too large or in the wrong encoding has no place to point at.
-        let located =
-            !source.text().is_empty() && !matches!(d.code, Code::InputTooLarge | Code::Utf16);
+        let located = d.located && !source.text().is_empty();
         let excerpt = located.then(|| Excerpt::new(source, &spans, 1, max_chars));
         let mut d = d.clone();
         d.message = printable(&d.message);

@@ -100,7 +100,8 @@ pub struct Summary {
 pub fn json_diagnostic(source: &SourceFile, d: &Diagnostic) -> JsonDiagnostic {
     let start = source.line_col(d.span.start);
     let end = source.line_col(d.span.end);
-    let base = source.base();
+    // A finding about the whole file sits at the very start of it.
+    let base = if d.located { source.base() } else { 0 };
     JsonDiagnostic {
         code: d.code.as_str(),
         severity: d.severity.as_str(),

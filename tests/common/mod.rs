@@ -12,6 +12,8 @@
     clippy::indexing_slicing
 )]
 
+use scapi::input::InputFormat;
+use scapi::lower::ObjectLevel;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -128,4 +130,27 @@ pub fn split_args(line: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// Options from a case's `args` file (`--object …`, `--input-format …`,
+/// `--max-input-bytes …`), or the defaults.
+pub fn options(dir: &Path) -> scapi::Options {
+    let mut o = scapi::Options::default();
+    let Ok(args) = std::fs::read_to_string(dir.join("args")) else {
+        return o;
+    };
+    let words = split_args(&args);
+    for pair in words.chunks(2) {
+        match (pair[0].as_str(), pair.get(1).map(String::as_str)) {
+            ("--object", Some("person")) => o.object = Some(ObjectLevel::Person),
+            ("--object", Some("agent-group")) => o.object = Some(ObjectLevel::AgentGroup),
+            ("--object", Some("application")) => o.object = Some(ObjectLevel::Application),
+            ("--input-format", Some("cfg")) => o.format = Some(InputFormat::Cfg),
+            ("--input-format", Some("json")) => o.format = Some(InputFormat::Json),
+            ("--input-format", Some("yaml")) => o.format = Some(InputFormat::Yaml),
+            ("--max-input-bytes", Some(n)) => o.max_input_bytes = n.parse().ok(),
+            other => panic!("{}: unknown args {other:?}", dir.display()),
+        }
+    }
+    o
 }
