@@ -115,6 +115,12 @@ impl OptionEntry {
     pub fn file_span(&self, in_value: Span) -> Span {
         self.map.map(in_value)
     }
+
+    /// The span of the value's own text in the file: inside the quotes of a
+    /// JSON or YAML string when it maps exactly, the whole value otherwise.
+    pub fn text_span(&self) -> Span {
+        self.map.map(Span::new(0, self.value.len()))
+    }
 }
 
 /// A section and its options, in file order. A section written twice is one

@@ -8,6 +8,7 @@ use crate::policy::{Filter, Policy, Quarantine, RateLimits, WINDOW_SECONDS};
 use crate::rules::Code;
 use crate::source::Span;
 use crate::syntax::integer::{IntegerError, integer};
+use crate::syntax::name;
 
 /// What the numeric options lower to, with what later checks need.
 pub(super) struct Numbers {
@@ -73,9 +74,9 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Numbers {
                 format!("`{name}` allows {n} requests per minute, more than the global {g}")
             };
             cx.push(
-                Diagnostic::new(Code::LimitAboveGlobal, opt.value_span, msg)
+                Diagnostic::new(Code::LimitAboveGlobal, opt.text_span(), msg)
                     .label("looser than the global limit")
-                    .with_secondary(gopt.value_span, "global limit")
+                    .with_secondary(gopt.text_span(), "global limit")
                     .help("keep it if this request needs more room; otherwise lower it"),
             );
         }
@@ -87,13 +88,13 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Numbers {
         let limited = rate_limits.default > 0 || rate_limits.per_request.values().any(|&n| n > 0);
         if q == 0 {
             cx.push(
-                Diagnostic::new(Code::QuarantineForever, opt.value_span, "a quarantine delay of `0` ignores a request type until the session ends")
+                Diagnostic::new(Code::QuarantineForever, opt.text_span(), "a quarantine delay of `0` ignores a request type until the session ends")
                     .label("forever")
                     .help("give a delay in seconds, e.g. `60`, unless blocking the rest of the session is intended"),
             );
         } else if q < WINDOW_SECONDS && limited {
             cx.push(
-                Diagnostic::new(Code::ShortQuarantine, opt.value_span, format!("the quarantine of {q} s can end before the one-minute window resets"))
+                Diagnostic::new(Code::ShortQuarantine, opt.text_span(), format!("the quarantine of {q} s can end before the one-minute window resets"))
                     .label("shorter than the window")
                     .help("after it ends the counter restarts, so a client can exceed the limit within one minute; use 60 or more to cap every minute"),
             );
@@ -105,7 +106,7 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Numbers {
         cx.push(
             Diagnostic::new(
                 Code::InvalidTimeout,
-                opt.value_span,
+                opt.text_span(),
                 "`block-markdone-timeout` is `0`",
             )
             .label("must be greater than 0")
@@ -129,10 +130,7 @@ fn request_key(cx: &mut Cx<'_>, opt: &OptionEntry, name: &str, span: Span) -> bo
         );
         return false;
     }
-    let valid = name
-        .split_once('.')
-        .is_some_and(|(a, b)| ident(a) && ident(b));
-    if !valid {
+    if name::request(name).is_none() {
         let msg = if name.is_empty() {
             format!("`{}` names no request", opt.key)
         } else {
@@ -146,13 +144,6 @@ fn request_key(cx: &mut Cx<'_>, opt: &OptionEntry, name: &str, span: Span) -> bo
         return false;
     }
     origins::lower_request(cx, opt, name, span, true).is_some()
-}
-
-fn ident(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
 /// Parses a numeric option, reporting why it is not one.

@@ -8,6 +8,7 @@ use crate::input::{MAIN_SECTION, OptionEntry};
 use crate::policy::{Filter, Grant, OriginRule};
 use crate::rules::Code;
 use crate::source::{Span, span_in};
+use crate::syntax::name;
 use crate::syntax::origin::{self, OriginParts};
 use crate::syntax::origin_list::{self, Entry, FilterList};
 use std::collections::HashMap;
@@ -73,7 +74,7 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
         cx.push(
             Diagnostic::new(
                 Code::ApiClosed,
-                opt.value_span,
+                opt.text_span(),
                 "no origin is accepted, so the Service Client API is closed",
             )
             .label("no entry")
@@ -605,13 +606,6 @@ fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Spa
     }
 }
 
-fn is_ident(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
-}
-
 /// Lowers one filter; `None` (after reporting) if it can never match.
 fn lower_filter(
     cx: &mut Cx<'_>,
@@ -635,7 +629,7 @@ fn lower_filter(
         )
         .label("filters are request names, without arguments")
         .help(format!("write `{name}`"));
-        let d = if is_ident_pair(name) {
+        let d = if name::request(name).is_some() {
             d.fix(span, name)
         } else {
             d
@@ -674,7 +668,11 @@ fn lower_filter(
         );
         return None;
     }
-    if !is_ident(ns) || !(method == "*" || is_ident(method)) {
+    let shape = match name::namespace_pattern(name) {
+        Some(ns) => Some((ns, true)),
+        None => name::request(name).map(|(ns, _)| (ns, false)),
+    };
+    let Some((ns, pattern)) = shape else {
         let d = Diagnostic::new(
             Code::InvalidFilter,
             name_span,
@@ -690,16 +688,11 @@ fn lower_filter(
         };
         cx.value_diag(opt, d);
         return None;
-    }
-    if method == "*" {
+    };
+    if pattern {
         return lower_namespace(cx, opt, ns, name_span);
     }
     lower_request(cx, opt, name, name_span, false)
-}
-
-fn is_ident_pair(name: &str) -> bool {
-    name.split_once('.')
-        .is_some_and(|(a, b)| is_ident(a) && is_ident(b))
 }
 
 fn lower_namespace(cx: &mut Cx<'_>, opt: &OptionEntry, ns: &str, span: Span) -> Option<Filter> {

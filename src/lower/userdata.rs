@@ -35,7 +35,7 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> UserDataPolicy {
                         }
                         let d = cx
                             .map_diag(wopt, d)
-                            .with_secondary(ropt.value_span, "readable keys");
+                            .with_secondary(ropt.text_span(), "readable keys");
                         cx.push(d);
                     }
                 }
@@ -44,11 +44,11 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> UserDataPolicy {
                 cx.push(
                     Diagnostic::new(
                         Code::WriteNotReadable,
-                        wopt.value_span,
+                        wopt.text_span(),
                         "every key is writable but only some are readable",
                     )
                     .label("`*`")
-                    .with_secondary(ropt.value_span, "readable keys")
+                    .with_secondary(ropt.text_span(), "readable keys")
                     .help("list the writable keys, or make them readable"),
                 );
             }
@@ -65,7 +65,7 @@ fn key_set(cx: &mut Cx<'_>, opt: &OptionEntry, what: &str) -> KeySet {
         cx.push(
             Diagnostic::new(
                 Code::NoUserDataKeys,
-                opt.value_span,
+                opt.text_span(),
                 format!("no user-data key is {what}"),
             )
             .label("empty list")

@@ -94,7 +94,7 @@ pub(super) fn lower(
                 UrlOrigin::Known(o) => Some(o),
                 UrlOrigin::Unknown(why) => {
                     cx.push(
-                        Diagnostic::new(Code::ExtensionOriginUnknown, url.value_span, format!("the origin of web extension `{}` cannot be checked", section.name))
+                        Diagnostic::new(Code::ExtensionOriginUnknown, url.text_span(), format!("the origin of web extension `{}` cannot be checked", section.name))
                             .label(why)
                             .help("make sure the origin it resolves to is in `service-client-api.accepted-web-content-origins`"),
                     );
@@ -104,7 +104,7 @@ pub(super) fn lower(
                     cx.push(
                         Diagnostic::new(
                             Code::InvalidExtensionUrl,
-                            url.value_span,
+                            url.text_span(),
                             format!(
                                 "`url` of web extension `{}` is not a valid address",
                                 section.name
@@ -122,7 +122,7 @@ pub(super) fn lower(
             if let Some(o) = origin.as_deref().filter(|_| !accepted) {
                 let d = Diagnostic::new(
                     Code::ExtensionOriginNotAccepted,
-                    url.value_span,
+                    url.text_span(),
                     format!(
                         "web extension `{}` is served from `{o}`, which is not accepted",
                         section.name

@@ -31,7 +31,7 @@ pub struct Integer {
     pub span: Span,
 }
 
-/// `integer := blank* digit+ blank*`
+/// `integer := blank* DIGIT+ blank*`
 pub fn integer(value: &str) -> Result<Integer, IntegerError> {
     if value.trim_matches(super::is_blank).is_empty() {
         return Err(IntegerError::Empty);

@@ -21,7 +21,7 @@ pub struct Item<'a> {
     pub removal: Span,
 }
 
-/// `key-list := key ( "," key )*` where `key := blank* (any character but ",")* blank*`
+/// `key-list := key ("," key)*` where `key := blank* (any character but ",")* blank*`
 pub fn key_list(value: &str) -> Vec<Item<'_>> {
     let parsed: Res<'_, Vec<&str>> = separated_list1(char(','), key).parse(value);
     let raw = match parsed {

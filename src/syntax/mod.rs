@@ -13,6 +13,7 @@
 
 pub mod integer;
 pub mod list;
+pub mod name;
 pub mod origin;
 pub mod origin_list;
 

@@ -47,12 +47,9 @@ pub fn origin(text: &str) -> Option<OriginParts<'_>> {
         scheme,
         tag("://"),
         authority,
-        opt(recognize(preceded(
-            char('/'),
-            take_till(|c| c == '?' || c == '#'),
-        ))),
-        opt(recognize(preceded(char('?'), take_till(|c| c == '#')))),
-        opt(recognize(preceded(char('#'), take_while(|_| true)))),
+        opt(path),
+        opt(query),
+        opt(fragment),
     )
         .parse(text);
     let (rest, (scheme, _, (userinfo, host, port), path, query, fragment)) = parsed.ok()?;
@@ -76,7 +73,8 @@ fn scheme(i: &str) -> Res<'_, &str> {
     .parse(i)
 }
 
-/// `authority := (userinfo "@")? host (":" port)?`
+/// `authority := (userinfo "@")? host-port` where
+/// `userinfo := (any character but "/" | "?" | "#")*`, up to the last `@`
 fn authority(i: &str) -> Res<'_, (Option<&str>, &str, Option<&str>)> {
     let (rest, auth) = take_till(|c| matches!(c, '/' | '?' | '#')).parse(i)?;
     // The user information ends at the last `@` of the authority.
@@ -110,6 +108,21 @@ fn host_port(i: &str) -> Res<'_, (&str, Option<&str>)> {
         return Ok((rest, (host, Some(port))));
     }
     Ok(("", (i, None)))
+}
+
+/// `path := "/" (any character but "?" | "#")*`
+fn path(i: &str) -> Res<'_, &str> {
+    recognize(preceded(char('/'), take_till(|c| c == '?' || c == '#'))).parse(i)
+}
+
+/// `query := "?" (any character but "#")*`
+fn query(i: &str) -> Res<'_, &str> {
+    recognize(preceded(char('?'), take_till(|c| c == '#'))).parse(i)
+}
+
+/// `fragment := "#" (any character)*`
+fn fragment(i: &str) -> Res<'_, &str> {
+    recognize(preceded(char('#'), take_while(|_| true))).parse(i)
 }
 
 /// `port := DIGIT+` — parsed liberally: all text after the colon is taken,

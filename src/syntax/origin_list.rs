@@ -122,7 +122,7 @@ fn target(i: &str) -> Res<'_, &str> {
 }
 
 /// `filter := filter-name (blank* args)?` where
-/// `filter-name := "*" | namespace ".*" | request` — parsed as any run of
+/// `filter-name := "*" | namespace-pattern | request` — parsed as any run of
 /// characters but blanks, `,`, `;`, `(` and `)`.
 fn filter_name(i: &str) -> Res<'_, &str> {
     take_till1(is_delimiter).parse(i)

@@ -1,0 +1,119 @@
+//! scapi's JSON outputs conform to the JSON Schemas it publishes in
+//! `grammar/` (and prints with `scapi schema`): every compiled policy and
+//! every lint report the other harnesses produce is validated.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{cases, root};
+use scapi::compiled::CompiledPolicy;
+use serde_json::Value;
+
+/// A validator for one of the published schemas.
+struct Validator {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl Validator {
+    fn new(text: &str) -> Validator {
+        let schema: Value = serde_json::from_str(text).unwrap();
+        let id = schema["$id"].as_str().unwrap().to_string();
+        let mut compiler = boon::Compiler::new();
+        compiler.add_resource(&id, schema).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let index = compiler.compile(&id, &mut schemas).unwrap();
+        Validator { schemas, index }
+    }
+
+    fn check(&self, what: &str, doc: &Value) {
+        if let Err(e) = self.schemas.validate(doc, self.index) {
+            panic!("{what} does not match its schema:\n{e:#}");
+        }
+    }
+}
+
+#[test]
+fn compiled_policies_match_the_schema() {
+    let v = Validator::new(scapi::schema::COMPILED);
+    let mut n = 0;
+    for file in [
+        "wwews-cluster.cfg",
+        "wwews-cluster.json",
+        "wwews-cluster.yaml",
+    ] {
+        let c = scapi::compile(
+            file,
+            &std::fs::read(root().join("examples").join(file)).unwrap(),
+            &scapi::Options::default(),
+        );
+        let doc: Value =
+            serde_json::from_str(&CompiledPolicy::from(&c.policy.unwrap()).to_json()).unwrap();
+        v.check(file, &doc);
+        n += 1;
+    }
+    for dir in cases("lint") {
+        let path = dir.join("compiled.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            v.check(
+                &path.display().to_string(),
+                &serde_json::from_str(&text).unwrap(),
+            );
+            n += 1;
+        }
+    }
+    assert!(n > 5, "only {n} compiled policies checked");
+}
+
+#[test]
+fn lint_reports_match_the_schema() {
+    let v = Validator::new(scapi::schema::DIAGNOSTICS);
+    let mut n = 0;
+    for dir in cases("lint") {
+        let path = dir.join("expected.json");
+        v.check(
+            &path.display().to_string(),
+            &serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+        );
+        n += 1;
+    }
+    let cli = root().join("tests/cases/cli/lint-broken-json/stdout");
+    v.check(
+        "lint-broken-json",
+        &serde_json::from_str(&std::fs::read_to_string(cli).unwrap()).unwrap(),
+    );
+    assert!(n > 10);
+}
+
+/// The schemas reject what they should: a guard against a schema so loose
+/// that the tests above could never fail.
+#[test]
+fn schemas_reject_wrong_documents() {
+    let v = Validator::new(scapi::schema::COMPILED);
+    let c = scapi::compile(
+        "x.cfg",
+        b"service-client-api.accepted-web-content-origins=https://a.example\n",
+        &scapi::Options::default(),
+    );
+    let good: Value =
+        serde_json::from_str(&CompiledPolicy::from(&c.policy.unwrap()).to_json()).unwrap();
+    v.check("minimal", &good);
+    for (path, bad) in [
+        ("/schemaVersion", Value::from(2)),
+        ("/origins/0/origin", Value::from("https://a.example/")),
+        ("/rateLimit/quarantineSeconds", Value::from(0)),
+        ("/userData/read", Value::from("all")),
+    ] {
+        let mut doc = good.clone();
+        *doc.pointer_mut(path).unwrap() = bad;
+        assert!(
+            v.schemas.validate(&doc, v.index).is_err(),
+            "{path} was accepted"
+        );
+    }
+}
