@@ -1,5 +1,84 @@
-//! scapi
+//! # scapi — compiler and linter for the Service Client API security options
+//!
+//! Workspace Web Edition (WWE) embeds third-party web applications in the
+//! agent desktop. A handful of options on the WWEWS Cluster application
+//! decide which of them (by browser origin) may call which Service Client
+//! API requests, how often, and which attached-data keys they may touch.
+//! This crate reads those options from an export (GAX cfg/ini, the
+//! provisioning API's JSON, or YAML), reports every problem with a precise
+//! diagnostic, and compiles them into a typed [`Policy`](policy::Policy) and
+//! a versioned JSON artifact.
+//!
+//! ## Compile an export
+//!
+//! [`compile`] never fails: it returns the policy together with every
+//! diagnostic, and the policy is absent only when the file cannot be read
+//! at all.
+//!
+//! ```
+//! let export = "\
+//! [interaction-workspace]
+//! service-client-api.accepted-web-content-origins=https://crm.example.com (agent.*, voice.dial)
+//! service-client-api.rate-limit.voice.dial=4
+//! ";
+//! let c = scapi::compile("wwews.cfg", export.as_bytes(), &scapi::Options::default());
+//! assert!(c.diagnostics.is_empty());
+//! let policy = c.policy.expect("readable");
+//!
+//! let crm = policy.grant_for("https://crm.example.com").expect("accepted");
+//! assert!(crm.permits("voice.dial"));
+//! assert!(crm.permits("agent.getState"));
+//! assert!(!crm.permits("interaction.setUserData"));
+//! assert_eq!(policy.rate_limits().limit_for("voice.dial"), 4);
+//! ```
+//!
+//! ## Diagnostics
+//!
+//! Every finding has a stable [`Code`](rules::Code) (`scapi rule CODE`
+//! documents it), a severity, a message, the exact byte span in the file —
+//! also inside JSON strings with escapes — and, where the fix is mechanical,
+//! a replacement.
+//!
+//! ```
+//! use scapi::rules::Code;
+//!
+//! let export = "service-client-api.accepted-web-content-origins=http://my-web-server/path/page.html\n";
+//! let c = scapi::compile("wwews.cfg", export.as_bytes(), &scapi::Options::default());
+//! let d = c.diagnostics.iter().find(|d| d.code == Code::OriginHasPath).expect("reported");
+//! assert_eq!(c.source.slice(d.span), "/path/page.html");
+//! let fix = d.fix.as_ref().expect("machine-applicable");
+//! assert_eq!(c.source.slice(fix.span), "http://my-web-server/path/page.html");
+//! assert_eq!(fix.replacement, "http://my-web-server");
+//! assert!(c.has_errors());
+//! ```
+//!
+//! Renderers for people ([`render::human`], through miette) and tools
+//! ([`render::json`]) take the same diagnostics.
+//!
+//! ## The compiled policy
+//!
+//! [`compiled::CompiledPolicy`] is the versioned JSON document brokers load
+//! (schema in `grammar/compiled.schema.json`). Output is deterministic.
+//!
+//! ```
+//! use scapi::compiled::CompiledPolicy;
+//!
+//! let export = "service-client-api.accepted-web-content-origins=HTTPS://App.Example:443 (*, auth.getJwtToken)\n";
+//! let c = scapi::compile("wwews.cfg", export.as_bytes(), &scapi::Options::default());
+//! let doc = CompiledPolicy::from(c.policy.as_ref().expect("readable"));
+//! assert_eq!(doc.origins[0].origin, "https://app.example");
+//! assert!(doc.origins[0].grants.iter().any(|g| g == "auth.getJwtToken"));
+//! assert!(doc.to_json().starts_with("{\n  \"schemaVersion\": 1,"));
+//! ```
+//!
+//! ## Where things are
+//!
+//! The pipeline runs one way: [`input`] (bytes → sections and options with
+//! spans) → [`syntax`] (nom parsers for each option value) → [`lower`]
+//! (typed [`policy`] plus semantic diagnostics) → [`compiled`] and
+//! [`render`]. `ARCHITECTURE.md` in the repository describes the invariants.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 // Tests may unwrap and index: a panic there is a failing test.
 #![cfg_attr(
     test,

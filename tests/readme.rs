@@ -1,0 +1,121 @@
+//! Every command in README.md runs and prints what the README shows.
+//!
+//! In ```console blocks, a line starting with `$ ` is a command; the lines
+//! after it, up to the next command, are its output as shown — they must
+//! appear in that order in the real output (a line `…` stands for lines
+//! left out). A trailing `# exits N` gives the expected exit code (else 0).
+//! `cargo run --release -- ARGS` and `scapi ARGS` run the scapi binary in a
+//! scratch copy of `examples/`; `cargo test` and `.ci/run` are this test
+//! suite itself and are not re-run.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{root, split_args};
+use std::process::Command;
+
+struct Shown {
+    command: String,
+    output: Vec<String>,
+}
+
+fn console_blocks(readme: &str) -> Vec<Shown> {
+    let mut out: Vec<Shown> = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = line.trim() == "```console";
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        if let Some(cmd) = line.strip_prefix("$ ") {
+            out.push(Shown {
+                command: cmd.to_string(),
+                output: Vec::new(),
+            });
+        } else if let Some(last) = out.last_mut() {
+            last.output.push(line.trim_end().to_string());
+        }
+    }
+    out
+}
+
+/// Whether `shown` (without `…` lines) is a subsequence of `actual`.
+fn shows(actual: &str, shown: &[String]) -> bool {
+    let mut lines = actual.lines().map(str::trim_end);
+    shown
+        .iter()
+        .filter(|l| l.as_str() != "…")
+        .all(|want| lines.any(|got| got == want))
+}
+
+#[test]
+fn readme_commands_run_as_shown() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let examples = scratch.path().join("examples");
+    std::fs::create_dir(&examples).unwrap();
+    for e in std::fs::read_dir(root().join("examples")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, examples.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut ran = 0;
+    for shown in console_blocks(&readme) {
+        let (cmd, comment) = match shown.command.split_once(" #") {
+            Some((c, k)) => (c.trim().to_string(), k.trim().to_string()),
+            None => (shown.command.trim().to_string(), String::new()),
+        };
+        let expected_code: i32 = comment
+            .strip_prefix("exits ")
+            .map_or(0, |n| n.trim().parse().unwrap());
+        let words = split_args(&cmd);
+        let args: Vec<String> = match words
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["cargo", "run", "--release", "--", rest @ ..] => {
+                rest.iter().map(|s| s.to_string()).collect()
+            }
+            ["scapi", rest @ ..] => rest.iter().map(|s| s.to_string()).collect(),
+            ["cargo", "test"] | ["BLESS=1", "cargo", "test"] | ["bash", ".ci/run"] => continue,
+            other => panic!(
+                "README command `{}` is not one this test knows how to run",
+                other.join(" ")
+            ),
+        };
+        let out = Command::new(env!("CARGO_BIN_EXE_scapi"))
+            .args(&args)
+            .current_dir(scratch.path())
+            .env_remove("NO_COLOR")
+            .env_remove("COLUMNS")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(expected_code),
+            "`{cmd}` exit code\n{stderr}"
+        );
+        let either = shows(&format!("{stdout}{stderr}"), &shown.output)
+            || shows(&format!("{stderr}{stdout}"), &shown.output);
+        assert!(
+            either,
+            "`{cmd}` does not print what README.md shows:\n--- shown\n{}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            shown.output.join("\n")
+        );
+        ran += 1;
+    }
+    assert!(ran >= 5, "only {ran} README commands ran");
+}
