@@ -31,17 +31,10 @@ fn grants_of<'a>(doc: &'a CompiledPolicy, origin: &str) -> Vec<&'a str> {
 fn compile_cases() {
     let mut golden = Golden::default();
     for dir in cases("lint") {
-        let input = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                let n = p.file_name().unwrap().to_str().unwrap();
-                !n.starts_with("expected") && !n.starts_with("compiled") && n != "args"
-            })
-            .unwrap();
         if dir.join("args").exists() {
             continue;
         }
+        let input = common::lint_input(&dir);
         let name = input.file_name().unwrap().to_str().unwrap();
         let c = scapi::compile(
             name,

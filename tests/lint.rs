@@ -14,32 +14,12 @@ mod common;
 
 use common::{Golden, cases};
 use scapi::render::{FileDiagnostics, human, json};
-use std::path::Path;
-
-fn input_of(dir: &Path) -> std::path::PathBuf {
-    let mut inputs: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_str().unwrap();
-            !n.starts_with("expected") && !n.starts_with("compiled") && n != "args"
-        })
-        .collect();
-    inputs.sort();
-    assert_eq!(
-        inputs.len(),
-        1,
-        "{}: expected exactly one input file, found {inputs:?}",
-        dir.display()
-    );
-    inputs.remove(0)
-}
 
 #[test]
 fn lint_cases() {
     let mut golden = Golden::default();
     for dir in cases("lint") {
-        let input = input_of(&dir);
+        let input = common::lint_input(&dir);
         let name = input.file_name().unwrap().to_str().unwrap();
         let bytes = std::fs::read(&input).unwrap();
         let c = scapi::compile(name, &bytes, &common::options(&dir));

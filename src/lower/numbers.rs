@@ -216,9 +216,9 @@ pub(super) fn check_reachability(cx: &mut Cx<'_>, numbers: &Numbers, policy: &Po
             .map(|o| &o.grant)
             .chain(policy.any_origin())
             .any(|g| {
-                g.allow()
-                    .iter()
-                    .any(|f| f.matches("auth.x") || *f == Filter::All)
+                g.allow().iter().any(|f| {
+                    matches!(f, Filter::All) || matches!(f, Filter::Namespace(ns) if ns == "auth")
+                })
             });
         if name == "auth.getJwtToken" && wildcard {
             cx.push(

@@ -154,3 +154,24 @@ pub fn options(dir: &Path) -> scapi::Options {
     }
     o
 }
+
+/// The export of a `tests/cases/lint/` case: its one file that is not an
+/// expectation (`expected*`, `compiled*`) or `args`.
+pub fn lint_input(dir: &Path) -> PathBuf {
+    let mut inputs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            !n.starts_with("expected") && !n.starts_with("compiled") && n != "args"
+        })
+        .collect();
+    inputs.sort();
+    assert_eq!(
+        inputs.len(),
+        1,
+        "{}: expected exactly one input file, found {inputs:?}",
+        dir.display()
+    );
+    inputs.remove(0)
+}
