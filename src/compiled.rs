@@ -6,7 +6,10 @@
 //! fixed order, origins sorted, maps ordered, so the same export always gives
 //! the same bytes.
 
-use crate::policy::{Filter, Grant, KeySet, Policy, WINDOW_SECONDS};
+use crate::policy::{
+    Filter, Grant, KeySet, OriginRule, Policy, Quarantine, RateLimits, SourceInfo, UserDataPolicy,
+    WINDOW_SECONDS, WebExtension,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -223,5 +226,188 @@ impl CompiledPolicy {
     /// YAML: the same document.
     pub fn to_yaml(&self) -> String {
         serde_yaml_ng::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Why a compiled policy cannot be loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct LoadError {
+    /// One short lowercase sentence naming the offending field.
+    pub message: String,
+}
+
+fn load_error(message: impl Into<String>) -> LoadError {
+    LoadError {
+        message: message.into(),
+    }
+}
+
+fn parse_filter(text: &str) -> Option<Filter> {
+    if text == "*" {
+        return Some(Filter::All);
+    }
+    if let Some(ns) = crate::syntax::name::namespace_pattern(text) {
+        return Some(Filter::Namespace(ns.to_string()));
+    }
+    crate::syntax::name::request(text).map(|_| Filter::Request(text.to_string()))
+}
+
+fn load_grant(
+    what: &str,
+    allow: &[String],
+    grants: &[String],
+    line: usize,
+) -> Result<Grant, LoadError> {
+    if allow.is_empty() {
+        return Err(load_error(format!("{what}: `allow` is empty")));
+    }
+    let filters = allow
+        .iter()
+        .map(|f| {
+            parse_filter(f).ok_or_else(|| load_error(format!("{what}: `{f}` is not a filter")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let grant = Grant::new(filters, line);
+    // `allow` decides; `grants` documents it. A listed grant that `allow`
+    // does not give means the file was edited or corrupted.
+    if let Some(g) = grants.iter().find(|g| !grant.permits(g)) {
+        return Err(load_error(format!(
+            "{what}: `grants` lists `{g}`, which `allow` does not grant"
+        )));
+    }
+    Ok(grant)
+}
+
+fn load_keys(what: &str, k: &Keys) -> Result<KeySet, LoadError> {
+    match k {
+        Keys::All => Ok(KeySet::All),
+        Keys::List(l) => {
+            let set: std::collections::BTreeSet<String> = l.iter().cloned().collect();
+            if set.len() != l.len() {
+                return Err(load_error(format!("{what}: a key is listed twice")));
+            }
+            Ok(KeySet::Keys(set))
+        }
+    }
+}
+
+impl CompiledPolicy {
+    /// Reads a compiled policy document.
+    pub fn from_json(text: &str) -> Result<CompiledPolicy, LoadError> {
+        serde_json::from_str(text).map_err(|e| load_error(format!("not a compiled policy: {e}")))
+    }
+
+    /// The policy this document describes, checked: schema version 1,
+    /// canonical origins listed once, valid filters, a 60-second window, a
+    /// quarantine of at least one second or `null`.
+    pub fn to_policy(&self) -> Result<Policy, LoadError> {
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(load_error(format!(
+                "`schemaVersion` is {}, this scapi reads {SCHEMA_VERSION}",
+                self.schema_version
+            )));
+        }
+        let mut origins = Vec::with_capacity(self.origins.len());
+        let mut seen = std::collections::HashSet::new();
+        for o in &self.origins {
+            if !crate::origin::is_canonical(&o.origin)
+                || !(o.origin.starts_with("https://") || o.origin.starts_with("http://"))
+            {
+                return Err(load_error(format!(
+                    "origin `{}` is not a canonical http(s) origin",
+                    o.origin
+                )));
+            }
+            if !seen.insert(o.origin.as_str()) {
+                return Err(load_error(format!("origin `{}` is listed twice", o.origin)));
+            }
+            let grant = load_grant(
+                &format!("origin `{}`", o.origin),
+                &o.allow,
+                &o.grants,
+                o.line,
+            )?;
+            origins.push(OriginRule {
+                origin: o.origin.clone(),
+                grant,
+            });
+        }
+        let any = match &self.any_origin {
+            Some(a) => Some(load_grant("`anyOrigin`", &a.allow, &a.grants, a.line)?),
+            None => None,
+        };
+        let r = &self.rate_limit;
+        if r.window_seconds != WINDOW_SECONDS {
+            return Err(load_error(format!(
+                "`rateLimit.windowSeconds` is {}, not {WINDOW_SECONDS}",
+                r.window_seconds
+            )));
+        }
+        if let Some(name) = r
+            .per_request
+            .keys()
+            .find(|k| crate::syntax::name::request(k).is_none())
+        {
+            return Err(load_error(format!(
+                "`rateLimit.perRequest` names `{name}`, which is not a request name"
+            )));
+        }
+        let quarantine = match r.quarantine_seconds {
+            None => Quarantine::Forever,
+            Some(0) => {
+                return Err(load_error(
+                    "`rateLimit.quarantineSeconds` is 0; forever is written `null`",
+                ));
+            }
+            Some(s) => Quarantine::from_option(s),
+        };
+        let rate_limits = RateLimits {
+            default: r.default,
+            per_request: r.per_request.clone(),
+            quarantine,
+        };
+        let user_data = UserDataPolicy {
+            read: load_keys("`userData.read`", &self.user_data.read)?,
+            write: load_keys("`userData.write`", &self.user_data.write)?,
+        };
+        let web_extensions = self
+            .web_extensions
+            .iter()
+            .map(|w| WebExtension {
+                section: w.section.clone(),
+                url: w.url.clone(),
+                origin: w.origin.clone(),
+                accepted: w.accepted,
+            })
+            .collect();
+        let source = SourceInfo {
+            name: self.source.name.clone(),
+            sha256: self.source.sha256.clone(),
+        };
+        Ok(Policy::new(
+            origins,
+            any,
+            rate_limits,
+            user_data,
+            web_extensions,
+            source,
+        ))
+    }
+}
+
+/// Whether `text` looks like a compiled policy rather than an option export:
+/// a JSON object with `schemaVersion` and `origins` at the top.
+pub fn looks_compiled(text: &str) -> bool {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    t.starts_with('{') && t.contains("\"schemaVersion\"") && t.contains("\"origins\"") && {
+        #[derive(Deserialize)]
+        struct Probe {
+            #[serde(rename = "schemaVersion")]
+            _v: serde_json::Value,
+            #[serde(rename = "origins")]
+            _o: serde_json::Value,
+        }
+        serde_json::from_str::<Probe>(t).is_ok()
     }
 }

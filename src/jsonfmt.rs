@@ -1,6 +1,8 @@
 //! A deterministic pretty-printer for scapi's JSON documents: objects one
 //! key per line, arrays of scalars on one line (`"allow": ["agent.*",
-//! "voice.dial"]`), two-space indent, a final newline.
+//! "voice.dial"]`), small objects of scalars on one line (`"entry":
+//! {"origin": "https://crm.example.com", "line": 2}`), two-space indent, a
+//! final newline.
 //!
 //! It only prints documents scapi builds itself (their depth is fixed by
 //! their types), so the recursion is bounded.
@@ -25,6 +27,13 @@ fn is_scalar(v: &Value) -> bool {
     !matches!(v, Value::Array(_) | Value::Object(_))
 }
 
+/// Objects of scalars up to this many characters are written on one line.
+const INLINE_MAX: usize = 100;
+
+fn inline_len(map: &serde_json::Map<String, Value>) -> usize {
+    map.iter().map(|(k, v)| k.len() + scalar(v).len() + 6).sum()
+}
+
 fn write(out: &mut String, v: &Value, depth: usize) {
     let pad = |d: usize| "  ".repeat(d);
     match v {
@@ -45,6 +54,15 @@ fn write(out: &mut String, v: &Value, depth: usize) {
             out.push(']');
         }
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Object(map) if map.values().all(is_scalar) && inline_len(map) <= INLINE_MAX => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", scalar(&Value::String(k.clone())), scalar(v)))
+                .collect();
+            out.push('{');
+            out.push_str(&fields.join(", "));
+            out.push('}');
+        }
         Value::Object(map) => {
             out.push_str("{\n");
             for (i, (k, item)) in map.iter().enumerate() {
@@ -67,10 +85,10 @@ mod tests {
 
     #[test]
     fn inline_scalar_arrays() {
-        let v = serde_json::json!({"a": ["x", "y"], "b": [], "c": {"d": null}, "e": [{"f": 1}]});
+        let v = serde_json::json!({"a": ["x", "y"], "b": [], "c": {"d": null}, "e": [{"f": 1}], "g": {"h": [1]}});
         assert_eq!(
             to_string(&v),
-            "{\n  \"a\": [\"x\", \"y\"],\n  \"b\": [],\n  \"c\": {\n    \"d\": null\n  },\n  \"e\": [\n    {\n      \"f\": 1\n    }\n  ]\n}\n"
+            "{\n  \"a\": [\"x\", \"y\"],\n  \"b\": [],\n  \"c\": {\"d\": null},\n  \"e\": [\n    {\"f\": 1}\n  ],\n  \"g\": {\n    \"h\": [1]\n  }\n}\n"
         );
     }
 }

@@ -92,15 +92,21 @@
 
 pub mod catalog;
 pub mod compiled;
+pub mod decision;
 pub mod diagnostic;
+pub mod eval;
+pub mod explain;
 pub mod input;
 pub mod jsonfmt;
+pub mod limiter;
 pub mod lower;
+pub mod origin;
 pub mod policy;
 pub mod render;
 pub mod rules;
 pub mod source;
 pub mod syntax;
+pub mod userdata;
 
 use diagnostic::{Diagnostic, Severity};
 use input::{InputFormat, ReadOptions};
@@ -183,4 +189,31 @@ pub mod schema {
     pub const COMPILED: &str = include_str!("../grammar/compiled.schema.json");
     /// The lint report (`scapi lint --format json`).
     pub const DIAGNOSTICS: &str = include_str!("../grammar/diagnostics.schema.json");
+    /// The eval report (`scapi eval --format json`).
+    pub const EVAL: &str = include_str!("../grammar/eval.schema.json");
+    /// The requests file `scapi eval` reads.
+    pub const REQUESTS: &str = include_str!("../grammar/requests.schema.json");
+}
+
+/// What [`load`] found.
+#[derive(Clone, Debug)]
+pub enum Loaded {
+    /// A compiled policy JSON, loaded and checked.
+    Compiled(Policy),
+    /// An option export, compiled (look at its diagnostics before using
+    /// the policy: `compile` refuses one with errors).
+    Export(Compilation),
+}
+
+/// Loads a policy from either form: a compiled policy JSON (detected by its
+/// `schemaVersion` and `origins`) or an option export.
+pub fn load(name: &str, bytes: &[u8], options: &Options) -> Result<Loaded, compiled::LoadError> {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && compiled::looks_compiled(text)
+    {
+        return compiled::CompiledPolicy::from_json(text)
+            .and_then(|c| c.to_policy())
+            .map(Loaded::Compiled);
+    }
+    Ok(Loaded::Export(compile(name, bytes, options)))
 }

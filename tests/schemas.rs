@@ -90,6 +90,36 @@ fn lint_reports_match_the_schema() {
     assert!(n > 10);
 }
 
+#[test]
+fn eval_reports_and_requests_match_their_schemas() {
+    let report = Validator::new(scapi::schema::EVAL);
+    let requests = Validator::new(scapi::schema::REQUESTS);
+    let mut n = 0;
+    for dir in cases("eval") {
+        let out = dir.join("expected.json");
+        report.check(
+            &out.display().to_string(),
+            &serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap(),
+        );
+        let input = common::find_input(&dir, "requests").unwrap();
+        let text = std::fs::read_to_string(&input).unwrap();
+        let name = input.to_str().unwrap();
+        let items: Value = match scapi::eval::RequestsFormat::detect(name, &text) {
+            scapi::eval::RequestsFormat::Json => serde_json::from_str(&text).unwrap(),
+            scapi::eval::RequestsFormat::JsonLines => Value::Array(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect(),
+            ),
+            scapi::eval::RequestsFormat::Yaml => serde_yaml_ng::from_str(&text).unwrap(),
+        };
+        requests.check(name, &items);
+        n += 1;
+    }
+    assert!(n >= 10, "only {n} eval cases");
+}
+
 /// The schemas reject what they should: a guard against a schema so loose
 /// that the tests above could never fail.
 #[test]

@@ -42,6 +42,10 @@ enum SchemaKind {
     Compiled,
     /// The lint report (`scapi lint --format json`).
     Diagnostics,
+    /// The eval report (`scapi eval --format json`).
+    Eval,
+    /// The requests file `scapi eval` reads.
+    Requests,
 }
 
 fn emit(text: &str) -> Exit {
@@ -185,5 +189,7 @@ pub fn schema(args: SchemaArgs) -> Exit {
     emit(match args.which {
         SchemaKind::Compiled => scapi::schema::COMPILED,
         SchemaKind::Diagnostics => scapi::schema::DIAGNOSTICS,
+        SchemaKind::Eval => scapi::schema::EVAL,
+        SchemaKind::Requests => scapi::schema::REQUESTS,
     })
 }

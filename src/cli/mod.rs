@@ -5,6 +5,7 @@
 //! level, compile refused, …), 2 usage error or unreadable input.
 
 mod compile;
+mod eval;
 mod lint;
 mod misc;
 
@@ -30,6 +31,10 @@ enum Command {
     Lint(lint::Args),
     /// Compile an export into the policy JSON that brokers load.
     Compile(compile::Args),
+    /// Decide sample requests (and redact events) under a policy.
+    Eval(eval::Args),
+    /// Show what one origin may call, and why.
+    Explain(eval::ExplainArgs),
     /// Print the request catalog.
     Requests(misc::RequestsArgs),
     /// Print a rule's documentation, or list every rule.
@@ -127,6 +132,8 @@ pub fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Lint(a) => lint::run(a),
         Command::Compile(a) => compile::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Explain(a) => eval::explain(a),
         Command::Requests(a) => misc::requests(a),
         Command::Rule(a) => misc::rule(a),
         Command::Schema(a) => misc::schema(a),
@@ -244,4 +251,49 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
     tmp.persist(path)
         .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e.error)))?;
     Ok(())
+}
+
+/// The policy of `eval` and `explain`: a compiled policy JSON (detected) or
+/// an option export. An export with errors is refused (exit 1) after its
+/// diagnostics; one with warnings is used, with a note.
+pub fn load_policy(path: &str, input: &InputArgs) -> Result<scapi::policy::Policy, Exit> {
+    let bytes = read_input(path, input.max_input_bytes).map_err(|e| {
+        error(e);
+        Exit::Unusable
+    })?;
+    let name = if path == "-" { "<stdin>" } else { path };
+    let c = match scapi::load(name, &bytes, &input.options()) {
+        Ok(scapi::Loaded::Compiled(p)) => return Ok(p),
+        Ok(scapi::Loaded::Export(c)) => c,
+        Err(e) => {
+            error(format!("cannot load the compiled policy `{name}`: {e}"));
+            return Err(Exit::Unusable);
+        }
+    };
+    let counts = scapi::diagnostic::Counts::of(&c.diagnostics);
+    if c.is_unreadable() || c.has_errors() {
+        let file = scapi::render::FileDiagnostics {
+            source: c.source,
+            diagnostics: c.diagnostics,
+        };
+        eprint!(
+            "{}",
+            scapi::render::human::render_file(&file, stderr_style())
+        );
+        if c.policy.is_none() {
+            return Err(Exit::Unusable);
+        }
+        error(format!(
+            "`{name}` has errors; fix them first (`scapi lint {name}`)"
+        ));
+        return Err(Exit::Negative);
+    }
+    if counts.warnings > 0 {
+        eprintln!(
+            "note: `{name}` has {} warning{}; see `scapi lint {name}`",
+            counts.warnings,
+            if counts.warnings == 1 { "" } else { "s" }
+        );
+    }
+    c.policy.ok_or(Exit::Unusable)
 }

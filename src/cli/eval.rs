@@ -1,0 +1,109 @@
+//! `scapi eval POLICY REQUESTS` and `scapi explain POLICY --origin ORIGIN`.
+
+use super::{Exit, InputArgs, error, load_policy, print_stdout, read_input};
+use clap::ValueEnum;
+use scapi::eval::{self, RequestsFormat, Summary};
+use scapi::explain;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An option export or a compiled policy JSON.
+    #[arg(value_name = "POLICY")]
+    policy: String,
+    /// Sample requests: a JSON array, JSON Lines or a YAML list (`-` reads standard input).
+    #[arg(value_name = "REQUESTS")]
+    requests: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+pub fn run(args: Args) -> Exit {
+    let policy = match load_policy(&args.policy, &args.input) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let bytes = match read_input(&args.requests, args.input.max_input_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            error(e);
+            return Exit::Unusable;
+        }
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        error(format!("`{}` is not UTF-8 text", args.requests));
+        return Exit::Unusable;
+    };
+    let items = match eval::parse_items(&text, RequestsFormat::detect(&args.requests, &text)) {
+        Ok(items) => items,
+        Err(e) => {
+            error(format!("`{}`: {e}", args.requests));
+            return Exit::Unusable;
+        }
+    };
+    let evaluated = eval::evaluate(&policy, &items);
+    let summary = Summary::of(&evaluated);
+    let text = match args.format {
+        Format::Json => scapi::jsonfmt::to_string(&eval::to_json(&evaluated)),
+        Format::Human => eval::to_human(&items, &evaluated),
+    };
+    if let Err(e) = print_stdout(&text) {
+        error(e);
+        return Exit::Unusable;
+    }
+    if summary.mismatches > 0 {
+        Exit::Negative
+    } else {
+        Exit::Success
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// An option export or a compiled policy JSON.
+    #[arg(value_name = "POLICY")]
+    policy: String,
+    /// The origin, exactly as the browser presents it.
+    #[arg(long, value_name = "ORIGIN")]
+    origin: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+    format: ExplainFormat,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    Human,
+    Json,
+    StateEvent,
+}
+
+pub fn explain(args: ExplainArgs) -> Exit {
+    let policy = match load_policy(&args.policy, &args.input) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let e = explain::explain(&policy, &args.origin);
+    let text = match args.format {
+        ExplainFormat::Human => e.to_human(),
+        ExplainFormat::Json => scapi::jsonfmt::to_string(&e.to_json()),
+        ExplainFormat::StateEvent => scapi::jsonfmt::to_string(&e.to_state_event()),
+    };
+    match print_stdout(&text) {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            error(e);
+            Exit::Unusable
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Eval harness: `tests/cases/eval/<case>/` holds `policy.*` (an export or
+//! a compiled policy JSON) and `requests.*` (JSON, JSON Lines or YAML).
+//! Expected: the JSON document (`expected.json`) and the human table
+//! (`expected.txt`). Items with `expect` make a case check itself: any
+//! mismatch fails, unless the case name says `mismatch`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{Golden, cases, find_input};
+use scapi::eval::{self, RequestsFormat, Summary};
+use scapi::policy::Policy;
+use std::path::Path;
+
+pub fn policy_of(path: &Path) -> Policy {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    match scapi::load(
+        name,
+        &std::fs::read(path).unwrap(),
+        &scapi::Options::default(),
+    )
+    .unwrap()
+    {
+        scapi::Loaded::Compiled(p) => p,
+        scapi::Loaded::Export(c) => {
+            assert!(!c.has_errors(), "{}: {:?}", path.display(), c.diagnostics);
+            c.policy.unwrap()
+        }
+    }
+}
+
+#[test]
+fn eval_cases() {
+    let mut golden = Golden::default();
+    for dir in cases("eval") {
+        let policy = policy_of(&find_input(&dir, "policy").expect("policy.*"));
+        let requests = find_input(&dir, "requests").expect("requests.*");
+        let text = std::fs::read_to_string(&requests).unwrap();
+        let items = eval::parse_items(
+            &text,
+            RequestsFormat::detect(requests.to_str().unwrap(), &text),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", requests.display()));
+        let evaluated = eval::evaluate(&policy, &items);
+        let summary = Summary::of(&evaluated);
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        if summary.mismatches > 0 && !name.contains("mismatch") {
+            let bad: Vec<_> = evaluated
+                .iter()
+                .filter(|e| e.mismatch.is_some())
+                .map(|e| (e.index, e.mismatch, e.outcome, e.reason))
+                .collect();
+            golden.fail(format!("{name}: expectations not met: {bad:?}"));
+        }
+        golden.check(
+            &dir.join("expected.json"),
+            &scapi::jsonfmt::to_string(&eval::to_json(&evaluated)),
+        );
+        golden.check(
+            &dir.join("expected.txt"),
+            &eval::to_human(&items, &evaluated),
+        );
+    }
+    golden.finish();
+}
