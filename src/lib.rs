@@ -71,6 +71,69 @@
 //! assert!(doc.to_json().starts_with("{\n  \"schemaVersion\": 1,"));
 //! ```
 //!
+//! ## Embed it in a broker
+//!
+//! A broker runtime loads the policy once — from the export, or from the
+//! compiled JSON that `scapi compile` wrote — and then, for every request a
+//! frame sends: checks origin and request ([`Policy::check`], no
+//! allocation), strips attached-data keys the frame may not write, and
+//! admits the request through the [`RateLimiter`](limiter::RateLimiter)
+//! (`Send + Sync`, fixed one-minute windows, quarantine). Events and results
+//! going back to frames are redacted with `read-allowed`.
+//!
+//! [`Policy::check`]: policy::Policy::check
+//!
+//! ```
+//! use scapi::decision::Reason;
+//! use scapi::limiter::{Admission, RateLimitResult, RateLimiter};
+//!
+//! let export = "\
+//! service-client-api.accepted-web-content-origins=https://crm.example.com (agent.*, voice.dial, interaction.setUserData)
+//! service-client-api.rate-limit.voice.dial=2
+//! service-client-api.user-data.write-allowed=CaseId
+//! service-client-api.user-data.read-allowed=CaseId
+//! ";
+//! let c = scapi::compile("wwews.cfg", export.as_bytes(), &scapi::Options::default());
+//! assert!(!c.has_errors());
+//! let policy = c.policy.expect("readable");
+//! let limiter = RateLimiter::new(policy.rate_limits().clone());
+//!
+//! // Origins must be presented exactly as browsers send them.
+//! assert_eq!(policy.check("https://CRM.example.com", "agent.get").reason, Reason::OriginNotCanonical);
+//! assert_eq!(policy.check("https://evil.example", "agent.get").reason, Reason::OriginNotAccepted);
+//! assert_eq!(policy.check("https://crm.example.com", "voice.hangUp").reason, Reason::RequestNotPermitted);
+//!
+//! // Allowed requests go through the rate limiter: the third dial within a
+//! // minute gets the error result, then the type is ignored for 30 s.
+//! for expected in [Admission::Admitted, Admission::Admitted] {
+//!     assert!(policy.check("https://crm.example.com", "voice.dial").is_allowed());
+//!     assert_eq!(limiter.admit("agent-1", "voice.dial"), expected);
+//! }
+//! assert!(matches!(limiter.admit("agent-1", "voice.dial"), Admission::Limited { .. }));
+//! let answer = RateLimitResult::new("voice.dial", policy.rate_limits().quarantine);
+//! assert!(answer.to_json().contains("ignored for 30 seconds."));
+//!
+//! // Writes keep only the writable keys; reads are redacted.
+//! let split = policy.user_data().split_write(["CaseId", "Password"]);
+//! assert_eq!((split.allowed, split.denied), (vec!["CaseId"], vec!["Password"]));
+//! let mut event = serde_json::json!({"data": {"interaction": {"userData": {"CaseId": "1", "Secret": "x"}}}});
+//! assert_eq!(policy.user_data().redact(&mut event), ["Secret"]);
+//! ```
+//!
+//! A compiled policy loads back into the same [`Policy`](policy::Policy):
+//!
+//! ```
+//! use scapi::compiled::CompiledPolicy;
+//!
+//! let c = scapi::compile("w.cfg", b"service-client-api.accepted-web-content-origins=https://crm.example.com\n", &scapi::Options::default());
+//! let json = CompiledPolicy::from(c.policy.as_ref().expect("readable")).to_json();
+//! let loaded = CompiledPolicy::from_json(&json).and_then(|doc| doc.to_policy()).expect("valid");
+//! assert!(loaded.check("https://crm.example.com", "agent.get").is_allowed());
+//! assert_eq!(CompiledPolicy::from(&loaded).to_json(), json);
+//! ```
+//!
+//! `scapi::load` takes either form and says which it found.
+//!
 //! ## Where things are
 //!
 //! The pipeline runs one way: [`input`] (bytes → sections and options with
@@ -182,6 +245,11 @@ pub fn compile(name: &str, bytes: &[u8], options: &Options) -> Compilation {
         },
     }
 }
+
+/// The README's Rust examples run as doctests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// The JSON Schemas of scapi's documents (also in `grammar/`).
 pub mod schema {

@@ -5,8 +5,8 @@
 //! appear in that order in the real output (a line `…` stands for lines
 //! left out). A trailing `# exits N` gives the expected exit code (else 0).
 //! `cargo run --release -- ARGS` and `scapi ARGS` run the scapi binary in a
-//! scratch copy of `examples/`; `cargo test` and `.ci/run` are this test
-//! suite itself and are not re-run.
+//! scratch copy of `examples/` and `tests/cases/eval/`; `cargo test` and
+//! `.ci/run` are this test suite itself and are not re-run.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -56,17 +56,25 @@ fn shows(actual: &str, shown: &[String]) -> bool {
         .all(|want| lines.any(|got| got == want))
 }
 
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, dest).unwrap();
+        }
+    }
+}
+
 #[test]
 fn readme_commands_run_as_shown() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let examples = scratch.path().join("examples");
-    std::fs::create_dir(&examples).unwrap();
-    for e in std::fs::read_dir(root().join("examples")).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, examples.join(p.file_name().unwrap())).unwrap();
-        }
+    for dir in ["examples", "tests/cases/eval"] {
+        copy_tree(&root().join(dir), &scratch.path().join(dir));
     }
     let mut ran = 0;
     for shown in console_blocks(&readme) {

@@ -1,0 +1,100 @@
+//! `Policy::check` allocates nothing, whatever it decides, and the limiter
+//! admits a request of a known counter without allocating.
+//! (This test binary counts allocations with a global allocator.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use scapi::limiter::{ManualClock, MemoryStore, RateLimiter};
+
+const CASES: &[(&str, &str)] = &[
+    ("https://crm.example.com", "agent.get"),
+    ("https://crm.example.com", "voice.dial"),
+    ("https://crm.example.com", "voice.hangUp"),
+    ("https://crm.example.com", "interaction.newRequest"),
+    ("https://crm.example.com", "newns.request"),
+    ("https://crm.example.com", "not a name"),
+    ("https://sso.example.com", "auth.getJwtToken"),
+    ("https://evil.example", "agent.get"),
+    ("HTTPS://crm.example.com", "agent.get"),
+    ("https://crm.example.com:443", "agent.get"),
+    ("https://[2001:db8::1]:8443", "agent.get"),
+    ("https://[::ffff:127.0.0.1]", "agent.get"),
+    ("http://0x7f.0.0.1", "agent.get"),
+    ("null", "agent.get"),
+    ("", ""),
+];
+
+/// The counter sees allocations when there are some.
+#[test]
+fn the_counter_counts() {
+    let info = allocation_counter::measure(|| {
+        std::hint::black_box(String::from("x"));
+    });
+    assert!(info.count_total > 0);
+}
+
+#[test]
+fn check_does_not_allocate() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/wwews-cluster.cfg"
+    ))
+    .unwrap();
+    let policy = scapi::compile("w.cfg", &bytes, &scapi::Options::default())
+        .policy
+        .unwrap();
+    // Also with a `*` entry, so non-exact origins reach the pattern path.
+    let with_any = b"service-client-api.accepted-web-content-origins=* (agent.*, newns.*), https://crm.example.com (interaction.*)\n";
+    let any = scapi::compile("a.cfg", with_any, &scapi::Options::default())
+        .policy
+        .unwrap();
+    for p in [&policy, &any] {
+        let mut allowed = 0;
+        let info = allocation_counter::measure(|| {
+            for _ in 0..100 {
+                for (origin, request) in CASES {
+                    allowed +=
+                        usize::from(std::hint::black_box(p.check(origin, request)).is_allowed());
+                }
+            }
+        });
+        assert_eq!(
+            info.count_total, 0,
+            "check allocated {} times",
+            info.count_total
+        );
+        assert!(allowed > 0);
+    }
+}
+
+#[test]
+fn admitting_a_known_counter_does_not_allocate() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/wwews-cluster.cfg"
+    ))
+    .unwrap();
+    let policy = scapi::compile("w.cfg", &bytes, &scapi::Options::default())
+        .policy
+        .unwrap();
+    let limiter = RateLimiter::with(
+        policy.rate_limits().clone(),
+        MemoryStore::new(),
+        ManualClock::new(0),
+    );
+    limiter.admit_at("agent-1", "voice.dial", 0);
+    let info = allocation_counter::measure(|| {
+        for t in 0..1000 {
+            std::hint::black_box(limiter.admit_at("agent-1", "voice.dial", t * 1000));
+        }
+    });
+    assert_eq!(
+        info.count_total, 0,
+        "admit allocated {} times",
+        info.count_total
+    );
+}

@@ -1,0 +1,222 @@
+//! Properties checked on generated inputs.
+//!
+//! * Evaluating an export and evaluating its compiled JSON decide every
+//!   request stream identically (compile → JSON → load is lossless).
+//! * Compile → JSON → load → JSON gives the same bytes.
+//! * `auth.getJwtToken` is granted only by an entry that names it.
+//! * Configured origins compile to strings the presented-origin check
+//!   accepts as canonical.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use proptest::prelude::*;
+use scapi::compiled::CompiledPolicy;
+use scapi::eval::{self, Item, ItemKind, RequestItem};
+
+const ORIGINS: &[&str] = &[
+    "https://crm.example.com",
+    "https://kb.example.com",
+    "http://localhost:8080",
+    "https://[2001:db8::1]:8443",
+    "HTTPS://Dialer.Example.com:443",
+    "https://bücher.example",
+];
+const PRESENTED: &[&str] = &[
+    "https://crm.example.com",
+    "https://kb.example.com",
+    "http://localhost:8080",
+    "https://[2001:db8::1]:8443",
+    "https://dialer.example.com",
+    "https://xn--bcher-kva.example",
+    "https://evil.example",
+    "https://CRM.example.com",
+    "null",
+    "https://crm.example.com/",
+];
+const FILTERS: &[&str] = &[
+    "*",
+    "agent.*",
+    "voice.*",
+    "voice.dial",
+    "auth.getJwtToken",
+    "auth.*",
+    "interaction.setUserData",
+    "newns.*",
+    "agent.newThing",
+];
+const REQUESTS: &[&str] = &[
+    "agent.get",
+    "voice.dial",
+    "voice.dialEx",
+    "auth.getJwtToken",
+    "email.create",
+    "newns.x",
+    "agent.newThing",
+    "Agent.get",
+    "bad name",
+];
+const CLIENTS: &[&str] = &["a", "b"];
+
+fn entry() -> impl Strategy<Value = String> {
+    let target = prop_oneof![4 => proptest::sample::select(ORIGINS).prop_map(str::to_string), 1 => Just("*".to_string())];
+    let filters = proptest::option::of(proptest::sample::subsequence(FILTERS, 1..4));
+    (target, filters).prop_map(|(t, f)| match f {
+        Some(f) => format!("{t} ({})", f.join(", ")),
+        None => t,
+    })
+}
+
+fn export() -> impl Strategy<Value = String> {
+    (
+        proptest::collection::vec(entry(), 0..5),
+        0u32..4,
+        proptest::option::of((proptest::sample::select(REQUESTS), 0u32..3)),
+        prop_oneof![Just(None), (0u32..90).prop_map(Some)],
+    )
+        .prop_map(|(entries, global, per, q)| {
+            let mut s = format!(
+                "service-client-api.accepted-web-content-origins={}\n",
+                entries.join(", ")
+            );
+            s.push_str(&format!("service-client-api.rate-limit={global}\n"));
+            if let Some((r, n)) = per {
+                s.push_str(&format!("service-client-api.rate-limit.{r}={n}\n"));
+            }
+            if let Some(q) = q {
+                s.push_str(&format!(
+                    "service-client-api.rate-limit-quarantine-delay={q}\n"
+                ));
+            }
+            s
+        })
+}
+
+fn stream() -> impl Strategy<Value = Vec<Item>> {
+    proptest::collection::vec(
+        (
+            0i64..40_000,
+            proptest::sample::select(PRESENTED),
+            proptest::sample::select(REQUESTS),
+            proptest::sample::select(CLIENTS),
+        ),
+        0..60,
+    )
+    .prop_map(|steps| {
+        let mut at = 1_795_168_800_000;
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(index, (dt, origin, request, client))| {
+                at += dt;
+                Item {
+                    index,
+                    line: None,
+                    at,
+                    kind: ItemKind::Request(RequestItem {
+                        origin: origin.into(),
+                        request: request.into(),
+                        client: client.into(),
+                        user_data: None,
+                        keys: None,
+                    }),
+                    expect: None,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Origin-like strings, many of them almost canonical.
+fn candidate_origin() -> impl Strategy<Value = String> {
+    let octet = prop_oneof![
+        (0u32..300).prop_map(|n| n.to_string()),
+        (0u32..300).prop_map(|n| format!("0{n}")),
+        (0u32..300).prop_map(|n| format!("0x{n:x}"))
+    ];
+    let ipv4 = proptest::collection::vec(octet, 1..5).prop_map(|p| p.join("."));
+    let seg = prop_oneof![3 => Just(0u16), 1 => any::<u16>()];
+    let ipv6 = (
+        proptest::collection::vec(seg, 8),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(s, full, upper)| {
+            let a = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+            let text = if full {
+                s.iter()
+                    .map(|x| format!("{x:x}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            } else {
+                a.to_string()
+            };
+            format!("[{}]", if upper { text.to_uppercase() } else { text })
+        });
+    let label = "[a-zA-Z0-9_-]{1,8}";
+    let domain = proptest::collection::vec(label, 1..4).prop_map(|l| l.join("."));
+    let host = prop_oneof![
+        ipv4,
+        ipv6,
+        domain.clone(),
+        domain.prop_map(|d| format!("{d}."))
+    ];
+    let scheme = proptest::sample::select(&["http", "https", "HTTP", "Https"][..]);
+    let port = proptest::option::of(prop_oneof![
+        (0u32..70000).prop_map(|p| p.to_string()),
+        Just("080".to_string()),
+        Just("443".to_string()),
+        Just(String::new())
+    ]);
+    let tail = proptest::sample::select(&["", "", "", "/", "?x", "#y", " "][..]);
+    (scheme, host, port, tail).prop_map(|(s, h, p, t)| match p {
+        Some(p) => format!("{s}://{h}:{p}{t}"),
+        None => format!("{s}://{h}{t}"),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn export_and_compiled_json_decide_alike(text in export(), items in stream()) {
+        let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
+        let policy = c.policy.unwrap();
+        let json = CompiledPolicy::from(&policy).to_json();
+        let loaded = CompiledPolicy::from_json(&json).unwrap().to_policy().unwrap();
+        prop_assert_eq!(CompiledPolicy::from(&loaded).to_json(), json);
+        let a = eval::to_json(&eval::evaluate(&policy, &items));
+        let b = eval::to_json(&eval::evaluate(&loaded, &items));
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_jwt_needs_its_name(text in export()) {
+        let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
+        let p = c.policy.unwrap();
+        for g in p.origins().iter().map(|o| &o.grant).chain(p.any_origin()) {
+            let named = g.allow().iter().any(|f| f.to_string() == "auth.getJwtToken");
+            prop_assert_eq!(g.permits("auth.getJwtToken"), named);
+        }
+    }
+
+    #[test]
+    fn configured_origins_are_canonical(text in export()) {
+        let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
+        for o in c.policy.unwrap().origins() {
+            prop_assert!(scapi::origin::is_canonical(&o.origin), "{}", o.origin);
+            prop_assert!(o.grant.line() >= 1);
+        }
+    }
+
+    /// For http(s), the presented-origin check accepts exactly the strings
+    /// the URL standard serializes as themselves.
+    #[test]
+    fn canonical_iff_url_serializes_it_so(s in candidate_origin()) {
+        let by_url = url::Url::parse(&s).ok().map(|u| u.origin().ascii_serialization());
+        prop_assert_eq!(scapi::origin::is_canonical(&s), by_url.as_deref() == Some(s.as_str()), "{}", s);
+    }
+}
