@@ -28,6 +28,17 @@ const CASES: &[(&str, &str)] = &[
     ("", ""),
 ];
 
+fn example_policy() -> scapi::policy::Policy {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/wwews-cluster.cfg"
+    ))
+    .unwrap();
+    scapi::compile("w.cfg", &bytes, &scapi::Options::default())
+        .policy
+        .unwrap()
+}
+
 /// The counter sees allocations when there are some.
 #[test]
 fn the_counter_counts() {
@@ -39,14 +50,7 @@ fn the_counter_counts() {
 
 #[test]
 fn check_does_not_allocate() {
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/wwews-cluster.cfg"
-    ))
-    .unwrap();
-    let policy = scapi::compile("w.cfg", &bytes, &scapi::Options::default())
-        .policy
-        .unwrap();
+    let policy = example_policy();
     // Also with a `*` entry, so non-exact origins reach the pattern path.
     let with_any = b"service-client-api.accepted-web-content-origins=* (agent.*, newns.*), https://crm.example.com (interaction.*)\n";
     let any = scapi::compile("a.cfg", with_any, &scapi::Options::default())
@@ -73,14 +77,7 @@ fn check_does_not_allocate() {
 
 #[test]
 fn admitting_a_known_counter_does_not_allocate() {
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/wwews-cluster.cfg"
-    ))
-    .unwrap();
-    let policy = scapi::compile("w.cfg", &bytes, &scapi::Options::default())
-        .policy
-        .unwrap();
+    let policy = example_policy();
     let limiter = RateLimiter::with(
         policy.rate_limits().clone(),
         MemoryStore::new(),
