@@ -168,6 +168,7 @@ pub mod policy;
 pub mod render;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod syntax;
 pub mod userdata;
 
@@ -178,7 +179,7 @@ use policy::Policy;
 use source::SourceFile;
 
 /// How to read and compile an export.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Force the input format instead of detecting it.
     pub format: Option<InputFormat>,
@@ -187,6 +188,8 @@ pub struct Options {
     pub object: Option<ObjectLevel>,
     /// Refuse inputs larger than this many bytes (default 64 MiB).
     pub max_input_bytes: Option<u64>,
+    /// Per-rule severity overrides (`--allow`, `--warn`, `--deny`).
+    pub overrides: suppress::Overrides,
 }
 
 /// The result of compiling one export.
@@ -198,6 +201,8 @@ pub struct Compilation {
     pub policy: Option<Policy>,
     /// Every diagnostic, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Findings hidden by inline suppressions (reported only in SARIF).
+    pub suppressed: Vec<suppress::Suppressed>,
 }
 
 impl Compilation {
@@ -233,15 +238,20 @@ pub fn compile(name: &str, bytes: &[u8], options: &Options) -> Compilation {
             object: options.object,
         },
     ) {
-        Ok(l) => Compilation {
-            source: SourceFile::clone(&l.source),
-            policy: Some(l.policy),
-            diagnostics: l.diagnostics,
-        },
+        Ok(mut l) => {
+            options.overrides.apply(&mut l.diagnostics);
+            Compilation {
+                source: l.source,
+                policy: Some(l.policy),
+                diagnostics: l.diagnostics,
+                suppressed: l.suppressed,
+            }
+        }
         Err(f) => Compilation {
             source: *f.source,
             policy: None,
             diagnostics: vec![f.error.to_diagnostic()],
+            suppressed: Vec::new(),
         },
     }
 }

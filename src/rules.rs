@@ -69,6 +69,9 @@ rules! {
     WrongSection = "SC0021", "wrong-section", Error, "a Service Client API option is outside the `interaction-workspace` section";
     NotApplicationLevel = "SC0022", "not-application-level", Error, "options are set on a Person or an Agent Group, where WWE ignores them";
     ApiClosed = "SC0023", "api-closed", Info, "no origin is accepted, so the Service Client API is closed";
+    SuppressionWithoutReason = "SC0030", "suppression-without-reason", Error, "a `scapi: allow(…)` comment gives no reason";
+    UnusedSuppression = "SC0031", "unused-suppression", Warning, "a `scapi: allow(…)` comment suppresses nothing";
+    InvalidSuppression = "SC0032", "invalid-suppression", Error, "a `scapi:` comment is not a valid suppression";
     // --- origin list --------------------------------------------------------
     UnbalancedParentheses = "SC0101", "unbalanced-parentheses", Error, "a `(` is not closed or a `)` has no `(`";
     EmptyEntry = "SC0102", "empty-entry", Warning, "the origin list has an empty entry";

@@ -195,6 +195,22 @@ impl SourceFile {
         LineCol { line, column }
     }
 
+    /// The byte range of a 1-based line including its line break, so that
+    /// removing it removes the line.
+    pub fn line_with_break(&self, line: usize) -> Span {
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        Span::new(start, end.max(start))
+    }
+
     /// The byte range of a 1-based line, without its line break.
     pub fn line_span(&self, line: usize) -> Span {
         let start = self

@@ -23,10 +23,7 @@ fn lint_cases() {
         let name = input.file_name().unwrap().to_str().unwrap();
         let bytes = std::fs::read(&input).unwrap();
         let c = scapi::compile(name, &bytes, &common::options(&dir));
-        let files = [FileDiagnostics {
-            source: c.source,
-            diagnostics: c.diagnostics,
-        }];
+        let files = [FileDiagnostics::of(c)];
         golden.check(
             &dir.join("expected.txt"),
             &human::render_run(&files, human::Style::plain()),

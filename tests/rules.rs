@@ -92,10 +92,7 @@ fn every_rule_is_documented_and_has_fixtures() {
                         "{code}: the example does not trigger it (got {got:?})"
                     ));
                 }
-                let files = [FileDiagnostics {
-                    source: c.source,
-                    diagnostics: c.diagnostics,
-                }];
+                let files = [FileDiagnostics::of(c)];
                 let dir = root().join("tests/cases/rules").join(code.as_str());
                 golden.check(
                     &dir.join("expected.txt"),

@@ -1,9 +1,12 @@
 //! `scapi compile FILE [-o OUT]`
 
-use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style, write_atomically};
+use super::{
+    Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, stderr_style, write_atomically,
+};
 use clap::ValueEnum;
 use scapi::compiled::CompiledPolicy;
 use scapi::render::{FileDiagnostics, human};
+use scapi::suppress::Overrides;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +22,8 @@ pub struct Args {
     output_format: OutputFormat,
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    severity: SeverityArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -27,7 +32,7 @@ enum OutputFormat {
     Yaml,
 }
 
-pub fn run(args: Args) -> Exit {
+pub fn run(args: Args, overrides: Overrides) -> Exit {
     let bytes = match read_input(&args.file, args.input.max_input_bytes) {
         Ok(b) => b,
         Err(msg) => {
@@ -40,12 +45,20 @@ pub fn run(args: Args) -> Exit {
     } else {
         args.file.as_str()
     };
-    let c = scapi::compile(name, &bytes, &args.input.options());
+    let c = scapi::compile(
+        name,
+        &bytes,
+        &scapi::Options {
+            overrides,
+            ..args.input.options()
+        },
+    );
     let refused = c.has_errors();
     let unreadable = c.is_unreadable();
     let file = FileDiagnostics {
         source: c.source,
         diagnostics: c.diagnostics,
+        suppressed: c.suppressed,
     };
     eprint!("{}", human::render_file(&file, stderr_style()));
     let policy = match c.policy {

@@ -1,9 +1,10 @@
 //! `scapi lint FILE…`
 
-use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style};
+use super::{Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, stderr_style};
 use clap::ValueEnum;
 use scapi::diagnostic::Severity;
 use scapi::render::{FileDiagnostics, human, json};
+use scapi::suppress::Overrides;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,6 +19,8 @@ pub struct Args {
     fail_level: FailLevel,
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    severity: SeverityArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,8 +35,11 @@ enum FailLevel {
     Warning,
 }
 
-pub fn run(args: Args) -> Exit {
-    let options = args.input.options();
+pub fn run(args: Args, overrides: Overrides) -> Exit {
+    let options = scapi::Options {
+        overrides,
+        ..args.input.options()
+    };
     let mut files = Vec::new();
     let mut exit = Exit::Success;
     for path in &args.files {
@@ -57,6 +63,7 @@ pub fn run(args: Args) -> Exit {
         files.push(FileDiagnostics {
             source: c.source,
             diagnostics: c.diagnostics,
+            suppressed: c.suppressed,
         });
     }
     let threshold = match args.fail_level {

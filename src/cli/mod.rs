@@ -9,9 +9,11 @@ mod eval;
 mod lint;
 mod misc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use scapi::input::InputFormat;
 use scapi::lower::ObjectLevel;
+use scapi::rules::Code;
+use scapi::suppress::{Level, Overrides};
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -64,8 +66,53 @@ impl InputArgs {
             format: self.input_format.map(Format::into),
             object: self.object.map(Object::into),
             max_input_bytes: Some(self.max_input_bytes),
+            overrides: Overrides::new(),
         }
     }
+}
+
+/// Rule severity overrides, like clippy's `-A`/`-W`/`-D`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SeverityArgs {
+    /// Drop the findings of a rule (code such as `SC0113` or name); repeatable.
+    #[arg(long, value_name = "CODE")]
+    allow: Vec<String>,
+    /// Report a rule's findings as warnings; repeatable.
+    #[arg(long, value_name = "CODE")]
+    warn: Vec<String>,
+    /// Report a rule's findings as errors; repeatable.
+    #[arg(long, value_name = "CODE")]
+    deny: Vec<String>,
+}
+
+/// The overrides of a subcommand, in command-line order: for a rule named
+/// more than once, the last flag wins.
+fn overrides(m: &clap::ArgMatches) -> Result<Overrides, String> {
+    let mut flags: Vec<(usize, Level, &String)> = Vec::new();
+    for (id, level) in [
+        ("allow", Level::Allow),
+        ("warn", Level::Warn),
+        ("deny", Level::Deny),
+    ] {
+        let (Ok(Some(values)), Some(indices)) = (m.try_get_many::<String>(id), m.indices_of(id))
+        else {
+            continue;
+        };
+        flags.extend(indices.zip(values).map(|(i, v)| (i, level, v)));
+    }
+    flags.sort_by_key(|f| f.0);
+    let mut o = Overrides::new();
+    for (_, level, name) in flags {
+        let code = Code::parse(name)
+            .ok_or_else(|| format!("unknown rule `{name}`; `scapi rule` lists every rule"))?;
+        if !scapi::suppress::can_be_silenced(code) {
+            return Err(format!(
+                "`{code}` cannot be allowed or re-graded: it reports an unreadable file or a suppression"
+            ));
+        }
+        o.set(code, level);
+    }
+    Ok(o)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -117,7 +164,10 @@ impl From<Exit> for ExitCode {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -129,9 +179,21 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
+    // Only `lint` and `compile` take severity flags.
+    let with_severity = matches
+        .subcommand()
+        .filter(|(name, _)| matches!(*name, "lint" | "compile"));
+    let overrides = match with_severity.map(|(_, m)| overrides(m)) {
+        Some(Err(msg)) => {
+            error(msg);
+            return Exit::Unusable.into();
+        }
+        Some(Ok(o)) => o,
+        None => Overrides::new(),
+    };
     let exit = match cli.command {
-        Command::Lint(a) => lint::run(a),
-        Command::Compile(a) => compile::run(a),
+        Command::Lint(a) => lint::run(a, overrides),
+        Command::Compile(a) => compile::run(a, overrides),
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => eval::explain(a),
         Command::Requests(a) => misc::requests(a),
@@ -275,6 +337,7 @@ pub fn load_policy(path: &str, input: &InputArgs) -> Result<scapi::policy::Polic
         let file = scapi::render::FileDiagnostics {
             source: c.source,
             diagnostics: c.diagnostics,
+            suppressed: Vec::new(),
         };
         eprint!(
             "{}",

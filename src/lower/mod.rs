@@ -99,6 +99,8 @@ pub struct Lowered {
     pub policy: Policy,
     /// All diagnostics of the file.
     pub diagnostics: Vec<Diagnostic>,
+    /// Findings hidden by inline suppressions.
+    pub suppressed: Vec<crate::suppress::Suppressed>,
 }
 
 /// Lowers a read export into a policy and its diagnostics.
@@ -130,12 +132,14 @@ pub fn lower(read: &ReadExport, bytes: &[u8], options: LowerOptions) -> Lowered 
     numbers::check_reachability(&mut cx, &numbers, &policy);
     let extensions = webext::lower(&mut cx, &policy, origins.option_end);
     policy = policy.with_web_extensions(extensions);
-    let mut diagnostics = cx.diags;
+    let (mut diagnostics, suppressed) =
+        crate::suppress::apply_inline(&read.source, &read.export, cx.diags);
     sort_diagnostics(&mut diagnostics);
     Lowered {
         source: read.source.clone(),
         policy,
         diagnostics,
+        suppressed,
     }
 }
 

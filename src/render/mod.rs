@@ -17,4 +17,17 @@ pub struct FileDiagnostics {
     pub source: SourceFile,
     /// What was found, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// What inline suppressions hid (only SARIF shows them).
+    pub suppressed: Vec<crate::suppress::Suppressed>,
+}
+
+impl FileDiagnostics {
+    /// A file's report from its compilation.
+    pub fn of(c: crate::Compilation) -> FileDiagnostics {
+        FileDiagnostics {
+            source: c.source,
+            diagnostics: c.diagnostics,
+            suppressed: c.suppressed,
+        }
+    }
 }

@@ -16,6 +16,7 @@ pub mod list;
 pub mod name;
 pub mod origin;
 pub mod origin_list;
+pub mod suppression;
 
 use nom::IResult;
 use nom::Parser;
