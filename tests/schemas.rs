@@ -120,6 +120,35 @@ fn eval_reports_and_requests_match_their_schemas() {
     assert!(n >= 10, "only {n} eval cases");
 }
 
+/// SARIF output validates against the official SARIF 2.1.0 schema, which
+/// CI provides at `../shared/schemas/` beside the checkout.
+#[test]
+fn sarif_output_matches_the_official_schema() {
+    let path = root().join("../shared/schemas/sarif-schema-2.1.0.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let id = schema["$id"].as_str().unwrap().to_string();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource(&id, schema).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let index = compiler.compile(&id, &mut schemas).unwrap();
+    let mut n = 0;
+    for dir in cases("cli") {
+        let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap();
+        if !cmd.contains("--format sarif") {
+            continue;
+        }
+        let out: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("stdout")).unwrap()).unwrap();
+        if let Err(e) = schemas.validate(&out, index) {
+            panic!("{}: SARIF does not match the schema:\n{e:#}", dir.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 3, "only {n} SARIF outputs checked");
+}
+
 /// The schemas reject what they should: a guard against a schema so loose
 /// that the tests above could never fail.
 #[test]

@@ -3,7 +3,7 @@
 use super::{Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, stderr_style};
 use clap::ValueEnum;
 use scapi::diagnostic::Severity;
-use scapi::render::{FileDiagnostics, human, json};
+use scapi::render::{FileDiagnostics, github, human, json, sarif};
 use scapi::suppress::Overrides;
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,10 @@ pub struct Args {
 enum LintFormat {
     Human,
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow-command annotations.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,13 +81,20 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
     if failing && exit == Exit::Success {
         exit = Exit::Negative;
     }
+    let machine = match args.format {
+        LintFormat::Json => Some(json::report(&files).to_json()),
+        LintFormat::Sarif => Some(sarif::log(&files, exit != Exit::Unusable).to_json()),
+        LintFormat::Github => Some(github::annotations(&files)),
+        LintFormat::Human => None,
+    };
+    if let Some(text) = machine
+        && let Err(e) = print_stdout(&text)
+    {
+        error(e);
+        return Exit::Unusable;
+    }
     match args.format {
-        LintFormat::Json => {
-            if let Err(e) = print_stdout(&json::report(&files).to_json()) {
-                error(e);
-                return Exit::Unusable;
-            }
-        }
+        LintFormat::Json | LintFormat::Sarif | LintFormat::Github => {}
         // With no file read there is nothing to summarize; the errors said why.
         LintFormat::Human if files.is_empty() => {}
         LintFormat::Human => eprint!("{}", human::render_run(&files, stderr_style())),

@@ -4,8 +4,10 @@
 //! never change what was found, only how it is shown.
 
 mod excerpt;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
