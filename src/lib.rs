@@ -157,6 +157,7 @@ pub mod catalog;
 pub mod compiled;
 pub mod decision;
 pub mod diagnostic;
+pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod input;
@@ -271,6 +272,8 @@ pub mod schema {
     pub const EVAL: &str = include_str!("../grammar/eval.schema.json");
     /// The requests file `scapi eval` reads.
     pub const REQUESTS: &str = include_str!("../grammar/requests.schema.json");
+    /// The diff report (`scapi diff --format json`).
+    pub const DIFF: &str = include_str!("../grammar/diff.schema.json");
 }
 
 /// What [`load`] found.

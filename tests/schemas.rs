@@ -120,6 +120,21 @@ fn eval_reports_and_requests_match_their_schemas() {
     assert!(n >= 10, "only {n} eval cases");
 }
 
+#[test]
+fn diff_reports_match_the_schema() {
+    let v = Validator::new(scapi::schema::DIFF);
+    let mut n = 0;
+    for dir in cases("diff") {
+        let out = dir.join("expected.json");
+        v.check(
+            &out.display().to_string(),
+            &serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap(),
+        );
+        n += 1;
+    }
+    assert!(n >= 8);
+}
+
 /// SARIF output validates against the official SARIF 2.1.0 schema, which
 /// CI provides at `../shared/schemas/` beside the checkout.
 #[test]

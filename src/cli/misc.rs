@@ -46,6 +46,8 @@ enum SchemaKind {
     Eval,
     /// The requests file `scapi eval` reads.
     Requests,
+    /// The diff report (`scapi diff --format json`).
+    Diff,
 }
 
 fn emit(text: &str) -> Exit {
@@ -191,5 +193,6 @@ pub fn schema(args: SchemaArgs) -> Exit {
         SchemaKind::Diagnostics => scapi::schema::DIAGNOSTICS,
         SchemaKind::Eval => scapi::schema::EVAL,
         SchemaKind::Requests => scapi::schema::REQUESTS,
+        SchemaKind::Diff => scapi::schema::DIFF,
     })
 }

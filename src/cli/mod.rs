@@ -5,6 +5,7 @@
 //! level, compile refused, …), 2 usage error or unreadable input.
 
 mod compile;
+mod diff;
 mod eval;
 mod lint;
 mod misc;
@@ -37,6 +38,8 @@ enum Command {
     Eval(eval::Args),
     /// Show what one origin may call, and why.
     Explain(eval::ExplainArgs),
+    /// Compare two policies by what they grant; flag widened access.
+    Diff(diff::Args),
     /// Print the request catalog.
     Requests(misc::RequestsArgs),
     /// Print a rule's documentation, or list every rule.
@@ -196,6 +199,7 @@ pub fn main() -> ExitCode {
         Command::Compile(a) => compile::run(a, overrides),
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => eval::explain(a),
+        Command::Diff(a) => diff::run(a),
         Command::Requests(a) => misc::requests(a),
         Command::Rule(a) => misc::rule(a),
         Command::Schema(a) => misc::schema(a),

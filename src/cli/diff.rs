@@ -1,0 +1,98 @@
+//! `scapi diff OLD NEW [--format human|json] [--fail-on widening|any]`
+
+use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style};
+use clap::ValueEnum;
+use scapi::diff;
+use scapi::policy::Policy;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy deployed now: an export or a compiled policy JSON.
+    #[arg(value_name = "OLD")]
+    old: String,
+    /// The policy to deploy.
+    #[arg(value_name = "NEW")]
+    new: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exit 1 when a change of this class is found.
+    #[arg(long, value_enum, value_name = "CLASS")]
+    fail_on: Option<FailOn>,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Any change that gives more access or looser limits.
+    Widening,
+    /// Any change at all.
+    Any,
+}
+
+/// Loads one side. An export with errors is compared for what it certainly
+/// grants (entries with errors grant nothing), with a note; the lint step
+/// of a gate reports the errors themselves.
+fn side(path: &str, input: &InputArgs) -> Result<Policy, Exit> {
+    let bytes = read_input(path, input.max_input_bytes).map_err(|e| {
+        error(e);
+        Exit::Unusable
+    })?;
+    let name = if path == "-" { "<stdin>" } else { path };
+    match scapi::load(name, &bytes, &input.options()) {
+        Ok(scapi::Loaded::Compiled(p)) => Ok(p),
+        Ok(scapi::Loaded::Export(c)) => {
+            if c.is_unreadable() {
+                let file = scapi::render::FileDiagnostics::of(c);
+                eprint!(
+                    "{}",
+                    scapi::render::human::render_file(&file, stderr_style())
+                );
+                return Err(Exit::Unusable);
+            }
+            if c.has_errors() {
+                eprintln!(
+                    "note: `{name}` has errors; comparing what it certainly grants (see `scapi lint {name}`)"
+                );
+            }
+            c.policy.ok_or(Exit::Unusable)
+        }
+        Err(e) => {
+            error(format!("cannot load the compiled policy `{name}`: {e}"));
+            Err(Exit::Unusable)
+        }
+    }
+}
+
+pub fn run(args: Args) -> Exit {
+    let old = match side(&args.old, &args.input) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let new = match side(&args.new, &args.input) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let changes = diff::diff(&old, &new);
+    let text = match args.format {
+        Format::Human => diff::to_human(&changes),
+        Format::Json => scapi::jsonfmt::to_string(&diff::to_json(&changes)),
+    };
+    if let Err(e) = print_stdout(&text) {
+        error(e);
+        return Exit::Unusable;
+    }
+    let (widening, _) = diff::counts(&changes);
+    match args.fail_on {
+        Some(FailOn::Widening) if widening > 0 => Exit::Negative,
+        Some(FailOn::Any) if !changes.is_empty() => Exit::Negative,
+        _ => Exit::Success,
+    }
+}

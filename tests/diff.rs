@@ -1,0 +1,58 @@
+//! Diff harness: `tests/cases/diff/<case>/` holds `old.*` and `new.*`
+//! (exports or compiled policies, any mix). Expected: the human report
+//! (`expected.txt`) and the JSON document (`expected.json`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{Golden, cases, find_input};
+use scapi::diff;
+use scapi::policy::Policy;
+use std::path::Path;
+
+fn policy_of(path: &Path) -> Policy {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    match scapi::load(
+        name,
+        &std::fs::read(path).unwrap(),
+        &scapi::Options::default(),
+    )
+    .unwrap()
+    {
+        scapi::Loaded::Compiled(p) => p,
+        scapi::Loaded::Export(c) => {
+            assert!(!c.has_errors(), "{}: {:?}", path.display(), c.diagnostics);
+            c.policy.unwrap()
+        }
+    }
+}
+
+#[test]
+fn diff_cases() {
+    let mut golden = Golden::default();
+    for dir in cases("diff") {
+        let old = policy_of(&find_input(&dir, "old").expect("old.*"));
+        let new = policy_of(&find_input(&dir, "new").expect("new.*"));
+        let changes = diff::diff(&old, &new);
+        golden.check(&dir.join("expected.txt"), &diff::to_human(&changes));
+        golden.check(
+            &dir.join("expected.json"),
+            &scapi::jsonfmt::to_string(&diff::to_json(&changes)),
+        );
+        // The reverse diff swaps every class.
+        let back = diff::diff(&new, &old);
+        let (w, n) = diff::counts(&changes);
+        if diff::counts(&back) != (n, w) {
+            golden.fail(format!(
+                "{}: reversing the diff does not swap widening and narrowing",
+                dir.display()
+            ));
+        }
+    }
+    golden.finish();
+}
