@@ -148,7 +148,7 @@ pub fn diff(old: &Policy, new: &Policy) -> Vec<Change> {
         &old.user_data().write,
         &new.user_data().write,
     );
-    out.sort_by(|a, b| a.class.cmp(&b.class));
+    out.sort_by_key(|c| c.class);
     out
 }
 
