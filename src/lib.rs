@@ -160,6 +160,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod eval;
 pub mod explain;
+pub mod fmt;
 pub mod input;
 pub mod jsonfmt;
 pub mod limiter;

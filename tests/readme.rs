@@ -7,6 +7,11 @@
 //! `cargo run --release -- ARGS` and `scapi ARGS` run the scapi binary in a
 //! scratch copy of `examples/` and `tests/cases/eval/`; `cargo test` and
 //! `.ci/run` are this test suite itself and are not re-run.
+//!
+//! Commands in ```sh and ```yaml blocks (CI recipes) name the reader's own
+//! files, so their arguments are checked by running them with `--help`
+//! appended: clap rejects an unknown flag or value before it reaches it.
+//! The hooks of `.pre-commit-hooks.yaml` are run on the example export.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -126,4 +131,92 @@ fn readme_commands_run_as_shown() {
         ran += 1;
     }
     assert!(ran >= 5, "only {ran} README commands ran");
+}
+
+/// Every `scapi …` invocation in the ```sh and ```yaml blocks of the README.
+fn recipe_commands(readme: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = matches!(line.trim(), "```sh" | "```yaml");
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let line = line
+            .trim()
+            .trim_start_matches("- ")
+            .trim_start_matches("run:")
+            .trim();
+        for segment in line
+            .split("&&")
+            .flat_map(|s| s.split("||"))
+            .flat_map(|s| s.split('|'))
+        {
+            let segment = segment.split('>').next().unwrap_or("").trim();
+            let words = split_args(segment);
+            if words.first().map(String::as_str) == Some("scapi") {
+                out.push(words);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn ci_recipes_use_real_flags() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let commands = recipe_commands(&readme);
+    assert!(
+        commands.len() >= 3,
+        "only {} recipe commands found",
+        commands.len()
+    );
+    for words in commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_scapi"))
+            .args(&words[1..])
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{}` is not a valid scapi command line:\n{}",
+            words.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn pre_commit_hooks_run() {
+    let text = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).unwrap();
+    let hooks: Vec<serde_json::Value> = serde_yaml_ng::from_str(&text).unwrap();
+    assert!(hooks.len() >= 2);
+    let scratch = tempfile::tempdir().unwrap();
+    let export = scratch.path().join("wwews.cfg");
+    for hook in hooks {
+        for key in ["id", "name", "entry", "language", "files"] {
+            assert!(hook[key].is_string(), "hook without `{key}`: {hook}");
+        }
+        std::fs::copy(root().join("examples/wwews-cluster.cfg"), &export).unwrap();
+        let words = split_args(hook["entry"].as_str().unwrap());
+        assert_eq!(words[0], "scapi");
+        let out = Command::new(env!("CARGO_BIN_EXE_scapi"))
+            .args(&words[1..])
+            .arg(&export)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "hook {} fails on the clean example:\n{}",
+            hook["id"],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read(&export).unwrap(),
+            std::fs::read(root().join("examples/wwews-cluster.cfg")).unwrap()
+        );
+    }
 }

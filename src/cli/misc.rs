@@ -196,3 +196,16 @@ pub fn schema(args: SchemaArgs) -> Exit {
         SchemaKind::Diff => scapi::schema::DIFF,
     })
 }
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+pub fn completions(args: CompletionsArgs, cmd: &mut clap::Command) -> Exit {
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, cmd, "scapi", &mut out);
+    emit(&String::from_utf8_lossy(&out))
+}

@@ -7,6 +7,7 @@
 mod compile;
 mod diff;
 mod eval;
+mod fmt;
 mod lint;
 mod misc;
 
@@ -40,12 +41,16 @@ enum Command {
     Explain(eval::ExplainArgs),
     /// Compare two policies by what they grant; flag widened access.
     Diff(diff::Args),
+    /// Rewrite the Service Client API values of a cfg export canonically.
+    Fmt(fmt::Args),
     /// Print the request catalog.
     Requests(misc::RequestsArgs),
     /// Print a rule's documentation, or list every rule.
     Rule(misc::RuleArgs),
     /// Print a JSON Schema of scapi's documents.
     Schema(misc::SchemaArgs),
+    /// Print a shell completion script.
+    Completions(misc::CompletionsArgs),
 }
 
 /// Input options shared by commands that read exports.
@@ -200,9 +205,11 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => eval::explain(a),
         Command::Diff(a) => diff::run(a),
+        Command::Fmt(a) => fmt::run(a),
         Command::Requests(a) => misc::requests(a),
         Command::Rule(a) => misc::rule(a),
         Command::Schema(a) => misc::schema(a),
+        Command::Completions(a) => misc::completions(a, &mut Cli::command()),
     };
     exit.into()
 }

@@ -19,6 +19,8 @@ mod origins;
 mod userdata;
 mod webext;
 
+pub(crate) use origins::canonical_target;
+
 use crate::diagnostic::{Diagnostic, sort_diagnostics};
 use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::policy::{Policy, SourceInfo};

@@ -262,10 +262,9 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
     if !(host_ok && port_ok) {
         return None;
     }
-    let authority = format!("{scheme}://{}{}", parts.host, parts.port.unwrap_or(""));
-    let canonical = match url::Url::parse(&authority) {
-        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => u.origin().ascii_serialization(),
-        Ok(_) | Err(_) => {
+    let canonical = match canonical_of(&scheme, &parts) {
+        Some(c) => c,
+        None => {
             cx.value_diag(
                 opt,
                 Diagnostic::new(Code::InvalidHost, part(parts.host), format!("`{}` is not a valid host", parts.host))
@@ -380,6 +379,32 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
         );
     }
     Some(canonical)
+}
+
+/// The canonical serialized origin of an origin's scheme, host and port
+/// (WHATWG URL rules: lowercase, punycode, default port dropped, IPv4 and
+/// IPv6 normalized); `None` when the host is not valid.
+fn canonical_of(scheme: &str, parts: &OriginParts<'_>) -> Option<String> {
+    let authority = format!(
+        "{}://{}{}",
+        scheme.to_ascii_lowercase(),
+        parts.host,
+        parts.port.unwrap_or("")
+    );
+    let u = url::Url::parse(&authority).ok()?;
+    u.host_str()
+        .is_some_and(|h| !h.is_empty())
+        .then(|| u.origin().ascii_serialization())
+}
+
+/// The canonical form of an entry's target as written in a valid origin
+/// list: `*` stays `*`; an origin is canonicalized as lowering does.
+pub(crate) fn canonical_target(target: &str) -> Option<String> {
+    if target == "*" {
+        return Some("*".to_string());
+    }
+    let parts = origin::origin(target)?;
+    canonical_of(parts.scheme, &parts)
 }
 
 fn missing_scheme(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) {

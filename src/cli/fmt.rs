@@ -1,0 +1,118 @@
+//! `scapi fmt FILE… [--check | --write]`
+
+use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style, write_atomically};
+use scapi::fmt::{self, FmtError};
+use scapi::render::{FileDiagnostics, human};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// cfg/ini exports to format (several with `--check` or `--write`).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+    /// Change nothing; exit 1 and show the lines that would change.
+    #[arg(long, conflicts_with = "write")]
+    check: bool,
+    /// Rewrite the files in place (atomically).
+    #[arg(long)]
+    write: bool,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+pub fn run(args: Args) -> Exit {
+    if !(args.check || args.write) && args.files.len() > 1 {
+        error(
+            "formatting several files to standard output is ambiguous; use `--check` or `--write`",
+        );
+        return Exit::Unusable;
+    }
+    let mut exit = Exit::Success;
+    for path in &args.files {
+        let outcome = one(&args, path);
+        exit = exit.max(outcome);
+    }
+    exit
+}
+
+fn one(args: &Args, path: &str) -> Exit {
+    let bytes = match read_input(path, args.input.max_input_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            error(e);
+            return Exit::Unusable;
+        }
+    };
+    let name = if path == "-" { "<stdin>" } else { path };
+    let formatted = match fmt::format(name, &bytes, &args.input.options()) {
+        Ok(f) => f,
+        Err(FmtError::Diagnostics(c)) => {
+            let unreadable = c.is_unreadable();
+            eprint!(
+                "{}",
+                human::render_file(&FileDiagnostics::of(*c), stderr_style())
+            );
+            if unreadable {
+                return Exit::Unusable;
+            }
+            error(format!("`{name}` has errors; not formatted"));
+            return Exit::Negative;
+        }
+        Err(e) => {
+            error(format!("`{name}`: {e}"));
+            return Exit::Unusable;
+        }
+    };
+    if args.check {
+        if !formatted.changed() {
+            return Exit::Success;
+        }
+        let mut out = String::new();
+        for (line, old, new) in &formatted.changes {
+            out.push_str(&format!("{name}:{line}\n- {old}\n+ {new}\n"));
+        }
+        if let Err(e) = print_stdout(&out) {
+            error(e);
+            return Exit::Unusable;
+        }
+        return Exit::Negative;
+    }
+    if args.write {
+        if !formatted.changed() || path == "-" {
+            return if path == "-" {
+                write_stdout(&formatted.text)
+            } else {
+                Exit::Success
+            };
+        }
+        return match write_atomically(Path::new(path), formatted.text.as_bytes()) {
+            Ok(()) => {
+                eprintln!(
+                    "formatted {name} ({} line{})",
+                    formatted.changes.len(),
+                    if formatted.changes.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                );
+                Exit::Success
+            }
+            Err(e) => {
+                error(e);
+                Exit::Unusable
+            }
+        };
+    }
+    write_stdout(&formatted.text)
+}
+
+fn write_stdout(text: &str) -> Exit {
+    match print_stdout(text) {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            error(e);
+            Exit::Unusable
+        }
+    }
+}
