@@ -100,7 +100,12 @@ fn decoded(text: &str, span: scapi::source::Span, style: Style) -> String {
 fn cfg_only(code: Code) -> bool {
     matches!(
         code,
-        Code::DuplicateKey | Code::MalformedLine | Code::BadSectionHeader
+        Code::DuplicateKey
+            | Code::MalformedLine
+            | Code::BadSectionHeader
+            | Code::SuppressionWithoutReason
+            | Code::UnusedSuppression
+            | Code::InvalidSuppression
     )
 }
 
