@@ -162,6 +162,7 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod input;
+pub mod invariants;
 pub mod jsonfmt;
 pub mod limiter;
 pub mod lower;

@@ -269,7 +269,7 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
                 opt,
                 Diagnostic::new(Code::InvalidHost, part(parts.host), format!("`{}` is not a valid host", parts.host))
                     .label("invalid host")
-                    .help("write a host name (`crm.example.com`), an IPv4 address or a bracketed IPv6 address"),
+                    .help("write a host name of letters, digits, hyphens and dots (`crm.example.com`), an IPv4 address or a bracketed IPv6 address"),
             );
             return None;
         }
@@ -384,6 +384,10 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
 /// The canonical serialized origin of an origin's scheme, host and port
 /// (WHATWG URL rules: lowercase, punycode, default port dropped, IPv4 and
 /// IPv6 normalized); `None` when the host is not valid.
+///
+/// The URL standard accepts hosts no DNS name can have (`a..b`, `a"}`,
+/// `x=y`); those are refused here too, so every configured origin is one
+/// the presented-origin check ([`crate::origin`]) can accept.
 fn canonical_of(scheme: &str, parts: &OriginParts<'_>) -> Option<String> {
     let authority = format!(
         "{}://{}{}",
@@ -392,9 +396,9 @@ fn canonical_of(scheme: &str, parts: &OriginParts<'_>) -> Option<String> {
         parts.port.unwrap_or("")
     );
     let u = url::Url::parse(&authority).ok()?;
-    u.host_str()
-        .is_some_and(|h| !h.is_empty())
-        .then(|| u.origin().ascii_serialization())
+    let canonical = u.origin().ascii_serialization();
+    let presentable = crate::origin::is_canonical(&canonical);
+    (u.host_str().is_some_and(|h| !h.is_empty()) && presentable).then_some(canonical)
 }
 
 /// The canonical form of an entry's target as written in a valid origin
