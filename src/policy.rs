@@ -10,7 +10,7 @@
 
 use crate::catalog::{self, RequestId, RequestSet};
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 /// One request filter of an origin entry.
@@ -98,12 +98,11 @@ impl Eq for Grant {}
 impl Grant {
     /// A grant from filters (repeats removed, order kept).
     pub fn new(filters: impl IntoIterator<Item = Filter>, line: usize) -> Grant {
-        let mut allow: Vec<Filter> = Vec::new();
-        for f in filters {
-            if !allow.contains(&f) {
-                allow.push(f);
-            }
-        }
+        let mut seen = HashSet::new();
+        let allow: Vec<Filter> = filters
+            .into_iter()
+            .filter(|f| seen.insert(f.clone()))
+            .collect();
         let grants = allow
             .iter()
             .fold(RequestSet::EMPTY, |acc, f| acc.union(f.catalog_grants()));
@@ -173,18 +172,24 @@ impl Grant {
     /// with the same normal form grant the same requests, catalog or not.
     pub fn normal_form(&self) -> BTreeSet<Filter> {
         let all = self.allow.contains(&Filter::All);
+        let namespaces: HashSet<&str> = self
+            .allow
+            .iter()
+            .filter_map(|f| match f {
+                Filter::Namespace(ns) => Some(ns.as_str()),
+                _ => None,
+            })
+            .collect();
         self.allow
             .iter()
             .filter(|f| match f {
                 Filter::All => true,
                 Filter::Namespace(_) => !all,
                 Filter::Request(r) => {
-                    is_explicit_only(r)
-                        || (!all
-                            && !self
-                                .allow
-                                .iter()
-                                .any(|o| matches!(o, Filter::Namespace(_)) && o.matches(r)))
+                    let covered = r
+                        .split_once('.')
+                        .is_some_and(|(ns, _)| namespaces.contains(ns));
+                    is_explicit_only(r) || (!all && !covered)
                 }
             })
             .cloned()

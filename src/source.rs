@@ -122,6 +122,17 @@ pub struct SourceFile {
     /// back when offsets are reported to the user.
     base: usize,
     line_starts: Vec<usize>,
+    /// How many characters start before each multiple of [`STRIDE`] bytes,
+    /// so a column is found without walking a long line from its start.
+    char_marks: Vec<usize>,
+}
+
+/// Bytes between two entries of [`SourceFile`]'s character index.
+const STRIDE: usize = 1024;
+
+/// Whether a byte starts a UTF-8 character (is not a continuation byte).
+fn starts_char(b: u8) -> bool {
+    b & 0xC0 != 0x80
 }
 
 impl SourceFile {
@@ -137,11 +148,19 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let mut char_marks = Vec::with_capacity(text.len() / STRIDE + 1);
+        let mut count = 0;
+        for chunk in text.as_bytes().chunks(STRIDE) {
+            char_marks.push(count);
+            count += chunk.iter().filter(|&&b| starts_char(b)).count();
+        }
+        char_marks.push(count);
         SourceFile {
             name: name.into(),
             text,
             base,
             line_starts,
+            char_marks,
         }
     }
 
@@ -174,6 +193,20 @@ impl SourceFile {
         }
     }
 
+    /// How many characters start before byte `offset` (an offset inside a
+    /// character counts that character).
+    pub fn chars_before(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        let k = offset / STRIDE;
+        let base = self.char_marks.get(k).copied().unwrap_or(0);
+        let from = k * STRIDE;
+        base + self
+            .text
+            .as_bytes()
+            .get(from..offset)
+            .map_or(0, |b| b.iter().filter(|&&b| starts_char(b)).count())
+    }
+
     /// The 1-based line and character column of a byte offset. An offset
     /// inside a character counts as that character.
     pub fn line_col(&self, offset: usize) -> LineCol {
@@ -184,15 +217,10 @@ impl SourceFile {
             .get(line.saturating_sub(1))
             .copied()
             .unwrap_or(0);
-        let column = self
-            .text
-            .get(start..)
-            .unwrap_or("")
-            .char_indices()
-            .take_while(|(i, _)| start + i < offset)
-            .count()
-            + 1;
-        LineCol { line, column }
+        LineCol {
+            line,
+            column: self.chars_before(offset) - self.chars_before(start) + 1,
+        }
     }
 
     /// The byte range of a 1-based line including its line break, so that
@@ -337,6 +365,20 @@ mod tests {
         assert_eq!(s.line_col(3), LineCol { line: 2, column: 1 });
         assert_eq!(s.line_col(8), LineCol { line: 2, column: 5 });
         assert_eq!(s.line_span(1), Span::new(0, 1));
+    }
+
+    #[test]
+    fn columns_on_long_lines_match_a_walk() {
+        let line = "aé😀b".repeat(2000);
+        let s = SourceFile::new("f", format!("x\n{line}\n"));
+        for off in [2, 3, 4, 5, 1000, 1025, 3000, 8001, 16001, 16002] {
+            let walked = s.text()[2..]
+                .char_indices()
+                .take_while(|(i, _)| 2 + i < off)
+                .count()
+                + 1;
+            assert_eq!(s.line_col(off).column, walked, "offset {off}");
+        }
     }
 
     #[test]

@@ -196,17 +196,26 @@ pub fn apply_inline(
             reason: parsed.reason.to_string(),
         });
     }
+    let mut by_line: std::collections::HashMap<usize, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, a) in active.iter().enumerate() {
+        if let Some(l) = a.target_line {
+            by_line.entry(l).or_default().push(i);
+        }
+    }
     let mut used: HashSet<(Span, Code)> = HashSet::new();
     let mut kept = Vec::with_capacity(diags.len());
     let mut suppressed = Vec::new();
     for d in diags {
         let line = source.line_of(d.span.start);
-        let by = active.iter().find(|a| {
-            d.located
-                && can_be_silenced(d.code)
-                && a.target_line == Some(line)
-                && a.rules.iter().any(|(c, _)| *c == d.code)
-        });
+        let by = by_line
+            .get(&line)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| active.get(i))
+            .find(|a| {
+                d.located && can_be_silenced(d.code) && a.rules.iter().any(|(c, _)| *c == d.code)
+            });
         match by {
             Some(a) => {
                 used.insert((a.comment, d.code));

@@ -159,6 +159,16 @@ fn sarif_output_matches_the_official_schema() {
         if let Err(e) = schemas.validate(&out, index) {
             panic!("{}: SARIF does not match the schema:\n{e:#}", dir.display());
         }
+        let run = &out["runs"][0];
+        for r in run["results"].as_array().unwrap() {
+            let i = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(
+                run["tool"]["driver"]["rules"][i]["id"],
+                r["ruleId"],
+                "{}: ruleIndex",
+                dir.display()
+            );
+        }
         n += 1;
     }
     assert!(n >= 3, "only {n} SARIF outputs checked");

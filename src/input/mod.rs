@@ -18,6 +18,7 @@ mod yaml;
 use crate::diagnostic::Diagnostic;
 use crate::rules::Code;
 use crate::source::{SourceFile, Span, ValueMap};
+use std::collections::HashMap;
 use std::fmt;
 
 /// The section every Service Client API option lives in; cfg keys before any
@@ -179,19 +180,25 @@ impl Export {
 pub(crate) struct ExportBuilder {
     export: Export,
     current: Option<usize>,
+    /// Section name → position, and (section, key) → position: files with
+    /// many sections or options stay linear.
+    sections: HashMap<String, usize>,
+    keys: HashMap<(usize, String), usize>,
 }
 
 impl ExportBuilder {
     pub(crate) fn section(&mut self, name: &str, span: Option<Span>) {
-        let idx = match self.export.sections.iter().position(|s| s.name == name) {
-            Some(i) => i,
+        let idx = match self.sections.get(name) {
+            Some(&i) => i,
             None => {
                 self.export.sections.push(Section {
                     name: name.to_string(),
                     name_span: span,
                     options: Vec::new(),
                 });
-                self.export.sections.len() - 1
+                let i = self.export.sections.len() - 1;
+                self.sections.insert(name.to_string(), i);
+                i
             }
         };
         self.current = Some(idx);
@@ -203,11 +210,14 @@ impl ExportBuilder {
         if self.current.is_none() {
             self.section(MAIN_SECTION, None);
         }
-        let Some(section) = self.current.and_then(|i| self.export.sections.get_mut(i)) else {
+        let Some(index) = self.current else { return };
+        let Some(section) = self.export.sections.get_mut(index) else {
             return;
         };
-        if let Some(pos) = section.options.iter().position(|o| o.key == entry.key) {
-            let old = section.options.remove(pos);
+        let slot = self.keys.get(&(index, entry.key.clone())).copied();
+        if let Some(old) = slot.and_then(|pos| section.options.get_mut(pos)) {
+            // The last value wins, in the place of the first.
+            let old = std::mem::replace(old, entry.clone());
             diags.push(
                 Diagnostic::new(
                     Code::DuplicateKey,
@@ -221,7 +231,10 @@ impl ExportBuilder {
                 .with_secondary(old.key_span, "first set here")
                 .help("remove one of the two lines"),
             );
+            return;
         }
+        self.keys
+            .insert((index, entry.key.clone()), section.options.len());
         section.options.push(entry);
     }
 

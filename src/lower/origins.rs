@@ -577,11 +577,12 @@ fn lower_filters(
         return None;
     }
     let mut out: Vec<(Filter, Span, Span)> = Vec::new();
+    let mut first_seen: HashMap<Filter, Span> = HashMap::new();
     let mut ok = list.close.is_some();
     for item in &list.items {
         match lower_filter(cx, opt, item.name, item.span, item.args) {
             Some(f) => {
-                if let Some((_, first, _)) = out.iter().find(|(g, _, _)| *g == f) {
+                if let Some(first) = first_seen.get(&f) {
                     cx.value_diag(
                         opt,
                         Diagnostic::new(
@@ -596,6 +597,7 @@ fn lower_filters(
                     );
                     continue;
                 }
+                first_seen.insert(f.clone(), item.span);
                 out.push((f, item.span, item.removal));
             }
             None => ok = false,
@@ -607,16 +609,24 @@ fn lower_filters(
 
 fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Span, Span)]) {
     let star = filters.iter().find(|(f, _, _)| *f == Filter::All);
+    let namespaces: HashMap<&str, &(Filter, Span, Span)> = filters
+        .iter()
+        .filter_map(|entry| match &entry.0 {
+            Filter::Namespace(ns) => Some((ns.as_str(), entry)),
+            _ => None,
+        })
+        .collect();
     for (f, span, removal) in filters {
         let explicit = matches!(f, Filter::Request(r) if catalog::lookup(r).is_some_and(|id| id.get().explicit_only));
         if explicit || *f == Filter::All {
             continue;
         }
-        let cover = match star {
-            Some(s) => Some(s),
-            None => filters.iter().find(|(g, _, _)| {
-                matches!(g, Filter::Namespace(_)) && g != f && g.matches(&f.to_string())
-            }),
+        let cover = match (star, f) {
+            (Some(s), _) => Some(s),
+            (None, Filter::Request(r)) => r
+                .split_once('.')
+                .and_then(|(ns, _)| namespaces.get(ns).copied()),
+            (None, _) => None,
         };
         if let Some((by, by_span, _)) = cover {
             cx.value_diag(

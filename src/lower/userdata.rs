@@ -9,7 +9,7 @@ use crate::policy::{KeySet, UserDataPolicy};
 use crate::rules::Code;
 use crate::source::Span;
 use crate::syntax::list::key_list;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub(super) fn lower(cx: &mut Cx<'_>) -> UserDataPolicy {
     let read = cx
@@ -78,7 +78,7 @@ fn key_set(cx: &mut Cx<'_>, opt: &OptionEntry, what: &str) -> KeySet {
     let items = key_list(&opt.value);
     let mut keys = BTreeSet::new();
     let mut star = None;
-    let mut seen: Vec<(&str, Span)> = Vec::new();
+    let mut seen: HashMap<&str, Span> = HashMap::new();
     for item in &items {
         if item.text.is_empty() {
             cx.value_diag(
@@ -90,7 +90,7 @@ fn key_set(cx: &mut Cx<'_>, opt: &OptionEntry, what: &str) -> KeySet {
             );
             continue;
         }
-        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == item.text) {
+        if let Some(first) = seen.get(item.text) {
             cx.value_diag(
                 opt,
                 Diagnostic::new(
@@ -105,7 +105,7 @@ fn key_set(cx: &mut Cx<'_>, opt: &OptionEntry, what: &str) -> KeySet {
             );
             continue;
         }
-        seen.push((item.text, item.span));
+        seen.insert(item.text, item.span);
         if item.text == "*" {
             star = Some(item.span);
             continue;

@@ -10,6 +10,7 @@ use crate::policy::{Policy, WebExtension};
 use crate::rules::Code;
 use crate::source::Span;
 use crate::syntax::list::key_list;
+use std::collections::{HashMap, HashSet};
 
 pub(super) fn lower(
     cx: &mut Cx<'_>,
@@ -17,6 +18,15 @@ pub(super) fn lower(
     origins_end: Option<usize>,
 ) -> Vec<WebExtension> {
     let mut out: Vec<WebExtension> = Vec::new();
+    // Lists and exports can be long: look names up in sets, not by scanning.
+    let sections: HashMap<&str, &crate::input::Section> = cx
+        .read
+        .export
+        .sections
+        .iter()
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let mut named: HashSet<&str> = HashSet::new();
     for key in [INTERACTION_WEB_CONTENT, WORKSPACE_WEB_CONTENT] {
         let Some(opt) = cx.option(key) else { continue };
         if opt.value.trim().is_empty() {
@@ -37,11 +47,11 @@ pub(super) fn lower(
                 );
                 continue;
             }
-            if out.iter().any(|e| e.section == item.text) {
+            if !named.insert(item.text) {
                 continue;
             }
             let item_span = opt.file_span(item.span);
-            let Some(section) = cx.read.export.section(item.text) else {
+            let Some(section) = sections.get(item.text).copied() else {
                 let names: Vec<&str> = cx
                     .read
                     .export

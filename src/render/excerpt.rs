@@ -76,6 +76,17 @@ impl Excerpt {
         let mut lines = Vec::new();
         for line in first..=last {
             let ls = source.line_span(line);
+            if ls.len() > LONG_LINE {
+                let excerpt_start = out.len();
+                let segments = long_line(source, ls, spans, max_chars, &mut out);
+                out.push('\n');
+                lines.push(LineMap {
+                    excerpt_start,
+                    orig: ls,
+                    segments,
+                });
+                continue;
+            }
             let line_text = source.slice(ls);
             let total = line_text.chars().count();
             let excerpt_start = out.len();
@@ -93,16 +104,7 @@ impl Excerpt {
                     end,
                     col: start_c,
                 });
-                // Control characters (a NUL, an ANSI escape) would garble or
-                // drive the terminal; `?` keeps every offset where it was.
-                let kept = text.get(start..end).unwrap_or("");
-                out.extend(kept.chars().map(|c| {
-                    if c.is_ascii_control() && c != '\t' {
-                        '?'
-                    } else {
-                        c
-                    }
-                }));
+                push_printable(&mut out, text.get(start..end).unwrap_or(""));
                 prev_end = end_c;
             }
             if prev_end < total {
@@ -168,6 +170,87 @@ impl Excerpt {
             .map_or(0, |t| t.chars().count());
         s.col + chars
     }
+}
+
+/// Lines longer than this many bytes are only looked at near their labels,
+/// so an excerpt costs what it shows, not what the line holds.
+const LONG_LINE: usize = 4096;
+
+/// Control characters (a NUL, an ANSI escape) would garble or drive the
+/// terminal; `?` keeps every offset where it was.
+fn push_printable(out: &mut String, kept: &str) {
+    out.extend(kept.chars().map(|c| {
+        if c.is_ascii_control() && c != '\t' {
+            '?'
+        } else {
+            c
+        }
+    }));
+}
+
+/// The runs of a very long line: one around each label (merged when they
+/// touch), `…` for what lies between.
+fn long_line(
+    source: &SourceFile,
+    ls: Span,
+    spans: &[Span],
+    max_chars: usize,
+    out: &mut String,
+) -> Vec<Segment> {
+    let text = source.text();
+    let reach = (max_chars / 2).max(8);
+    let snap_back = |mut i: usize| {
+        while i > ls.start && !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let snap_fwd = |mut i: usize| {
+        while i < ls.end && !text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    let mut regions: Vec<(usize, usize)> = spans
+        .iter()
+        .filter(|s| s.start <= ls.end && s.end.max(s.start) >= ls.start)
+        .map(|s| {
+            let a = s.start.max(ls.start).saturating_sub(reach).max(ls.start);
+            let b = (s.end.min(ls.end) + reach).min(ls.end);
+            (snap_back(a), snap_fwd(b))
+        })
+        .collect();
+    if regions.is_empty() {
+        regions.push((ls.start, snap_back((ls.start + 2 * reach).min(ls.end))));
+    }
+    regions.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in regions {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    let line_chars = source.chars_before(ls.start);
+    let mut segments = Vec::new();
+    let mut prev = ls.start;
+    for (a, b) in merged {
+        if a > prev || (a == ls.start && prev != ls.start) {
+            out.push_str(ELLIPSIS);
+        }
+        segments.push(Segment {
+            excerpt: out.len(),
+            start: a,
+            end: b,
+            col: source.chars_before(a) - line_chars,
+        });
+        push_printable(out, text.get(a..b).unwrap_or(""));
+        prev = b;
+    }
+    if prev < ls.end {
+        out.push_str(ELLIPSIS);
+    }
+    segments
 }
 
 /// The runs `[start, end)` (in characters) of a line to show: the whole
@@ -283,6 +366,28 @@ mod tests {
         // Headers report the original position.
         let c = e.read_span(&m, 0, 0).unwrap();
         assert_eq!((c.line(), c.column()), (1, 202));
+    }
+
+    #[test]
+    fn very_long_lines_cost_what_they_show() {
+        let long = format!(
+            "k={}A{}B{}",
+            "é".repeat(500_000),
+            "x".repeat(1_000_000),
+            "y".repeat(10)
+        );
+        let s = SourceFile::new("f", long.clone());
+        let a = 2 + 1_000_000;
+        let b = a + 1 + 1_000_000;
+        let e = Excerpt::new(&s, &[Span::new(a, a + 1), Span::new(b, b + 1)], 0, 60);
+        let line = e.text.lines().next().unwrap();
+        assert!(line.chars().count() < 200, "{}", line.chars().count());
+        let m = e.map(Span::new(b, b + 1));
+        assert_eq!(&e.text[m.offset()..m.offset() + m.len()], "B");
+        assert_eq!(
+            e.read_span(&m, 0, 0).unwrap().column(),
+            s.line_col(b).column - 1
+        );
     }
 
     #[test]

@@ -41,15 +41,21 @@ pub fn render_file(file: &FileDiagnostics, style: Style) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false);
+    // A human reads the first few hundred; machine formats carry them all.
+    let shown = file
+        .diagnostics
+        .get(..MAX_SHOWN)
+        .unwrap_or(&file.diagnostics);
     let report = Report::new(
         &file.source,
         &file.diagnostics,
+        shown,
         style.width.saturating_sub(12).max(40),
     );
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         // Rendering into a String cannot fail; fall back to plain lines anyway.
-        for d in &file.diagnostics {
+        for d in shown {
             out.push_str(&format!(
                 "{}: {} [{}]\n",
                 d.severity.as_str(),
@@ -58,8 +64,22 @@ pub fn render_file(file: &FileDiagnostics, style: Style) -> String {
             ));
         }
     }
+    if let Some(more) = file
+        .diagnostics
+        .len()
+        .checked_sub(MAX_SHOWN)
+        .filter(|n| *n > 0)
+    {
+        out.push_str(&format!(
+            "… and {more} more in `{}`; `--format json` lists them all\n",
+            file.source.name()
+        ));
+    }
     out
 }
+
+/// At most this many diagnostics of a file are drawn.
+pub const MAX_SHOWN: usize = 200;
 
 /// Renders a whole lint run: each file's report, then the summary line.
 pub fn render_run(files: &[FileDiagnostics], style: Style) -> String {
@@ -113,7 +133,12 @@ struct Report {
 }
 
 impl Report {
-    fn new(source: &SourceFile, diags: &[Diagnostic], max_chars: usize) -> Report {
+    fn new(
+        source: &SourceFile,
+        diags: &[Diagnostic],
+        shown: &[Diagnostic],
+        max_chars: usize,
+    ) -> Report {
         let counts = Counts::of(diags);
         let mut parts = Vec::new();
         for (n, w) in [
@@ -132,7 +157,7 @@ impl Report {
                 .map(|d| d.severity)
                 .max()
                 .unwrap_or(Severity::Info),
-            related: diags
+            related: shown
                 .iter()
                 .map(|d| One::new(source, d, max_chars))
                 .collect(),

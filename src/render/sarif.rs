@@ -1,7 +1,8 @@
 //! `lint --format sarif`: SARIF 2.1.0 for code-scanning services.
 //!
-//! One run; `tool.driver.rules` lists every rule with its summary, its
-//! documentation (the same text as `scapi rule CODE`) and its default level;
+//! One run; `tool.driver.rules` lists the rules its results refer to, each
+//! with its summary, its documentation (the same text as `scapi rule CODE`)
+//! and its default level;
 //! each result has its rule, level, message, a region with 1-based lines and
 //! code-point columns plus the byte range, related locations for secondary
 //! labels, `fixes` where a fix is machine-applicable, and — for findings an
@@ -242,12 +243,13 @@ fn region(source: &SourceFile, span: Span) -> Region {
 }
 
 fn result(
+    rules: &[Code],
     source: &SourceFile,
     artifact: &ArtifactLocation,
     d: &Diagnostic,
     suppression: Option<&str>,
 ) -> Result {
-    let rule_index = Code::ALL.iter().position(|c| *c == d.code).unwrap_or(0);
+    let rule_index = rules.iter().position(|c| *c == d.code).unwrap_or(0);
     let located = |span: Span| {
         if d.located {
             Some(region(source, span))
@@ -318,6 +320,19 @@ fn result(
 
 /// The SARIF log of a lint run.
 pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
+    // The rules the results refer to, in code order: a clean run carries no
+    // rule table, and a results' `ruleIndex` points into this list.
+    let mut used: Vec<Code> = files
+        .iter()
+        .flat_map(|f| {
+            f.diagnostics
+                .iter()
+                .chain(f.suppressed.iter().map(|s| &s.diagnostic))
+        })
+        .map(|d| d.code)
+        .collect();
+    used.sort_unstable();
+    used.dedup();
     let mut results = Vec::new();
     for f in files {
         let artifact = ArtifactLocation {
@@ -333,7 +348,7 @@ pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
         all.sort_by_key(|(d, _)| (d.span.start, d.code));
         results.extend(
             all.into_iter()
-                .map(|(d, s)| result(&f.source, &artifact, d, s)),
+                .map(|(d, s)| result(&used, &f.source, &artifact, d, s)),
         );
     }
     Log {
@@ -345,7 +360,7 @@ pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
                     name: "scapi",
                     version: env!("CARGO_PKG_VERSION"),
                     semantic_version: env!("CARGO_PKG_VERSION"),
-                    rules: Code::ALL.iter().map(|&c| rule(c)).collect(),
+                    rules: used.iter().map(|&c| rule(c)).collect(),
                 },
             },
             results,
