@@ -7,8 +7,8 @@
 //! the same bytes.
 
 use crate::policy::{
-    Filter, Grant, KeySet, OriginRule, Policy, Quarantine, RateLimits, SourceInfo, UserDataPolicy,
-    WINDOW_SECONDS, WebExtension,
+    Filter, Grant, GrantCache, KeySet, OriginRule, Policy, Quarantine, RateLimits, SourceInfo,
+    UserDataPolicy, WINDOW_SECONDS, WebExtension,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -178,7 +178,7 @@ impl From<&Policy> for CompiledPolicy {
                 .map(|o| {
                     let (allow, grants) = grant_parts(&o.grant);
                     CompiledOrigin {
-                        origin: o.origin.clone(),
+                        origin: o.origin.to_string(),
                         allow,
                         grants,
                         line: o.grant.line(),
@@ -254,6 +254,7 @@ fn parse_filter(text: &str) -> Option<Filter> {
 }
 
 fn load_grant(
+    cache: &mut GrantCache,
     what: &str,
     allow: &[String],
     grants: &[String],
@@ -268,7 +269,7 @@ fn load_grant(
             parse_filter(f).ok_or_else(|| load_error(format!("{what}: `{f}` is not a filter")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let grant = Grant::new(filters, line);
+    let grant = cache.grant(filters, line);
     // `allow` decides; `grants` documents it. A listed grant that `allow`
     // does not give means the file was edited or corrupted.
     if let Some(g) = grants.iter().find(|g| !grant.permits(g)) {
@@ -308,6 +309,7 @@ impl CompiledPolicy {
                 self.schema_version
             )));
         }
+        let mut cache = GrantCache::new();
         let mut origins = Vec::with_capacity(self.origins.len());
         let mut seen = std::collections::HashSet::new();
         for o in &self.origins {
@@ -323,18 +325,25 @@ impl CompiledPolicy {
                 return Err(load_error(format!("origin `{}` is listed twice", o.origin)));
             }
             let grant = load_grant(
+                &mut cache,
                 &format!("origin `{}`", o.origin),
                 &o.allow,
                 &o.grants,
                 o.line,
             )?;
             origins.push(OriginRule {
-                origin: o.origin.clone(),
+                origin: o.origin.as_str().into(),
                 grant,
             });
         }
         let any = match &self.any_origin {
-            Some(a) => Some(load_grant("`anyOrigin`", &a.allow, &a.grants, a.line)?),
+            Some(a) => Some(load_grant(
+                &mut cache,
+                "`anyOrigin`",
+                &a.allow,
+                &a.grants,
+                a.line,
+            )?),
             None => None,
         };
         let r = &self.rate_limit;

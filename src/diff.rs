@@ -124,7 +124,7 @@ pub fn diff(old: &Policy, new: &Policy) -> Vec<Change> {
         .origins()
         .iter()
         .chain(new.origins())
-        .map(|o| o.origin.as_str())
+        .map(|o| &*o.origin)
         .collect();
     for o in origins {
         grants(&mut out, o, old.grant_for(o), new.grant_for(o));

@@ -115,7 +115,7 @@ pub fn format(name: &str, bytes: &[u8], options: &Options) -> Result<Formatted, 
     let mut edits: Vec<(Span, String)> = Vec::new();
     if let Some(section) = read.export.section(MAIN_SECTION) {
         for o in section.options.iter().filter(|o| o.key.starts_with(PREFIX)) {
-            if let Some(v) = canonical_value(o).filter(|v| *v != o.value) {
+            if let Some(v) = canonical_value(o).filter(|v| o.value != v.as_str()) {
                 edits.push((o.value_span, v));
             }
         }

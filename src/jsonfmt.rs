@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use std::io::{self, Write};
 
 /// Prints a serializable document.
 pub fn to_string<T: Serialize>(value: &T) -> String {
@@ -17,6 +18,62 @@ pub fn to_string<T: Serialize>(value: &T) -> String {
     write(&mut out, &value, 0);
     out.push('\n');
     out
+}
+
+/// Prints a document whose one large array is streamed, item by item, so
+/// a report of a hundred thousand findings is never held as one JSON tree.
+///
+/// `doc` holds an empty array at `pointer` (a JSON pointer); `items` are
+/// printed there exactly as [`to_string`] would print them in place. Items
+/// must be objects or arrays (a scalar array would be printed inline).
+pub fn write_streamed<T, I, W>(
+    out: &mut W,
+    doc: &T,
+    pointer: &str,
+    items: impl IntoIterator<Item = I>,
+) -> io::Result<()>
+where
+    T: Serialize,
+    I: Serialize,
+    W: Write,
+{
+    // The marker cannot occur before the array: everything printed ahead of
+    // it is scapi's own text, and a NUL never reaches a document unescaped.
+    const MARKER: &str = "\u{0}scapi:streamed-array\u{0}";
+    let mut value = serde_json::to_value(doc).unwrap_or(Value::Null);
+    let Some(slot) = value.pointer_mut(pointer) else {
+        return out.write_all(to_string(doc).as_bytes());
+    };
+    // An array, like what it stands for: the parent's layout is unchanged.
+    *slot = Value::Array(vec![Value::String(MARKER.into())]);
+    let depth = pointer.matches('/').count();
+    let mut text = String::new();
+    write(&mut text, &value, 0);
+    text.push('\n');
+    let quoted = format!("[{}]", scalar(&Value::String(MARKER.into())));
+    let (head, tail) = text.split_once(&quoted).unwrap_or((&text, ""));
+    out.write_all(head.as_bytes())?;
+    let mut items = items.into_iter().peekable();
+    if items.peek().is_none() {
+        out.write_all(b"[]")?;
+    } else {
+        out.write_all(b"[\n")?;
+        let mut buf = String::new();
+        while let Some(item) = items.next() {
+            buf.clear();
+            buf.push_str(&"  ".repeat(depth + 1));
+            write(
+                &mut buf,
+                &serde_json::to_value(&item).unwrap_or(Value::Null),
+                depth + 1,
+            );
+            buf.push_str(if items.peek().is_some() { ",\n" } else { "\n" });
+            out.write_all(buf.as_bytes())?;
+        }
+        out.write_all("  ".repeat(depth).as_bytes())?;
+        out.write_all(b"]")?;
+    }
+    out.write_all(tail.as_bytes())
 }
 
 fn scalar(v: &Value) -> String {
@@ -90,5 +147,25 @@ mod tests {
             to_string(&v),
             "{\n  \"a\": [\"x\", \"y\"],\n  \"b\": [],\n  \"c\": {\"d\": null},\n  \"e\": [\n    {\"f\": 1}\n  ],\n  \"g\": {\n    \"h\": [1]\n  }\n}\n"
         );
+    }
+
+    #[test]
+    fn streamed_arrays_print_as_in_place() {
+        let items = [
+            serde_json::json!({"m": "a \u{0} b", "n": 1}),
+            serde_json::json!({"m": "x".repeat(120), "k": [1, 2]}),
+        ];
+        for n in 0..=items.len() {
+            let some = &items[..n];
+            let whole =
+                serde_json::json!({"v": 1, "runs": [{"t": "x", "results": some, "z": true}]});
+            let shell = serde_json::json!({"v": 1, "runs": [{"t": "x", "results": [], "z": true}]});
+            let mut out = Vec::new();
+            write_streamed(&mut out, &shell, "/runs/0/results", some).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), to_string(&whole));
+        }
+        let mut out = Vec::new();
+        write_streamed(&mut out, &serde_json::json!({"a": []}), "/nope", [1]).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "{\n  \"a\": []\n}\n");
     }
 }

@@ -227,6 +227,12 @@ impl Compilation {
 /// Never fails: a file that cannot be read gives a compilation without a
 /// policy and one diagnostic saying why.
 pub fn compile(name: &str, bytes: &[u8], options: &Options) -> Compilation {
+    compile_vec(name, bytes.to_vec(), options)
+}
+
+/// [`compile`] for bytes it may keep: the file's text is the same memory,
+/// never a copy, which matters for exports of many megabytes.
+pub fn compile_vec(name: &str, bytes: Vec<u8>, options: &Options) -> Compilation {
     let read = ReadOptions {
         format: options.format,
         max_input_bytes: options
@@ -291,12 +297,21 @@ pub enum Loaded {
 /// Loads a policy from either form: a compiled policy JSON (detected by its
 /// `schemaVersion` and `origins`) or an option export.
 pub fn load(name: &str, bytes: &[u8], options: &Options) -> Result<Loaded, compiled::LoadError> {
-    if let Ok(text) = std::str::from_utf8(bytes)
+    load_vec(name, bytes.to_vec(), options)
+}
+
+/// [`load`] for bytes it may keep (no copy of the text).
+pub fn load_vec(
+    name: &str,
+    bytes: Vec<u8>,
+    options: &Options,
+) -> Result<Loaded, compiled::LoadError> {
+    if let Ok(text) = std::str::from_utf8(&bytes)
         && compiled::looks_compiled(text)
     {
         return compiled::CompiledPolicy::from_json(text)
             .and_then(|c| c.to_policy())
             .map(Loaded::Compiled);
     }
-    Ok(Loaded::Export(compile(name, bytes, options)))
+    Ok(Loaded::Export(compile_vec(name, bytes, options)))
 }

@@ -10,8 +10,12 @@
 
 use crate::catalog::{self, RequestId, RequestSet};
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use hashbrown::HashTable;
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
 /// One request filter of an origin entry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,35 +78,21 @@ fn is_explicit_only(name: &str) -> bool {
     catalog::lookup(name).is_some_and(|id| id.get().explicit_only)
 }
 
-/// What one entry of the origin list grants.
-#[derive(Clone, Debug)]
-pub struct Grant {
+/// What a list of filters grants. Shared (behind an `Arc`) by every entry
+/// with the same filters: real policies reuse a handful of filter lists for
+/// thousands of origins, and a `GlobSet` is not small.
+#[derive(Debug)]
+struct Rules {
     /// The filters, canonical, in the order first written, without repeats.
     allow: Vec<Filter>,
     /// The catalog requests the filters grant.
     grants: RequestSet,
     /// The filters as globs, for request names outside the catalog.
     matcher: GlobSet,
-    /// 1-based line of the entry in the export (0 when unknown).
-    line: usize,
 }
 
-impl PartialEq for Grant {
-    fn eq(&self, other: &Grant) -> bool {
-        self.allow == other.allow && self.grants == other.grants && self.line == other.line
-    }
-}
-
-impl Eq for Grant {}
-
-impl Grant {
-    /// A grant from filters (repeats removed, order kept).
-    pub fn new(filters: impl IntoIterator<Item = Filter>, line: usize) -> Grant {
-        let mut seen = HashSet::new();
-        let allow: Vec<Filter> = filters
-            .into_iter()
-            .filter(|f| seen.insert(f.clone()))
-            .collect();
+impl Rules {
+    fn new(allow: Vec<Filter>) -> Rules {
         let grants = allow
             .iter()
             .fold(RequestSet::EMPTY, |acc, f| acc.union(f.catalog_grants()));
@@ -115,31 +105,88 @@ impl Grant {
             }
         }
         let matcher = b.build().unwrap_or_else(|_| GlobSet::empty());
-        Grant {
+        Rules {
             allow,
             grants,
             matcher,
-            line,
         }
+    }
+}
+
+/// What one entry of the origin list grants, and where it is written.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    rules: Arc<Rules>,
+    /// 1-based line of the entry in the export (0 when unknown).
+    line: usize,
+}
+
+impl PartialEq for Grant {
+    fn eq(&self, other: &Grant) -> bool {
+        self.rules.allow == other.rules.allow && self.line == other.line
+    }
+}
+
+impl Eq for Grant {}
+
+/// Builds grants, sharing the rules of identical filter lists.
+#[derive(Debug, Default)]
+pub struct GrantCache {
+    rules: HashMap<Vec<Filter>, Arc<Rules>>,
+}
+
+impl GrantCache {
+    /// An empty cache.
+    pub fn new() -> GrantCache {
+        GrantCache::default()
+    }
+
+    /// A grant from filters (repeats removed, order kept).
+    pub fn grant(&mut self, filters: impl IntoIterator<Item = Filter>, line: usize) -> Grant {
+        let mut seen = HashSet::new();
+        let allow: Vec<Filter> = filters
+            .into_iter()
+            .filter(|f| seen.insert(f.clone()))
+            .collect();
+        let rules = match self.rules.get(&allow) {
+            Some(r) => Arc::clone(r),
+            None => {
+                let r = Arc::new(Rules::new(allow.clone()));
+                self.rules.insert(allow, Arc::clone(&r));
+                r
+            }
+        };
+        Grant { rules, line }
+    }
+}
+
+impl Grant {
+    /// A grant from filters (repeats removed, order kept).
+    pub fn new(filters: impl IntoIterator<Item = Filter>, line: usize) -> Grant {
+        GrantCache::new().grant(filters, line)
     }
 
     /// Both grants together (for an origin listed twice); the line is the
     /// first one's.
     pub fn merge(&self, other: &Grant) -> Grant {
         Grant::new(
-            self.allow.iter().chain(other.allow.iter()).cloned(),
+            self.rules
+                .allow
+                .iter()
+                .chain(other.rules.allow.iter())
+                .cloned(),
             self.line,
         )
     }
 
     /// The filters as written (canonical).
     pub fn allow(&self) -> &[Filter] {
-        &self.allow
+        &self.rules.allow
     }
 
     /// The catalog requests granted.
     pub fn grants(&self) -> RequestSet {
-        self.grants
+        self.rules.grants
     }
 
     /// The source line.
@@ -151,7 +198,7 @@ impl Grant {
     /// other names by the patterns.
     pub fn permits(&self, name: &str) -> bool {
         match catalog::lookup(name) {
-            Some(id) => self.grants.contains(id),
+            Some(id) => self.rules.grants.contains(id),
             None => self.permits_uncataloged(name),
         }
     }
@@ -159,28 +206,28 @@ impl Grant {
     /// Whether a catalog request is granted.
     #[inline]
     pub fn permits_id(&self, id: RequestId) -> bool {
-        self.grants.contains(id)
+        self.rules.grants.contains(id)
     }
 
     /// Whether a valid name outside the catalog matches one of the patterns
     /// (none of those names is explicit-only).
     pub fn permits_uncataloged(&self, name: &str) -> bool {
-        self.matcher.is_match(name)
+        self.rules.matcher.is_match(name)
     }
 
     /// The filters with the ones covered by others dropped, sorted: two grants
     /// with the same normal form grant the same requests, catalog or not.
     pub fn normal_form(&self) -> BTreeSet<Filter> {
-        let all = self.allow.contains(&Filter::All);
-        let namespaces: HashSet<&str> = self
-            .allow
+        let allow = &self.rules.allow;
+        let all = allow.contains(&Filter::All);
+        let namespaces: HashSet<&str> = allow
             .iter()
             .filter_map(|f| match f {
                 Filter::Namespace(ns) => Some(ns.as_str()),
                 _ => None,
             })
             .collect();
-        self.allow
+        allow
             .iter()
             .filter(|f| match f {
                 Filter::All => true,
@@ -201,7 +248,7 @@ impl Grant {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginRule {
     /// The canonical origin.
-    pub origin: String,
+    pub origin: Box<str>,
     /// What it may call.
     pub grant: Grant,
 }
@@ -331,16 +378,34 @@ pub struct SourceInfo {
 }
 
 /// The Service Client API security policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     origins: Vec<OriginRule>,
-    index: HashMap<Box<str>, usize>,
+    /// Positions in `origins`, hashed by their origin with a randomly keyed
+    /// SipHash (presented origins come from outside: no hash flooding). The
+    /// strings live once, in `origins`.
+    index: HashTable<u32>,
+    hasher: RandomState,
     any_origin: Option<Grant>,
     rate_limits: RateLimits,
     user_data: UserDataPolicy,
     web_extensions: Vec<WebExtension>,
     source: SourceInfo,
 }
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Policy) -> bool {
+        // The index is derived from the origins.
+        self.origins == other.origins
+            && self.any_origin == other.any_origin
+            && self.rate_limits == other.rate_limits
+            && self.user_data == other.user_data
+            && self.web_extensions == other.web_extensions
+            && self.source == other.source
+    }
+}
+
+impl Eq for Policy {}
 
 impl Policy {
     /// A policy from its parts; origins are sorted and indexed.
@@ -361,14 +426,23 @@ impl Policy {
                 false
             }
         });
-        let index = origins
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.origin.clone().into_boxed_str(), i))
-            .collect();
+        let hasher = RandomState::new();
+        let mut index = HashTable::with_capacity(origins.len());
+        for (i, o) in origins.iter().enumerate() {
+            // More than u32::MAX origins cannot come from a 64 MiB export.
+            if let Ok(i) = u32::try_from(i) {
+                let h = hasher.hash_one(&*o.origin);
+                index.insert_unique(h, i, |&j: &u32| {
+                    origins
+                        .get(j as usize)
+                        .map_or(0, |o| hasher.hash_one(&*o.origin))
+                });
+            }
+        }
         Policy {
             origins,
             index,
+            hasher,
             any_origin,
             rate_limits,
             user_data,
@@ -391,7 +465,13 @@ impl Policy {
 
     /// The rule of an exact canonical origin.
     pub fn origin(&self, origin: &str) -> Option<&OriginRule> {
-        self.index.get(origin).and_then(|&i| self.origins.get(i))
+        let h = self.hasher.hash_one(origin);
+        let i = self.index.find(h, |&i| {
+            self.origins
+                .get(i as usize)
+                .is_some_and(|o| *o.origin == *origin)
+        })?;
+        self.origins.get(*i as usize)
     }
 
     /// The `*` entry, if any.

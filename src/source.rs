@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// A half-open byte range `start..end` into a source text.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -113,9 +114,14 @@ pub struct LineCol {
 }
 
 /// One input file: its name as given, its text (UTF-8, without a BOM) and a
-/// line index.
+/// line index. Cloning is cheap: clones share the text.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     name: String,
     text: String,
     /// Bytes stripped from the front of the file (3 for a UTF-8 BOM), added
@@ -156,38 +162,40 @@ impl SourceFile {
         }
         char_marks.push(count);
         SourceFile {
-            name: name.into(),
-            text,
-            base,
-            line_starts,
-            char_marks,
+            inner: Arc::new(Inner {
+                name: name.into(),
+                text,
+                base,
+                line_starts,
+                char_marks,
+            }),
         }
     }
 
     /// The name the file was given as (a path or `<stdin>`).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// The text, without a BOM.
     pub fn text(&self) -> &str {
-        &self.text
+        &self.inner.text
     }
 
     /// Bytes before the text in the file (the BOM), for reporting offsets.
     pub fn base(&self) -> usize {
-        self.base
+        self.inner.base
     }
 
     /// The text covered by `span` (empty if the span is out of bounds or not
     /// on character boundaries).
     pub fn slice(&self, span: Span) -> &str {
-        self.text.get(span.range()).unwrap_or("")
+        self.inner.text.get(span.range()).unwrap_or("")
     }
 
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&offset) {
+        match self.inner.line_starts.binary_search(&offset) {
             Ok(i) => i + 1,
             Err(i) => i,
         }
@@ -196,11 +204,12 @@ impl SourceFile {
     /// How many characters start before byte `offset` (an offset inside a
     /// character counts that character).
     pub fn chars_before(&self, offset: usize) -> usize {
-        let offset = offset.min(self.text.len());
+        let offset = offset.min(self.inner.text.len());
         let k = offset / STRIDE;
-        let base = self.char_marks.get(k).copied().unwrap_or(0);
+        let base = self.inner.char_marks.get(k).copied().unwrap_or(0);
         let from = k * STRIDE;
         base + self
+            .inner
             .text
             .as_bytes()
             .get(from..offset)
@@ -210,9 +219,10 @@ impl SourceFile {
     /// The 1-based line and character column of a byte offset. An offset
     /// inside a character counts as that character.
     pub fn line_col(&self, offset: usize) -> LineCol {
-        let offset = offset.min(self.text.len());
+        let offset = offset.min(self.inner.text.len());
         let line = self.line_of(offset);
         let start = self
+            .inner
             .line_starts
             .get(line.saturating_sub(1))
             .copied()
@@ -227,35 +237,116 @@ impl SourceFile {
     /// removing it removes the line.
     pub fn line_with_break(&self, line: usize) -> Span {
         let start = self
+            .inner
             .line_starts
             .get(line.saturating_sub(1))
             .copied()
             .unwrap_or(0);
         let end = self
+            .inner
             .line_starts
             .get(line)
             .copied()
-            .unwrap_or(self.text.len());
+            .unwrap_or(self.inner.text.len());
         Span::new(start, end.max(start))
     }
 
     /// The byte range of a 1-based line, without its line break.
     pub fn line_span(&self, line: usize) -> Span {
         let start = self
+            .inner
             .line_starts
             .get(line.saturating_sub(1))
             .copied()
             .unwrap_or(0);
         let end = self
+            .inner
             .line_starts
             .get(line)
             .map(|next| next.saturating_sub(1))
-            .unwrap_or(self.text.len());
+            .unwrap_or(self.inner.text.len());
         let mut span = Span::new(start, end.max(start));
         if self.slice(span).ends_with('\r') {
             span.end -= 1;
         }
         span
+    }
+}
+
+/// The text of an option value: a slice of its source file when written
+/// verbatim (every cfg value, JSON and YAML strings without escapes), or
+/// decoded text of its own. A slice shares the file's text, so a
+/// many-megabyte origin list is never copied.
+#[derive(Clone)]
+pub struct Text(TextRepr);
+
+#[derive(Clone)]
+enum TextRepr {
+    Slice(SourceFile, Span),
+    Owned(Box<str>),
+}
+
+impl Text {
+    /// The bytes of `span` in `source` (empty if the span is not valid there).
+    pub fn slice(source: &SourceFile, span: Span) -> Text {
+        let span = if source.text().get(span.range()).is_some() {
+            span
+        } else {
+            Span::point(0)
+        };
+        Text(TextRepr::Slice(source.clone(), span))
+    }
+
+    /// Text of its own.
+    pub fn owned(text: impl Into<Box<str>>) -> Text {
+        Text(TextRepr::Owned(text.into()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            TextRepr::Slice(source, span) => source.slice(*span),
+            TextRepr::Owned(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

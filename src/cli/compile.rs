@@ -45,9 +45,9 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
     } else {
         args.file.as_str()
     };
-    let c = scapi::compile(
+    let c = scapi::compile_vec(
         name,
-        &bytes,
+        bytes,
         &scapi::Options {
             overrides,
             ..args.input.options()

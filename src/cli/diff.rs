@@ -46,7 +46,7 @@ fn side(path: &str, input: &InputArgs) -> Result<Policy, Exit> {
         Exit::Unusable
     })?;
     let name = if path == "-" { "<stdin>" } else { path };
-    match scapi::load(name, &bytes, &input.options()) {
+    match scapi::load_vec(name, bytes, &input.options()) {
         Ok(scapi::Loaded::Compiled(p)) => Ok(p),
         Ok(scapi::Loaded::Export(c)) => {
             if c.is_unreadable() {

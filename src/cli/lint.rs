@@ -1,6 +1,8 @@
 //! `scapi lint FILE…`
 
-use super::{Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, stderr_style};
+use super::{
+    Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, stderr_style, write_stdout,
+};
 use clap::ValueEnum;
 use scapi::diagnostic::Severity;
 use scapi::render::{FileDiagnostics, github, human, json, sarif};
@@ -60,7 +62,7 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
         } else {
             path.as_str()
         };
-        let c = scapi::compile(name, &bytes, &options);
+        let c = scapi::compile_vec(name, bytes, &options);
         if c.is_unreadable() {
             exit = Exit::Unusable;
         }
@@ -81,15 +83,16 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
     if failing && exit == Exit::Success {
         exit = Exit::Negative;
     }
-    let machine = match args.format {
-        LintFormat::Json => Some(json::report(&files).to_json()),
-        LintFormat::Sarif => Some(sarif::log(&files, exit != Exit::Unusable).to_json()),
-        LintFormat::Github => Some(github::annotations(&files)),
-        LintFormat::Human => None,
+    // Machine formats are streamed: a report of many thousands of findings
+    // is never held whole.
+    let successful = exit != Exit::Unusable;
+    let written = match args.format {
+        LintFormat::Json => write_stdout(|out| json::write_report(&files, out)),
+        LintFormat::Sarif => write_stdout(|out| sarif::write_log(&files, successful, out)),
+        LintFormat::Github => print_stdout(&github::annotations(&files)),
+        LintFormat::Human => Ok(()),
     };
-    if let Some(text) = machine
-        && let Err(e) = print_stdout(&text)
-    {
+    if let Err(e) = written {
         error(e);
         return Exit::Unusable;
     }

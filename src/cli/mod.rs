@@ -227,6 +227,10 @@ pub fn read_input(path: &str, limit: u64) -> Result<Vec<u8>, String> {
                 if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
                     return Err(format!("cannot read `{path}`: it is a directory"));
                 }
+                // Sized from the metadata up front: growing by doubling
+                // would hold up to twice the file while reading.
+                let expected = f.metadata().map(|m| m.len()).unwrap_or(0).min(cap);
+                bytes.reserve_exact(usize::try_from(expected).unwrap_or(0).saturating_add(1));
                 f.take(cap).read_to_end(&mut bytes)
             }
             Err(e) => return Err(format!("cannot read `{path}`: {}", io_reason(&e))),
@@ -260,8 +264,16 @@ pub fn error(msg: impl std::fmt::Display) {
 
 /// Writes to stdout, treating a closed pipe as success.
 pub fn print_stdout(text: &str) -> Result<(), String> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    write_stdout(|out| out.write_all(text.as_bytes()))
+}
+
+/// Streams a document to standard output through a buffer; a closed pipe
+/// is not an error.
+pub fn write_stdout(
+    write: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
+) -> Result<(), String> {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    match write(&mut out).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(format!(
@@ -335,7 +347,7 @@ pub fn load_policy(path: &str, input: &InputArgs) -> Result<scapi::policy::Polic
         Exit::Unusable
     })?;
     let name = if path == "-" { "<stdin>" } else { path };
-    let c = match scapi::load(name, &bytes, &input.options()) {
+    let c = match scapi::load_vec(name, bytes, &input.options()) {
         Ok(scapi::Loaded::Compiled(p)) => return Ok(p),
         Ok(scapi::Loaded::Export(c)) => c,
         Err(e) => {

@@ -9,12 +9,13 @@
 use super::{Comment, Export, ExportBuilder, OptionEntry};
 use crate::diagnostic::Diagnostic;
 use crate::rules::Code;
-use crate::source::{Span, ValueMap};
+use crate::source::{SourceFile, Span, Text, ValueMap};
 
 const BLANKS: &[char] = &[' ', '\t'];
 
 /// Reads a cfg export; never fails, problems become diagnostics.
-pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Export {
+pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Export {
+    let text = source.text();
     let mut b = ExportBuilder::default();
     let mut start = 0;
     for (index, raw) in text.split('\n').enumerate() {
@@ -74,7 +75,7 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Export {
             OptionEntry {
                 key: key.to_string(),
                 key_span,
-                value: value.to_string(),
+                value: Text::slice(source, value_span),
                 value_span,
                 map: ValueMap::Direct { base: value_start },
             },
@@ -132,6 +133,11 @@ fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Vec<Diag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads text as a file named `t`.
+    fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Export {
+        super::read(&SourceFile::new("t", text), diags)
+    }
 
     #[test]
     fn keys_before_header_are_main_section() {

@@ -5,7 +5,7 @@
 use super::{Export, ExportBuilder, InputError, InputErrorKind, OptionEntry};
 use crate::diagnostic::Diagnostic;
 use crate::rules::Code;
-use crate::source::{Span, ValueMap};
+use crate::source::{SourceFile, Span, Text, ValueMap};
 
 /// A node of a parsed JSON or YAML document.
 #[derive(Debug)]
@@ -71,7 +71,23 @@ impl Node {
 
 /// Turns a document into an export, reporting non-string values and
 /// non-map sections and going on.
-pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+/// An option value as [`Text`]: a slice of the file when it is written
+/// there verbatim, its own copy when it was decoded.
+fn text_of(source: &SourceFile, value: String, map: &ValueMap) -> Text {
+    if let ValueMap::Direct { base } = map {
+        let span = Span::new(*base, base + value.len());
+        if source.text().get(span.range()) == Some(value.as_str()) {
+            return Text::slice(source, span);
+        }
+    }
+    Text::owned(value)
+}
+
+pub(crate) fn export(
+    source: &SourceFile,
+    root: Node,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Export, InputError> {
     if !matches!(root, Node::Map { .. }) {
         return Err(InputError::new(
             InputErrorKind::Shape,
@@ -95,7 +111,7 @@ pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, 
         );
     };
     let mut b = ExportBuilder::default();
-    let mut seen: Vec<&Key> = Vec::new();
+    let mut seen: std::collections::HashMap<&str, &Key> = std::collections::HashMap::new();
     for (name, section) in entries {
         let Node::Map {
             entries: options, ..
@@ -115,7 +131,7 @@ pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, 
             );
             continue;
         };
-        if let Some(first) = seen.iter().find(|k| k.name == name.name) {
+        if let Some(first) = seen.get(name.name.as_str()) {
             diags.push(
                 Diagnostic::new(
                     Code::DuplicateKey,
@@ -127,7 +143,7 @@ pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, 
                 .help("merge the two sections into one"),
             );
         }
-        seen.push(name);
+        seen.entry(name.name.as_str()).or_insert(name);
         b.section(&name.name, Some(name.span));
         for (key, value) in options {
             let (value, value_span, map) = match value {
@@ -158,6 +174,7 @@ pub(crate) fn export(root: Node, diags: &mut Vec<Diagnostic>) -> Result<Export, 
                     continue;
                 }
             };
+            let value = text_of(source, value, &map);
             b.option(
                 OptionEntry {
                     key: key.name.clone(),

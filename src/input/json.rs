@@ -9,12 +9,13 @@ use super::doc::{self, Key, Node};
 use super::escapes::{self, Quoting};
 use super::{Export, InputError, InputErrorKind};
 use crate::diagnostic::Diagnostic;
-use crate::source::{Span, ValueMap};
+use crate::source::{SourceFile, Span, ValueMap};
 use jsonc_parser::ast::{ObjectPropName, Value};
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
 /// Reads a JSON export.
-pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+    let text = source.text();
     let strict = ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -43,7 +44,7 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, In
         )
         .help("write an object such as `{\"interaction-workspace\": {}}`"));
     };
-    doc::export(node(text, &value), diags)
+    doc::export(source, node(text, &value), diags)
 }
 
 fn node(text: &str, v: &Value<'_>) -> Node {
@@ -131,6 +132,11 @@ fn lower_first(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads text as a file named `t`.
+    fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+        super::read(&SourceFile::new("t", text), diags)
+    }
     use crate::rules::Code;
 
     #[test]

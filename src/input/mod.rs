@@ -17,7 +17,7 @@ mod yaml;
 
 use crate::diagnostic::Diagnostic;
 use crate::rules::Code;
-use crate::source::{SourceFile, Span, ValueMap};
+use crate::source::{SourceFile, Span, Text, ValueMap};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -104,7 +104,7 @@ pub struct OptionEntry {
     pub key_span: Span,
     /// The value, decoded (JSON escapes resolved), surrounding blanks trimmed
     /// for cfg.
-    pub value: String,
+    pub value: Text,
     /// Where the value is written (for JSON/YAML, the whole scalar).
     pub value_span: Span,
     /// How byte ranges of `value` map to the file.
@@ -353,6 +353,8 @@ pub struct ReadExport {
     pub export: Export,
     /// Problems found while reading.
     pub diagnostics: Vec<Diagnostic>,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
 }
 
 /// A file that failed to read: the error plus a source to render it against.
@@ -364,9 +366,10 @@ pub struct ReadFailure {
     pub error: InputError,
 }
 
-/// Decodes bytes as UTF-8 text, refusing oversized, UTF-16 and binary files.
-pub fn decode(name: &str, bytes: &[u8], max_input_bytes: u64) -> Result<SourceFile, ReadFailure> {
-    let fail = |error: InputError| ReadFailure {
+/// Decodes bytes as UTF-8 text, refusing oversized, UTF-16 and binary
+/// files. The bytes become the text without a copy.
+pub fn decode(name: &str, bytes: Vec<u8>, max_input_bytes: u64) -> Result<SourceFile, ReadFailure> {
+    let fail = |error: InputError, bytes: &[u8]| ReadFailure {
         source: Box::new(SourceFile::new(
             name,
             String::from_utf8_lossy(bytes.get(..bytes.len().min(1 << 20)).unwrap_or(&[]))
@@ -385,9 +388,10 @@ pub fn decode(name: &str, bytes: &[u8], max_input_bytes: u64) -> Result<SourceFi
                 ),
             )
             .help("raise the limit with `--max-input-bytes` if this export is genuine"),
+            &bytes,
         ));
     }
-    if looks_utf16(bytes) {
+    if looks_utf16(&bytes) {
         return Err(ReadFailure {
             source: Box::new(SourceFile::new(name, String::new())),
             error: InputError::new(
@@ -403,21 +407,24 @@ pub fn decode(name: &str, bytes: &[u8], max_input_bytes: u64) -> Result<SourceFi
                 InputErrorKind::Binary,
                 format!("file contains a NUL byte at offset {pos}; it is not a text export"),
             )
-            .at(Span::point(lossy_offset(bytes, pos)))
+            .at(Span::point(lossy_offset(&bytes, pos)))
             .help("pass the cfg, JSON or YAML export of the options"),
+            &bytes,
         ));
     }
-    match std::str::from_utf8(bytes) {
+    match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(e) => {
-            let at = e.valid_up_to();
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
             Err(fail(
                 InputError::new(
                     InputErrorKind::NotUtf8,
                     format!("file is not valid UTF-8 at byte offset {at}"),
                 )
-                .at(Span::point(lossy_offset(bytes, at)))
+                .at(Span::point(lossy_offset(&bytes, at)))
                 .help("save the export as UTF-8"),
+                &bytes,
             ))
         }
     }
@@ -461,8 +468,29 @@ fn looks_utf16(bytes: &[u8]) -> bool {
 /// Reads an export from bytes: checks them, picks the format (option,
 /// extension, then content) and parses.
 pub fn read(name: &str, bytes: &[u8], options: ReadOptions) -> Result<ReadExport, ReadFailure> {
+    read_vec(name, bytes.to_vec(), options)
+}
+
+/// Reads an export from bytes it takes over: the text is the same memory,
+/// never a copy, which matters for exports of many megabytes.
+pub fn read_vec(
+    name: &str,
+    bytes: Vec<u8>,
+    options: ReadOptions,
+) -> Result<ReadExport, ReadFailure> {
     let source = decode(name, bytes, options.max_input_bytes)?;
     read_source(source, options.format)
+}
+
+/// SHA-256 of the file's bytes (the BOM included), lowercase hex.
+fn sha256_of(source: &SourceFile) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    if source.base() > 0 {
+        h.update("\u{feff}".as_bytes());
+    }
+    h.update(source.text().as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Parses an already decoded source.
@@ -475,12 +503,13 @@ pub fn read_source(
         .unwrap_or_else(|| InputFormat::sniff(source.text()));
     let mut diagnostics = Vec::new();
     let parsed = match format {
-        InputFormat::Cfg => Ok(cfg::read(source.text(), &mut diagnostics)),
-        InputFormat::Json => json::read(source.text(), &mut diagnostics),
-        InputFormat::Yaml => yaml::read(source.text(), &mut diagnostics),
+        InputFormat::Cfg => Ok(cfg::read(&source, &mut diagnostics)),
+        InputFormat::Json => json::read(&source, &mut diagnostics),
+        InputFormat::Yaml => yaml::read(&source, &mut diagnostics),
     };
     match parsed {
         Ok(export) => Ok(ReadExport {
+            sha256: sha256_of(&source),
             source,
             format,
             export,
@@ -520,18 +549,18 @@ mod tests {
             .flat_map(|u| u.to_le_bytes())
             .collect();
         assert_eq!(
-            decode("f", &utf16, 100).unwrap_err().error.kind,
+            decode("f", utf16, 100).unwrap_err().error.kind,
             InputErrorKind::Utf16
         );
         assert_eq!(
-            decode("f", b"a=b\0", 100).unwrap_err().error.kind,
+            decode("f", b"a=b\0".to_vec(), 100).unwrap_err().error.kind,
             InputErrorKind::Binary
         );
-        let e = decode("f", b"a=\xffb", 100).unwrap_err().error;
+        let e = decode("f", b"a=\xffb".to_vec(), 100).unwrap_err().error;
         assert_eq!(e.kind, InputErrorKind::NotUtf8);
         assert_eq!(e.span, Some(Span::point(2)));
         assert_eq!(
-            decode("f", b"a=b", 2).unwrap_err().error.kind,
+            decode("f", b"a=b".to_vec(), 2).unwrap_err().error.kind,
             InputErrorKind::TooLarge
         );
     }

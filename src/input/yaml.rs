@@ -15,7 +15,7 @@ use super::escapes::{self, Quoting};
 use super::{Export, InputError, InputErrorKind};
 use crate::diagnostic::Diagnostic;
 use crate::rules::Code;
-use crate::source::{Span, ValueMap};
+use crate::source::{SourceFile, Span, ValueMap};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 use std::collections::HashMap;
 
@@ -38,7 +38,8 @@ enum Frame {
 }
 
 /// Reads a YAML export.
-pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+    let text = source.text();
     let mut pos = CharToByte::new(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -156,7 +157,7 @@ pub(crate) fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, In
         InputError::new(InputErrorKind::Shape, "YAML document is empty")
             .help("write a map such as `interaction-workspace: {}`")
     })?;
-    doc::export(root, diags)
+    doc::export(source, root, diags)
 }
 
 /// A YAML merge key (`<<: *base`) adds the entries the map does not have.
@@ -370,6 +371,11 @@ impl<'a> CharToByte<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads text as a file named `t`.
+    fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+        super::read(&SourceFile::new("t", text), diags)
+    }
 
     fn read_ok(text: &str) -> (Export, Vec<Diagnostic>) {
         let mut d = Vec::new();

@@ -25,7 +25,6 @@ use crate::diagnostic::{Diagnostic, sort_diagnostics};
 use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::policy::{Policy, SourceInfo};
 use crate::source::{SourceFile, Span};
-use sha2::{Digest, Sha256};
 
 /// `service-client-api.accepted-web-content-origins`
 pub const ORIGINS: &str = "service-client-api.accepted-web-content-origins";
@@ -106,10 +105,11 @@ pub struct Lowered {
 }
 
 /// Lowers a read export into a policy and its diagnostics.
-pub fn lower(read: &ReadExport, bytes: &[u8], options: LowerOptions) -> Lowered {
+pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
     let mut cx = Cx {
         read,
         diags: read.diagnostics.clone(),
+        grants: crate::policy::GrantCache::new(),
     };
     let object = options
         .object
@@ -121,7 +121,7 @@ pub fn lower(read: &ReadExport, bytes: &[u8], options: LowerOptions) -> Lowered 
     let user_data = userdata::lower(&mut cx);
     let source = SourceInfo {
         name: file_name(read.source.name()),
-        sha256: sha256_hex(bytes),
+        sha256: read.sha256.clone(),
     };
     let mut policy = Policy::new(
         origins.rules,
@@ -148,12 +148,12 @@ pub fn lower(read: &ReadExport, bytes: &[u8], options: LowerOptions) -> Lowered 
 /// Reads and lowers an export from bytes in one step.
 pub fn compile_bytes(
     name: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     read: crate::input::ReadOptions,
     options: LowerOptions,
 ) -> Result<Lowered, crate::input::ReadFailure> {
-    let export = crate::input::read(name, bytes, read)?;
-    Ok(lower(&export, bytes, options))
+    let export = crate::input::read_vec(name, bytes, read)?;
+    Ok(lower(&export, options))
 }
 
 /// The last path component: the compiled policy names its source without
@@ -163,15 +163,12 @@ fn file_name(path: &str) -> String {
     path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Shared state of one lowering run.
 pub(crate) struct Cx<'a> {
     read: &'a ReadExport,
     diags: Vec<Diagnostic>,
+    /// Entries with the same filters share what those filters grant.
+    grants: crate::policy::GrantCache,
 }
 
 impl<'a> Cx<'a> {

@@ -25,7 +25,7 @@ pub(super) struct Origins {
 /// An entry that survived validation.
 struct Lowered {
     /// `None` for `*`.
-    origin: Option<String>,
+    origin: Option<Box<str>>,
     grant: Grant,
     /// The entry's span in the value.
     span: Span,
@@ -58,19 +58,22 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
             option_end: None,
         };
     };
-    let list = origin_list::origin_list(&opt.value);
-    for d in list.diagnostics.clone() {
-        cx.value_diag(opt, d);
-    }
+    // Entries are lowered as they are parsed: a long list is never held as
+    // a syntax tree.
     let mut kept: Vec<Lowered> = Vec::new();
-    for entry in &list.entries {
-        if let Some(l) = lower_entry(cx, opt, entry) {
+    let mut entries = 0usize;
+    let syntax = origin_list::each_entry(&opt.value, |entry| {
+        entries += 1;
+        if let Some(l) = lower_entry(cx, opt, &entry) {
             kept.push(l);
         }
+    });
+    for d in syntax {
+        cx.value_diag(opt, d);
     }
     let out = merge(cx, opt, kept);
     // Entries that failed are reported already; an empty list is news.
-    if list.entries.is_empty() {
+    if entries == 0 {
         cx.push(
             Diagnostic::new(
                 Code::ApiClosed,
@@ -89,39 +92,72 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
 }
 
 /// Merges duplicate origins (with a warning) and checks entries against `*`.
-fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, kept: Vec<Lowered>) -> Origins {
-    let mut firsts: HashMap<Option<String>, usize> = HashMap::new();
-    let mut merged: Vec<Lowered> = Vec::new();
-    for l in kept {
-        match firsts.get(&l.origin).and_then(|&i| merged.get_mut(i)) {
-            Some(first) => {
-                let name = l.origin.as_deref().unwrap_or("*");
-                let same = first.grant.normal_form() == l.grant.normal_form();
-                let d = Diagnostic::new(
-                    Code::DuplicateOrigin,
-                    l.span,
-                    format!("`{name}` is listed twice"),
-                )
-                .label(if same {
-                    "grants nothing more"
-                } else {
-                    "its filters are merged with the first entry"
-                })
-                .with_secondary(first.span, "first listed here");
-                let d = if same {
-                    d.help("remove the repeated entry").fix(l.removal, "")
-                } else {
-                    d.help("list the origin once, with all its filters in one list")
-                };
-                cx.value_diag(opt, d);
-                first.grant = first.grant.merge(&l.grant);
-            }
-            None => {
-                firsts.insert(l.origin.clone(), merged.len());
-                merged.push(l);
-            }
-        }
+fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins {
+    // Repeats are found by sorting positions, not by copying every origin
+    // into a map: lists can hold a million origins. A repeat is merged into
+    // the first entry of its origin (the smallest position).
+    fn origin_at(kept: &[Lowered], i: usize) -> Option<Option<&str>> {
+        kept.get(i).map(|l| l.origin.as_deref())
     }
+    let mut order: Vec<usize> = (0..kept.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        origin_at(&kept, a)
+            .cmp(&origin_at(&kept, b))
+            .then(a.cmp(&b))
+    });
+    // Within a group of equal origins, positions ascend: the first is kept
+    // and each repeat is merged into it in the order they are written.
+    let mut repeat = vec![false; kept.len()];
+    let mut group = 0;
+    for (k, &i) in order.iter().enumerate() {
+        let first = match order.get(group) {
+            Some(&g) if origin_at(&kept, g) == origin_at(&kept, i) && g != i => g,
+            _ => {
+                group = k;
+                continue;
+            }
+        };
+        if let Some(flag) = repeat.get_mut(i) {
+            *flag = true;
+        }
+        let Some(r) = kept.get(i) else {
+            continue;
+        };
+        let (grant, span, removal) = (r.grant.clone(), r.span, r.removal);
+        let name = r.origin.as_deref().unwrap_or("*").to_string();
+        let Some(first) = kept.get_mut(first) else {
+            continue;
+        };
+        let same = first.grant.normal_form() == grant.normal_form();
+        let d = Diagnostic::new(
+            Code::DuplicateOrigin,
+            span,
+            format!("`{name}` is listed twice"),
+        )
+        .label(if same {
+            "grants nothing more"
+        } else {
+            "its filters are merged with the first entry"
+        })
+        .with_secondary(first.span, "first listed here");
+        let d = if same {
+            d.help("remove the repeated entry").fix(removal, "")
+        } else {
+            d.help("list the origin once, with all its filters in one list")
+        };
+        first.grant = first.grant.merge(&grant);
+        cx.value_diag(opt, d);
+    }
+    drop(order);
+    // Drop the repeats in place: no second list of a million entries.
+    let mut position = 0;
+    kept.retain(|_| {
+        let keep = repeat.get(position) == Some(&false);
+        position += 1;
+        keep
+    });
+    drop(repeat);
+    let merged = kept;
     let any_pos = merged.iter().position(|l| l.origin.is_none());
     let any = any_pos
         .and_then(|i| merged.get(i))
@@ -150,20 +186,19 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, kept: Vec<Lowered>) -> Origins {
             }
         }
     }
-    let mut rules = Vec::new();
-    let mut any_grant = None;
-    for l in merged {
-        match l.origin {
-            Some(origin) => rules.push(OriginRule {
+    // Collected in place: the entries' allocation is reused for the rules.
+    let rules = merged
+        .into_iter()
+        .filter_map(|l| {
+            l.origin.map(|origin| OriginRule {
                 origin,
                 grant: l.grant,
-            }),
-            None => any_grant = Some(l.grant),
-        }
-    }
+            })
+        })
+        .collect();
     Origins {
         rules,
-        any: any_grant,
+        any: any.map(|(grant, _)| grant),
         option_end: None,
     }
 }
@@ -202,7 +237,7 @@ fn lower_entry(cx: &mut Cx<'_>, opt: &OptionEntry, entry: &Entry<'_>) -> Option<
     let origin = if entry.target == "*" {
         Some(None)
     } else {
-        check_origin(cx, opt, entry.target, tspan).map(Some)
+        check_origin(cx, opt, entry.target, tspan).map(|o| Some(o.into_boxed_str()))
     };
     let filters = lower_filters(cx, opt, entry.filters.as_ref());
     let origin = origin?;
@@ -211,7 +246,7 @@ fn lower_entry(cx: &mut Cx<'_>, opt: &OptionEntry, entry: &Entry<'_>) -> Option<
     let line = cx.line(offset);
     Some(Lowered {
         origin,
-        grant: Grant::new(filters, line),
+        grant: cx.grants.grant(filters, line),
         span: entry.span,
         removal: entry.removal,
     })

@@ -150,7 +150,7 @@ pub(super) fn lower(
             }
             out.push(WebExtension {
                 section: section.name.clone(),
-                url: Some(url.value.clone()),
+                url: Some(url.value.to_string()),
                 origin,
                 accepted,
             });

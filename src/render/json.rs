@@ -124,16 +124,37 @@ pub fn json_diagnostic(source: &SourceFile, d: &Diagnostic) -> JsonDiagnostic {
 
 /// The report for a lint run over these files.
 pub fn report(files: &[FileDiagnostics]) -> LintReport {
+    LintReport {
+        diagnostics: all_diagnostics(files).collect(),
+        ..shell(files)
+    }
+}
+
+/// Writes [`report`]`(files).to_json()` without holding the report: each
+/// diagnostic is converted and printed in turn.
+pub fn write_report(
+    files: &[FileDiagnostics],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    crate::jsonfmt::write_streamed(out, &shell(files), "/diagnostics", all_diagnostics(files))
+}
+
+fn all_diagnostics(files: &[FileDiagnostics]) -> impl Iterator<Item = JsonDiagnostic> + '_ {
+    files
+        .iter()
+        .flat_map(|f| f.diagnostics.iter().map(|d| json_diagnostic(&f.source, d)))
+}
+
+/// The report without its diagnostics.
+fn shell(files: &[FileDiagnostics]) -> LintReport {
     let mut counts = Counts::default();
-    let mut diagnostics = Vec::new();
     for f in files {
         counts.add(Counts::of(&f.diagnostics));
-        diagnostics.extend(f.diagnostics.iter().map(|d| json_diagnostic(&f.source, d)));
     }
     LintReport {
         schema_version: 1,
         tool: Tool::this(),
-        diagnostics,
+        diagnostics: Vec::new(),
         summary: Summary {
             files: files.len(),
             errors: counts.errors,

@@ -318,8 +318,8 @@ fn result(
     }
 }
 
-/// The SARIF log of a lint run.
-pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
+/// The rules the results refer to, in code order.
+fn used_rules(files: &[FileDiagnostics]) -> Vec<Code> {
     // The rules the results refer to, in code order: a clean run carries no
     // rule table, and a results' `ruleIndex` points into this list.
     let mut used: Vec<Code> = files
@@ -333,8 +333,15 @@ pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
         .collect();
     used.sort_unstable();
     used.dedup();
-    let mut results = Vec::new();
-    for f in files {
+    used
+}
+
+/// Every result, file by file, in position order.
+fn results<'a>(
+    files: &'a [FileDiagnostics],
+    used: &'a [Code],
+) -> impl Iterator<Item = Result> + 'a {
+    files.iter().flat_map(move |f| {
         let artifact = ArtifactLocation {
             uri: uri(f.source.name()),
         };
@@ -346,11 +353,39 @@ pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
                 .map(|s| (&s.diagnostic, Some(s.reason.as_str()))),
         );
         all.sort_by_key(|(d, _)| (d.span.start, d.code));
-        results.extend(
-            all.into_iter()
-                .map(|(d, s)| result(&used, &f.source, &artifact, d, s)),
-        );
+        all.into_iter()
+            .map(move |(d, s)| result(used, &f.source, &artifact, d, s))
+    })
+}
+
+/// The SARIF log of a lint run.
+pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
+    let used = used_rules(files);
+    let mut log = shell(&used, successful);
+    if let Some(run) = log.runs.first_mut() {
+        run.results = results(files, &used).collect();
     }
+    log
+}
+
+/// Writes [`log`]`(files, successful).to_json()` without holding the log:
+/// each result is built and printed in turn.
+pub fn write_log(
+    files: &[FileDiagnostics],
+    successful: bool,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let used = used_rules(files);
+    crate::jsonfmt::write_streamed(
+        out,
+        &shell(&used, successful),
+        "/runs/0/results",
+        results(files, &used),
+    )
+}
+
+/// The log without its results.
+fn shell(used: &[Code], successful: bool) -> Log {
     Log {
         schema: "https://json.schemastore.org/sarif-2.1.0.json",
         version: "2.1.0",
@@ -363,7 +398,7 @@ pub fn log(files: &[FileDiagnostics], successful: bool) -> Log {
                     rules: used.iter().map(|&c| rule(c)).collect(),
                 },
             },
-            results,
+            results: Vec::new(),
             column_kind: "unicodeCodePoints",
             invocations: vec![Invocation {
                 execution_successful: successful,

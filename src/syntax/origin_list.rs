@@ -71,24 +71,31 @@ pub struct Filter<'a> {
 
 /// `origin-list := blank* (entry (blank* "," blank* entry)*)? blank*`
 pub fn origin_list(value: &str) -> OriginList<'_> {
+    let mut entries = Vec::new();
+    let diagnostics = each_entry(value, |e| entries.push(e));
+    OriginList {
+        entries,
+        diagnostics,
+    }
+}
+
+/// Parses an origin list and hands each entry to `each` as soon as the next
+/// one is known (its removal span needs it), so a list of a million entries
+/// is never held in memory at once. Returns the syntax problems.
+pub fn each_entry<'a>(value: &'a str, each: impl FnMut(Entry<'a>)) -> Vec<Diagnostic> {
     let mut p = P {
         full: value,
         rest: value,
         diags: Vec::new(),
-        entries: Vec::new(),
+        pending: None,
+        emitted_end: None,
+        count: 0,
+        each,
     };
     p.unquote_whole();
     p.list();
-    set_removals(&mut p.entries, |e| e.span, |e, r| e.removal = r);
-    for e in &mut p.entries {
-        if let Some(f) = &mut e.filters {
-            set_removals(&mut f.items, |i| i.span, |i, r| i.removal = r);
-        }
-    }
-    OriginList {
-        entries: p.entries,
-        diagnostics: p.diags,
-    }
+    p.flush();
+    p.diags
 }
 
 /// Gives each item the span that removes it with one separator: up to the
@@ -135,14 +142,50 @@ fn args(i: &str) -> Res<'_, &str> {
     recognize((char('('), take_till(|c| c == ')'), opt(char(')')))).parse(i)
 }
 
-struct P<'a> {
+struct P<'a, F: FnMut(Entry<'a>)> {
     full: &'a str,
     rest: &'a str,
     diags: Vec<Diagnostic>,
-    entries: Vec<Entry<'a>>,
+    /// The last entry parsed, held until the next one sets its removal span.
+    pending: Option<Entry<'a>>,
+    /// The end of the entry handed out before `pending`.
+    emitted_end: Option<usize>,
+    /// Entries parsed so far.
+    count: usize,
+    each: F,
 }
 
-impl<'a> P<'a> {
+impl<'a, F: FnMut(Entry<'a>)> P<'a, F> {
+    /// The end of the last entry parsed.
+    fn last_end(&self) -> Option<usize> {
+        self.pending.as_ref().map(|e| e.span.end)
+    }
+
+    /// Takes a new entry: the one before it now knows its removal span
+    /// (up to this one's start) and is handed out.
+    fn push_entry(&mut self, mut entry: Entry<'a>) {
+        if let Some(f) = &mut entry.filters {
+            set_removals(&mut f.items, |i| i.span, |i, r| i.removal = r);
+        }
+        if let Some(mut prev) = self.pending.take() {
+            prev.removal = Span::new(prev.span.start, entry.span.start);
+            self.emitted_end = Some(prev.span.end);
+            (self.each)(prev);
+        }
+        self.count += 1;
+        self.pending = Some(entry);
+    }
+
+    /// Hands out the last entry: its removal span reaches back to the end of
+    /// the one before it, if any.
+    fn flush(&mut self) {
+        if let Some(mut last) = self.pending.take() {
+            if let Some(end) = self.emitted_end {
+                last.removal = Span::new(end, last.span.end);
+            }
+            (self.each)(last);
+        }
+    }
     fn pos(&self) -> usize {
         span_in(self.full, self.rest).start
     }
@@ -206,7 +249,7 @@ impl<'a> P<'a> {
             self.skip_blanks();
             let Some(c) = self.peek() else {
                 if let (true, Some(sep)) = (expect_entry, sep_after_entry) {
-                    let from = self.entries.last().map_or(sep.start, |e| e.span.end);
+                    let from = self.last_end().unwrap_or(sep.start);
                     self.diags.push(
                         Diagnostic::new(Code::EmptyEntry, sep, "trailing comma")
                             .label("no entry after this comma")
@@ -219,7 +262,7 @@ impl<'a> P<'a> {
             match (expect_entry, c) {
                 (true, ',' | ';') => {
                     let sp = self.bump();
-                    let what = if self.entries.is_empty() && last_sep.is_none() {
+                    let what = if self.count == 0 && last_sep.is_none() {
                         "leading comma"
                     } else {
                         "empty entry"
@@ -285,7 +328,7 @@ impl<'a> P<'a> {
                     };
                     let tok_span = span_in(self.full, tok);
                     if looks_like_target(tok) {
-                        let at = self.entries.last().map_or(tok_span.start, |e| e.span.end);
+                        let at = self.last_end().unwrap_or(tok_span.start);
                         self.diags.push(
                             Diagnostic::new(
                                 Code::MissingSeparator,
@@ -354,7 +397,7 @@ impl<'a> P<'a> {
             );
             return;
         }
-        self.entries.push(Entry {
+        self.push_entry(Entry {
             target: tgt,
             span,
             removal: span,
