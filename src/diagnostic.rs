@@ -9,6 +9,7 @@
 use crate::rules::Code;
 use crate::source::Span;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -74,6 +75,9 @@ pub struct Diagnostic {
     /// file as a whole (then `span` is empty at offset 0 and renderers show
     /// no snippet).
     pub located: bool,
+    /// For the closing finding of a rule that went over the limit per rule:
+    /// how many of its findings are not listed (0 for every other finding).
+    pub omitted: usize,
 }
 
 impl Diagnostic {
@@ -89,6 +93,7 @@ impl Diagnostic {
             help: None,
             fix: None,
             located: true,
+            omitted: 0,
         }
     }
 
@@ -139,45 +144,125 @@ impl Diagnostic {
     }
 }
 
+/// By default a file lists at most this many findings of one rule; the
+/// rest are counted in one closing finding. A list of a million bad entries
+/// must not cost a million diagnostics (about 500 bytes each).
+pub const DEFAULT_MAX_PER_RULE: usize = 1000;
+
 /// A sink phases push diagnostics into. They keep going after errors, so a
-/// single run reports every problem.
-#[derive(Clone, Debug, Default)]
+/// single run reports every problem — up to a number per rule, beyond which
+/// findings are only counted, so memory stays bounded on any input.
+#[derive(Clone, Debug)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    /// Findings per rule, indexed by the code's position in [`Code::ALL`].
+    seen: Vec<usize>,
+    /// At most this many findings of one rule are kept (0: no limit).
+    max_per_rule: usize,
+    /// Per rule beyond the limit: how many, and the worst severity.
+    omitted: BTreeMap<Code, (usize, Severity)>,
+}
+
+impl Default for Diagnostics {
+    fn default() -> Diagnostics {
+        Diagnostics::with_limit(DEFAULT_MAX_PER_RULE)
+    }
 }
 
 impl Diagnostics {
-    /// An empty sink.
+    /// An empty sink with the default limit per rule.
     pub fn new() -> Diagnostics {
         Diagnostics::default()
     }
 
-    /// Records a diagnostic.
+    /// An empty sink keeping at most `max_per_rule` findings of each rule
+    /// (0: every finding).
+    pub fn with_limit(max_per_rule: usize) -> Diagnostics {
+        Diagnostics {
+            items: Vec::new(),
+            seen: vec![0; Code::ALL.len()],
+            max_per_rule,
+            omitted: BTreeMap::new(),
+        }
+    }
+
+    /// Records a diagnostic, or only counts it when its rule has reached the
+    /// limit.
     pub fn push(&mut self, d: Diagnostic) {
+        // A code's discriminant is its position in `Code::ALL`.
+        if let Some(seen) = self.seen.get_mut(d.code as usize) {
+            *seen += 1;
+            if self.max_per_rule != 0 && *seen > self.max_per_rule {
+                let o = self.omitted.entry(d.code).or_insert((0, d.severity));
+                o.0 += 1;
+                o.1 = o.1.max(d.severity);
+                return;
+            }
+        }
         self.items.push(d);
     }
 
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(|d| d.severity == Severity::Error)
+            || self.omitted.values().any(|(_, s)| *s == Severity::Error)
     }
 
-    /// The diagnostics so far.
+    /// The diagnostics kept so far.
     pub fn as_slice(&self) -> &[Diagnostic] {
         &self.items
     }
 
+    /// The diagnostics kept so far.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.items.iter()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.omitted.is_empty()
+    }
+
+    /// The kept diagnostics (unsorted), and one file-level finding per rule
+    /// that went over the limit, saying how many more there are.
+    pub fn finish(self) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+        let limit = self.max_per_rule;
+        let summaries = self
+            .omitted
+            .into_iter()
+            .map(|(code, (n, severity))| {
+                let more = if n == 1 { "finding" } else { "findings" };
+                Diagnostic {
+                    severity,
+                    omitted: n,
+                    ..Diagnostic::file_level(
+                        code,
+                        format!("{n} more `{code}` {more} in this file are not listed"),
+                    )
+                    .help(format!(
+                        "the first {limit} are; fix those and lint again, or raise the limit with `--max-per-rule`"
+                    ))
+                }
+            })
+            .collect();
+        (self.items, summaries)
+    }
+
     /// The diagnostics sorted by position, then code, with exact repeats
-    /// removed.
-    pub fn into_sorted(mut self) -> Vec<Diagnostic> {
-        sort_diagnostics(&mut self.items);
-        self.items
+    /// removed, followed by the findings about omitted ones.
+    pub fn into_sorted(self) -> Vec<Diagnostic> {
+        let (mut items, summaries) = self.finish();
+        sort_diagnostics(&mut items);
+        items.extend(summaries);
+        items
     }
 }
 
 impl Extend<Diagnostic> for Diagnostics {
     fn extend<T: IntoIterator<Item = Diagnostic>>(&mut self, iter: T) {
-        self.items.extend(iter);
+        for d in iter {
+            self.push(d);
+        }
     }
 }
 
@@ -205,10 +290,12 @@ impl Counts {
     pub fn of<'a>(items: impl IntoIterator<Item = &'a Diagnostic>) -> Counts {
         let mut c = Counts::default();
         for d in items {
+            // A closing finding stands for the findings it counts.
+            let n = d.omitted.max(1);
             match d.severity {
-                Severity::Error => c.errors += 1,
-                Severity::Warning => c.warnings += 1,
-                Severity::Info => c.infos += 1,
+                Severity::Error => c.errors += n,
+                Severity::Warning => c.warnings += n,
+                Severity::Info => c.infos += n,
             }
         }
         c
@@ -219,5 +306,50 @@ impl Counts {
         self.errors += other.errors;
         self.warnings += other.warnings;
         self.infos += other.infos;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_index_the_catalog() {
+        for (i, &c) in Code::ALL.iter().enumerate() {
+            assert_eq!(c as usize, i, "{c}");
+        }
+    }
+
+    #[test]
+    fn findings_over_the_limit_are_counted() {
+        let mut d = Diagnostics::with_limit(2);
+        for i in 0..5 {
+            d.push(Diagnostic::new(
+                Code::MissingScheme,
+                Span::point(10 - i),
+                "m",
+            ));
+        }
+        d.push(Diagnostic::new(Code::DuplicateOrigin, Span::point(0), "d"));
+        assert!(d.has_errors());
+        let all = d.into_sorted();
+        let codes: Vec<_> = all.iter().map(|x| (x.code, x.omitted)).collect();
+        assert_eq!(
+            codes,
+            [
+                (Code::DuplicateOrigin, 0),
+                (Code::MissingScheme, 0),
+                (Code::MissingScheme, 0),
+                (Code::MissingScheme, 3)
+            ]
+        );
+        // The first two found are kept, sorted; the count closes the list.
+        assert_eq!(all[1].span, Span::point(9));
+        assert!(!all[3].located);
+        let counts = Counts::of(&all);
+        assert_eq!(counts.errors + counts.warnings + counts.infos, 6);
+        let mut none = Diagnostics::with_limit(0);
+        none.extend((0..3000).map(|i| Diagnostic::new(Code::MissingScheme, Span::point(i), "m")));
+        assert_eq!(none.into_sorted().len(), 3000);
     }
 }

@@ -220,6 +220,13 @@ pub fn parse_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, Item
 /// starts an acronym such as `EOF`), without its own position suffix.
 fn lower_first(s: &str) -> String {
     let s = s.rsplit_once(" at line ").map_or(s, |(m, _)| m);
+    // The parsers' resource limits, in words.
+    if s.starts_with("recursion limit exceeded") {
+        return "nested more than 128 levels deep".into();
+    }
+    if s.starts_with("repetition limit exceeded") {
+        return "aliases expand to too many nodes".into();
+    }
     let mut c = s.chars();
     match (c.next(), c.clone().next()) {
         (Some(f), Some(g)) if !g.is_uppercase() => f.to_lowercase().chain(c).collect(),

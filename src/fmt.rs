@@ -102,6 +102,7 @@ pub fn format(name: &str, bytes: &[u8], options: &Options) -> Result<Formatted, 
         max_input_bytes: options
             .max_input_bytes
             .unwrap_or(input::DEFAULT_MAX_INPUT_BYTES),
+        ..ReadOptions::default()
     };
     let before = crate::compile(name, bytes, options);
     if before.is_unreadable() || before.has_errors() {

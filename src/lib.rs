@@ -191,6 +191,11 @@ pub struct Options {
     pub object: Option<ObjectLevel>,
     /// Refuse inputs larger than this many bytes (default 64 MiB).
     pub max_input_bytes: Option<u64>,
+    /// List at most this many findings of one rule per file, and count the
+    /// rest in one closing finding (default
+    /// [`DEFAULT_MAX_PER_RULE`](diagnostic::DEFAULT_MAX_PER_RULE); 0 lists
+    /// every finding).
+    pub max_per_rule: Option<usize>,
     /// Per-rule severity overrides (`--allow`, `--warn`, `--deny`).
     pub overrides: suppress::Overrides,
 }
@@ -238,6 +243,9 @@ pub fn compile_vec(name: &str, bytes: Vec<u8>, options: &Options) -> Compilation
         max_input_bytes: options
             .max_input_bytes
             .unwrap_or(input::DEFAULT_MAX_INPUT_BYTES),
+        max_per_rule: options
+            .max_per_rule
+            .unwrap_or(diagnostic::DEFAULT_MAX_PER_RULE),
     };
     match lower::compile_bytes(
         name,

@@ -13,7 +13,7 @@
 mod common;
 
 use common::{Golden, cases};
-use scapi::render::{FileDiagnostics, human, json};
+use scapi::render::{FileDiagnostics, human, json, sarif};
 
 #[test]
 fn lint_cases() {
@@ -28,7 +28,25 @@ fn lint_cases() {
             &dir.join("expected.txt"),
             &human::render_run(&files, human::Style::plain()),
         );
-        golden.check(&dir.join("expected.json"), &json::report(&files).to_json());
+        let report = json::report(&files).to_json();
+        golden.check(&dir.join("expected.json"), &report);
+        // The CLI streams both machine formats; they print the same text.
+        let mut streamed = Vec::new();
+        json::write_report(&files, &mut streamed).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            report,
+            "{}",
+            dir.display()
+        );
+        let mut streamed = Vec::new();
+        sarif::write_log(&files, true, &mut streamed).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            sarif::log(&files, true).to_json(),
+            "{}",
+            dir.display()
+        );
     }
     golden.finish();
 }

@@ -66,6 +66,10 @@ pub struct InputArgs {
     /// Refuse inputs larger than this many bytes.
     #[arg(long, default_value_t = scapi::input::DEFAULT_MAX_INPUT_BYTES, value_name = "BYTES")]
     max_input_bytes: u64,
+    /// List at most this many findings of one rule per file and count the
+    /// rest (0: list all).
+    #[arg(long, default_value_t = scapi::diagnostic::DEFAULT_MAX_PER_RULE, value_name = "N")]
+    max_per_rule: usize,
 }
 
 impl InputArgs {
@@ -74,6 +78,7 @@ impl InputArgs {
             format: self.input_format.map(Format::into),
             object: self.object.map(Object::into),
             max_input_bytes: Some(self.max_input_bytes),
+            max_per_rule: Some(self.max_per_rule),
             overrides: Overrides::new(),
         }
     }

@@ -7,14 +7,14 @@
 //! inside a value is part of it) with surrounding blanks trimmed.
 
 use super::{Comment, Export, ExportBuilder, OptionEntry};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::rules::Code;
 use crate::source::{SourceFile, Span, Text, ValueMap};
 
 const BLANKS: &[char] = &[' ', '\t'];
 
 /// Reads a cfg export; never fails, problems become diagnostics.
-pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Export {
+pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Export {
     let text = source.text();
     let mut b = ExportBuilder::default();
     let mut start = 0;
@@ -85,7 +85,7 @@ pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Export {
     b.finish()
 }
 
-fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Vec<Diagnostic>) {
+fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Diagnostics) {
     let Some(close) = content.find(']') else {
         diags.push(
             Diagnostic::new(Code::BadSectionHeader, span, "section header is not closed")
@@ -135,13 +135,13 @@ mod tests {
     use super::*;
 
     /// Reads text as a file named `t`.
-    fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Export {
+    fn read(text: &str, diags: &mut Diagnostics) -> Export {
         super::read(&SourceFile::new("t", text), diags)
     }
 
     #[test]
     fn keys_before_header_are_main_section() {
-        let mut d = Vec::new();
+        let mut d = Diagnostics::new();
         let e = read("a = b \r\n[x]\nc=d\n", &mut d);
         assert!(d.is_empty());
         assert_eq!(e.sections[0].name, "interaction-workspace");
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn reports_every_bad_line() {
-        let mut d = Vec::new();
+        let mut d = Diagnostics::new();
         let e = read("[s\nnoequals\n=v\n[]\n[t] junk\nk=1\nk=2\n", &mut d);
         let codes: Vec<_> = d.iter().map(|x| x.code).collect();
         assert_eq!(

@@ -3,7 +3,7 @@
 //! `{"options": {…}}` and `{"data": {"options": {…}}}`.
 
 use super::{Export, ExportBuilder, InputError, InputErrorKind, OptionEntry};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::rules::Code;
 use crate::source::{SourceFile, Span, Text, ValueMap};
 
@@ -86,7 +86,7 @@ fn text_of(source: &SourceFile, value: String, map: &ValueMap) -> Text {
 pub(crate) fn export(
     source: &SourceFile,
     root: Node,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diagnostics,
 ) -> Result<Export, InputError> {
     if !matches!(root, Node::Map { .. }) {
         return Err(InputError::new(

@@ -8,13 +8,17 @@
 use super::doc::{self, Key, Node};
 use super::escapes::{self, Quoting};
 use super::{Export, InputError, InputErrorKind};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::Diagnostics;
 use crate::source::{SourceFile, Span, ValueMap};
 use jsonc_parser::ast::{ObjectPropName, Value};
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
+/// Why deep nesting is refused, for both JSON and YAML.
+pub(crate) const NESTING_HELP: &str =
+    "an export is a map of sections holding string options; nothing needs to nest deeper";
+
 /// Reads a JSON export.
-pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Result<Export, InputError> {
     let text = source.text();
     let strict = ParseOptions {
         allow_comments: false,
@@ -30,6 +34,18 @@ pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Result<E
     };
     let parsed = parse_to_ast(text, &CollectOptions::default(), &strict).map_err(|e| {
         let r = e.range();
+        if matches!(
+            e.kind(),
+            jsonc_parser::errors::ParseErrorKind::NestingDepthExceeded
+        ) {
+            // jsonc-parser's fixed limit; nothing recurses deeper.
+            return InputError::new(
+                InputErrorKind::Syntax,
+                "JSON is nested more than 512 levels deep",
+            )
+            .at(Span::new(r.start, r.end))
+            .help(NESTING_HELP);
+        }
         InputError::new(
             InputErrorKind::Syntax,
             format!("invalid JSON: {}", lower_first(&e.kind().to_string())),
@@ -134,7 +150,7 @@ mod tests {
     use super::*;
 
     /// Reads text as a file named `t`.
-    fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+    fn read(text: &str, diags: &mut Diagnostics) -> Result<Export, InputError> {
         super::read(&SourceFile::new("t", text), diags)
     }
     use crate::rules::Code;
@@ -146,7 +162,7 @@ mod tests {
             r#"{"options": {"interaction-workspace": {"a": "b"}}, "cmeAppName": "x"}"#,
             r#"{"data": {"options": {"interaction-workspace": {"a": "b"}}}}"#,
         ] {
-            let mut d = Vec::new();
+            let mut d = Diagnostics::new();
             let e = read(text, &mut d).unwrap();
             assert!(d.is_empty(), "{text}");
             assert_eq!(e.main_option("a").unwrap().value, "b", "{text}");
@@ -156,7 +172,7 @@ mod tests {
     #[test]
     fn value_spans_go_through_escapes() {
         let text = r#"{"s": {"k": "x\u0041y"}}"#;
-        let mut d = Vec::new();
+        let mut d = Diagnostics::new();
         let e = read(text, &mut d).unwrap();
         let o = e.section("s").unwrap().get("k").unwrap();
         assert_eq!(o.value, "xAy");
@@ -167,7 +183,7 @@ mod tests {
 
     #[test]
     fn non_strings_and_syntax_errors() {
-        let mut d = Vec::new();
+        let mut d = Diagnostics::new();
         read(r#"{"s": {"k": 4, "l": [1]}}"#, &mut d).unwrap();
         assert_eq!(
             d.iter().map(|x| x.code).collect::<Vec<_>>(),

@@ -15,7 +15,7 @@ mod escapes;
 mod json;
 mod yaml;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::rules::Code;
 use crate::source::{SourceFile, Span, Text, ValueMap};
 use std::collections::HashMap;
@@ -206,7 +206,7 @@ impl ExportBuilder {
 
     /// Adds an option to the current section (the main section if none);
     /// a key already set is replaced and reported.
-    pub(crate) fn option(&mut self, entry: OptionEntry, diags: &mut Vec<Diagnostic>) {
+    pub(crate) fn option(&mut self, entry: OptionEntry, diags: &mut Diagnostics) {
         if self.current.is_none() {
             self.section(MAIN_SECTION, None);
         }
@@ -331,6 +331,8 @@ pub struct ReadOptions {
     pub format: Option<InputFormat>,
     /// Refuse files larger than this.
     pub max_input_bytes: u64,
+    /// List at most this many findings of one rule (0: all of them).
+    pub max_per_rule: usize,
 }
 
 impl Default for ReadOptions {
@@ -338,6 +340,7 @@ impl Default for ReadOptions {
         ReadOptions {
             format: None,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            max_per_rule: crate::diagnostic::DEFAULT_MAX_PER_RULE,
         }
     }
 }
@@ -351,8 +354,8 @@ pub struct ReadExport {
     pub format: InputFormat,
     /// Its sections and options.
     pub export: Export,
-    /// Problems found while reading.
-    pub diagnostics: Vec<Diagnostic>,
+    /// Problems found while reading (lowering adds to them).
+    pub diagnostics: Diagnostics,
     /// SHA-256 of the file's bytes, lowercase hex.
     pub sha256: String,
 }
@@ -479,7 +482,7 @@ pub fn read_vec(
     options: ReadOptions,
 ) -> Result<ReadExport, ReadFailure> {
     let source = decode(name, bytes, options.max_input_bytes)?;
-    read_source(source, options.format)
+    read_source(source, options)
 }
 
 /// SHA-256 of the file's bytes (the BOM included), lowercase hex.
@@ -493,15 +496,13 @@ fn sha256_of(source: &SourceFile) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Parses an already decoded source.
-pub fn read_source(
-    source: SourceFile,
-    format: Option<InputFormat>,
-) -> Result<ReadExport, ReadFailure> {
-    let format = format
+/// Parses an already decoded source (its size is not checked again).
+pub fn read_source(source: SourceFile, options: ReadOptions) -> Result<ReadExport, ReadFailure> {
+    let format = options
+        .format
         .or_else(|| InputFormat::from_extension(source.name()))
         .unwrap_or_else(|| InputFormat::sniff(source.text()));
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = Diagnostics::with_limit(options.max_per_rule);
     let parsed = match format {
         InputFormat::Cfg => Ok(cfg::read(&source, &mut diagnostics)),
         InputFormat::Json => json::read(&source, &mut diagnostics),

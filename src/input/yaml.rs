@@ -13,7 +13,7 @@
 use super::doc::{self, Key, Node};
 use super::escapes::{self, Quoting};
 use super::{Export, InputError, InputErrorKind};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::rules::Code;
 use crate::source::{SourceFile, Span, ValueMap};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
@@ -38,7 +38,7 @@ enum Frame {
 }
 
 /// Reads a YAML export.
-pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Result<Export, InputError> {
     let text = source.text();
     let mut pos = CharToByte::new(text);
     let mut stack: Vec<Frame> = Vec::new();
@@ -82,7 +82,8 @@ pub(crate) fn read(source: &SourceFile, diags: &mut Vec<Diagnostic>) -> Result<E
                         InputErrorKind::Syntax,
                         format!("YAML is nested more than {MAX_DEPTH} levels deep"),
                     )
-                    .at(span));
+                    .at(span)
+                    .help(super::json::NESTING_HELP));
                 }
                 stack.push(match event {
                     Event::MappingStart(..) => Frame::Map {
@@ -171,7 +172,7 @@ fn merge(entries: &mut Vec<(Key, Node)>, node: Node) {
     }
 }
 
-fn as_key(node: Node, diags: &mut Vec<Diagnostic>) -> Key {
+fn as_key(node: Node, diags: &mut Diagnostics) -> Key {
     match node {
         // The key's span is its text: inside the quotes when it maps exactly.
         Node::Str {
@@ -373,14 +374,14 @@ mod tests {
     use super::*;
 
     /// Reads text as a file named `t`.
-    fn read(text: &str, diags: &mut Vec<Diagnostic>) -> Result<Export, InputError> {
+    fn read(text: &str, diags: &mut Diagnostics) -> Result<Export, InputError> {
         super::read(&SourceFile::new("t", text), diags)
     }
 
     fn read_ok(text: &str) -> (Export, Vec<Diagnostic>) {
-        let mut d = Vec::new();
+        let mut d = Diagnostics::new();
         let e = read(text, &mut d).unwrap();
-        (e, d)
+        (e, d.finish().0)
     }
 
     #[test]
@@ -421,7 +422,7 @@ mod tests {
         for i in 1..30 {
             text.push_str(&format!("a{i}: &a{i} {{p: *a{}, q: *a{}}}\n", i - 1, i - 1));
         }
-        let mut d = Vec::new();
+        let mut d = Diagnostics::new();
         let err = read(&text, &mut d).unwrap_err();
         assert!(err.message.contains("aliases"), "{err:?}");
     }
@@ -429,7 +430,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused() {
         let text = "[".repeat(10_000);
-        let mut d = Vec::new();
+        let mut d = Diagnostics::new();
         assert!(read(&text, &mut d).is_err());
     }
 

@@ -21,7 +21,7 @@ mod webext;
 
 pub(crate) use origins::canonical_target;
 
-use crate::diagnostic::{Diagnostic, sort_diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, sort_diagnostics};
 use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::policy::{Policy, SourceInfo};
 use crate::source::{SourceFile, Span};
@@ -134,9 +134,12 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
     numbers::check_reachability(&mut cx, &numbers, &policy);
     let extensions = webext::lower(&mut cx, &policy, origins.option_end);
     policy = policy.with_web_extensions(extensions);
+    let (kept, omitted) = cx.diags.finish();
     let (mut diagnostics, suppressed) =
-        crate::suppress::apply_inline(&read.source, &read.export, cx.diags);
+        crate::suppress::apply_inline(&read.source, &read.export, kept);
     sort_diagnostics(&mut diagnostics);
+    // The counts of findings beyond the limit close the list.
+    diagnostics.extend(omitted);
     Lowered {
         source: read.source.clone(),
         policy,
@@ -166,7 +169,7 @@ fn file_name(path: &str) -> String {
 /// Shared state of one lowering run.
 pub(crate) struct Cx<'a> {
     read: &'a ReadExport,
-    diags: Vec<Diagnostic>,
+    diags: Diagnostics,
     /// Entries with the same filters share what those filters grant.
     grants: crate::policy::GrantCache,
 }

@@ -42,14 +42,15 @@ pub fn render_file(file: &FileDiagnostics, style: Style) -> String {
         .with_width(style.width)
         .with_links(false);
     // A human reads the first few hundred; machine formats carry them all.
-    let shown = file
-        .diagnostics
-        .get(..MAX_SHOWN)
-        .unwrap_or(&file.diagnostics);
+    // The closing counts of rules over their limit are always drawn.
+    let (closing, listed): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        file.diagnostics.iter().partition(|d| d.omitted > 0);
+    let not_drawn = listed.len().saturating_sub(MAX_SHOWN);
+    let shown: Vec<&Diagnostic> = listed.into_iter().take(MAX_SHOWN).chain(closing).collect();
     let report = Report::new(
         &file.source,
         &file.diagnostics,
-        shown,
+        &shown,
         style.width.saturating_sub(12).max(40),
     );
     let mut out = String::new();
@@ -64,14 +65,9 @@ pub fn render_file(file: &FileDiagnostics, style: Style) -> String {
             ));
         }
     }
-    if let Some(more) = file
-        .diagnostics
-        .len()
-        .checked_sub(MAX_SHOWN)
-        .filter(|n| *n > 0)
-    {
+    if not_drawn > 0 {
         out.push_str(&format!(
-            "… and {more} more in `{}`; `--format json` lists them all\n",
+            "… and {not_drawn} more in `{}`; `--format json` lists them all\n",
             file.source.name()
         ));
     }
@@ -136,7 +132,7 @@ impl Report {
     fn new(
         source: &SourceFile,
         diags: &[Diagnostic],
-        shown: &[Diagnostic],
+        shown: &[&Diagnostic],
         max_chars: usize,
     ) -> Report {
         let counts = Counts::of(diags);

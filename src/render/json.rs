@@ -70,6 +70,14 @@ pub struct JsonDiagnostic {
     /// The machine-applicable fix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<JsonFix>,
+    /// On the closing finding of a rule over the limit per rule: how many
+    /// of its findings are not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A fix: replace `length` bytes at `offset` with `replacement`.
@@ -119,6 +127,7 @@ pub fn json_diagnostic(source: &SourceFile, d: &Diagnostic) -> JsonDiagnostic {
             offset: f.span.start + base,
             length: f.span.len(),
         }),
+        omitted: d.omitted,
     }
 }
 

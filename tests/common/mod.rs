@@ -149,6 +149,7 @@ pub fn options(dir: &Path) -> scapi::Options {
             ("--input-format", Some("json")) => o.format = Some(InputFormat::Json),
             ("--input-format", Some("yaml")) => o.format = Some(InputFormat::Yaml),
             ("--max-input-bytes", Some(n)) => o.max_input_bytes = n.parse().ok(),
+            ("--max-per-rule", Some(n)) => o.max_per_rule = n.parse().ok(),
             other => panic!("{}: unknown args {other:?}", dir.display()),
         }
     }
