@@ -202,6 +202,16 @@ impl Diagnostics {
         self.items.push(d);
     }
 
+    /// Whether a new finding of `code` would be listed rather than only
+    /// counted.
+    pub fn lists(&self, code: Code) -> bool {
+        self.max_per_rule == 0
+            || self
+                .seen
+                .get(code as usize)
+                .is_none_or(|&n| n < self.max_per_rule)
+    }
+
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(|d| d.severity == Severity::Error)

@@ -12,7 +12,7 @@ use crate::catalog::{self, RequestId, RequestSet};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use hashbrown::HashTable;
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
@@ -95,7 +95,10 @@ struct Rules {
 }
 
 impl Rules {
-    fn new(allow: Vec<Filter>) -> Rules {
+    fn new(mut allow: Vec<Filter>) -> Rules {
+        // Collected in place from wider items, the list may hold several
+        // times the room it needs, for as long as the policy lives.
+        allow.shrink_to_fit();
         let grants = allow
             .iter()
             .fold(RequestSet::EMPTY, |acc, f| acc.union(f.catalog_grants()));
@@ -137,10 +140,12 @@ impl PartialEq for Grant {
 
 impl Eq for Grant {}
 
-/// Builds grants, sharing the rules of identical filter lists.
+/// Builds grants, sharing the rules of identical filter lists. Each list
+/// is stored once, in its rules (the table holds only the shared pointers).
 #[derive(Debug, Default)]
 pub struct GrantCache {
-    rules: HashMap<Vec<Filter>, Arc<Rules>>,
+    rules: HashTable<Arc<Rules>>,
+    hasher: RandomState,
 }
 
 impl GrantCache {
@@ -156,11 +161,14 @@ impl GrantCache {
             .into_iter()
             .filter(|f| seen.insert(f.clone()))
             .collect();
-        let rules = match self.rules.get(&allow) {
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(&allow);
+        let rules = match self.rules.find(hash, |r| r.allow == allow) {
             Some(r) => Arc::clone(r),
             None => {
-                let r = Arc::new(Rules::new(allow.clone()));
-                self.rules.insert(allow, Arc::clone(&r));
+                let r = Arc::new(Rules::new(allow));
+                self.rules
+                    .insert_unique(hash, Arc::clone(&r), |r| hasher.hash_one(&r.allow));
                 r
             }
         };

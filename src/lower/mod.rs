@@ -193,6 +193,12 @@ impl<'a> Cx<'a> {
             .flat_map(|s| s.options.iter())
     }
 
+    /// Whether a new finding of this rule will be listed (not only counted):
+    /// costly details such as suggestions are worked out only then.
+    fn lists(&self, code: crate::rules::Code) -> bool {
+        self.diags.lists(code)
+    }
+
     /// Records a diagnostic whose spans are in the file already.
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);

@@ -753,7 +753,10 @@ fn lower_filter(
             format!("filter `{name}` is not a request name"),
         )
         .label("request names are `namespace.request`, letters and digits only");
-        let d = match catalog::suggest_request(name) {
+        // Suggestions cost an edit distance per catalog name: only for
+        // findings that will be listed.
+        let suggestion = cx.lists(d.code).then(|| catalog::suggest_request(name));
+        let d = match suggestion.flatten() {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None if name.contains("://") => d.help(
                 "an origin inside a filter list: close the list with `)` before the next origin",
@@ -807,7 +810,8 @@ fn lower_namespace(cx: &mut Cx<'_>, opt: &OptionEntry, ns: &str, span: Span) -> 
         format!("unknown namespace `{ns}`"),
     )
     .label("not in the request catalog");
-    let d = match catalog::suggest_namespace(ns) {
+    let suggestion = cx.lists(d.code).then(|| catalog::suggest_namespace(ns));
+    let d = match suggestion.flatten() {
         Some(s) => d.help(format!("did you mean `{s}.*`?")),
         None => d.help("see `scapi requests` for the namespaces"),
     };
@@ -896,7 +900,9 @@ pub(super) fn lower_request(
             format!("unknown namespace `{ns}` in `{name}`"),
         )
     };
-    let suggestion = if ns_known {
+    let suggestion = if !cx.lists(d.code) {
+        None
+    } else if ns_known {
         closest(name, catalog::in_namespace(ns).map(|id| id.name()))
     } else {
         catalog::suggest_request(name)
