@@ -6,6 +6,9 @@
 //! * `auth.getJwtToken` is granted only by an entry that names it.
 //! * Configured origins compile to strings the presented-origin check
 //!   accepts as canonical.
+//! * Valid origin lists, written with any spacing, case, default ports and
+//!   filter order, round-trip parse → fmt → parse: the formatted list means
+//!   the same policy, parses without a finding, and is a fixed point.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -130,6 +133,35 @@ fn stream() -> impl Strategy<Value = Vec<Item>> {
     })
 }
 
+/// A valid origin-list entry written loosely: any case in scheme and host,
+/// default ports spelled out, spaces around separators.
+fn loose_entry() -> impl Strategy<Value = String> {
+    let scheme = proptest::sample::select(&["https", "HTTPS", "Https", "http"][..]);
+    let label = "[a-z][a-z0-9-]{0,6}[a-z0-9]";
+    let host = prop_oneof![
+        proptest::collection::vec(label, 1..4).prop_map(|l| l.join(".")),
+        Just("LocalHost".to_string()),
+        Just("[2001:DB8:0:0::1]".to_string()),
+        Just("192.168.0.10".to_string()),
+        Just("Bücher.Example".to_string()),
+    ];
+    let upper = any::<bool>();
+    let port = proptest::sample::select(&["", ":443", ":80", ":8443", ":08080"][..]);
+    let space = proptest::sample::select(&["", " ", "  ", "\t"][..]);
+    let filters = proptest::option::of((
+        proptest::sample::subsequence(FILTERS, 1..4),
+        space.clone(),
+        space.clone(),
+    ));
+    (scheme, host, upper, port, space, filters).prop_map(|(s, h, up, port, sp, f)| {
+        let h = if up { h.to_uppercase() } else { h };
+        let f = f.map_or(String::new(), |(names, a, b)| {
+            format!("{sp}({a}{}{b})", names.join(&format!("{a},{b}")))
+        });
+        format!("{s}://{h}{port}{f}")
+    })
+}
+
 /// Origin-like strings, many of them almost canonical.
 fn candidate_origin() -> impl Strategy<Value = String> {
     let octet = prop_oneof![
@@ -230,6 +262,44 @@ proptest! {
                 && host.strip_suffix('.').unwrap_or(host).split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             prop_assert!(!dns, "{} is what the URL standard writes, but scapi refuses it", s);
         }
+    }
+
+    #[test]
+    fn origin_lists_round_trip_through_fmt(
+        entries in proptest::collection::vec(loose_entry(), 1..6),
+        sep in proptest::sample::select(&[",", ", ", " , ", ",\t"][..]),
+    ) {
+        let text = format!(
+            "[interaction-workspace]\nservice-client-api.accepted-web-content-origins={}\n",
+            entries.join(sep)
+        );
+        let options = scapi::Options::default();
+        let before = scapi::compile("p.cfg", text.as_bytes(), &options);
+        prop_assume!(!before.has_errors());
+        let formatted = scapi::fmt::format("p.cfg", text.as_bytes(), &options).unwrap();
+        let after = scapi::compile("p.cfg", formatted.text.as_bytes(), &options);
+        let json = |c: &scapi::Compilation| {
+            let mut doc = CompiledPolicy::from(c.policy.as_ref().unwrap());
+            doc.source.sha256.clear();
+            doc.to_json()
+        };
+        prop_assert_eq!(json(&after), json(&before));
+        // The formatted list parses cleanly, entry for entry.
+        let value = formatted
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix("service-client-api.accepted-web-content-origins="))
+            .unwrap();
+        let list = scapi::syntax::origin_list::origin_list(value);
+        prop_assert!(list.diagnostics.is_empty(), "{:?}", list.diagnostics);
+        prop_assert_eq!(list.entries.len(), entries.len());
+        for e in &list.entries {
+            prop_assert!(scapi::origin::is_canonical(e.target), "{}", e.target);
+        }
+        // A fixed point.
+        let again = scapi::fmt::format("p.cfg", formatted.text.as_bytes(), &options).unwrap();
+        prop_assert!(!again.changed());
+        prop_assert_eq!(again.text, formatted.text);
     }
 
     /// Whatever lowering accepts as a configured origin, the presented-origin
