@@ -605,6 +605,9 @@ fn decision_json(e: &Evaluated) -> Value {
     Value::Object(m)
 }
 
+/// The widest a cell of the human table gets, in characters.
+const CELL_MAX: usize = 64;
+
 /// The human table: one row per item, then expectation mismatches.
 pub fn to_human(items: &[Item], evaluated: &[Evaluated]) -> String {
     let summary = Summary::of(evaluated);
@@ -650,15 +653,20 @@ pub fn to_human(items: &[Item], evaluated: &[Evaluated]) -> String {
             Some(_) => format!("{} ≠", e.outcome),
             None => e.outcome.to_string(),
         };
+        // Untrusted text is shown escaped and cut: a control character must
+        // not drive the terminal, and one long origin must not widen every
+        // row (`--format json` has every value in full).
+        let cell = |s: &str| crate::render::clip(&crate::render::exact(s), CELL_MAX).into_owned();
         rows.push([
             e.index.to_string(),
             format_time(e.at),
-            client,
-            origin,
-            request,
+            cell(&client),
+            cell(&origin),
+            cell(&request),
             outcome,
-            reason,
-            entry,
+            // Whole: the keys it names are the point of the row.
+            crate::render::exact(&reason).into_owned(),
+            cell(&entry),
         ]);
     }
     let mut widths = [0usize; 8];
@@ -691,7 +699,12 @@ pub fn to_human(items: &[Item], evaluated: &[Evaluated]) -> String {
     ));
     for e in evaluated {
         if let Some(r) = &e.result {
-            out.push_str(&format!("item {} answered: {}\n", e.index, r.to_json()));
+            let json = r.to_json();
+            out.push_str(&format!(
+                "item {} answered: {}\n",
+                e.index,
+                crate::render::exact(&json)
+            ));
         }
     }
     for e in evaluated.iter().filter(|e| e.mismatch.is_some()) {

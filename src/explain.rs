@@ -196,6 +196,8 @@ impl Explanation {
 
     /// The human report: a heading and a table.
     pub fn to_human(&self) -> String {
+        // The origin as presented: escaped, so it cannot drive the terminal.
+        let shown = crate::render::exact(&self.origin);
         let mut out = match (&self.entry, self.reason) {
             (Some((o, l)), _) => {
                 let allow = self
@@ -204,10 +206,7 @@ impl Explanation {
                     .map(|f| f.to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
-                format!(
-                    "{}: accepted by entry `{o}` (line {l}), allow ({allow})\n",
-                    self.origin
-                )
+                format!("{shown}: accepted by entry `{o}` (line {l}), allow ({allow})\n")
             }
             (None, Reason::OriginNotCanonical) => {
                 // Advice for the reader only: decisions never repair an origin.
@@ -218,12 +217,11 @@ impl Explanation {
                     .map(|c| format!("; its canonical form would be `{c}`"))
                     .unwrap_or_default();
                 format!(
-                    "{}: refused, not a canonical origin: {}{canonical}\n",
-                    self.origin,
+                    "{shown}: refused, not a canonical origin: {}{canonical}\n",
                     describe(self.not_canonical)
                 )
             }
-            (None, _) => format!("{}: refused, no entry accepts this origin\n", self.origin),
+            (None, _) => format!("{shown}: refused, no entry accepts this origin\n"),
         };
         let enabled = self.requests.iter().filter(|c| c.enabled).count();
         out.push_str(&format!(

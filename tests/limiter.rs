@@ -263,11 +263,14 @@ fn sessions_ending_and_sweeps_race_with_admissions_safely() {
     });
 }
 
+/// A counter of the model: `Ok((window start, admitted in it))`, or
+/// `Err(quarantined until)` (`None`: forever).
+type ModelCounter = Result<(Millis, u32), Option<Millis>>;
+
 /// The rate-limit rules of SPEC §3, written out naively per key.
 #[derive(Debug, Default)]
 struct Model {
-    /// (window start, admitted in it) or quarantined until (None: forever).
-    keys: HashMap<(u8, u8), Result<(Millis, u32), Option<Millis>>>,
+    keys: HashMap<(u8, u8), ModelCounter>,
 }
 
 impl Model {

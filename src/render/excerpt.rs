@@ -177,13 +177,18 @@ impl Excerpt {
 const LONG_LINE: usize = 4096;
 
 /// Control characters (a NUL, an ANSI escape) would garble or drive the
-/// terminal; `?` keeps every offset where it was.
+/// terminal, and bidirectional or invisible ones would hide what the file
+/// holds. The stand-in has the same UTF-8 length, so every offset and
+/// column stays where it was: `?` for one byte, `¿` for two, `�` for three.
 fn push_printable(out: &mut String, kept: &str) {
     out.extend(kept.chars().map(|c| {
-        if c.is_ascii_control() && c != '\t' {
-            '?'
-        } else {
-            c
+        if !super::is_terminal_unsafe(c) || c == '\t' {
+            return c;
+        }
+        match c.len_utf8() {
+            1 => '?',
+            2 => '¿',
+            _ => '\u{fffd}',
         }
     }));
 }

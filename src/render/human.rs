@@ -89,15 +89,16 @@ pub fn render_run(files: &[FileDiagnostics], style: Style) -> String {
     out
 }
 
-/// User input is quoted in messages; control characters in it (an ANSI
-/// escape, a NUL) are shown escaped so they never reach the terminal.
+/// User input is quoted in messages; control, bidirectional and invisible
+/// characters in it (an ANSI escape, a NUL, U+202E) are shown escaped so
+/// they never reach the terminal.
 fn printable(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(super::is_terminal_unsafe) {
         return s.to_string();
     }
     s.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' {
+            if super::is_terminal_unsafe(c) && c != '\n' {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
