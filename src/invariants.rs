@@ -81,11 +81,19 @@ pub fn lint(bytes: &[u8], format: InputFormat) -> Result<(), Violation> {
 }
 
 /// The origin-list parser alone: never panics; entries and spans are inside
-/// the value.
+/// the value; entries come in order and do not overlap.
 pub fn origin_list(value: &str) -> Result<(), Violation> {
     let l = crate::syntax::origin_list::origin_list(value);
     spans_in_bounds(value, &l.diagnostics)?;
+    let mut end = 0;
     for e in &l.entries {
+        if e.span.start < end {
+            return Err(format!(
+                "entry `{}` at {:?} overlaps or precedes the one before",
+                e.target, e.span
+            ));
+        }
+        end = e.span.end;
         for s in [e.span, e.removal, e.target_span(value)] {
             if !span_ok(value, s) {
                 return Err(format!(
@@ -133,15 +141,20 @@ pub fn compiled_round_trip(bytes: &[u8]) -> Result<(), Violation> {
 /// `fmt` output is a fixed point, compiles to the same policy (checked by
 /// `fmt` itself), and keeps every line it did not rewrite.
 pub fn fmt_fixed_point(bytes: &[u8]) -> Result<(), Violation> {
-    let Ok(once) = fmt::format(
+    let once = match fmt::format(
         "fuzz.cfg",
         bytes,
         &Options {
             format: Some(InputFormat::Cfg),
             ..Options::default()
         },
-    ) else {
-        return Ok(());
+    ) {
+        Ok(f) => f,
+        // Its own check failed: the formatter would have changed the policy.
+        Err(fmt::FmtError::WouldChangePolicy) => {
+            return Err("fmt output would compile to another policy".into());
+        }
+        Err(_) => return Ok(()),
     };
     let twice = fmt::format("fuzz.cfg", once.text.as_bytes(), &Options::default())
         .map_err(|e| format!("formatted output does not format again: {e}"))?;
