@@ -398,13 +398,68 @@ const PLACEHOLDER: Request = req("", "", false, "");
 
 const _: () = assert!(REQUESTS.len() <= 128, "RequestSet is a u128");
 
-/// The id of the request named exactly `name`.
+/// The id of the request named exactly `name`: one hash of the name, one
+/// slot of a perfect hash table, one comparison. The table is computed at
+/// compile time, so no input can make two names collide.
 pub fn lookup(name: &str) -> Option<RequestId> {
-    REQUESTS
-        .binary_search_by(|r| r.name.cmp(name))
-        .ok()
-        .and_then(|i| u8::try_from(i).ok())
-        .map(RequestId)
+    let slot = perfect::slot(perfect::SEED, name.as_bytes());
+    let id = perfect::TABLE.get(slot).copied()?.checked_sub(1)?;
+    let r = REQUESTS.get(usize::from(id))?;
+    (r.name == name).then_some(RequestId(id))
+}
+
+/// A collision-free hash table over the catalog's names, built by the
+/// compiler: it tries seeds of an FNV-1a hash until every name has a slot of
+/// its own (a compile error if none does).
+mod perfect {
+    use super::REQUESTS;
+
+    /// Slots: a power of two, about ten per name, so a seed is found fast.
+    const SLOTS: usize = 512;
+
+    /// The slot of `bytes` under `seed`.
+    // Compile-time indexing of a slice by its own positions.
+    #[allow(clippy::indexing_slicing)]
+    pub(super) const fn slot(seed: u64, bytes: &[u8]) -> usize {
+        let mut h = 0xcbf2_9ce4_8422_2325 ^ seed;
+        let mut i = 0;
+        while i < bytes.len() {
+            h ^= bytes[i] as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+            i += 1;
+        }
+        ((h ^ (h >> 32)) as usize) & (SLOTS - 1)
+    }
+
+    /// Each slot holds a request's position plus one (0: empty). Evaluated
+    /// by the compiler only: a catalog no seed separates fails the build.
+    #[allow(clippy::indexing_slicing, clippy::panic)]
+    const fn build() -> (u64, [u8; SLOTS]) {
+        let mut seed = 0;
+        while seed < 100_000 {
+            let mut table = [0u8; SLOTS];
+            let mut i = 0;
+            let mut ok = true;
+            while i < REQUESTS.len() {
+                let s = slot(seed, REQUESTS[i].name.as_bytes());
+                if table[s] != 0 {
+                    ok = false;
+                    break;
+                }
+                table[s] = (i + 1) as u8;
+                i += 1;
+            }
+            if ok {
+                return (seed, table);
+            }
+            seed += 1;
+        }
+        panic!("no seed separates the catalog's names; raise SLOTS");
+    }
+
+    const BUILT: (u64, [u8; SLOTS]) = build();
+    pub(super) const SEED: u64 = BUILT.0;
+    pub(super) static TABLE: [u8; SLOTS] = BUILT.1;
 }
 
 /// Every request id, in catalog order.
@@ -544,6 +599,26 @@ impl FromIterator<RequestId> for RequestSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_perfect_hash_finds_exactly_the_catalog() {
+        for (i, r) in REQUESTS.iter().enumerate() {
+            assert_eq!(lookup(r.name).map(RequestId::index), Some(i), "{}", r.name);
+            // Every one-character change and truncation misses.
+            for k in 0..r.name.len() {
+                let mut near = r.name.as_bytes().to_vec();
+                near[k] ^= 0x20;
+                let near = String::from_utf8_lossy(&near).into_owned();
+                let by_search = REQUESTS.iter().position(|x| x.name == near);
+                assert_eq!(lookup(&near).map(RequestId::index), by_search, "{near}");
+                let prefix = &r.name[..k];
+                let by_search = REQUESTS.iter().position(|x| x.name == prefix);
+                assert_eq!(lookup(prefix).map(RequestId::index), by_search, "{prefix}");
+            }
+        }
+        assert_eq!(lookup(""), None);
+        assert_eq!(lookup(&"x".repeat(10_000)), None);
+    }
 
     #[test]
     fn catalog_is_sorted_and_consistent() {

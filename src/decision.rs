@@ -192,11 +192,12 @@ impl Policy {
                 };
             }
         };
-        let permitted = name::request(request).is_some()
-            && match catalog::lookup(request) {
-                Some(id) => applied.grant.permits_id(id),
-                None => applied.grant.permits_uncataloged(request),
-            };
+        // A catalog name is valid by construction; any other name is checked
+        // before the patterns see it.
+        let permitted = match catalog::lookup(request) {
+            Some(id) => applied.grant.permits_id(id),
+            None => name::request(request).is_some() && applied.grant.permits_uncataloged(request),
+        };
         let (outcome, reason) = if permitted {
             (Outcome::Allow, Reason::Granted)
         } else {

@@ -161,6 +161,8 @@ pub struct Diagnostics {
     max_per_rule: usize,
     /// Per rule beyond the limit: how many, and the worst severity.
     omitted: BTreeMap<Code, (usize, Severity)>,
+    /// Every finding pushed, listed or not.
+    pushed: usize,
 }
 
 impl Default for Diagnostics {
@@ -183,12 +185,14 @@ impl Diagnostics {
             seen: vec![0; Code::ALL.len()],
             max_per_rule,
             omitted: BTreeMap::new(),
+            pushed: 0,
         }
     }
 
     /// Records a diagnostic, or only counts it when its rule has reached the
     /// limit.
     pub fn push(&mut self, d: Diagnostic) {
+        self.pushed += 1;
         // A code's discriminant is its position in `Code::ALL`.
         if let Some(seen) = self.seen.get_mut(d.code as usize) {
             *seen += 1;
@@ -210,6 +214,11 @@ impl Diagnostics {
                 .seen
                 .get(code as usize)
                 .is_none_or(|&n| n < self.max_per_rule)
+    }
+
+    /// How many findings were pushed, listed or only counted.
+    pub fn pushed(&self) -> usize {
+        self.pushed
     }
 
     /// Whether any diagnostic is an error.

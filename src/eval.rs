@@ -539,23 +539,92 @@ impl Summary {
     pub fn of(evaluated: &[Evaluated]) -> Summary {
         let mut s = Summary::default();
         for e in evaluated {
-            if let Some(slot) = Outcome::ALL
-                .iter()
-                .position(|o| *o == e.outcome)
-                .and_then(|i| s.outcomes.get_mut(i))
-            {
-                *slot += 1;
-            }
-            s.mismatches += usize::from(e.mismatch.is_some());
+            s.add(e);
         }
         s
+    }
+
+    /// Counts one more item.
+    pub fn add(&mut self, e: &Evaluated) {
+        if let Some(slot) = Outcome::ALL
+            .iter()
+            .position(|o| *o == e.outcome)
+            .and_then(|i| self.outcomes.get_mut(i))
+        {
+            *slot += 1;
+        }
+        self.mismatches += usize::from(e.mismatch.is_some());
     }
 }
 
 /// The `eval --format json` document (schema `grammar/eval.schema.json`).
 pub fn to_json(evaluated: &[Evaluated]) -> Value {
-    let decisions: Vec<Value> = evaluated.iter().map(decision_json).collect();
-    let summary = Summary::of(evaluated);
+    document(
+        evaluated.iter().map(decision_json).collect(),
+        Summary::of(evaluated),
+    )
+}
+
+/// How [`run`] writes its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The table of [`to_human`].
+    Human,
+    /// The document of [`to_json`], printed as `jsonfmt` prints it.
+    Json,
+}
+
+/// Why [`run`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The requests file cannot be evaluated; nothing was written.
+    #[error("{0}")]
+    Items(#[from] ItemError),
+    /// Writing the report failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `scapi eval`: reads every item first (a bad item is reported before any
+/// output), decides them in order with a fresh rate limiter and writes the
+/// report. The JSON report is streamed decision by decision, so a million
+/// requests never become one JSON tree.
+pub fn run(
+    policy: &Policy,
+    text: &str,
+    format: RequestsFormat,
+    report: ReportFormat,
+    out: &mut impl std::io::Write,
+) -> Result<Summary, RunError> {
+    let items = parse_items(text, format)?;
+    if report == ReportFormat::Human {
+        let evaluated = evaluate(policy, &items);
+        out.write_all(to_human(&items, &evaluated).as_bytes())?;
+        return Ok(Summary::of(&evaluated));
+    }
+    let limiter = RateLimiter::with(
+        policy.rate_limits().clone(),
+        MemoryStore::new(),
+        ManualClock::default(),
+    );
+    let split = |s: Summary| {
+        crate::jsonfmt::Split::of(&document(Vec::new(), s), "/decisions")
+            .ok_or_else(|| std::io::Error::other("the eval document has no decisions"))
+    };
+    let head = split(Summary::default())?;
+    out.write_all(head.head.as_bytes())?;
+    let mut summary = Summary::default();
+    let decisions = items.iter().map(|item| {
+        let e = evaluate_one(policy, &limiter, item);
+        summary.add(&e);
+        decision_json(&e)
+    });
+    crate::jsonfmt::write_array(out, head.depth, decisions)?;
+    out.write_all(split(summary)?.tail.as_bytes())?;
+    Ok(summary)
+}
+
+fn document(decisions: Vec<Value>, summary: Summary) -> Value {
     let mut s = Map::new();
     for (o, n) in Outcome::ALL.iter().zip(summary.outcomes) {
         s.insert(o.as_str().to_string(), n.into());

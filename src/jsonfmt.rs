@@ -37,43 +37,78 @@ where
     I: Serialize,
     W: Write,
 {
-    // The marker cannot occur before the array: everything printed ahead of
-    // it is scapi's own text, and a NUL never reaches a document unescaped.
-    const MARKER: &str = "\u{0}scapi:streamed-array\u{0}";
-    let mut value = serde_json::to_value(doc).unwrap_or(Value::Null);
-    let Some(slot) = value.pointer_mut(pointer) else {
+    let Some(split) = Split::of(doc, pointer) else {
         return out.write_all(to_string(doc).as_bytes());
     };
-    // An array, like what it stands for: the parent's layout is unchanged.
-    *slot = Value::Array(vec![Value::String(MARKER.into())]);
-    let depth = pointer.matches('/').count();
-    let mut text = String::new();
-    write(&mut text, &value, 0);
-    text.push('\n');
-    let quoted = format!("[{}]", scalar(&Value::String(MARKER.into())));
-    let (head, tail) = text.split_once(&quoted).unwrap_or((&text, ""));
-    out.write_all(head.as_bytes())?;
+    out.write_all(split.head.as_bytes())?;
+    write_array(out, split.depth, items)?;
+    out.write_all(split.tail.as_bytes())
+}
+
+/// A document printed around one array: the text before it, the text
+/// after it, and its depth. For documents whose tail depends on what the
+/// array held (a summary after the items), split the document twice.
+#[derive(Clone, Debug)]
+pub struct Split {
+    /// Everything before the array.
+    pub head: String,
+    /// Everything after it.
+    pub tail: String,
+    /// The array's nesting depth.
+    pub depth: usize,
+}
+
+impl Split {
+    /// Splits `doc` at the array at `pointer` (a JSON pointer); `None` when
+    /// there is nothing there.
+    pub fn of<T: Serialize>(doc: &T, pointer: &str) -> Option<Split> {
+        // The marker cannot occur before the array: everything printed ahead
+        // of it is scapi's own text, and a NUL never reaches a document
+        // unescaped.
+        const MARKER: &str = "\u{0}scapi:streamed-array\u{0}";
+        let mut value = serde_json::to_value(doc).unwrap_or(Value::Null);
+        let slot = value.pointer_mut(pointer)?;
+        // An array, like what it stands for: the parent's layout is unchanged.
+        *slot = Value::Array(vec![Value::String(MARKER.into())]);
+        let mut text = String::new();
+        write(&mut text, &value, 0);
+        text.push('\n');
+        let quoted = format!("[{}]", scalar(&Value::String(MARKER.into())));
+        let (head, tail) = text.split_once(&quoted)?;
+        Some(Split {
+            head: head.to_string(),
+            tail: tail.to_string(),
+            depth: pointer.matches('/').count(),
+        })
+    }
+}
+
+/// Prints an array of objects or arrays at `depth`, item by item, exactly
+/// as [`to_string`] prints it inside a document.
+pub fn write_array<I: Serialize, W: Write>(
+    out: &mut W,
+    depth: usize,
+    items: impl IntoIterator<Item = I>,
+) -> io::Result<()> {
     let mut items = items.into_iter().peekable();
     if items.peek().is_none() {
-        out.write_all(b"[]")?;
-    } else {
-        out.write_all(b"[\n")?;
-        let mut buf = String::new();
-        while let Some(item) = items.next() {
-            buf.clear();
-            buf.push_str(&"  ".repeat(depth + 1));
-            write(
-                &mut buf,
-                &serde_json::to_value(&item).unwrap_or(Value::Null),
-                depth + 1,
-            );
-            buf.push_str(if items.peek().is_some() { ",\n" } else { "\n" });
-            out.write_all(buf.as_bytes())?;
-        }
-        out.write_all("  ".repeat(depth).as_bytes())?;
-        out.write_all(b"]")?;
+        return out.write_all(b"[]");
     }
-    out.write_all(tail.as_bytes())
+    out.write_all(b"[\n")?;
+    let mut buf = String::new();
+    while let Some(item) = items.next() {
+        buf.clear();
+        buf.push_str(&"  ".repeat(depth + 1));
+        write(
+            &mut buf,
+            &serde_json::to_value(&item).unwrap_or(Value::Null),
+            depth + 1,
+        );
+        buf.push_str(if items.peek().is_some() { ",\n" } else { "\n" });
+        out.write_all(buf.as_bytes())?;
+    }
+    out.write_all("  ".repeat(depth).as_bytes())?;
+    out.write_all(b"]")
 }
 
 fn scalar(v: &Value) -> String {

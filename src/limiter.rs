@@ -16,9 +16,10 @@
 //! moves back, so a request stamped earlier than the counter's window counts
 //! in that window; a quarantine ends only when time reaches its end.
 
+use crate::catalog::{self, RequestId};
 use crate::policy::{Quarantine, RateLimits, WINDOW_SECONDS};
+use hashbrown::HashTable;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroU32;
@@ -185,19 +186,58 @@ pub trait CounterStore: Send + Sync {
     fn evict_idle(&self, now: Millis) -> usize;
 }
 
-type Shard = HashMap<Box<str>, HashMap<Box<str>, CounterState>>;
+/// A counter's request: a catalog id (compared as a byte) or another name.
+#[derive(Debug)]
+enum RequestKey {
+    Catalog(RequestId),
+    Other(Box<str>),
+}
+
+impl RequestKey {
+    fn new(id: Option<RequestId>, name: &str) -> RequestKey {
+        match id {
+            Some(id) => RequestKey::Catalog(id),
+            None => RequestKey::Other(name.into()),
+        }
+    }
+
+    fn is(&self, id: Option<RequestId>, name: &str) -> bool {
+        match (self, id) {
+            (RequestKey::Catalog(a), Some(b)) => *a == b,
+            (RequestKey::Other(a), None) => **a == *name,
+            _ => false,
+        }
+    }
+}
+
+/// One client's counters: a short list, one per request name it sent.
+#[derive(Debug)]
+struct ClientCounters {
+    client: Box<str>,
+    /// The client's hash, for growing the table without hashing again.
+    hash: u64,
+    counters: Vec<(RequestKey, CounterState)>,
+}
 
 struct ShardState {
-    clients: Shard,
+    clients: HashTable<ClientCounters>,
     counters: usize,
     sweep_at: usize,
 }
 
+/// A shard on cache lines of its own: threads working on different shards
+/// never write to the same line.
+#[repr(align(128))]
+struct Shard(Mutex<ShardState>);
+
 /// In-memory counters, sharded by client so requests of different clients
-/// rarely contend. Idle counters are swept when a shard doubles in size, so
-/// memory stays proportional to the counters in use.
+/// rarely contend. A request hashes its client once (SipHash with a random
+/// key: clients cannot choose colliding names), which picks both the shard
+/// and the slot; the request name is a catalog id compared as a byte.
+/// Idle counters are swept when a shard doubles in size, so memory stays
+/// proportional to the counters in use.
 pub struct MemoryStore {
-    shards: [Mutex<ShardState>; SHARDS],
+    shards: [Shard; SHARDS],
     hasher: RandomState,
 }
 
@@ -222,11 +262,11 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         let shards = std::array::from_fn(|_| {
-            Mutex::new(ShardState {
-                clients: HashMap::new(),
+            Shard(Mutex::new(ShardState {
+                clients: HashTable::new(),
                 counters: 0,
                 sweep_at: FIRST_SWEEP,
-            })
+            }))
         });
         MemoryStore {
             shards,
@@ -234,15 +274,18 @@ impl MemoryStore {
         }
     }
 
-    // The index is a hash modulo the number of shards, never input itself.
+    /// The client's hash and shard. The shard comes from bits the table
+    /// does not use for its slots or tags.
+    // The index is masked to the number of shards, never input itself.
     #[allow(clippy::indexing_slicing)]
-    fn shard(&self, client: &str) -> &Mutex<ShardState> {
-        &self.shards[(self.hasher.hash_one(client) % SHARDS as u64) as usize]
+    fn shard(&self, client: &str) -> (u64, &Mutex<ShardState>) {
+        let hash = self.hasher.hash_one(client);
+        (hash, &self.shards[((hash >> 32) as usize) & (SHARDS - 1)].0)
     }
 
     /// How many counters are held.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).counters).sum()
+        self.shards.iter().map(|s| lock(&s.0).counters).sum()
     }
 
     /// Whether no counter is held.
@@ -252,11 +295,15 @@ impl MemoryStore {
 
     /// The state of a counter, if held.
     pub fn state(&self, client: &str, request: &str) -> Option<CounterState> {
-        lock(self.shard(client))
+        let (hash, shard) = self.shard(client);
+        let id = catalog::lookup(request);
+        lock(shard)
             .clients
-            .get(client)
-            .and_then(|m| m.get(request))
-            .copied()
+            .find(hash, |c| *c.client == *client)?
+            .counters
+            .iter()
+            .find(|(k, _)| k.is(id, request))
+            .map(|(_, s)| *s)
     }
 }
 
@@ -268,54 +315,62 @@ fn lock(m: &Mutex<ShardState>) -> std::sync::MutexGuard<'_, ShardState> {
 
 fn sweep(shard: &mut ShardState, now: Millis) -> usize {
     let before = shard.counters;
-    shard.clients.retain(|_, requests| {
-        requests.retain(|_, s| !is_idle(*s, now));
-        !requests.is_empty()
+    let mut kept = 0;
+    shard.clients.retain(|c| {
+        c.counters.retain(|(_, s)| !is_idle(*s, now));
+        kept += c.counters.len();
+        !c.counters.is_empty()
     });
-    shard.counters = shard.clients.values().map(HashMap::len).sum();
-    shard.sweep_at = (shard.counters * 2).max(FIRST_SWEEP);
-    before - shard.counters
+    shard.counters = kept;
+    shard.sweep_at = (kept * 2).max(FIRST_SWEEP);
+    before - kept
 }
 
 impl CounterStore for MemoryStore {
     fn admit(&self, client: &str, request: &str, limit: Limit, now: Millis) -> Admission {
-        let mut shard = lock(self.shard(client));
-        let current = shard
+        let id = catalog::lookup(request);
+        let (hash, shard) = self.shard(client);
+        let mut guard = lock(shard);
+        let shard = &mut *guard;
+        let entry = shard
             .clients
-            .get(client)
-            .and_then(|m| m.get(request))
-            .copied();
-        let (next, admission) = step(current, limit, now);
-        match shard
-            .clients
-            .get_mut(client)
-            .and_then(|m| m.get_mut(request))
-        {
-            Some(slot) => *slot = next,
-            None => {
-                shard
-                    .clients
-                    .entry(client.into())
-                    .or_default()
-                    .insert(request.into(), next);
-                shard.counters += 1;
-                if shard.counters > shard.sweep_at {
-                    sweep(&mut shard, now);
-                }
-            }
+            .entry(hash, |c| *c.client == *client, |c| c.hash);
+        let counters = &mut entry
+            .or_insert_with(|| ClientCounters {
+                client: client.into(),
+                hash,
+                counters: Vec::new(),
+            })
+            .into_mut()
+            .counters;
+        if let Some((_, state)) = counters.iter_mut().find(|(k, _)| k.is(id, request)) {
+            let (next, admission) = step(Some(*state), limit, now);
+            *state = next;
+            return admission;
+        }
+        let (next, admission) = step(None, limit, now);
+        counters.push((RequestKey::new(id, request), next));
+        shard.counters += 1;
+        if shard.counters > shard.sweep_at {
+            sweep(shard, now);
         }
         admission
     }
 
     fn end_session(&self, client: &str) {
-        let mut shard = lock(self.shard(client));
-        if let Some(m) = shard.clients.remove(client) {
-            shard.counters -= m.len();
+        let (hash, shard) = self.shard(client);
+        let mut shard = lock(shard);
+        if let Ok(entry) = shard.clients.find_entry(hash, |c| *c.client == *client) {
+            let (removed, _) = entry.remove();
+            shard.counters -= removed.counters.len();
         }
     }
 
     fn evict_idle(&self, now: Millis) -> usize {
-        self.shards.iter().map(|s| sweep(&mut lock(s), now)).sum()
+        self.shards
+            .iter()
+            .map(|s| sweep(&mut lock(&s.0), now))
+            .sum()
     }
 }
 
@@ -323,14 +378,23 @@ impl CounterStore for MemoryStore {
 /// `Send + Sync`; share it between the threads of a broker.
 pub struct RateLimiter<S: CounterStore = MemoryStore, C: Clock = SystemClock> {
     limits: RateLimits,
+    /// The limit of every catalog request, by id.
+    by_id: Box<[u32]>,
     store: S,
     clock: C,
+}
+
+fn limits_by_id(limits: &RateLimits) -> Box<[u32]> {
+    catalog::all()
+        .map(|id| limits.limit_for(id.name()))
+        .collect()
 }
 
 impl RateLimiter {
     /// A limiter for these limits with in-memory counters and the system clock.
     pub fn new(limits: RateLimits) -> RateLimiter {
         RateLimiter {
+            by_id: limits_by_id(&limits),
             limits,
             store: MemoryStore::new(),
             clock: SystemClock,
@@ -342,6 +406,7 @@ impl<S: CounterStore, C: Clock> RateLimiter<S, C> {
     /// A limiter with a given store and clock.
     pub fn with(limits: RateLimits, store: S, clock: C) -> RateLimiter<S, C> {
         RateLimiter {
+            by_id: limits_by_id(&limits),
             limits,
             store,
             clock,
@@ -350,7 +415,11 @@ impl<S: CounterStore, C: Clock> RateLimiter<S, C> {
 
     /// The limit of a request name, if it has one (0 = unlimited = `None`).
     pub fn limit_for(&self, request: &str) -> Option<Limit> {
-        NonZeroU32::new(self.limits.limit_for(request)).map(|per_minute| Limit {
+        let n = match catalog::lookup(request) {
+            Some(id) => self.by_id.get(id.index()).copied().unwrap_or(0),
+            None => self.limits.limit_for(request),
+        };
+        NonZeroU32::new(n).map(|per_minute| Limit {
             per_minute,
             quarantine: self.limits.quarantine,
         })

@@ -195,6 +195,14 @@ impl Grant {
         )
     }
 
+    /// The same grant for an entry on another line.
+    pub fn at_line(&self, line: usize) -> Grant {
+        Grant {
+            rules: Arc::clone(&self.rules),
+            line,
+        }
+    }
+
     /// The filters as written (canonical).
     pub fn allow(&self) -> &[Filter] {
         &self.rules.allow
@@ -433,7 +441,10 @@ impl Policy {
         web_extensions: Vec<WebExtension>,
         source: SourceInfo,
     ) -> Policy {
-        origins.sort_by(|a, b| a.origin.cmp(&b.origin));
+        // Lowering hands them over sorted already.
+        if !origins.is_sorted_by(|a, b| a.origin <= b.origin) {
+            origins.sort_by(|a, b| a.origin.cmp(&b.origin));
+        }
         origins.dedup_by(|b, a| {
             if a.origin == b.origin {
                 a.grant = a.grant.merge(&b.grant);

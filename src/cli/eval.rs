@@ -1,8 +1,8 @@
 //! `scapi eval POLICY REQUESTS` and `scapi explain POLICY --origin ORIGIN`.
 
-use super::{Exit, InputArgs, error, load_policy, print_stdout, read_input};
+use super::{Exit, InputArgs, error, load_policy, print_stdout, read_input, write_stdout};
 use clap::ValueEnum;
-use scapi::eval::{self, RequestsFormat, Summary};
+use scapi::eval::{self, ReportFormat, RequestsFormat, RunError};
 use scapi::explain;
 
 #[derive(Debug, clap::Args)]
@@ -42,23 +42,36 @@ pub fn run(args: Args) -> Exit {
         error(format!("`{}` is not UTF-8 text", args.requests));
         return Exit::Unusable;
     };
-    let items = match eval::parse_items(&text, RequestsFormat::detect(&args.requests, &text)) {
-        Ok(items) => items,
-        Err(e) => {
-            error(format!("`{}`: {e}", args.requests));
-            return Exit::Unusable;
+    let format = RequestsFormat::detect(&args.requests, &text);
+    let report = match args.format {
+        Format::Json => ReportFormat::Json,
+        Format::Human => ReportFormat::Human,
+    };
+    // A bad requests file is reported before anything is written.
+    let mut outcome = None;
+    let written = write_stdout(|out| match eval::run(&policy, &text, format, report, out) {
+        Ok(summary) => {
+            outcome = Some(Ok(summary));
+            Ok(())
         }
-    };
-    let evaluated = eval::evaluate(&policy, &items);
-    let summary = Summary::of(&evaluated);
-    let text = match args.format {
-        Format::Json => scapi::jsonfmt::to_string(&eval::to_json(&evaluated)),
-        Format::Human => eval::to_human(&items, &evaluated),
-    };
-    if let Err(e) = print_stdout(&text) {
+        Err(RunError::Items(e)) => {
+            outcome = Some(Err(e));
+            Ok(())
+        }
+        Err(RunError::Io(e)) => Err(e),
+    });
+    if let Err(e) = written {
         error(e);
         return Exit::Unusable;
     }
+    let summary = match outcome {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            error(format!("`{}`: {e}", args.requests));
+            return Exit::Unusable;
+        }
+        None => return Exit::Unusable,
+    };
     if summary.mismatches > 0 {
         Exit::Negative
     } else {

@@ -25,6 +25,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, sort_diagnostics};
 use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::policy::{Policy, SourceInfo};
 use crate::source::{SourceFile, Span};
+use std::collections::HashMap;
 
 /// `service-client-api.accepted-web-content-origins`
 pub const ORIGINS: &str = "service-client-api.accepted-web-content-origins";
@@ -110,6 +111,7 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
         read,
         diags: read.diagnostics.clone(),
         grants: crate::policy::GrantCache::new(),
+        filter_texts: HashMap::new(),
     };
     let object = options
         .object
@@ -172,6 +174,8 @@ pub(crate) struct Cx<'a> {
     diags: Diagnostics,
     /// Entries with the same filters share what those filters grant.
     grants: crate::policy::GrantCache,
+    /// Grants of filter lists lowered without a finding, by their text.
+    filter_texts: HashMap<Box<str>, crate::policy::Grant>,
 }
 
 impl<'a> Cx<'a> {

@@ -93,30 +93,28 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
 
 /// Merges duplicate origins (with a warning) and checks entries against `*`.
 fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins {
-    // Repeats are found by sorting positions, not by copying every origin
-    // into a map: lists can hold a million origins. A repeat is merged into
-    // the first entry of its origin (the smallest position).
-    fn origin_at(kept: &[Lowered], i: usize) -> Option<Option<&str>> {
-        kept.get(i).map(|l| l.origin.as_deref())
-    }
-    let mut order: Vec<usize> = (0..kept.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        origin_at(&kept, a)
-            .cmp(&origin_at(&kept, b))
-            .then(a.cmp(&b))
+    // Repeats are found by sorting the entries by origin, then position (a
+    // span's start): equal origins end up side by side, the first written
+    // first. No map of a million origins; and the rules come out sorted, as
+    // the policy keeps them.
+    kept.sort_unstable_by(|a, b| {
+        a.origin
+            .cmp(&b.origin)
+            .then(a.span.start.cmp(&b.span.start))
     });
-    // Within a group of equal origins, positions ascend: the first is kept
-    // and each repeat is merged into it in the order they are written.
+    // Each repeat is merged into the first entry of its origin, in the
+    // order they are written.
     let mut repeat = vec![false; kept.len()];
-    let mut group = 0;
-    for (k, &i) in order.iter().enumerate() {
-        let first = match order.get(group) {
-            Some(&g) if origin_at(&kept, g) == origin_at(&kept, i) && g != i => g,
-            _ => {
-                group = k;
-                continue;
-            }
+    let mut first = 0;
+    for i in 1..kept.len() {
+        let same = match (kept.get(first), kept.get(i)) {
+            (Some(f), Some(r)) => f.origin == r.origin,
+            _ => false,
         };
+        if !same {
+            first = i;
+            continue;
+        }
         if let Some(flag) = repeat.get_mut(i) {
             *flag = true;
         }
@@ -148,7 +146,6 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
         first.grant = first.grant.merge(&grant);
         cx.value_diag(opt, d);
     }
-    drop(order);
     // Drop the repeats in place: no second list of a million entries.
     let mut position = 0;
     kept.retain(|_| {
@@ -239,14 +236,12 @@ fn lower_entry(cx: &mut Cx<'_>, opt: &OptionEntry, entry: &Entry<'_>) -> Option<
     } else {
         check_origin(cx, opt, entry.target, tspan).map(|o| Some(o.into_boxed_str()))
     };
-    let filters = lower_filters(cx, opt, entry.filters.as_ref());
-    let origin = origin?;
-    let filters = filters?;
     let offset = opt.file_span(entry.span).start;
     let line = cx.line(offset);
+    let grant = lower_grant(cx, opt, entry.filters.as_ref(), line);
     Some(Lowered {
-        origin,
-        grant: cx.grants.grant(filters, line),
+        origin: origin?,
+        grant: grant?,
         span: entry.span,
         removal: entry.removal,
     })
@@ -270,6 +265,27 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
                 .help("remove it and list the real origin of the application"),
         );
         return None;
+    }
+    // Most configured origins are written canonically already: the
+    // presented-origin check recognizes them without a URL parse (it accepts
+    // exactly what the URL standard would write back, `tests/properties.rs`).
+    // Of the checks below only port 0 and cleartext `http` can apply.
+    if crate::origin::is_canonical(text) && !text.ends_with(":0") {
+        if let Some(host) = text.strip_prefix("http://") {
+            if !is_loopback(text) {
+                cleartext(
+                    cx,
+                    opt,
+                    text,
+                    span_in(v, text.get(..4).unwrap_or(text)),
+                    host,
+                );
+            }
+            return Some(text.to_string());
+        }
+        if text.starts_with("https://") {
+            return Some(text.to_string());
+        }
     }
     let Some(parts) = origin::origin(text) else {
         missing_scheme(cx, opt, text, span);
@@ -399,21 +415,25 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
         );
     }
     if scheme == "http" && !is_loopback(&canonical) {
-        cx.value_diag(
-            opt,
-            Diagnostic::new(
-                Code::CleartextOrigin,
-                part(parts.scheme),
-                format!("origin `{canonical}` uses cleartext `http`"),
-            )
-            .label("pages served over http can be tampered with in transit")
-            .help(format!(
-                "serve the application over https and accept `https://{}`",
-                canonical.trim_start_matches("http://")
-            )),
-        );
+        let host = canonical.trim_start_matches("http://");
+        cleartext(cx, opt, &canonical, part(parts.scheme), host);
     }
     Some(canonical)
+}
+
+fn cleartext(cx: &mut Cx<'_>, opt: &OptionEntry, canonical: &str, scheme: Span, host: &str) {
+    cx.value_diag(
+        opt,
+        Diagnostic::new(
+            Code::CleartextOrigin,
+            scheme,
+            format!("origin `{canonical}` uses cleartext `http`"),
+        )
+        .label("pages served over http can be tampered with in transit")
+        .help(format!(
+            "serve the application over https and accept `https://{host}`"
+        )),
+    );
 }
 
 /// The canonical serialized origin of an origin's scheme, host and port
@@ -593,6 +613,40 @@ fn non_canonical_reasons(parts: &OriginParts<'_>, canonical: &str) -> String {
 
 /// Lowers an entry's filter list; `None` if the list grants nothing because
 /// of an error (an empty list, an unclosed parenthesis).
+/// Distinct filter lists remembered by their text, at most.
+const FILTER_TEXTS: usize = 4096;
+
+/// What an entry's filter list grants. Exports repeat a few filter lists
+/// over thousands of entries: a list whose exact text was already lowered
+/// without a finding is not lowered again.
+fn lower_grant(
+    cx: &mut Cx<'_>,
+    opt: &OptionEntry,
+    list: Option<&FilterList<'_>>,
+    line: usize,
+) -> Option<Grant> {
+    let v = opt.value.as_str();
+    // The text from `(` to `)`; "" for no list. An unclosed list is never
+    // remembered (it is an error).
+    let text = match list {
+        None => Some(""),
+        Some(l) => l.close.and_then(|c| v.get(l.open.start..c.end)),
+    };
+    if let Some(g) = text.and_then(|t| cx.filter_texts.get(t)) {
+        return Some(g.at_line(line));
+    }
+    let before = cx.diags.pushed();
+    let filters = lower_filters(cx, opt, list)?;
+    let grant = cx.grants.grant(filters, line);
+    if let Some(t) = text
+        && cx.diags.pushed() == before
+        && cx.filter_texts.len() < FILTER_TEXTS
+    {
+        cx.filter_texts.insert(t.into(), grant.clone());
+    }
+    Some(grant)
+}
+
 fn lower_filters(
     cx: &mut Cx<'_>,
     opt: &OptionEntry,

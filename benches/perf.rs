@@ -1,0 +1,393 @@
+//! `cargo bench`: scapi's workloads, each beside a baseline measured in the
+//! same run, then a table of the ratios (README "Performance").
+//!
+//! * W1 lint + compile of synthetic exports (1k, 10k, 100k origins) in MB/s,
+//!   against `serde_json` parsing a JSON document of the same entries.
+//! * W2 `Policy::check` on a 10k-origin policy, ns per decision, against a
+//!   naive `HashMap<String, HashSet<String>>` lookup of the same pairs.
+//! * W3 limiter admission, 1 and 2 threads, 10k clients × 20 request names,
+//!   against `governor`'s keyed limiter on the same stream.
+//! * W4 `scapi eval` on 1M JSON Lines requests (parse, decide, write the
+//!   JSON report), against just parsing those lines with `serde_json`.
+//! *
+//! W5 (memory) is `benches/memory.rs`: it counts allocations, which would
+//! tax every workload here.
+//!
+//! `cargo bench -- W2` runs one workload; the ratio table lists what ran.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::{generator, naive_map};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+fn options() -> scapi::Options {
+    scapi::Options::default()
+}
+
+/// The same entries as the export, as a JSON document: what a policy tool
+/// reading JSON would parse.
+fn json_of_export(n: usize) -> String {
+    let export = generator::export(n, 1);
+    let c = scapi::compile("gen.cfg", export.as_bytes(), &options());
+    let policy = c.policy.unwrap();
+    let entries: Vec<Value> = policy
+        .origins()
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "origin": &*o.origin,
+                "allow": o.grant.allow().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_string(&serde_json::json!({
+        "origins": entries,
+        "rateLimit": 120,
+        "readAllowed": (0..50).map(|k| format!("Key{k}")).collect::<Vec<_>>(),
+    }))
+    .unwrap()
+}
+
+fn w1(c: &mut Criterion) {
+    for n in [1_000, 10_000, 100_000] {
+        let export = generator::export(n, 1);
+        let json = json_of_export(n);
+        let mut g = c.benchmark_group("W1");
+        g.sample_size(if n >= 100_000 { 10 } else { 30 });
+        g.throughput(Throughput::Bytes(export.len() as u64));
+        g.bench_function(BenchmarkId::new("scapi lint+compile", n), |b| {
+            b.iter(|| {
+                let c = scapi::compile("gen.cfg", black_box(export.as_bytes()), &options());
+                assert!(!c.has_errors());
+                c
+            })
+        });
+        g.throughput(Throughput::Bytes(json.len() as u64));
+        g.bench_function(BenchmarkId::new("serde_json parse", n), |b| {
+            b.iter(|| serde_json::from_str::<Value>(black_box(&json)).unwrap())
+        });
+        g.finish();
+        SIZES.with(|s| {
+            s.borrow_mut()
+                .insert(format!("W1/scapi lint+compile/{n}"), export.len());
+            s.borrow_mut()
+                .insert(format!("W1/serde_json parse/{n}"), json.len());
+        });
+    }
+}
+
+/// (origin, request) pairs from the generator's request stream: allowed
+/// requests, unknown and non-canonical origins, requests the filters refuse,
+/// names outside the catalog.
+fn pairs(n_origins: usize, count: usize) -> Vec<(String, String)> {
+    let text = generator::requests(count, n_origins, 3);
+    let items = scapi::eval::parse_items(&text, scapi::eval::RequestsFormat::JsonLines).unwrap();
+    items
+        .into_iter()
+        .filter_map(|i| match i.kind {
+            scapi::eval::ItemKind::Request(r) => Some((r.origin, r.request)),
+            scapi::eval::ItemKind::Event(_) => None,
+        })
+        .collect()
+}
+
+fn w2(c: &mut Criterion) {
+    let export = generator::export(10_000, 1);
+    let policy = scapi::compile("gen.cfg", export.as_bytes(), &options())
+        .policy
+        .unwrap();
+    let pairs = pairs(10_000, 8192);
+    let naive = naive_map(&policy);
+    // Warm the lazily built glob sets, as a running broker has.
+    for (o, r) in &pairs {
+        policy.check(o, r);
+    }
+    let mut g = c.benchmark_group("W2");
+    g.throughput(Throughput::Elements(pairs.len() as u64));
+    g.bench_function("scapi check", |b| {
+        b.iter(|| {
+            let mut allowed = 0usize;
+            for (o, r) in &pairs {
+                allowed += usize::from(policy.check(black_box(o), black_box(r)).is_allowed());
+            }
+            allowed
+        })
+    });
+    g.bench_function("naive map", |b| {
+        b.iter(|| {
+            let mut allowed = 0usize;
+            for (o, r) in &pairs {
+                allowed += usize::from(
+                    naive
+                        .get(black_box(o.as_str()))
+                        .is_some_and(|s| s.contains(black_box(r.as_str()))),
+                );
+            }
+            allowed
+        })
+    });
+    g.finish();
+    let mix = pairs.iter().fold([0usize; 4], |mut m, (o, r)| {
+        let d = policy.check(o, r);
+        let k = match d.reason {
+            scapi::decision::Reason::Granted => 0,
+            scapi::decision::Reason::RequestNotPermitted => 1,
+            _ if scapi::catalog::lookup(r).is_none() => 3,
+            _ => 2,
+        };
+        m[k] += 1;
+        m
+    });
+    eprintln!(
+        "W2 mix of {} pairs: {} allowed, {} denied by filter, {} denied by origin, {} names outside the catalog (of the denied)",
+        pairs.len(),
+        mix[0],
+        mix[1],
+        mix[2],
+        mix[3]
+    );
+}
+
+const NAMES: [&str; 20] = [
+    "agent.get",
+    "agent.getState",
+    "agent.setState",
+    "voice.dial",
+    "voice.hangUp",
+    "voice.holdCall",
+    "interaction.getInteractions",
+    "interaction.getByInteractionId",
+    "interaction.setUserData",
+    "interaction.deleteUserData",
+    "system.popupToast",
+    "email.create",
+    "auth.getJwtToken",
+    "media.setState",
+    "media.getMediaList",
+    "chat.create",
+    "workitem.create",
+    "outbound.getRecords",
+    "voice.startCallMonitoring",
+    "newns.request",
+];
+
+/// 10k clients × 20 request names, in a shuffled order.
+fn admission_stream() -> Vec<(String, &'static str)> {
+    let mut rng = generator::Rng::new(11);
+    let mut stream: Vec<(String, &'static str)> = (0..10_000)
+        .flat_map(|c| NAMES.iter().map(move |n| (format!("agent-{c}"), *n)))
+        .collect();
+    for i in (1..stream.len()).rev() {
+        let j = rng.below(i + 1);
+        stream.swap(i, j);
+    }
+    stream
+}
+
+const PER_MINUTE: u32 = 1_000_000;
+
+fn w3(c: &mut Criterion) {
+    use governor::{Quota, RateLimiter as Governor};
+    let stream = admission_stream();
+    let limits = scapi::policy::RateLimits {
+        default: PER_MINUTE,
+        per_request: Default::default(),
+        quarantine: scapi::policy::Quarantine::from_option(30),
+    };
+    let quota = Quota::per_minute(NonZeroU32::new(PER_MINUTE).unwrap());
+    let mut g = c.benchmark_group("W3");
+    g.throughput(Throughput::Elements(stream.len() as u64));
+    for threads in [1usize, 2] {
+        g.bench_function(BenchmarkId::new("scapi admit", threads), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    // A fresh limiter per pass: the first pass inserts the
+                    // counters, as a broker does at the start of a shift.
+                    let limiter = scapi::limiter::RateLimiter::new(limits.clone());
+                    for (client, name) in &stream {
+                        limiter.admit(client, name);
+                    }
+                    total += run_split(threads, &stream, |(client, name)| {
+                        black_box(limiter.admit(client, name));
+                    });
+                }
+                total
+            })
+        });
+        g.bench_function(BenchmarkId::new("governor keyed", threads), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let limiter = Governor::keyed(quota);
+                    for key in &stream {
+                        let _ = limiter.check_key(key);
+                    }
+                    total += run_split(threads, &stream, |key| {
+                        let _ = black_box(limiter.check_key(key));
+                    });
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Runs `f` over the stream split between `threads` threads; the wall time.
+fn run_split<T: Sync>(threads: usize, stream: &[T], f: impl Fn(&T) + Sync) -> Duration {
+    let chunk = stream.len().div_ceil(threads);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for part in stream.chunks(chunk) {
+            let f = &f;
+            s.spawn(move || part.iter().for_each(f));
+        }
+    });
+    start.elapsed()
+}
+
+fn w4(c: &mut Criterion) {
+    let export = generator::export(10_000, 1);
+    let policy = scapi::compile("gen.cfg", export.as_bytes(), &options())
+        .policy
+        .unwrap();
+    let requests = generator::requests(1_000_000, 10_000, 5);
+    let mut g = c.benchmark_group("W4");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(1_000_000));
+    g.bench_function("scapi eval --format json", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(256 << 20);
+            let summary = scapi::eval::run(
+                &policy,
+                black_box(&requests),
+                scapi::eval::RequestsFormat::JsonLines,
+                scapi::eval::ReportFormat::Json,
+                &mut out,
+            )
+            .unwrap();
+            (summary, out.len())
+        })
+    });
+    g.bench_function("serde_json parse of the lines", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for line in black_box(&requests).lines() {
+                let v: Value = serde_json::from_str(line).unwrap();
+                n += usize::from(v.is_object());
+            }
+            n
+        })
+    });
+    g.finish();
+}
+
+thread_local! {
+    static SIZES: std::cell::RefCell<HashMap<String, usize>> = std::cell::RefCell::new(HashMap::new());
+}
+
+/// Criterion's mean estimate of one benchmark, in nanoseconds per iteration.
+fn mean_ns(id: &str) -> Option<f64> {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()?
+        .join("criterion")
+        .join(id)
+        .join("new/estimates.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(dir).ok()?).ok()?;
+    v.pointer("/mean/point_estimate")?.as_f64()
+}
+
+fn report() {
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    let size = |id: &str| SIZES.with(|s| s.borrow().get(id).copied());
+    let mut per_origin = Vec::new();
+    for n in [1_000usize, 10_000, 100_000] {
+        let (ours, base) = (
+            format!("W1/scapi lint+compile/{n}"),
+            format!("W1/serde_json parse/{n}"),
+        );
+        if let (Some(a), Some(b), Some(sa), Some(sb)) =
+            (mean_ns(&ours), mean_ns(&base), size(&ours), size(&base))
+        {
+            let mbps = |bytes: usize, ns: f64| bytes as f64 / ns * 1e3;
+            per_origin.push(a / n as f64);
+            rows.push((
+                format!("W1 lint+compile, {n} origins"),
+                format!("{:.0} MB/s ({:.0} ns/origin)", mbps(sa, a), a / n as f64),
+                format!("{:.0} MB/s", mbps(sb, b)),
+                format!("{:.2}× serde_json", mbps(sa, a) / mbps(sb, b)),
+            ));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (
+        per_origin.iter().copied().reduce(f64::min),
+        per_origin.iter().copied().reduce(f64::max),
+    ) {
+        rows.push((
+            "W1 cost per origin, 1k → 100k".into(),
+            format!("{:.0}–{:.0} ns", lo, hi),
+            "flat".into(),
+            format!("{:.2}× spread", hi / lo),
+        ));
+    }
+    if let (Some(a), Some(b)) = (mean_ns("W2/scapi check"), mean_ns("W2/naive map")) {
+        rows.push((
+            "W2 check, 10k-origin policy".into(),
+            format!("{:.1} ns/decision", a / 8192.0),
+            format!("{:.1} ns/lookup", b / 8192.0),
+            format!("{:.2}× naive", a / b),
+        ));
+    }
+    for t in [1, 2] {
+        if let (Some(a), Some(b)) = (
+            mean_ns(&format!("W3/scapi admit/{t}")),
+            mean_ns(&format!("W3/governor keyed/{t}")),
+        ) {
+            let per = |ns: f64| ns / 200_000.0;
+            rows.push((
+                format!("W3 admit, {t} thread{}", if t == 1 { "" } else { "s" }),
+                format!("{:.1} ns/request", per(a)),
+                format!("{:.1} ns/request", per(b)),
+                format!("{:.2}× governor's time", a / b),
+            ));
+        }
+    }
+    if let (Some(a), Some(b)) = (
+        mean_ns("W4/scapi eval --format json"),
+        mean_ns("W4/serde_json parse of the lines"),
+    ) {
+        rows.push((
+            "W4 eval, 1M JSONL requests".into(),
+            format!("{:.2} M decisions/s", 1e3 / a * 1e6),
+            format!("{:.2} M lines/s", 1e3 / b * 1e6),
+            format!("{:.2}× the parse floor", b / a),
+        ));
+    }
+    common::print_table(&rows);
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .configure_from_args();
+    w1(&mut c);
+    w2(&mut c);
+    w3(&mut c);
+    w4(&mut c);
+    c.final_summary();
+    report();
+}
