@@ -53,21 +53,29 @@ fn canonical_value(o: &OptionEntry) -> Option<String> {
     let key = o.key.as_str();
     if key == ORIGINS {
         let l = origin_list::origin_list(&o.value);
-        let entries: Option<Vec<String>> = l
+        // An entry with an error (kept only because a suppression hides it)
+        // stays as written: it grants nothing, and must go on granting
+        // nothing.
+        let entries: Vec<String> = l
             .entries
             .iter()
-            .map(|e| {
-                let target = lower::canonical_target(e.target)?;
-                Some(match &e.filters {
+            .map(|e| match lower::canonical_target(e.target) {
+                None => o
+                    .value
+                    .get(e.span.range())
+                    .unwrap_or(e.target)
+                    .trim()
+                    .to_string(),
+                Some(target) => match &e.filters {
                     None => target,
                     Some(f) => {
                         let names: Vec<&str> = f.items.iter().map(|i| i.name).collect();
                         format!("{target} ({})", names.join(", "))
                     }
-                })
+                },
             })
             .collect();
-        return entries.map(|e| e.join(", "));
+        return Some(entries.join(", "));
     }
     if key == RATE_LIMIT
         || key == QUARANTINE

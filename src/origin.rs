@@ -111,27 +111,34 @@ fn check_host(host: &str) -> Result<(), NotCanonical> {
     if host.is_empty() || host.len() > 253 + 1 {
         return Err(NotCanonical::Host);
     }
-    for b in host.bytes() {
+    // One pass: allowed bytes, labels of 1 to 63 bytes (a final dot may end
+    // the name), and where the last label is.
+    // The first byte that does not belong decides; a bad label only counts
+    // when every byte belongs.
+    let (mut start, mut last, mut bad) = (0, (0, 0), false);
+    for (i, b) in host.bytes().enumerate() {
         match b {
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {}
+            b'.' => {
+                bad |= i == start;
+                last = (start, i);
+                start = i + 1;
+            }
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => bad |= i - start >= 63,
             b'/' | b'?' | b'#' | b' ' | b'\t' | b'\r' | b'\n' | b',' => {
                 return Err(NotCanonical::Trailing);
             }
             _ => return Err(NotCanonical::Host),
         }
     }
-    if host.split('.').any(|label| label.len() > 63) || host.contains("..") || host.starts_with('.')
-    {
+    if bad {
         return Err(NotCanonical::Host);
+    }
+    if start < host.len() {
+        last = (start, host.len());
     }
     // WHATWG: a host whose last label is numeric is an IPv4 address, and its
     // canonical form is four decimal parts without leading zeros.
-    let last = host
-        .strip_suffix('.')
-        .unwrap_or(host)
-        .rsplit('.')
-        .next()
-        .unwrap_or("");
+    let last = host.get(last.0..last.1).unwrap_or("");
     let numeric = !last.is_empty()
         && (last.bytes().all(|b| b.is_ascii_digit())
             || (last.starts_with("0x") && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit())));
@@ -218,6 +225,59 @@ fn write_ipv6(out: &mut impl Write, addr: &Ipv6Addr) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The host check as first written (several passes), kept as the
+    /// reference for the one-pass version.
+    fn reference_host(host: &str) -> Result<(), NotCanonical> {
+        if host.is_empty() || host.len() > 253 + 1 {
+            return Err(NotCanonical::Host);
+        }
+        for b in host.bytes() {
+            match b {
+                b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {}
+                b'/' | b'?' | b'#' | b' ' | b'\t' | b'\r' | b'\n' | b',' => {
+                    return Err(NotCanonical::Trailing);
+                }
+                _ => return Err(NotCanonical::Host),
+            }
+        }
+        if host.split('.').any(|l| l.len() > 63) || host.contains("..") || host.starts_with('.') {
+            return Err(NotCanonical::Host);
+        }
+        let last = host
+            .strip_suffix('.')
+            .unwrap_or(host)
+            .rsplit('.')
+            .next()
+            .unwrap_or("");
+        let numeric = !last.is_empty()
+            && (last.bytes().all(|b| b.is_ascii_digit())
+                || (last.starts_with("0x") && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit())));
+        if numeric {
+            return check_ipv4(host);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn one_pass_host_check_agrees_with_the_reference() {
+        let alphabet = ['a', '.', '/', 'A', '-', '1', 'x', '0'];
+        let mut hosts: Vec<String> = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = hosts
+                .iter()
+                .flat_map(|h| alphabet.iter().map(move |c| format!("{h}{c}")))
+                .collect();
+            hosts.extend(longer);
+        }
+        hosts.push(format!("{}.com", "a".repeat(63)));
+        hosts.push(format!("{}.com", "a".repeat(64)));
+        hosts.push(format!("{}.com/", "a".repeat(64)));
+        hosts.push(format!("{}.", "a".repeat(63)));
+        for h in &hosts {
+            assert_eq!(check_host(h), reference_host(h), "{h:?}");
+        }
+    }
 
     #[test]
     fn canonical_origins_pass() {

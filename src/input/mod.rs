@@ -404,7 +404,12 @@ pub fn decode(name: &str, bytes: Vec<u8>, max_input_bytes: u64) -> Result<Source
             .help("save the export as UTF-8 (GAX exports are UTF-8)"),
         });
     }
-    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+    // `contains` on bytes is a vectorized search; the position only when needed.
+    if let Some(pos) = bytes
+        .contains(&0)
+        .then(|| bytes.iter().position(|&b| b == 0))
+        .flatten()
+    {
         return Err(fail(
             InputError::new(
                 InputErrorKind::Binary,

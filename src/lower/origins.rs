@@ -458,12 +458,39 @@ fn canonical_of(scheme: &str, parts: &OriginParts<'_>) -> Option<String> {
 
 /// The canonical form of an entry's target as written in a valid origin
 /// list: `*` stays `*`; an origin is canonicalized as lowering does.
+///
+/// `None` for any target lowering reports as an error (a bad port, a path,
+/// user information, a wildcard or missing host, another scheme), even when
+/// an inline suppression hides that error: such an entry grants nothing, and
+/// rewriting it into a valid origin would grant something (found by
+/// fuzzing `fmt`).
 pub(crate) fn canonical_target(target: &str) -> Option<String> {
     if target == "*" {
         return Some("*".to_string());
     }
     let parts = origin::origin(target)?;
-    canonical_of(parts.scheme, &parts)
+    let scheme = parts.scheme.to_ascii_lowercase();
+    let port_ok = match (parts.port, parts.port_digits()) {
+        (None, _) => true,
+        (Some(_), Some(d)) => {
+            !d.is_empty()
+                && d.bytes().all(|b| b.is_ascii_digit())
+                && d.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
+        }
+        (Some(_), None) => false,
+    };
+    let clean = SCHEMES.contains(&scheme.as_str())
+        && !parts.host.is_empty()
+        && !parts.host.contains('*')
+        && port_ok
+        && parts.userinfo.is_none()
+        && parts.path.is_none()
+        && parts.query.is_none()
+        && parts.fragment.is_none();
+    if !clean {
+        return None;
+    }
+    canonical_of(&scheme, &parts)
 }
 
 fn missing_scheme(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) {
