@@ -123,6 +123,59 @@ const FIELDS: &[&str] = &[
     "at", "origin", "request", "client", "userData", "keys", "expect", "event",
 ];
 
+/// An item read straight into its fields, or as a JSON tree to check.
+enum Parsed {
+    Ready(Item),
+    Value(Value),
+}
+
+/// The common item: a request with a numeric time and no user data.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainRequest {
+    at: serde_json::Number,
+    origin: String,
+    request: String,
+    #[serde(default, deserialize_with = "present_string")]
+    client: Option<String>,
+    #[serde(default, deserialize_with = "present_string")]
+    expect: Option<String>,
+}
+
+/// An optional field that, when present, is a string (`null` is refused,
+/// as the general path refuses it).
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// A line that is a plain request, read without a JSON tree; `None` for
+/// anything else (then the general path reads it, and says what is wrong).
+/// It accepts exactly the items the general path accepts the same way.
+fn plain_request(index: usize, line: usize, text: &str) -> Option<Item> {
+    let r: PlainRequest = serde_json::from_str(text).ok()?;
+    if r.request == SET_USER_DATA || r.request == DELETE_USER_DATA {
+        return None;
+    }
+    let at = parse_time(&Value::Number(r.at)).ok()?;
+    let expect = match r.expect {
+        None => None,
+        Some(s) => Some(Outcome::ALL.into_iter().find(|o| o.as_str() == s)?),
+    };
+    Some(Item {
+        index,
+        line: Some(line),
+        at,
+        kind: ItemKind::Request(RequestItem {
+            origin: r.origin,
+            request: r.request,
+            client: r.client.unwrap_or_else(|| "default".to_string()),
+            user_data: None,
+            keys: None,
+        }),
+        expect,
+    })
+}
+
 /// Reads the items of a requests file.
 pub fn parse_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, ItemError> {
     let text = text.trim_start_matches('\u{feff}');
@@ -131,9 +184,14 @@ pub fn parse_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, Item
         line,
         message,
     };
-    let values: Vec<(Value, Option<usize>)> = match format {
+    let mut items = Items::default();
+    match format {
         RequestsFormat::Json => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Array(items)) => items.into_iter().map(|v| (v, None)).collect(),
+            Ok(Value::Array(values)) => {
+                for v in values {
+                    items.add(Parsed::Value(v), None)?;
+                }
+            }
             Ok(_) => {
                 return Err(file_err(
                     None,
@@ -152,9 +210,19 @@ pub fn parse_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, Item
             }
         },
         RequestsFormat::JsonLines => {
-            let mut out = Vec::new();
+            // Items in file order, each checked as it is read: the first
+            // problem in the file is the one reported.
+            items
+                .list
+                .reserve(text.bytes().filter(|&b| b == b'\n').count() + 1);
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
+                    continue;
+                }
+                // Most lines are plain requests: read straight into their
+                // fields, without a JSON tree in between.
+                if let Some(item) = plain_request(items.list.len(), i + 1, line) {
+                    items.add(Parsed::Ready(item), Some(i + 1))?;
                     continue;
                 }
                 let v = serde_json::from_str::<Value>(line).map_err(|e| {
@@ -167,13 +235,16 @@ pub fn parse_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, Item
                         ),
                     )
                 })?;
-                out.push((v, Some(i + 1)));
+                items.add(Parsed::Value(v), Some(i + 1))?;
             }
-            out
         }
         RequestsFormat::Yaml => match serde_yaml_ng::from_str::<Value>(text) {
-            Ok(Value::Array(items)) => items.into_iter().map(|v| (v, None)).collect(),
-            Ok(Value::Null) => Vec::new(),
+            Ok(Value::Array(values)) => {
+                for v in values {
+                    items.add(Parsed::Value(v), None)?;
+                }
+            }
+            Ok(Value::Null) => {}
             Ok(_) => {
                 return Err(file_err(
                     None,
@@ -192,16 +263,29 @@ pub fn parse_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, Item
             }
         },
     };
-    let mut items = Vec::with_capacity(values.len());
-    let mut previous: Option<Millis> = None;
-    for (index, (value, line)) in values.into_iter().enumerate() {
+    Ok(items.list)
+}
+
+/// Items read so far, checked one by one.
+#[derive(Default)]
+struct Items {
+    list: Vec<Item>,
+    previous: Option<Millis>,
+}
+
+impl Items {
+    fn add(&mut self, parsed: Parsed, line: Option<usize>) -> Result<(), ItemError> {
+        let index = self.list.len();
         let err = |message: String| ItemError {
             index: Some(index),
             line,
             message,
         };
-        let item = parse_item(index, line, value).map_err(err)?;
-        if let Some(p) = previous
+        let item = match parsed {
+            Parsed::Ready(item) => item,
+            Parsed::Value(value) => parse_item(index, line, value).map_err(err)?,
+        };
+        if let Some(p) = self.previous
             && item.at < p
         {
             return Err(err(format!(
@@ -210,10 +294,10 @@ pub fn parse_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, Item
                 format_time(p)
             )));
         }
-        previous = Some(item.at);
-        items.push(item);
+        self.previous = Some(item.at);
+        self.list.push(item);
+        Ok(())
     }
-    Ok(items)
 }
 
 /// A parser's message as one of ours: first letter lower case (unless it
@@ -451,9 +535,40 @@ fn evaluate_one(
     limiter: &RateLimiter<MemoryStore, ManualClock>,
     item: &Item,
 ) -> Evaluated {
-    let mut e = Evaluated {
+    let d = decide(policy, limiter, item);
+    Evaluated {
         index: item.index,
         at: item.at,
+        outcome: d.outcome,
+        reason: d.reason,
+        entry: d.entry.map(|(o, l)| (o.to_string(), l)),
+        mismatch: item.expect.filter(|x| *x != d.outcome),
+        result: d.result,
+        quarantine_until: d.quarantine_until,
+        denied_keys: d.denied_keys,
+        event: d.event,
+        removed_keys: d.removed_keys,
+    }
+}
+
+/// One item's decision, the deciding entry borrowed from the policy.
+struct Decided<'p> {
+    outcome: Outcome,
+    reason: Reason,
+    entry: Option<(&'p str, usize)>,
+    result: Option<RateLimitResult>,
+    quarantine_until: Option<Option<Millis>>,
+    denied_keys: Vec<String>,
+    event: Option<Value>,
+    removed_keys: Vec<String>,
+}
+
+fn decide<'p>(
+    policy: &'p Policy,
+    limiter: &RateLimiter<MemoryStore, ManualClock>,
+    item: &Item,
+) -> Decided<'p> {
+    let mut d = Decided {
         outcome: Outcome::Allow,
         reason: Reason::Granted,
         entry: None,
@@ -462,33 +577,31 @@ fn evaluate_one(
         denied_keys: Vec::new(),
         event: None,
         removed_keys: Vec::new(),
-        mismatch: None,
     };
     match &item.kind {
         ItemKind::Event(event) => {
             let mut event = event.clone();
-            e.removed_keys = policy.user_data().redact(&mut event);
-            e.event = Some(event);
-            e.outcome = Outcome::Redacted;
-            e.reason = Reason::ReadAllowed;
+            d.removed_keys = policy.user_data().redact(&mut event);
+            d.event = Some(event);
+            d.outcome = Outcome::Redacted;
+            d.reason = Reason::ReadAllowed;
         }
-        ItemKind::Request(r) => request(policy, limiter, item.at, r, &mut e),
+        ItemKind::Request(r) => request(policy, limiter, item.at, r, &mut d),
     }
-    e.mismatch = item.expect.filter(|x| *x != e.outcome);
-    e
+    d
 }
 
-fn request(
-    policy: &Policy,
+fn request<'p>(
+    policy: &'p Policy,
     limiter: &RateLimiter<MemoryStore, ManualClock>,
     at: Millis,
     r: &RequestItem,
-    e: &mut Evaluated,
+    e: &mut Decided<'p>,
 ) {
     let d = policy.check(&r.origin, &r.request);
     e.outcome = d.outcome;
     e.reason = d.reason;
-    e.entry = d.entry.map(|en| (en.origin.to_string(), en.line));
+    e.entry = d.entry.map(|en| (en.origin, en.line));
     if !d.is_allowed() {
         return;
     }
@@ -525,6 +638,172 @@ fn request(
     }
 }
 
+/// A scalar of the report, borrowed.
+#[derive(Clone, Copy)]
+enum Scalar<'a> {
+    Null,
+    Num(usize),
+    Str(&'a str),
+}
+
+impl Scalar<'_> {
+    fn len(self) -> usize {
+        match self {
+            Scalar::Null => 4,
+            Scalar::Num(n) => n.checked_ilog10().map_or(1, |d| d as usize + 1),
+            Scalar::Str(s) => crate::jsonfmt::json_len(s),
+        }
+    }
+
+    fn push(self, out: &mut Vec<u8>) {
+        match self {
+            Scalar::Null => out.extend_from_slice(b"null"),
+            Scalar::Num(n) => {
+                use std::io::Write as _;
+                let _ = write!(out, "{n}");
+            }
+            Scalar::Str(s) => crate::jsonfmt::push_json_str(out, s),
+        }
+    }
+}
+
+/// An object of scalars, laid out as `jsonfmt` lays it out: on one line
+/// when short, else one field per line.
+fn push_scalar_object(out: &mut Vec<u8>, fields: &[(&str, Scalar<'_>)], depth: usize) {
+    let inline: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+    if fields.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else if inline <= crate::jsonfmt::INLINE_MAX {
+        out.push(b'{');
+        for (i, (k, v)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            crate::jsonfmt::push_json_str(out, k);
+            out.extend_from_slice(b": ");
+            v.push(out);
+        }
+        out.push(b'}');
+    } else {
+        out.extend_from_slice(b"{\n");
+        for (i, (k, v)) in fields.iter().enumerate() {
+            crate::jsonfmt::push_pad(out, depth + 1);
+            crate::jsonfmt::push_json_str(out, k);
+            out.extend_from_slice(b": ");
+            v.push(out);
+            out.extend_from_slice(if i + 1 < fields.len() { b",\n" } else { b"\n" });
+        }
+        crate::jsonfmt::push_pad(out, depth);
+        out.push(b'}');
+    }
+}
+
+/// One decision of the JSON report, printed exactly as `jsonfmt` prints
+/// [`decision_json`]'s value, without building it (`tests` compare them).
+fn push_decision(
+    out: &mut Vec<u8>,
+    index: usize,
+    d: &Decided<'_>,
+    mismatch: Option<Outcome>,
+    depth: usize,
+) {
+    if d.event.is_some() {
+        // Events carry arbitrary JSON: the general printer.
+        let e = Evaluated {
+            index,
+            at: 0,
+            outcome: d.outcome,
+            reason: d.reason,
+            entry: d.entry.map(|(o, l)| (o.to_string(), l)),
+            result: d.result.clone(),
+            quarantine_until: d.quarantine_until,
+            denied_keys: d.denied_keys.clone(),
+            event: d.event.clone(),
+            removed_keys: d.removed_keys.clone(),
+            mismatch,
+        };
+        crate::jsonfmt::write_value(out, &decision_json(&e), depth);
+        return;
+    }
+    let until = d.quarantine_until.map(|u| u.map(format_time));
+    let mut head: Vec<(&str, Scalar<'_>)> = vec![
+        ("index", Scalar::Num(index)),
+        ("outcome", Scalar::Str(d.outcome.as_str())),
+        ("reason", Scalar::Str(d.reason.as_str())),
+    ];
+    let simple = d.entry.is_none() && d.result.is_none() && d.denied_keys.is_empty();
+    if simple {
+        head.push(("entry", Scalar::Null));
+        if let Some(u) = &until {
+            head.push((
+                "quarantineUntil",
+                u.as_deref().map_or(Scalar::Null, Scalar::Str),
+            ));
+        }
+        if let Some(x) = mismatch {
+            head.push(("expected", Scalar::Str(x.as_str())));
+        }
+        push_scalar_object(out, &head, depth);
+        return;
+    }
+    // Not all scalars: one field per line.
+    let field = |out: &mut Vec<u8>, key: &str, first: bool| {
+        if !first {
+            out.extend_from_slice(b",\n");
+        }
+        crate::jsonfmt::push_pad(out, depth + 1);
+        crate::jsonfmt::push_json_str(out, key);
+        out.extend_from_slice(b": ");
+    };
+    out.extend_from_slice(b"{\n");
+    for (i, (k, v)) in head.iter().enumerate() {
+        field(out, k, i == 0);
+        v.push(out);
+    }
+    field(out, "entry", false);
+    match d.entry {
+        None => out.extend_from_slice(b"null"),
+        Some((origin, line)) => push_scalar_object(
+            out,
+            &[("origin", Scalar::Str(origin)), ("line", Scalar::Num(line))],
+            depth + 1,
+        ),
+    }
+    if let Some(r) = &d.result {
+        field(out, "result", false);
+        push_scalar_object(
+            out,
+            &[
+                ("errorMessage", Scalar::Str(&r.error_message)),
+                ("request", Scalar::Str(&r.request)),
+            ],
+            depth + 1,
+        );
+    }
+    if let Some(u) = &until {
+        field(out, "quarantineUntil", false);
+        u.as_deref().map_or(Scalar::Null, Scalar::Str).push(out);
+    }
+    if !d.denied_keys.is_empty() {
+        field(out, "deniedKeys", false);
+        out.push(b'[');
+        for (i, k) in d.denied_keys.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            crate::jsonfmt::push_json_str(out, k);
+        }
+        out.push(b']');
+    }
+    if let Some(x) = mismatch {
+        field(out, "expected", false);
+        Scalar::Str(x.as_str()).push(out);
+    }
+    out.push(b'\n');
+    crate::jsonfmt::push_pad(out, depth);
+    out.push(b'}');
+}
+
 /// Counts of an evaluation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -546,14 +825,18 @@ impl Summary {
 
     /// Counts one more item.
     pub fn add(&mut self, e: &Evaluated) {
+        self.count(e.outcome, e.mismatch.is_some());
+    }
+
+    fn count(&mut self, outcome: Outcome, mismatch: bool) {
         if let Some(slot) = Outcome::ALL
             .iter()
-            .position(|o| *o == e.outcome)
+            .position(|o| *o == outcome)
             .and_then(|i| self.outcomes.get_mut(i))
         {
             *slot += 1;
         }
-        self.mismatches += usize::from(e.mismatch.is_some());
+        self.mismatches += usize::from(mismatch);
     }
 }
 
@@ -614,12 +897,27 @@ pub fn run(
     let head = split(Summary::default())?;
     out.write_all(head.head.as_bytes())?;
     let mut summary = Summary::default();
-    let decisions = items.iter().map(|item| {
-        let e = evaluate_one(policy, &limiter, item);
-        summary.add(&e);
-        decision_json(&e)
-    });
-    crate::jsonfmt::write_array(out, head.depth, decisions)?;
+    if items.is_empty() {
+        out.write_all(b"[]")?;
+    } else {
+        out.write_all(b"[\n")?;
+        let mut buf = Vec::with_capacity(64 * 1024);
+        for (i, item) in items.iter().enumerate() {
+            let d = decide(policy, &limiter, item);
+            let mismatch = item.expect.filter(|x| *x != d.outcome);
+            summary.count(d.outcome, mismatch.is_some());
+            crate::jsonfmt::push_pad(&mut buf, head.depth + 1);
+            push_decision(&mut buf, item.index, &d, mismatch, head.depth + 1);
+            buf.extend_from_slice(if i + 1 < items.len() { b",\n" } else { b"\n" });
+            if buf.len() >= 60 * 1024 {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        crate::jsonfmt::push_pad(&mut buf, head.depth);
+        buf.push(b']');
+        out.write_all(&buf)?;
+    }
     out.write_all(split(summary)?.tail.as_bytes())?;
     Ok(summary)
 }
@@ -797,6 +1095,45 @@ pub fn to_human(items: &[Item], evaluated: &[Evaluated]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_requests_read_fast_exactly_as_in_general() {
+        let lines = [
+            r#"{"at": 1795168800, "origin": "https://a.example", "request": "agent.get"}"#,
+            r#"{"at": 1795168800.5, "origin": "https://a.example", "request": "agent.get", "client": "c", "expect": "deny"}"#,
+            r#"{"request": "voice.dial", "origin": "o", "at": 0}"#,
+            r#"{"at": 1795168800, "origin": "o", "request": "r", "client": null}"#,
+            r#"{"at": 1795168800, "origin": "o", "request": "r", "expect": null}"#,
+            r#"{"at": 1795168800, "origin": "o", "request": "r", "expect": "maybe"}"#,
+            r#"{"at": -1, "origin": "o", "request": "r"}"#,
+            r#"{"at": 1e20, "origin": "o", "request": "r"}"#,
+            r#"{"at": "2026-11-20T10:00:00Z", "origin": "o", "request": "r"}"#,
+            r#"{"at": 1, "origin": "o", "request": "r", "at": 2}"#,
+            r#"{"at": 1, "origin": "o\u0041", "request": "r", "extra": 1}"#,
+            r#"{"at": 1, "origin": "o", "request": "interaction.setUserData"}"#,
+            r#"{"at": 1, "origin": "o", "request": "interaction.deleteUserData"}"#,
+            r#"{"at": 1, "origin": 5, "request": "r"}"#,
+            r#"{"at": 1, "request": "r"}"#,
+            r#"{"at": 1, "origin": "o\n", "request": "r\u0000"}"#,
+        ];
+        for line in lines {
+            let general = serde_json::from_str::<Value>(line)
+                .map_err(|e| e.to_string())
+                .and_then(|v| parse_item(3, Some(7), v));
+            let fast = plain_request(3, 7, line);
+            match general {
+                Ok(item) => {
+                    if let Some(f) = fast {
+                        assert_eq!(f, item, "{line}");
+                    }
+                }
+                Err(e) => assert!(fast.is_none(), "{line}: fast path accepted what fails: {e}"),
+            }
+        }
+        // The common shape does take the fast path.
+        assert!(plain_request(0, 1, lines[0]).is_some());
+        assert!(plain_request(0, 1, lines[1]).is_some());
+    }
 
     #[test]
     fn formats_are_detected() {

@@ -14,10 +14,10 @@ use std::io::{self, Write};
 /// Prints a serializable document.
 pub fn to_string<T: Serialize>(value: &T) -> String {
     let value = serde_json::to_value(value).unwrap_or(Value::Null);
-    let mut out = String::new();
+    let mut out = Vec::new();
     write(&mut out, &value, 0);
-    out.push('\n');
-    out
+    out.push(b'\n');
+    text(out)
 }
 
 /// Prints a document whose one large array is streamed, item by item, so
@@ -70,10 +70,11 @@ impl Split {
         let slot = value.pointer_mut(pointer)?;
         // An array, like what it stands for: the parent's layout is unchanged.
         *slot = Value::Array(vec![Value::String(MARKER.into())]);
-        let mut text = String::new();
-        write(&mut text, &value, 0);
-        text.push('\n');
-        let quoted = format!("[{}]", scalar(&Value::String(MARKER.into())));
+        let mut out = Vec::new();
+        write(&mut out, &value, 0);
+        out.push(b'\n');
+        let text = text(out);
+        let quoted = format!("[{}]", serde_json::to_string(MARKER).ok()?);
         let (head, tail) = text.split_once(&quoted)?;
         Some(Split {
             head: head.to_string(),
@@ -95,24 +96,63 @@ pub fn write_array<I: Serialize, W: Write>(
         return out.write_all(b"[]");
     }
     out.write_all(b"[\n")?;
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     while let Some(item) = items.next() {
         buf.clear();
-        buf.push_str(&"  ".repeat(depth + 1));
+        push_pad(&mut buf, depth + 1);
         write(
             &mut buf,
             &serde_json::to_value(&item).unwrap_or(Value::Null),
             depth + 1,
         );
-        buf.push_str(if items.peek().is_some() { ",\n" } else { "\n" });
-        out.write_all(buf.as_bytes())?;
+        buf.extend_from_slice(if items.peek().is_some() {
+            b",\n"
+        } else {
+            b"\n"
+        });
+        out.write_all(&buf)?;
     }
     out.write_all("  ".repeat(depth).as_bytes())?;
     out.write_all(b"]")
 }
 
-fn scalar(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+/// Writes a scalar as JSON (serde_json's escaping) straight into `out`.
+fn push_scalar(out: &mut Vec<u8>, v: &Value) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// Writes a string as a JSON string into `out`.
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Two spaces per level.
+pub(crate) fn push_pad(out: &mut Vec<u8>, depth: usize) {
+    for _ in 0..depth {
+        out.extend_from_slice(b"  ");
+    }
+}
+
+/// Counts what is written, to measure a scalar without printing it.
+struct Count(usize);
+
+impl Write for Count {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The printed length of a scalar or string.
+pub(crate) fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
 }
 
 fn is_scalar(v: &Value) -> bool {
@@ -120,55 +160,73 @@ fn is_scalar(v: &Value) -> bool {
 }
 
 /// Objects of scalars up to this many characters are written on one line.
-const INLINE_MAX: usize = 100;
+pub(crate) const INLINE_MAX: usize = 100;
 
 fn inline_len(map: &serde_json::Map<String, Value>) -> usize {
-    map.iter().map(|(k, v)| k.len() + scalar(v).len() + 6).sum()
+    map.iter().map(|(k, v)| k.len() + json_len(v) + 6).sum()
 }
 
-fn write(out: &mut String, v: &Value, depth: usize) {
-    let pad = |d: usize| "  ".repeat(d);
+/// Prints a value at `depth` (no final newline).
+pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value, depth: usize) {
+    write(out, v, depth);
+}
+
+fn write(out: &mut Vec<u8>, v: &Value, depth: usize) {
     match v {
-        Value::Array(items) if items.is_empty() => out.push_str("[]"),
+        Value::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
         Value::Array(items) if items.iter().all(is_scalar) => {
-            out.push('[');
-            out.push_str(&items.iter().map(scalar).collect::<Vec<_>>().join(", "));
-            out.push(']');
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                push_scalar(out, item);
+            }
+            out.push(b']');
         }
         Value::Array(items) => {
-            out.push_str("[\n");
+            out.extend_from_slice(b"[\n");
             for (i, item) in items.iter().enumerate() {
-                out.push_str(&pad(depth + 1));
+                push_pad(out, depth + 1);
                 write(out, item, depth + 1);
-                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+                out.extend_from_slice(if i + 1 < items.len() { b",\n" } else { b"\n" });
             }
-            out.push_str(&pad(depth));
-            out.push(']');
+            push_pad(out, depth);
+            out.push(b']');
         }
-        Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Object(map) if map.is_empty() => out.extend_from_slice(b"{}"),
         Value::Object(map) if map.values().all(is_scalar) && inline_len(map) <= INLINE_MAX => {
-            let fields: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{}: {}", scalar(&Value::String(k.clone())), scalar(v)))
-                .collect();
-            out.push('{');
-            out.push_str(&fields.join(", "));
-            out.push('}');
+            out.push(b'{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                push_json_str(out, k);
+                out.extend_from_slice(b": ");
+                push_scalar(out, v);
+            }
+            out.push(b'}');
         }
         Value::Object(map) => {
-            out.push_str("{\n");
+            out.extend_from_slice(b"{\n");
             for (i, (k, item)) in map.iter().enumerate() {
-                out.push_str(&pad(depth + 1));
-                out.push_str(&scalar(&Value::String(k.clone())));
-                out.push_str(": ");
+                push_pad(out, depth + 1);
+                push_json_str(out, k);
+                out.extend_from_slice(b": ");
                 write(out, item, depth + 1);
-                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+                out.extend_from_slice(if i + 1 < map.len() { b",\n" } else { b"\n" });
             }
-            out.push_str(&pad(depth));
-            out.push('}');
+            push_pad(out, depth);
+            out.push(b'}');
         }
-        other => out.push_str(&scalar(other)),
+        other => push_scalar(out, other),
     }
+}
+
+/// Bytes this module wrote: always UTF-8 (serde_json writes UTF-8 and the
+/// rest is ASCII).
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]

@@ -57,10 +57,25 @@ fn eval_cases() {
                 .collect();
             golden.fail(format!("{name}: expectations not met: {bad:?}"));
         }
-        golden.check(
-            &dir.join("expected.json"),
-            &scapi::jsonfmt::to_string(&eval::to_json(&evaluated)),
+        let json = scapi::jsonfmt::to_string(&eval::to_json(&evaluated));
+        golden.check(&dir.join("expected.json"), &json);
+        // `scapi eval` streams the same document, decision by decision.
+        let format = RequestsFormat::detect(requests.to_str().unwrap(), &text);
+        let mut streamed = Vec::new();
+        let s = eval::run(
+            &policy,
+            &text,
+            format,
+            eval::ReportFormat::Json,
+            &mut streamed,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            json,
+            "{name}: streamed report"
         );
+        assert_eq!(s, summary, "{name}");
         golden.check(
             &dir.join("expected.txt"),
             &eval::to_human(&items, &evaluated),

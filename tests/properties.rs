@@ -226,6 +226,27 @@ proptest! {
     }
 
     #[test]
+    fn the_streamed_eval_report_is_the_built_one(text in export(), items in stream()) {
+        let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
+        let policy = c.policy.unwrap();
+        let lines: String = items
+            .iter()
+            .map(|i| match &i.kind {
+                ItemKind::Request(r) => format!(
+                    "{}\n",
+                    serde_json::json!({"at": i.at as f64 / 1000.0, "origin": r.origin, "request": r.request, "client": r.client})
+                ),
+                ItemKind::Event(_) => String::new(),
+            })
+            .collect();
+        let parsed = eval::parse_items(&lines, eval::RequestsFormat::JsonLines).unwrap();
+        let built = scapi::jsonfmt::to_string(&eval::to_json(&eval::evaluate(&policy, &parsed)));
+        let mut streamed = Vec::new();
+        eval::run(&policy, &lines, eval::RequestsFormat::JsonLines, eval::ReportFormat::Json, &mut streamed).unwrap();
+        prop_assert_eq!(String::from_utf8(streamed).unwrap(), built);
+    }
+
+    #[test]
     fn the_jwt_needs_its_name(text in export()) {
         let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
         let p = c.policy.unwrap();
