@@ -51,7 +51,12 @@ impl Clock for SystemClock {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+        // 64-bit arithmetic: `as_millis` works in 128 bits, a measurable
+        // part of an admission.
+        Millis::try_from(d.as_secs())
+            .unwrap_or(Millis::MAX / 1000)
+            .saturating_mul(1000)
+            .saturating_add(Millis::from(d.subsec_millis()))
     }
 }
 
@@ -178,6 +183,21 @@ pub trait CounterStore: Send + Sync {
     /// Applies one request of `client` for `request` at `now`.
     fn admit(&self, client: &str, request: &str, limit: Limit, now: Millis) -> Admission;
 
+    /// [`admit`](CounterStore::admit) when the caller has looked the
+    /// request up in the catalog already (`id`), so a store keyed by catalog
+    /// id need not look again.
+    fn admit_known(
+        &self,
+        client: &str,
+        request: &str,
+        id: Option<RequestId>,
+        limit: Limit,
+        now: Millis,
+    ) -> Admission {
+        let _ = id;
+        self.admit(client, request, limit, now)
+    }
+
     /// Drops every counter of a client whose session ended (this also ends
     /// its quarantines "until the session ends").
     fn end_session(&self, client: &str);
@@ -210,18 +230,78 @@ impl RequestKey {
     }
 }
 
-/// One client's counters: a short list, one per request name it sent.
+/// Client ids up to this many bytes (nearly all) are kept in the counter
+/// itself.
+const INLINE_CLIENT: usize = 22;
+
+/// A client id, inline when short, so that finding a counter reads one
+/// entry and no string elsewhere.
 #[derive(Debug)]
-struct ClientCounters {
-    client: Box<str>,
-    /// The client's hash, for growing the table without hashing again.
-    hash: u64,
-    counters: Vec<(RequestKey, CounterState)>,
+enum ClientName {
+    Inline { len: u8, bytes: [u8; INLINE_CLIENT] },
+    Heap(Box<str>),
+}
+
+impl ClientName {
+    fn new(s: &str) -> ClientName {
+        let mut bytes = [0u8; INLINE_CLIENT];
+        match (bytes.get_mut(..s.len()), u8::try_from(s.len())) {
+            (Some(prefix), Ok(len)) => {
+                prefix.copy_from_slice(s.as_bytes());
+                ClientName::Inline { len, bytes }
+            }
+            _ => ClientName::Heap(s.into()),
+        }
+    }
+
+    fn is(&self, s: &str) -> bool {
+        match self {
+            ClientName::Inline { len, bytes } => {
+                bytes.get(..usize::from(*len)) == Some(s.as_bytes())
+            }
+            ClientName::Heap(h) => **h == *s,
+        }
+    }
+}
+
+/// A counter's state as stored: 16 bytes, where [`CounterState`] takes 24.
+#[derive(Clone, Copy, Debug)]
+enum Stored {
+    Counting { window: Millis, count: u32 },
+    Until(Millis),
+    Forever,
+}
+
+impl From<CounterState> for Stored {
+    fn from(s: CounterState) -> Stored {
+        match s {
+            CounterState::Counting { window, count } => Stored::Counting { window, count },
+            CounterState::Quarantined { until: Some(t) } => Stored::Until(t),
+            CounterState::Quarantined { until: None } => Stored::Forever,
+        }
+    }
+}
+
+impl From<Stored> for CounterState {
+    fn from(s: Stored) -> CounterState {
+        match s {
+            Stored::Counting { window, count } => CounterState::Counting { window, count },
+            Stored::Until(t) => CounterState::Quarantined { until: Some(t) },
+            Stored::Forever => CounterState::Quarantined { until: None },
+        }
+    }
+}
+
+/// One (client, request) counter: 56 bytes, one cache line.
+#[derive(Debug)]
+struct Counter {
+    client: ClientName,
+    request: RequestKey,
+    state: Stored,
 }
 
 struct ShardState {
-    clients: HashTable<ClientCounters>,
-    counters: usize,
+    counters: HashTable<Counter>,
     sweep_at: usize,
 }
 
@@ -231,11 +311,14 @@ struct ShardState {
 struct Shard(Mutex<ShardState>);
 
 /// In-memory counters, sharded by client so requests of different clients
-/// rarely contend. A request hashes its client once (SipHash with a random
-/// key: clients cannot choose colliding names), which picks both the shard
-/// and the slot; the request name is a catalog id compared as a byte.
-/// Idle counters are swept when a shard doubles in size, so memory stays
-/// proportional to the counters in use.
+/// rarely contend, and all of a client's counters share a shard.
+///
+/// An admission hashes the client once (SipHash with a random key: clients
+/// cannot choose colliding ids); that hash picks the shard, and mixed with
+/// the request's catalog id it finds the counter. A counter holds its
+/// client id (inline when short) and its state, so an admission reads one
+/// table entry. Idle counters are swept when a shard doubles in size, so
+/// memory stays proportional to the counters in use.
 pub struct MemoryStore {
     shards: [Shard; SHARDS],
     hasher: RandomState,
@@ -263,8 +346,7 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         let shards = std::array::from_fn(|_| {
             Shard(Mutex::new(ShardState {
-                clients: HashTable::new(),
-                counters: 0,
+                counters: HashTable::new(),
                 sweep_at: FIRST_SWEEP,
             }))
         });
@@ -274,18 +356,47 @@ impl MemoryStore {
         }
     }
 
-    /// The client's hash and shard. The shard comes from bits the table
-    /// does not use for its slots or tags.
+    /// The client's shard and the counter's hash. The shard comes from
+    /// bits of the client's hash the table does not use for its slots or
+    /// tags; the counter's hash mixes in the request.
     // The index is masked to the number of shards, never input itself.
     #[allow(clippy::indexing_slicing)]
-    fn shard(&self, client: &str) -> (u64, &Mutex<ShardState>) {
-        let hash = self.hasher.hash_one(client);
-        (hash, &self.shards[((hash >> 32) as usize) & (SHARDS - 1)].0)
+    fn locate(
+        &self,
+        client: &str,
+        id: Option<RequestId>,
+        request: &str,
+    ) -> (&Mutex<ShardState>, u64) {
+        let h = self.hasher.hash_one(client);
+        let shard = &self.shards[((h >> 32) as usize) & (SHARDS - 1)].0;
+        (shard, h ^ self.request_hash(id, request))
+    }
+
+    fn request_hash(&self, id: Option<RequestId>, request: &str) -> u64 {
+        match id {
+            Some(id) => (id.index() as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            None => self.hasher.hash_one(request).rotate_left(17),
+        }
+    }
+
+    /// A stored counter's hash, computed again when the table grows.
+    fn rehash(&self, c: &Counter) -> u64 {
+        let client = match &c.client {
+            ClientName::Inline { len, bytes } => self.hasher.hash_one(
+                std::str::from_utf8(bytes.get(..usize::from(*len)).unwrap_or(&[])).unwrap_or(""),
+            ),
+            ClientName::Heap(h) => self.hasher.hash_one(&**h),
+        };
+        let request = match &c.request {
+            RequestKey::Catalog(id) => self.request_hash(Some(*id), ""),
+            RequestKey::Other(name) => self.request_hash(None, name),
+        };
+        client ^ request
     }
 
     /// How many counters are held.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(&s.0).counters).sum()
+        self.shards.iter().map(|s| lock(&s.0).counters.len()).sum()
     }
 
     /// Whether no counter is held.
@@ -295,15 +406,47 @@ impl MemoryStore {
 
     /// The state of a counter, if held.
     pub fn state(&self, client: &str, request: &str) -> Option<CounterState> {
-        let (hash, shard) = self.shard(client);
         let id = catalog::lookup(request);
+        let (shard, hash) = self.locate(client, id, request);
         lock(shard)
-            .clients
-            .find(hash, |c| *c.client == *client)?
             .counters
-            .iter()
-            .find(|(k, _)| k.is(id, request))
-            .map(|(_, s)| *s)
+            .find(hash, |c| c.request.is(id, request) && c.client.is(client))
+            .map(|c| c.state.into())
+    }
+
+    fn admit_id(
+        &self,
+        client: &str,
+        request: &str,
+        id: Option<RequestId>,
+        limit: Limit,
+        now: Millis,
+    ) -> Admission {
+        let (shard, hash) = self.locate(client, id, request);
+        let mut guard = lock(shard);
+        let shard = &mut *guard;
+        let found = shard
+            .counters
+            .find_mut(hash, |c| c.request.is(id, request) && c.client.is(client));
+        if let Some(c) = found {
+            let (next, admission) = step(Some(c.state.into()), limit, now);
+            c.state = next.into();
+            return admission;
+        }
+        let (state, admission) = step(None, limit, now);
+        shard.counters.insert_unique(
+            hash,
+            Counter {
+                client: ClientName::new(client),
+                request: RequestKey::new(id, request),
+                state: state.into(),
+            },
+            |c| self.rehash(c),
+        );
+        if shard.counters.len() > shard.sweep_at {
+            sweep(shard, now);
+        }
+        admission
     }
 }
 
@@ -314,56 +457,33 @@ fn lock(m: &Mutex<ShardState>) -> std::sync::MutexGuard<'_, ShardState> {
 }
 
 fn sweep(shard: &mut ShardState, now: Millis) -> usize {
-    let before = shard.counters;
-    let mut kept = 0;
-    shard.clients.retain(|c| {
-        c.counters.retain(|(_, s)| !is_idle(*s, now));
-        kept += c.counters.len();
-        !c.counters.is_empty()
-    });
-    shard.counters = kept;
+    let before = shard.counters.len();
+    shard.counters.retain(|c| !is_idle(c.state.into(), now));
+    let kept = shard.counters.len();
     shard.sweep_at = (kept * 2).max(FIRST_SWEEP);
     before - kept
 }
 
 impl CounterStore for MemoryStore {
     fn admit(&self, client: &str, request: &str, limit: Limit, now: Millis) -> Admission {
-        let id = catalog::lookup(request);
-        let (hash, shard) = self.shard(client);
-        let mut guard = lock(shard);
-        let shard = &mut *guard;
-        let entry = shard
-            .clients
-            .entry(hash, |c| *c.client == *client, |c| c.hash);
-        let counters = &mut entry
-            .or_insert_with(|| ClientCounters {
-                client: client.into(),
-                hash,
-                counters: Vec::new(),
-            })
-            .into_mut()
-            .counters;
-        if let Some((_, state)) = counters.iter_mut().find(|(k, _)| k.is(id, request)) {
-            let (next, admission) = step(Some(*state), limit, now);
-            *state = next;
-            return admission;
-        }
-        let (next, admission) = step(None, limit, now);
-        counters.push((RequestKey::new(id, request), next));
-        shard.counters += 1;
-        if shard.counters > shard.sweep_at {
-            sweep(shard, now);
-        }
-        admission
+        self.admit_id(client, request, catalog::lookup(request), limit, now)
+    }
+
+    fn admit_known(
+        &self,
+        client: &str,
+        request: &str,
+        id: Option<RequestId>,
+        limit: Limit,
+        now: Millis,
+    ) -> Admission {
+        self.admit_id(client, request, id, limit, now)
     }
 
     fn end_session(&self, client: &str) {
-        let (hash, shard) = self.shard(client);
-        let mut shard = lock(shard);
-        if let Ok(entry) = shard.clients.find_entry(hash, |c| *c.client == *client) {
-            let (removed, _) = entry.remove();
-            shard.counters -= removed.counters.len();
-        }
+        // All of a client's counters are in the shard its hash picks.
+        let (shard, _) = self.locate(client, None, "");
+        lock(shard).counters.retain(|c| !c.client.is(client));
     }
 
     fn evict_idle(&self, now: Millis) -> usize {
@@ -415,7 +535,11 @@ impl<S: CounterStore, C: Clock> RateLimiter<S, C> {
 
     /// The limit of a request name, if it has one (0 = unlimited = `None`).
     pub fn limit_for(&self, request: &str) -> Option<Limit> {
-        let n = match catalog::lookup(request) {
+        self.limit_of(catalog::lookup(request), request)
+    }
+
+    fn limit_of(&self, id: Option<RequestId>, request: &str) -> Option<Limit> {
+        let n = match id {
             Some(id) => self.by_id.get(id.index()).copied().unwrap_or(0),
             None => self.limits.limit_for(request),
         };
@@ -432,8 +556,9 @@ impl<S: CounterStore, C: Clock> RateLimiter<S, C> {
 
     /// Admits one request at a given time.
     pub fn admit_at(&self, client: &str, request: &str, now: Millis) -> Admission {
-        match self.limit_for(request) {
-            Some(limit) => self.store.admit(client, request, limit, now),
+        let id = catalog::lookup(request);
+        match self.limit_of(id, request) {
+            Some(limit) => self.store.admit_known(client, request, id, limit, now),
             None => Admission::Admitted,
         }
     }
