@@ -2,12 +2,15 @@
 //! benchmarks and for anyone reproducing them.
 //!
 //! ```text
-//! cargo run --release --example gen -- export ORIGINS [SEED] > big.cfg
+//! cargo run --release --example gen -- export ORIGINS [SEED] [--distinct] > big.cfg
 //! cargo run --release --example gen -- requests COUNT ORIGINS [SEED] > requests.jsonl
 //! ```
 //!
-//! An export has `ORIGINS` origins (most with filter lists), per-request
-//! rate limits and user-data key lists; a request stream mixes allowed
+//! An export has `ORIGINS` origins, per-request rate limits and user-data
+//! key lists. Three quarters of the origins have filter lists, as in real
+//! exports mostly one of a few dozen applications' lists; `--distinct`
+//! gives every origin a random list of its own instead (the costliest case
+//! for the compiler). A request stream mixes allowed
 //! requests, unknown origins, requests the filters refuse and names outside
 //! the catalog, one second apart per eight requests, over 64 clients.
 
@@ -74,25 +77,52 @@ pub fn origin(i: usize) -> String {
     format!("https://app{i}.tenant{}.example.com", i % 97)
 }
 
+/// A filter list of one to three random filters, without repeats.
+fn random_filters(rng: &mut Rng) -> String {
+    let k = 1 + rng.below(3);
+    let mut unique: Vec<&str> = Vec::new();
+    for _ in 0..k {
+        let f = rng.pick(FILTERS);
+        if !unique.contains(&f) {
+            unique.push(f);
+        }
+    }
+    unique.join(", ")
+}
+
+/// How the generator chooses filter lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filters {
+    /// As real exports do: each origin is an instance of one of a few dozen
+    /// applications and gets that application's list (a quarter get none,
+    /// one in twenty a list of its own).
+    Profiles,
+    /// Every origin gets a random list of its own: the costliest case for
+    /// the compiler, which shares what repeated lists grant.
+    Distinct,
+}
+
 /// An export with `n` origins.
 pub fn export(n: usize, seed: u64) -> String {
+    export_with(n, seed, Filters::Profiles)
+}
+
+/// An export with `n` origins and filter lists chosen as `filters` says.
+pub fn export_with(n: usize, seed: u64, filters: Filters) -> String {
     let mut rng = Rng::new(seed);
+    let profiles: Vec<String> = (0..32).map(|_| random_filters(&mut rng)).collect();
     let mut entries = Vec::with_capacity(n);
     for i in 0..n {
         let o = origin(i);
-        match rng.below(4) {
-            0 => entries.push(o),
-            k => {
-                let filters: Vec<&str> = (0..k).map(|_| rng.pick(FILTERS)).collect();
-                let mut unique = Vec::new();
-                for f in filters {
-                    if !unique.contains(&f) {
-                        unique.push(f);
-                    }
-                }
-                entries.push(format!("{o} ({})", unique.join(", ")));
-            }
-        }
+        let list = match (filters, rng.below(20)) {
+            (_, 0..=4) => None,
+            (Filters::Distinct, _) | (Filters::Profiles, 5) => Some(random_filters(&mut rng)),
+            (Filters::Profiles, _) => profiles.get(rng.below(profiles.len())).cloned(),
+        };
+        entries.push(match list {
+            None => o,
+            Some(l) => format!("{o} ({l})"),
+        });
     }
     let mut s = String::from(
         "; synthetic WWEWS Cluster export (examples/gen.rs)\n[interaction-workspace]\n",
@@ -157,17 +187,29 @@ pub fn requests(count: usize, origins: usize, seed: u64) -> String {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let distinct = all.iter().any(|a| a == "--distinct");
+    let args: Vec<String> = all.into_iter().filter(|a| a != "--distinct").collect();
     let num = |i: usize, default: u64| {
         args.get(i)
             .and_then(|a| a.parse::<u64>().ok())
             .unwrap_or(default)
     };
     let out = match args.first().map(String::as_str) {
-        Some("export") => export(num(1, 1000) as usize, num(2, 1)),
+        Some("export") => export_with(
+            num(1, 1000) as usize,
+            num(2, 1),
+            if distinct {
+                Filters::Distinct
+            } else {
+                Filters::Profiles
+            },
+        ),
         Some("requests") => requests(num(1, 1000) as usize, num(2, 1000) as usize, num(3, 1)),
         _ => {
-            eprintln!("usage: gen export ORIGINS [SEED] | gen requests COUNT ORIGINS [SEED]");
+            eprintln!(
+                "usage: gen export ORIGINS [SEED] [--distinct] | gen requests COUNT ORIGINS [SEED]"
+            );
             return ExitCode::from(2);
         }
     };

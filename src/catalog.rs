@@ -398,6 +398,9 @@ const PLACEHOLDER: Request = req("", "", false, "");
 
 const _: () = assert!(REQUESTS.len() <= 128, "RequestSet is a u128");
 
+/// How many requests the catalog has.
+pub const SIZE: usize = REQUESTS.len();
+
 /// The id of the request named exactly `name`: one hash of the name, one
 /// slot of a perfect hash table, one comparison. The table is computed at
 /// compile time, so no input can make two names collide.
@@ -556,6 +559,79 @@ pub fn suggest_namespace(ns: &str) -> Option<&'static str> {
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct RequestSet(u128);
 
+/// What `*` and each `namespace.*` grant, computed by the compiler: every
+/// request (of the namespace) but the explicit-only ones.
+mod grants {
+    use super::{NAMESPACES, REQUESTS};
+
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            // Positions below the common length.
+            #[allow(clippy::indexing_slicing)]
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    const fn set(ns: Option<&str>) -> u128 {
+        let mut bits = 0u128;
+        let mut i = 0;
+        while i < REQUESTS.len() {
+            // Positions below the catalog's length.
+            #[allow(clippy::indexing_slicing)]
+            let r = &REQUESTS[i];
+            let in_scope = match ns {
+                Some(ns) => same(r.namespace, ns),
+                None => true,
+            };
+            if in_scope && !r.explicit_only {
+                bits |= 1 << i;
+            }
+            i += 1;
+        }
+        bits
+    }
+
+    const fn by_namespace() -> [u128; NAMESPACES.len()] {
+        let mut sets = [0u128; NAMESPACES.len()];
+        let mut i = 0;
+        while i < NAMESPACES.len() {
+            // Positions below the list's length.
+            #[allow(clippy::indexing_slicing)]
+            {
+                sets[i] = set(Some(NAMESPACES[i]));
+            }
+            i += 1;
+        }
+        sets
+    }
+
+    pub(super) const ALL: u128 = set(None);
+    pub(super) static NAMESPACE: [u128; NAMESPACES.len()] = by_namespace();
+}
+
+/// What `*` grants: every request but the explicit-only ones.
+pub fn all_grants() -> RequestSet {
+    RequestSet(grants::ALL)
+}
+
+/// What `ns.*` grants (empty for a namespace outside the catalog).
+pub fn namespace_grants(ns: &str) -> RequestSet {
+    NAMESPACES
+        .binary_search(&ns)
+        .ok()
+        .and_then(|i| grants::NAMESPACE.get(i))
+        .map_or(RequestSet::EMPTY, |&bits| RequestSet(bits))
+}
+
 impl RequestSet {
     /// No request.
     pub const EMPTY: RequestSet = RequestSet(0);
@@ -616,6 +692,22 @@ impl FromIterator<RequestId> for RequestSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pattern_grants_are_what_the_catalog_says() {
+        let expand = |ns: Option<&str>| -> RequestSet {
+            all()
+                .filter(|id| ns.is_none_or(|ns| id.get().namespace == ns))
+                .filter(|id| !id.get().explicit_only)
+                .collect()
+        };
+        assert_eq!(all_grants(), expand(None));
+        for ns in NAMESPACES {
+            assert_eq!(namespace_grants(ns), expand(Some(ns)), "{ns}");
+            assert!(!namespace_grants(ns).is_empty() || *ns == "auth", "{ns}");
+        }
+        assert_eq!(namespace_grants("newns"), RequestSet::EMPTY);
+    }
 
     #[test]
     fn the_perfect_hash_finds_exactly_the_catalog() {

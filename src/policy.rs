@@ -48,12 +48,8 @@ impl Filter {
     /// The catalog requests this filter grants.
     pub fn catalog_grants(&self) -> RequestSet {
         match self {
-            Filter::All => catalog::all()
-                .filter(|id| !id.get().explicit_only)
-                .collect(),
-            Filter::Namespace(ns) => catalog::in_namespace(ns)
-                .filter(|id| !id.get().explicit_only)
-                .collect(),
+            Filter::All => catalog::all_grants(),
+            Filter::Namespace(ns) => catalog::namespace_grants(ns),
             Filter::Request(r) => catalog::lookup(r).into_iter().collect(),
         }
     }
@@ -156,11 +152,26 @@ impl GrantCache {
 
     /// A grant from filters (repeats removed, order kept).
     pub fn grant(&mut self, filters: impl IntoIterator<Item = Filter>, line: usize) -> Grant {
-        let mut seen = HashSet::new();
-        let allow: Vec<Filter> = filters
-            .into_iter()
-            .filter(|f| seen.insert(f.clone()))
-            .collect();
+        let mut allow: Vec<Filter> = filters.into_iter().collect();
+        // Repeats out, first kept: in place for short lists, through a set
+        // for long ones (linear either way).
+        if allow.len() > 16 {
+            let mut seen = HashSet::new();
+            allow.retain(|f| seen.insert(f.clone()));
+        } else {
+            let mut kept = 0;
+            for i in 0..allow.len() {
+                let repeat = match (allow.get(..kept), allow.get(i)) {
+                    (Some(before), Some(f)) => before.contains(f),
+                    _ => false,
+                };
+                if !repeat {
+                    allow.swap(kept, i);
+                    kept += 1;
+                }
+            }
+            allow.truncate(kept);
+        }
         let hasher = &self.hasher;
         let hash = hasher.hash_one(&allow);
         let rules = match self.rules.find(hash, |r| r.allow == allow) {

@@ -640,6 +640,9 @@ fn non_canonical_reasons(parts: &OriginParts<'_>, canonical: &str) -> String {
 
 /// Lowers an entry's filter list; `None` if the list grants nothing because
 /// of an error (an empty list, an unclosed parenthesis).
+/// Lists up to this long are searched in place rather than through a map.
+const SHORT_LIST: usize = 16;
+
 /// Distinct filter lists remembered by their text, at most.
 const FILTER_TEXTS: usize = 4096;
 
@@ -693,12 +696,19 @@ fn lower_filters(
         return None;
     }
     let mut out: Vec<(Filter, Span, Span)> = Vec::new();
+    // Repeats: found in place in short lists, through a map in long ones.
     let mut first_seen: HashMap<Filter, Span> = HashMap::new();
+    let long = list.items.len() > SHORT_LIST;
     let mut ok = list.close.is_some();
     for item in &list.items {
         match lower_filter(cx, opt, item.name, item.span, item.args) {
             Some(f) => {
-                if let Some(first) = first_seen.get(&f) {
+                let first = if long {
+                    first_seen.get(&f).copied()
+                } else {
+                    out.iter().find(|(g, _, _)| *g == f).map(|(_, s, _)| *s)
+                };
+                if let Some(first) = first {
                     cx.value_diag(
                         opt,
                         Diagnostic::new(
@@ -707,13 +717,15 @@ fn lower_filters(
                             format!("filter `{f}` is listed twice"),
                         )
                         .label("repeated")
-                        .with_secondary(*first, "first listed here")
+                        .with_secondary(first, "first listed here")
                         .help("remove the repeated filter")
                         .fix(item.removal, ""),
                     );
                     continue;
                 }
-                first_seen.insert(f.clone(), item.span);
+                if long {
+                    first_seen.insert(f.clone(), item.span);
+                }
                 out.push((f, item.span, item.removal));
             }
             None => ok = false,
@@ -725,13 +737,28 @@ fn lower_filters(
 
 fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Span, Span)]) {
     let star = filters.iter().find(|(f, _, _)| *f == Filter::All);
-    let namespaces: HashMap<&str, &(Filter, Span, Span)> = filters
-        .iter()
-        .filter_map(|entry| match &entry.0 {
-            Filter::Namespace(ns) => Some((ns.as_str(), entry)),
-            _ => None,
-        })
-        .collect();
+    // Short lists (nearly all) are searched in place; a long one through a
+    // map, so a list of a hundred thousand filters stays linear.
+    let namespaces: HashMap<&str, &(Filter, Span, Span)> = if filters.len() > SHORT_LIST {
+        filters
+            .iter()
+            .filter_map(|entry| match &entry.0 {
+                Filter::Namespace(ns) => Some((ns.as_str(), entry)),
+                _ => None,
+            })
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let namespace = |ns: &str| {
+        if filters.len() > SHORT_LIST {
+            namespaces.get(ns).copied()
+        } else {
+            filters
+                .iter()
+                .find(|(f, _, _)| matches!(f, Filter::Namespace(n) if n == ns))
+        }
+    };
     for (f, span, removal) in filters {
         let explicit = matches!(f, Filter::Request(r) if catalog::lookup(r).is_some_and(|id| id.get().explicit_only));
         if explicit || *f == Filter::All {
@@ -739,9 +766,7 @@ fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Spa
         }
         let cover = match (star, f) {
             (Some(s), _) => Some(s),
-            (None, Filter::Request(r)) => r
-                .split_once('.')
-                .and_then(|(ns, _)| namespaces.get(ns).copied()),
+            (None, Filter::Request(r)) => r.split_once('.').and_then(|(ns, _)| namespace(ns)),
             (None, _) => None,
         };
         if let Some((by, by_span, _)) = cover {
@@ -794,6 +819,17 @@ fn lower_filter(
     }
     if name == "*" {
         return Some(Filter::All);
+    }
+    // Catalog names and known namespaces (nearly every filter) pass every
+    // check below: one lookup decides.
+    if catalog::lookup(name).is_some() {
+        return Some(Filter::Request(name.to_string()));
+    }
+    if let Some(ns) = name.strip_suffix(".*")
+        && ns != "auth"
+        && catalog::is_namespace(ns)
+    {
+        return Some(Filter::Namespace(ns.to_string()));
     }
     let Some((ns, method)) = name.split_once('.') else {
         let d = Diagnostic::new(
