@@ -60,6 +60,9 @@ fn json_of_export(export: &str) -> String {
 }
 
 fn w1(c: &mut Criterion) {
+    if !selected("W1") {
+        return;
+    }
     use generator::Filters;
     let cases = [
         ("", 1_000, Filters::Profiles),
@@ -111,6 +114,9 @@ fn pairs(n_origins: usize, count: usize) -> Vec<(String, String)> {
 }
 
 fn w2(c: &mut Criterion) {
+    if !selected("W2") {
+        return;
+    }
     let export = generator::export(10_000, 1);
     let policy = scapi::compile("gen.cfg", export.as_bytes(), &options())
         .policy
@@ -226,6 +232,9 @@ fn w3(c: &mut Criterion) {
     for key in &stream {
         let _ = theirs.check_key(key);
     }
+    if !selected("W3") {
+        return;
+    }
     // This machine's neighbours make memory-bound timings swing by 2× from
     // one second to the next: the ratio is taken per round from passes run
     // back to back (the order alternating), and the median round reported.
@@ -302,6 +311,9 @@ fn run_split<T: Sync>(threads: usize, stream: &[T], f: impl Fn(&T) + Sync) -> Du
 }
 
 fn w4(c: &mut Criterion) {
+    if !selected("W4") {
+        return;
+    }
     let export = generator::export(10_000, 1);
     let policy = scapi::compile("gen.cfg", export.as_bytes(), &options())
         .policy
@@ -429,6 +441,19 @@ fn report() {
         ));
     }
     common::print_table(&rows);
+}
+
+/// Whether the command line's filters (`cargo bench -- W2`) select a
+/// workload; no filter selects all.
+fn selected(workload: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| f.contains(workload) || workload.contains(f.as_str()))
 }
 
 fn main() {

@@ -79,7 +79,7 @@ pub enum ItemKind {
     /// A request from a frame.
     Request(RequestItem),
     /// A notification or result whose `userData` is redacted.
-    Event(Value),
+    Event(Box<Value>),
 }
 
 /// A request from a frame.
@@ -92,7 +92,7 @@ pub struct RequestItem {
     /// The client (agent session / iframe connection).
     pub client: String,
     /// The map of `interaction.setUserData`.
-    pub user_data: Option<Map<String, Value>>,
+    pub user_data: Option<Box<Map<String, Value>>>,
     /// The key list of `interaction.deleteUserData`.
     pub keys: Option<Vec<String>>,
 }
@@ -383,7 +383,7 @@ fn parse_item(index: usize, line: Option<usize>, value: Value) -> Result<Item, S
             index,
             line,
             at,
-            kind: ItemKind::Event(event),
+            kind: ItemKind::Event(Box::new(event)),
             expect,
         });
     }
@@ -392,7 +392,7 @@ fn parse_item(index: usize, line: Option<usize>, value: Value) -> Result<Item, S
     let client = string_field(&mut map, "client")?.unwrap_or_else(|| "default".to_string());
     let user_data = match map.remove("userData") {
         None => None,
-        Some(Value::Object(m)) => Some(m),
+        Some(Value::Object(m)) => Some(Box::new(m)),
         Some(other) => {
             return Err(format!(
                 "`userData` must be an object, not {}",
@@ -580,7 +580,7 @@ fn decide<'p>(
     };
     match &item.kind {
         ItemKind::Event(event) => {
-            let mut event = event.clone();
+            let mut event = Value::clone(event);
             d.removed_keys = policy.user_data().redact(&mut event);
             d.event = Some(event);
             d.outcome = Outcome::Redacted;
