@@ -164,27 +164,35 @@ fn keys(k: &KeySet) -> Keys {
     }
 }
 
+fn compiled_origin(o: &OriginRule) -> CompiledOrigin {
+    let (allow, grants) = grant_parts(&o.grant);
+    CompiledOrigin {
+        origin: o.origin.to_string(),
+        allow,
+        grants,
+        line: o.grant.line(),
+    }
+}
+
 impl From<&Policy> for CompiledPolicy {
     fn from(p: &Policy) -> CompiledPolicy {
+        CompiledPolicy {
+            origins: p.origins().iter().map(compiled_origin).collect(),
+            ..CompiledPolicy::shell(p)
+        }
+    }
+}
+
+impl CompiledPolicy {
+    /// The document of a policy without its origins.
+    fn shell(p: &Policy) -> CompiledPolicy {
         CompiledPolicy {
             schema_version: SCHEMA_VERSION,
             source: CompiledSource {
                 name: p.source().name.clone(),
                 sha256: p.source().sha256.clone(),
             },
-            origins: p
-                .origins()
-                .iter()
-                .map(|o| {
-                    let (allow, grants) = grant_parts(&o.grant);
-                    CompiledOrigin {
-                        origin: o.origin.to_string(),
-                        allow,
-                        grants,
-                        line: o.grant.line(),
-                    }
-                })
-                .collect(),
+            origins: Vec::new(),
             any_origin: p.any_origin().map(|g| {
                 let (allow, grants) = grant_parts(g);
                 CompiledGrant {
@@ -215,9 +223,24 @@ impl From<&Policy> for CompiledPolicy {
                 .collect(),
         }
     }
-}
 
-impl CompiledPolicy {
+    /// Writes `CompiledPolicy::from(policy).to_json()` without building the
+    /// document: origins are converted and printed one at a time, so a
+    /// policy of a million origins never becomes one JSON tree.
+    pub fn write_json(policy: &Policy, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        crate::jsonfmt::write_streamed(
+            out,
+            &CompiledPolicy::shell(policy),
+            "/origins",
+            policy.origins().iter().map(compiled_origin),
+        )
+    }
+
+    /// Writes `CompiledPolicy::from(policy).to_yaml()` the same way.
+    pub fn write_yaml(policy: &Policy, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        serde_yaml_ng::to_writer(out, &Streamed(policy)).map_err(std::io::Error::other)
+    }
+
     /// Pretty JSON with a final newline: the bytes `scapi compile` writes.
     pub fn to_json(&self) -> String {
         crate::jsonfmt::to_string(self)
@@ -226,6 +249,36 @@ impl CompiledPolicy {
     /// YAML: the same document.
     pub fn to_yaml(&self) -> String {
         serde_yaml_ng::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A policy serialized as its compiled document, origins converted one at a
+/// time as the serializer asks for them.
+struct Streamed<'p>(&'p Policy);
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        struct Origins<'p>(&'p [OriginRule]);
+        impl Serialize for Origins<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for o in self.0 {
+                    seq.serialize_element(&compiled_origin(o))?;
+                }
+                seq.end()
+            }
+        }
+        let shell = CompiledPolicy::shell(self.0);
+        let mut st = s.serialize_struct("CompiledPolicy", 7)?;
+        st.serialize_field("schemaVersion", &shell.schema_version)?;
+        st.serialize_field("source", &shell.source)?;
+        st.serialize_field("origins", &Origins(self.0.origins()))?;
+        st.serialize_field("anyOrigin", &shell.any_origin)?;
+        st.serialize_field("rateLimit", &shell.rate_limit)?;
+        st.serialize_field("userData", &shell.user_data)?;
+        st.serialize_field("webExtensions", &shell.web_extensions)?;
+        st.end()
     }
 }
 

@@ -8,7 +8,6 @@
 //! and checks its own output: the output must compile without errors to the
 //! same policy, or nothing is returned.
 
-use crate::compiled::CompiledPolicy;
 use crate::input::{self, InputFormat, MAIN_SECTION, OptionEntry, ReadOptions};
 use crate::lower::{self, ORIGINS, PREFIX, QUARANTINE, RATE_LIMIT, RATE_LIMIT_PREFIX};
 use crate::lower::{BLOCK_MARKDONE_TIMEOUT, READ_ALLOWED, WRITE_ALLOWED};
@@ -95,14 +94,6 @@ fn canonical_value(o: &OptionEntry) -> Option<String> {
     None
 }
 
-/// The policy a compilation yields, without its source (which changes when
-/// the text does).
-fn policy_json(c: &Compilation) -> Option<String> {
-    let mut doc = CompiledPolicy::from(c.policy.as_ref()?);
-    doc.source.sha256.clear();
-    Some(doc.to_json())
-}
-
 /// Formats a cfg/ini export.
 pub fn format(name: &str, bytes: &[u8], options: &Options) -> Result<Formatted, FmtError> {
     let read_options = ReadOptions {
@@ -116,6 +107,14 @@ pub fn format(name: &str, bytes: &[u8], options: &Options) -> Result<Formatted, 
     if before.is_unreadable() || before.has_errors() {
         return Err(FmtError::Diagnostics(Box::new(before)));
     }
+    // Only the policy is needed from here: the rest of a large file's
+    // compilation is let go before the file is read again.
+    let before = Compilation {
+        policy: before.policy,
+        diagnostics: Vec::new(),
+        suppressed: Vec::new(),
+        source: crate::source::SourceFile::new(name, String::new()),
+    };
     let read = input::read(name, bytes, read_options).map_err(|_| FmtError::WouldChangePolicy)?;
     if read.format != InputFormat::Cfg {
         return Err(FmtError::NotCfg(read.format));
@@ -161,8 +160,7 @@ pub fn format(name: &str, bytes: &[u8], options: &Options) -> Result<Formatted, 
         },
     );
     if after.has_errors()
-        || policy_json(&after).is_none()
-        || policy_json(&after) != policy_json(&before)
+        || !matches!((&after.policy, &before.policy), (Some(a), Some(b)) if a.same_rules(b))
     {
         return Err(FmtError::WouldChangePolicy);
     }

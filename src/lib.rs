@@ -314,7 +314,12 @@ pub fn load_vec(
     bytes: Vec<u8>,
     options: &Options,
 ) -> Result<Loaded, compiled::LoadError> {
-    if let Ok(text) = std::str::from_utf8(&bytes)
+    // An oversized file is refused by the export path, before any parse.
+    let limit = options
+        .max_input_bytes
+        .unwrap_or(input::DEFAULT_MAX_INPUT_BYTES);
+    if bytes.len() as u64 <= limit
+        && let Ok(text) = std::str::from_utf8(&bytes)
         && compiled::looks_compiled(text)
     {
         return compiled::CompiledPolicy::from_json(text)

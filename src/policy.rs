@@ -430,19 +430,24 @@ pub struct Policy {
 
 impl PartialEq for Policy {
     fn eq(&self, other: &Policy) -> bool {
-        // The index is derived from the origins.
-        self.origins == other.origins
-            && self.any_origin == other.any_origin
-            && self.rate_limits == other.rate_limits
-            && self.user_data == other.user_data
-            && self.web_extensions == other.web_extensions
-            && self.source == other.source
+        self.same_rules(other) && self.source == other.source
     }
 }
 
 impl Eq for Policy {}
 
 impl Policy {
+    /// Whether two policies say the same thing, wherever they came from
+    /// (everything but the source is compared, entry lines included).
+    pub fn same_rules(&self, other: &Policy) -> bool {
+        // The index is derived from the origins.
+        self.origins == other.origins
+            && self.any_origin == other.any_origin
+            && self.rate_limits == other.rate_limits
+            && self.user_data == other.user_data
+            && self.web_extensions == other.web_extensions
+    }
+
     /// A policy from its parts; origins are sorted and indexed.
     pub fn new(
         mut origins: Vec<OriginRule>,

@@ -43,7 +43,27 @@ fn compile_cases() {
         );
         let path = dir.join("compiled.json");
         match c.policy {
-            Some(p) if !c.has_errors() => golden.check(&path, &CompiledPolicy::from(&p).to_json()),
+            Some(p) if !c.has_errors() => {
+                let doc = CompiledPolicy::from(&p);
+                golden.check(&path, &doc.to_json());
+                // `scapi compile` streams the same bytes, JSON and YAML.
+                let mut json = Vec::new();
+                CompiledPolicy::write_json(&p, &mut json).unwrap();
+                assert_eq!(
+                    String::from_utf8(json).unwrap(),
+                    doc.to_json(),
+                    "{}",
+                    dir.display()
+                );
+                let mut yaml = Vec::new();
+                CompiledPolicy::write_yaml(&p, &mut yaml).unwrap();
+                assert_eq!(
+                    String::from_utf8(yaml).unwrap(),
+                    doc.to_yaml(),
+                    "{}",
+                    dir.display()
+                );
+            }
             _ => {
                 if path.exists() {
                     if common::blessing() {

@@ -1,7 +1,8 @@
 //! `scapi compile FILE [-o OUT]`
 
 use super::{
-    Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, stderr_style, write_atomically,
+    Exit, InputArgs, SeverityArgs, error, read_input, stderr_style, write_atomically_with,
+    write_stdout,
 };
 use clap::ValueEnum;
 use scapi::compiled::CompiledPolicy;
@@ -69,14 +70,16 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
             return Exit::Negative;
         }
     };
-    let doc = CompiledPolicy::from(&policy);
-    let text = match args.output_format {
-        OutputFormat::Json => doc.to_json(),
-        OutputFormat::Yaml => doc.to_yaml(),
+    // Streamed: a policy of a million origins is never one document in
+    // memory.
+    let format = args.output_format;
+    let write = |out: &mut dyn std::io::Write| match format {
+        OutputFormat::Json => CompiledPolicy::write_json(&policy, &mut &mut *out),
+        OutputFormat::Yaml => CompiledPolicy::write_yaml(&policy, &mut &mut *out),
     };
     let written = match &args.output {
-        Some(path) => write_atomically(path, text.as_bytes()),
-        None => print_stdout(&text),
+        Some(path) => write_atomically_with(path, |w| write(w)),
+        None => write_stdout(|w| write(w)),
     };
     match written {
         Ok(()) => Exit::Success,

@@ -307,6 +307,14 @@ pub fn stderr_style() -> scapi::render::human::Style {
 /// then a rename. On any failure the target is untouched and the temporary
 /// file is removed.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
+    write_atomically_with(path, |w| w.write_all(contents))
+}
+
+/// [`write_atomically`] for contents written as they are produced.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), String> {
     let shown = path.display();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -320,8 +328,14 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
-    tmp.write_all(contents)
-        .and_then(|_| tmp.as_file().sync_all())
+    {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
+        write(&mut out)
+            .and_then(|_| out.flush())
+            .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
+    }
+    tmp.as_file()
+        .sync_all()
         .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
     // Keep the target's permissions when replacing it; a new file gets the
     // usual 0644 rather than the temporary file's 0600.
