@@ -563,31 +563,6 @@ impl MemoryStore {
             .get(catalog::lookup(request), request)
             .map(Into::into)
     }
-
-    fn admit_id(
-        &self,
-        client: &str,
-        request: &str,
-        id: Option<RequestId>,
-        limit: Limit,
-        now: Millis,
-    ) -> Admission {
-        let (hash, shard) = self.shard(client);
-        let mut guard = lock(shard);
-        let shard = &mut *guard;
-        let entry = shard
-            .clients
-            .entry(hash, |c| c.client.is(client), |c| c.hash)
-            .or_insert_with(|| ClientCounters::new(client, hash));
-        let (admission, added) = entry.into_mut().admit(id, request, limit, now);
-        if added {
-            shard.counters += 1;
-            if shard.counters > shard.sweep_at {
-                sweep(shard, now);
-            }
-        }
-        admission
-    }
 }
 
 /// Locks a shard; a poisoned lock (a panic elsewhere) still holds valid
@@ -611,7 +586,7 @@ fn sweep(shard: &mut ShardState, now: Millis) -> usize {
 
 impl CounterStore for MemoryStore {
     fn admit(&self, client: &str, request: &str, limit: Limit, now: Millis) -> Admission {
-        self.admit_id(client, request, catalog::lookup(request), limit, now)
+        self.admit_known(client, request, catalog::lookup(request), limit, now)
     }
 
     fn admit_known(
@@ -622,7 +597,21 @@ impl CounterStore for MemoryStore {
         limit: Limit,
         now: Millis,
     ) -> Admission {
-        self.admit_id(client, request, id, limit, now)
+        let (hash, shard) = self.shard(client);
+        let mut guard = lock(shard);
+        let shard = &mut *guard;
+        let entry = shard
+            .clients
+            .entry(hash, |c| c.client.is(client), |c| c.hash)
+            .or_insert_with(|| ClientCounters::new(client, hash));
+        let (admission, added) = entry.into_mut().admit(id, request, limit, now);
+        if added {
+            shard.counters += 1;
+            if shard.counters > shard.sweep_at {
+                sweep(shard, now);
+            }
+        }
+        admission
     }
 
     fn end_session(&self, client: &str) {

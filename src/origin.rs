@@ -138,14 +138,18 @@ fn check_host(host: &str) -> Result<(), NotCanonical> {
     }
     // WHATWG: a host whose last label is numeric is an IPv4 address, and its
     // canonical form is four decimal parts without leading zeros.
-    let last = host.get(last.0..last.1).unwrap_or("");
-    let numeric = !last.is_empty()
-        && (last.bytes().all(|b| b.is_ascii_digit())
-            || (last.starts_with("0x") && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit())));
-    if numeric {
+    if is_numeric_label(host.get(last.0..last.1).unwrap_or("")) {
         return check_ipv4(host);
     }
     Ok(())
+}
+
+/// Whether a host's last label makes it an IPv4 address (WHATWG: decimal
+/// digits, or `0x` and hex digits).
+fn is_numeric_label(last: &str) -> bool {
+    !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || (last.starts_with("0x") && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit())))
 }
 
 fn check_ipv4(host: &str) -> Result<(), NotCanonical> {
@@ -250,10 +254,7 @@ mod tests {
             .rsplit('.')
             .next()
             .unwrap_or("");
-        let numeric = !last.is_empty()
-            && (last.bytes().all(|b| b.is_ascii_digit())
-                || (last.starts_with("0x") && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit())));
-        if numeric {
+        if is_numeric_label(last) {
             return check_ipv4(host);
         }
         Ok(())
