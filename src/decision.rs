@@ -216,10 +216,9 @@ mod tests {
     use super::*;
 
     fn policy(list: &str) -> Policy {
-        let text = format!("service-client-api.accepted-web-content-origins={list}\n");
-        crate::compile("t.cfg", text.as_bytes(), &crate::Options::default())
-            .policy
-            .unwrap()
+        crate::test_policy(&format!(
+            "service-client-api.accepted-web-content-origins={list}\n"
+        ))
     }
 
     #[test]

@@ -439,11 +439,7 @@ pub fn to_json(changes: &[Change]) -> serde_json::Value {
 mod tests {
     use super::*;
 
-    fn policy(text: &str) -> Policy {
-        crate::compile("t.cfg", text.as_bytes(), &crate::Options::default())
-            .policy
-            .unwrap()
-    }
+    use crate::test_policy as policy;
 
     fn kinds(old: &str, new: &str) -> Vec<(Class, Kind)> {
         diff(&policy(old), &policy(new))

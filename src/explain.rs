@@ -280,11 +280,7 @@ fn describe(n: Option<NotCanonical>) -> &'static str {
 mod tests {
     use super::*;
 
-    fn policy(text: &str) -> Policy {
-        crate::compile("t.cfg", text.as_bytes(), &crate::Options::default())
-            .policy
-            .unwrap()
-    }
+    use crate::test_policy as policy;
 
     #[test]
     fn capabilities_of_an_origin() {

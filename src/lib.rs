@@ -328,3 +328,12 @@ pub fn load_vec(
     }
     Ok(Loaded::Export(compile_vec(name, bytes, options)))
 }
+
+/// The policy of a cfg export that must compile, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_policy(text: &str) -> policy::Policy {
+    #[allow(clippy::expect_used)]
+    compile("t.cfg", text.as_bytes(), &Options::default())
+        .policy
+        .expect("the test export compiles")
+}

@@ -221,53 +221,38 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.inner.text.len());
         let line = self.line_of(offset);
-        let start = self
-            .inner
-            .line_starts
-            .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(0);
+        let start = self.line_start(line);
         LineCol {
             line,
             column: self.chars_before(offset) - self.chars_before(start) + 1,
         }
     }
 
+    /// The byte offset where a 1-based line starts (0 when out of range).
+    fn line_start(&self, line: usize) -> usize {
+        self.inner
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The byte range of a 1-based line including its line break, so that
     /// removing it removes the line.
     pub fn line_with_break(&self, line: usize) -> Span {
-        let start = self
-            .inner
-            .line_starts
-            .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(0);
-        let end = self
-            .inner
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.inner.text.len());
-        Span::new(start, end.max(start))
+        let start = self.line_start(line);
+        let next = self.inner.line_starts.get(line).copied();
+        Span::new(start, next.unwrap_or(self.inner.text.len()).max(start))
     }
 
-    /// The byte range of a 1-based line, without its line break.
+    /// The byte range of a 1-based line, without its line break (`\n` or
+    /// `\r\n`).
     pub fn line_span(&self, line: usize) -> Span {
-        let start = self
-            .inner
-            .line_starts
-            .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(0);
-        let end = self
-            .inner
-            .line_starts
-            .get(line)
-            .map(|next| next.saturating_sub(1))
-            .unwrap_or(self.inner.text.len());
-        let mut span = Span::new(start, end.max(start));
-        if self.slice(span).ends_with('\r') {
-            span.end -= 1;
+        let mut span = self.line_with_break(line);
+        for end in ["\n", "\r"] {
+            if self.slice(span).ends_with(end) {
+                span.end -= end.len();
+            }
         }
         span
     }
@@ -456,6 +441,10 @@ mod tests {
         assert_eq!(s.line_col(3), LineCol { line: 2, column: 1 });
         assert_eq!(s.line_col(8), LineCol { line: 2, column: 5 });
         assert_eq!(s.line_span(1), Span::new(0, 1));
+        assert_eq!(s.line_span(2), Span::new(3, 10));
+        assert_eq!(s.line_span(3), Span::new(11, 11));
+        let last = SourceFile::new("f", "a\nbc\r");
+        assert_eq!(last.line_span(2), Span::new(2, 4));
     }
 
     #[test]

@@ -78,19 +78,13 @@ impl Overrides {
 }
 
 /// Whether findings of a rule may be suppressed or allowed at all.
+/// Neither unreadable files nor the suppression rules themselves are.
 pub fn can_be_silenced(code: Code) -> bool {
-    !matches!(
-        code,
-        Code::NotUtf8
-            | Code::Utf16
-            | Code::BinaryFile
-            | Code::InputTooLarge
-            | Code::SyntaxError
-            | Code::UnexpectedShape
-            | Code::SuppressionWithoutReason
-            | Code::UnusedSuppression
-            | Code::InvalidSuppression
-    )
+    !code.is_fatal()
+        && !matches!(
+            code,
+            Code::SuppressionWithoutReason | Code::UnusedSuppression | Code::InvalidSuppression
+        )
 }
 
 /// A finding an inline suppression hid, with the suppression's reason (SARIF

@@ -10,27 +10,8 @@
 
 mod common;
 
-use common::{Golden, cases, find_input};
+use common::{Golden, cases, find_input, policy_of};
 use scapi::diff;
-use scapi::policy::Policy;
-use std::path::Path;
-
-fn policy_of(path: &Path) -> Policy {
-    let name = path.file_name().unwrap().to_str().unwrap();
-    match scapi::load(
-        name,
-        &std::fs::read(path).unwrap(),
-        &scapi::Options::default(),
-    )
-    .unwrap()
-    {
-        scapi::Loaded::Compiled(p) => p,
-        scapi::Loaded::Export(c) => {
-            assert!(!c.has_errors(), "{}: {:?}", path.display(), c.diagnostics);
-            c.policy.unwrap()
-        }
-    }
-}
 
 #[test]
 fn diff_cases() {

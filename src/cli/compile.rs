@@ -1,12 +1,12 @@
 //! `scapi compile FILE [-o OUT]`
 
 use super::{
-    Exit, InputArgs, SeverityArgs, error, read_input, stderr_style, write_atomically_with,
-    write_stdout,
+    Exit, InputArgs, SeverityArgs, eprint_diagnostics, error, read_input, shown,
+    write_atomically_with, write_stdout,
 };
 use clap::ValueEnum;
 use scapi::compiled::CompiledPolicy;
-use scapi::render::{FileDiagnostics, human};
+use scapi::render::FileDiagnostics;
 use scapi::suppress::Overrides;
 use std::path::PathBuf;
 
@@ -41,11 +41,7 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
             return Exit::Unusable;
         }
     };
-    let name = if args.file == "-" {
-        "<stdin>"
-    } else {
-        args.file.as_str()
-    };
+    let name = shown(&args.file);
     let c = scapi::compile_vec(
         name,
         bytes,
@@ -61,7 +57,7 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
         diagnostics: c.diagnostics,
         suppressed: c.suppressed,
     };
-    eprint!("{}", human::render_file(&file, stderr_style()));
+    eprint_diagnostics(&file);
     let policy = match c.policy {
         Some(p) if !refused => p,
         _ if unreadable => return Exit::Unusable,

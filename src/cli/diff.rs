@@ -1,6 +1,9 @@
 //! `scapi diff OLD NEW [--format human|json] [--fail-on widening|any]`
 
-use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style};
+use super::{
+    Exit, HumanOrJson as Format, InputArgs, eprint_diagnostics, error, print_stdout, read_policy,
+    shown,
+};
 use clap::ValueEnum;
 use scapi::diff;
 use scapi::policy::Policy;
@@ -24,12 +27,6 @@ pub struct Args {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Human,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
     /// Any change that gives more access or looser limits.
     Widening,
@@ -41,34 +38,21 @@ enum FailOn {
 /// grants (entries with errors grant nothing), with a note; the lint step
 /// of a gate reports the errors themselves.
 fn side(path: &str, input: &InputArgs) -> Result<Policy, Exit> {
-    let bytes = read_input(path, input.max_input_bytes).map_err(|e| {
-        error(e);
-        Exit::Unusable
-    })?;
-    let name = if path == "-" { "<stdin>" } else { path };
-    match scapi::load_vec(name, bytes, &input.options()) {
-        Ok(scapi::Loaded::Compiled(p)) => Ok(p),
-        Ok(scapi::Loaded::Export(c)) => {
-            if c.is_unreadable() {
-                let file = scapi::render::FileDiagnostics::of(c);
-                eprint!(
-                    "{}",
-                    scapi::render::human::render_file(&file, stderr_style())
-                );
-                return Err(Exit::Unusable);
-            }
-            if c.has_errors() {
-                eprintln!(
-                    "note: `{name}` has errors; comparing what it certainly grants (see `scapi lint {name}`)"
-                );
-            }
-            c.policy.ok_or(Exit::Unusable)
-        }
-        Err(e) => {
-            error(format!("cannot load the compiled policy `{name}`: {e}"));
-            Err(Exit::Unusable)
-        }
+    let c = match read_policy(path, input)? {
+        scapi::Loaded::Compiled(p) => return Ok(p),
+        scapi::Loaded::Export(c) => c,
+    };
+    if c.is_unreadable() {
+        eprint_diagnostics(&scapi::render::FileDiagnostics::of(c));
+        return Err(Exit::Unusable);
     }
+    if c.has_errors() {
+        let name = shown(path);
+        eprintln!(
+            "note: `{name}` has errors; comparing what it certainly grants (see `scapi lint {name}`)"
+        );
+    }
+    c.policy.ok_or(Exit::Unusable)
 }
 
 pub fn run(args: Args) -> Exit {

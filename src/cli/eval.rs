@@ -1,6 +1,9 @@
 //! `scapi eval POLICY REQUESTS` and `scapi explain POLICY --origin ORIGIN`.
 
-use super::{Exit, InputArgs, error, load_policy, print_stdout, read_input, write_stdout};
+use super::{
+    Exit, HumanOrJson as Format, InputArgs, error, load_policy, print_stdout, read_input,
+    write_stdout,
+};
 use clap::ValueEnum;
 use scapi::eval::{self, ReportFormat, RequestsFormat, RunError};
 use scapi::explain;
@@ -18,12 +21,6 @@ pub struct Args {
     format: Format,
     #[command(flatten)]
     input: InputArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Human,
-    Json,
 }
 
 pub fn run(args: Args) -> Exit {

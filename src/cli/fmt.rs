@@ -1,8 +1,10 @@
 //! `scapi fmt FILE… [--check | --write]`
 
-use super::{Exit, InputArgs, error, print_stdout, read_input, stderr_style, write_atomically};
+use super::{
+    Exit, InputArgs, eprint_diagnostics, error, print_stdout, read_input, shown, write_atomically,
+};
 use scapi::fmt::{self, FmtError};
-use scapi::render::{FileDiagnostics, human};
+use scapi::render::FileDiagnostics;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -43,15 +45,12 @@ fn one(args: &Args, path: &str) -> Exit {
             return Exit::Unusable;
         }
     };
-    let name = if path == "-" { "<stdin>" } else { path };
+    let name = shown(path);
     let formatted = match fmt::format(name, &bytes, &args.input.options()) {
         Ok(f) => f,
         Err(FmtError::Diagnostics(c)) => {
             let unreadable = c.is_unreadable();
-            eprint!(
-                "{}",
-                human::render_file(&FileDiagnostics::of(*c), stderr_style())
-            );
+            eprint_diagnostics(&FileDiagnostics::of(*c));
             if unreadable {
                 return Exit::Unusable;
             }

@@ -1,7 +1,8 @@
 //! `scapi lint FILE…`
 
 use super::{
-    Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, stderr_style, write_stdout,
+    Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, shown, stderr_style,
+    write_stdout,
 };
 use clap::ValueEnum;
 use scapi::diagnostic::Severity;
@@ -57,11 +58,7 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
                 continue;
             }
         };
-        let name = if path == "-" {
-            "<stdin>"
-        } else {
-            path.as_str()
-        };
+        let name = shown(path);
         let c = scapi::compile_vec(name, bytes, &options);
         if c.is_unreadable() {
             exit = Exit::Unusable;

@@ -262,6 +262,45 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// `--format` of the commands whose report is human text or one JSON
+/// document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HumanOrJson {
+    Human,
+    Json,
+}
+
+/// How a file argument is named in messages and reports (`-` is standard
+/// input).
+pub fn shown(path: &str) -> &str {
+    if path == "-" { "<stdin>" } else { path }
+}
+
+/// Prints a file's diagnostics on standard error.
+pub fn eprint_diagnostics(file: &scapi::render::FileDiagnostics) {
+    eprint!(
+        "{}",
+        scapi::render::human::render_file(file, stderr_style())
+    );
+}
+
+/// Reads a policy argument and loads it: a compiled policy JSON, or the
+/// compilation of an export. Exit 2 when the file cannot be read or is a
+/// compiled policy that does not load.
+pub fn read_policy(path: &str, input: &InputArgs) -> Result<scapi::Loaded, Exit> {
+    let bytes = read_input(path, input.max_input_bytes).map_err(|e| {
+        error(e);
+        Exit::Unusable
+    })?;
+    scapi::load_vec(shown(path), bytes, &input.options()).map_err(|e| {
+        error(format!(
+            "cannot load the compiled policy `{}`: {e}",
+            shown(path)
+        ));
+        Exit::Unusable
+    })
+}
+
 /// Prints a usage or I/O error the way the whole CLI does.
 pub fn error(msg: impl std::fmt::Display) {
     eprintln!("error: {msg}");
@@ -361,30 +400,18 @@ pub fn write_atomically_with(
 /// an option export. An export with errors is refused (exit 1) after its
 /// diagnostics; one with warnings is used, with a note.
 pub fn load_policy(path: &str, input: &InputArgs) -> Result<scapi::policy::Policy, Exit> {
-    let bytes = read_input(path, input.max_input_bytes).map_err(|e| {
-        error(e);
-        Exit::Unusable
-    })?;
-    let name = if path == "-" { "<stdin>" } else { path };
-    let c = match scapi::load_vec(name, bytes, &input.options()) {
-        Ok(scapi::Loaded::Compiled(p)) => return Ok(p),
-        Ok(scapi::Loaded::Export(c)) => c,
-        Err(e) => {
-            error(format!("cannot load the compiled policy `{name}`: {e}"));
-            return Err(Exit::Unusable);
-        }
+    let name = shown(path);
+    let c = match read_policy(path, input)? {
+        scapi::Loaded::Compiled(p) => return Ok(p),
+        scapi::Loaded::Export(c) => c,
     };
     let counts = scapi::diagnostic::Counts::of(&c.diagnostics);
     if c.is_unreadable() || c.has_errors() {
-        let file = scapi::render::FileDiagnostics {
+        eprint_diagnostics(&scapi::render::FileDiagnostics {
             source: c.source,
             diagnostics: c.diagnostics,
             suppressed: Vec::new(),
-        };
-        eprint!(
-            "{}",
-            scapi::render::human::render_file(&file, stderr_style())
-        );
+        });
         if c.policy.is_none() {
             return Err(Exit::Unusable);
         }

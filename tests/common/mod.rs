@@ -35,6 +35,25 @@ pub fn cases(group: &str) -> Vec<PathBuf> {
     out
 }
 
+/// The policy of a case input: a compiled policy, or an export that must
+/// compile without errors.
+pub fn policy_of(path: &Path) -> scapi::policy::Policy {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    match scapi::load(
+        name,
+        &std::fs::read(path).unwrap(),
+        &scapi::Options::default(),
+    )
+    .unwrap()
+    {
+        scapi::Loaded::Compiled(p) => p,
+        scapi::Loaded::Export(c) => {
+            assert!(!c.has_errors(), "{}: {:?}", path.display(), c.diagnostics);
+            c.policy.unwrap()
+        }
+    }
+}
+
 /// Whether expectations are being rewritten.
 pub fn blessing() -> bool {
     std::env::var_os("BLESS").is_some_and(|v| v != "0" && !v.is_empty())
