@@ -1,4 +1,4 @@
-//! The semantic difference between two policies (`scapi diff`, SPEC §6.5).
+//! The semantic difference between two policies (`scapi diff`).
 //!
 //! Policies are compared by what they grant, not by how they are written:
 //! reformatting, reordering, non-canonical spellings and redundant filters

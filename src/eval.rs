@@ -1,4 +1,4 @@
-//! Evaluating sample requests against a policy (`scapi eval`, SPEC §6.3).
+//! Evaluating sample requests against a policy (`scapi eval`).
 //!
 //! A requests file is a JSON array, JSON Lines or a YAML list of items.
 //! A request item has `at` (RFC 3339 or seconds since the epoch), `origin`,
@@ -8,7 +8,7 @@
 //! `event` (a notification or result to redact). Items must be in time
 //! order. Every problem names the item; nothing is guessed.
 //!
-//! Each request goes through the policy in the order of SPEC §3: origin
+//! Each request goes through the policy in the order the README's *Semantics* section gives: origin
 //! accepted → request permitted (including that some key is writable) →
 //! quarantine → counter. Denied requests never reach the counter.
 

@@ -1,4 +1,4 @@
-//! The capability view of one origin (`scapi explain`, SPEC §6.4): every
+//! The capability view of one origin (`scapi explain`): every
 //! catalog request, enabled or disabled, why, and its rate limit — also as
 //! the Workflow Manager `state.updated` event, so a broker can drive its
 //! buttons from the policy.

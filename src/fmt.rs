@@ -1,4 +1,4 @@
-//! The canonical formatter (`scapi fmt`, SPEC §6.6).
+//! The canonical formatter (`scapi fmt`).
 //!
 //! Rewrites the `service-client-api.*` values of a cfg/ini export in
 //! canonical form — canonical origins, `, ` between entries, one space

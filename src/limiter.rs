@@ -1,4 +1,4 @@
-//! The rate limiter: fixed one-minute windows with quarantine (SPEC §3).
+//! The rate limiter: fixed one-minute windows with quarantine.
 //!
 //! Counters are kept per (client, request name). With a limit L > 0, the
 //! first L requests of a window aligned to the Unix epoch are admitted; the

@@ -133,6 +133,9 @@ fn check_host(host: &str) -> Result<(), NotCanonical> {
     if bad {
         return Err(NotCanonical::Host);
     }
+    if has_punycode_label(host) && !is_valid_idn(host) {
+        return Err(NotCanonical::Host);
+    }
     if start < host.len() {
         last = (start, host.len());
     }
@@ -142,6 +145,21 @@ fn check_host(host: &str) -> Result<(), NotCanonical> {
         return check_ipv4(host);
     }
     Ok(())
+}
+
+/// Whether a label of an ASCII host starts with the IDNA prefix `xn--`.
+fn has_punycode_label(host: &str) -> bool {
+    host.split('.').any(|l| l.starts_with("xn--"))
+}
+
+/// Whether a host with punycode labels is one the URL standard accepts and
+/// writes back unchanged: each `xn--` label must decode (RFC 3492) to a
+/// label that passes UTS #46 (normalization, valid code points, joiners,
+/// bidi) as the URL standard applies it. `xn--zz` or `xn--` do not; no
+/// browser sends them. This decodes, so it allocates — only for such hosts.
+fn is_valid_idn(host: &str) -> bool {
+    idna::domain_to_ascii_cow(host.as_bytes(), idna::AsciiDenyList::URL)
+        .is_ok_and(|ascii| ascii == host)
 }
 
 /// Whether a host's last label makes it an IPv4 address (WHATWG: decimal

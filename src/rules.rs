@@ -65,6 +65,7 @@ rules! {
     BadSectionHeader = "SC0011", "bad-section-header", Error, "a cfg section header is unclosed, empty or followed by text";
     DuplicateKey = "SC0012", "duplicate-key", Warning, "an option is set twice in the same section; the last value wins";
     NonStringValue = "SC0013", "non-string-value", Error, "a JSON or YAML option value is not a string";
+    InlineComment = "SC0014", "inline-comment", Error, "a value ends with a `; comment`, which WWE reads as part of the value";
     UnknownOption = "SC0020", "unknown-option", Warning, "an option starting with `service-client-api.` is not one WWE knows";
     WrongSection = "SC0021", "wrong-section", Error, "a Service Client API option is outside the `interaction-workspace` section";
     NotApplicationLevel = "SC0022", "not-application-level", Error, "options are set on a Person or an Agent Group, where WWE ignores them";
@@ -90,7 +91,7 @@ rules! {
     DuplicateOrigin = "SC0115", "duplicate-origin", Warning, "an origin is listed more than once; its filters are merged";
     RedundantEntry = "SC0116", "redundant-entry", Warning, "an entry grants exactly what the `*` entry already grants";
     AnyOrigin = "SC0117", "any-origin", Warning, "`*` accepts every website";
-    QuotedValue = "SC0118", "quoted-value", Error, "the value or an entry is wrapped in quotes";
+    QuotedValue = "SC0118", "quoted-value", Error, "a value, an entry or a key is wrapped in quotes";
     SemicolonSeparator = "SC0119", "semicolon-separator", Error, "entries are separated with `;` instead of `,`";
     MissingSeparator = "SC0120", "missing-separator", Error, "two entries are separated by spaces only";
     InvalidEntry = "SC0121", "invalid-entry", Error, "an entry is neither `*` nor an origin";
@@ -127,6 +128,8 @@ rules! {
     KeyContainsWildcard = "SC0404", "key-contains-wildcard", Warning, "a user-data key contains `*`, which is matched literally";
     WriteNotReadable = "SC0405", "write-not-readable", Info, "a writable user-data key is not readable";
     NoUserDataKeys = "SC0406", "no-user-data-keys", Info, "an empty user-data list allows no key at all";
+    KeySeparator = "SC0407", "key-separator", Error, "user-data keys are separated with `;` or `|` instead of `,`";
+    InvisibleCharacter = "SC0408", "invisible-character", Error, "a user-data key contains an invisible or control character";
     // --- web extensions -----------------------------------------------------
     MissingExtensionSection = "SC0501", "missing-extension-section", Error, "a web-content option names a section that is not in the export";
     ExtensionWithoutUrl = "SC0502", "extension-without-url", Error, "a web extension section has no `url`";

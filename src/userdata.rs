@@ -1,4 +1,4 @@
-//! Attached data (user data): write filtering and read redaction (SPEC §4).
+//! Attached data (user data): write filtering and read redaction .
 //!
 //! `write-allowed` restricts `interaction.setUserData` (the keys of its map)
 //! and `interaction.deleteUserData` (its key list): keys not listed are

@@ -7,7 +7,7 @@
 //!   nor lose the counters still in use.
 //! * On random timelines (time going backwards included, several clients and
 //!   requests, per-request overrides, quarantine forever) a naive model of
-//!   SPEC §3 and the limiter agree on every request.
+//!   the README's rate-limit semantics and the limiter agree on every request.
 //!
 //! Every threaded test runs under a watchdog: a deadlock fails the test
 //! instead of hanging CI.
@@ -267,7 +267,7 @@ fn sessions_ending_and_sweeps_race_with_admissions_safely() {
 /// `Err(quarantined until)` (`None`: forever).
 type ModelCounter = Result<(Millis, u32), Option<Millis>>;
 
-/// The rate-limit rules of SPEC §3, written out naively per key.
+/// The rate-limit rules of the README's rate-limit semantics, written out naively per key.
 #[derive(Debug, Default)]
 struct Model {
     keys: HashMap<(u8, u8), ModelCounter>,

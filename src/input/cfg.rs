@@ -45,6 +45,10 @@ pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Export {
             continue;
         }
         let Some(eq) = content.find('=') else {
+            if let Some(entry) = colon_option(source, content, content_span, diags) {
+                b.option(entry, diags);
+                continue;
+            }
             diags.push(
                 Diagnostic::new(Code::MalformedLine, content_span, "line has no `=`")
                     .label("expected `key=value`")
@@ -78,11 +82,54 @@ pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Export {
                 value: Text::slice(source, value_span),
                 value_span,
                 map: ValueMap::Direct { base: value_start },
+                non_string: None,
             },
             diags,
         );
     }
     b.finish()
+}
+
+/// `key: value` — an option written the YAML way. Reported with a fix, and
+/// read as the option it was meant to be, so its value is checked too.
+fn colon_option(
+    source: &SourceFile,
+    content: &str,
+    span: Span,
+    diags: &mut Diagnostics,
+) -> Option<OptionEntry> {
+    let colon = content.find(':')?;
+    let key = content.get(..colon)?.trim_end_matches(BLANKS);
+    let after = content.get(colon + 1..)?;
+    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    // `https://…` or `a b: c` are not options written with a colon.
+    if key.is_empty() || !key.chars().all(is_name) || !(after.is_empty() || after.starts_with(BLANKS)) {
+        return None;
+    }
+    let value = after.trim_start_matches(BLANKS);
+    let key_span = Span::new(span.start, span.start + key.len());
+    let sep = Span::new(key_span.end, span.start + content.len() - value.len());
+    let value_span = Span::new(sep.end, span.end);
+    diags.push(
+        Diagnostic::new(
+            Code::MalformedLine,
+            sep,
+            format!("option `{key}` is written with `:`"),
+        )
+        .label("cfg options are written `key=value`")
+        .help(format!("use `=`: `{key}={value}`"))
+        .fix(sep, "="),
+    );
+    Some(OptionEntry {
+        key: key.to_string(),
+        key_span,
+        value: Text::slice(source, value_span),
+        value_span,
+        map: ValueMap::Direct {
+            base: value_span.start,
+        },
+        non_string: None,
+    })
 }
 
 fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Diagnostics) {

@@ -16,11 +16,13 @@ pub(crate) enum Node {
         span: Span,
         map: ValueMap,
     },
-    /// Any other scalar: its text as written and its type name.
+    /// Any other scalar: its text as written, its type name, and for an
+    /// integer its decimal text.
     Scalar {
         text: String,
         span: Span,
         kind: &'static str,
+        integer: Option<String>,
     },
     /// A map; keys are strings (other keys are reported by the reader).
     Map {
@@ -146,21 +148,28 @@ pub(crate) fn export(
         seen.entry(name.name.as_str()).or_insert(name);
         b.section(&name.name, Some(name.span));
         for (key, value) in options {
-            let (value, value_span, map) = match value {
-                Node::Str { value, span, map } => (value.clone(), *span, map.clone()),
-                Node::Scalar { text, span, kind } => {
-                    diags.push(
-                        Diagnostic::new(
-                            Code::NonStringValue,
-                            *span,
-                            format!("option `{}` is {kind}, not a string", key.name),
-                        )
-                        .label("option values are strings")
-                        .help(format!("quote the value: `\"{text}\"`"))
-                        .fix(*span, format!("\"{text}\"")),
-                    );
-                    // Go on with the text, so the value itself is still checked.
-                    (text.clone(), *span, ValueMap::Direct { base: span.start })
+            let (value, value_span, map, non_string) = match value {
+                Node::Str { value, span, map } => (value.clone(), *span, map.clone(), None),
+                Node::Scalar {
+                    text,
+                    span,
+                    kind,
+                    integer,
+                } => {
+                    // Lowering says whether a non-string is allowed there (an
+                    // integer is, for numeric options); the text is read on.
+                    let value = integer.clone().unwrap_or_else(|| text.clone());
+                    let written = source.text().get(span.range()) == Some(value.as_str());
+                    let map = if written {
+                        ValueMap::Direct { base: span.start }
+                    } else {
+                        ValueMap::Whole(*span)
+                    };
+                    let non_string = crate::input::NonString {
+                        kind,
+                        integer: integer.is_some(),
+                    };
+                    (value, *span, map, Some(non_string))
                 }
                 other => {
                     diags.push(
@@ -182,6 +191,7 @@ pub(crate) fn export(
                     value,
                     value_span,
                     map,
+                    non_string,
                 },
                 diags,
             );

@@ -63,6 +63,13 @@ pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Result<Expor
     doc::export(source, node(text, &value), diags)
 }
 
+/// Whether a JSON number is written as an integer: `-?DIGIT+`, no fraction
+/// or exponent.
+fn is_integer(n: &str) -> bool {
+    let digits = n.strip_prefix('-').unwrap_or(n);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn node(text: &str, v: &Value<'_>) -> Node {
     match v {
         Value::StringLit(s) => {
@@ -77,16 +84,19 @@ fn node(text: &str, v: &Value<'_>) -> Node {
             text: n.value.to_string(),
             span: span(n.range),
             kind: "a number",
+            integer: is_integer(n.value).then(|| n.value.to_string()),
         },
         Value::BooleanLit(b) => Node::Scalar {
             text: b.value.to_string(),
             span: span(b.range),
             kind: "a boolean",
+            integer: None,
         },
         Value::NullKeyword(n) => Node::Scalar {
             text: "null".into(),
             span: span(n.range),
             kind: "null",
+            integer: None,
         },
         Value::Object(o) => Node::Map {
             entries: o
@@ -184,11 +194,16 @@ mod tests {
     #[test]
     fn non_strings_and_syntax_errors() {
         let mut d = Diagnostics::new();
-        read(r#"{"s": {"k": 4, "l": [1]}}"#, &mut d).unwrap();
+        let e = read(r#"{"s": {"k": 4, "l": [1], "m": 4.5}}"#, &mut d).unwrap();
+        // Lists are reported here; scalars are read on, and lowering says
+        // whether they are allowed where they are.
         assert_eq!(
             d.iter().map(|x| x.code).collect::<Vec<_>>(),
-            vec![Code::NonStringValue, Code::NonStringValue]
+            vec![Code::NonStringValue]
         );
+        let s = e.section("s").unwrap();
+        assert!(s.get("k").unwrap().non_string.is_some_and(|n| n.integer));
+        assert!(s.get("m").unwrap().non_string.is_some_and(|n| !n.integer));
         let err = read(r#"{"s": {"k": "v",}}"#, &mut d).unwrap_err();
         assert_eq!(err.kind, InputErrorKind::Syntax);
         assert_eq!(read("[1]", &mut d).unwrap_err().kind, InputErrorKind::Shape);

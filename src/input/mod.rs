@@ -109,6 +109,19 @@ pub struct OptionEntry {
     pub value_span: Span,
     /// How byte ranges of `value` map to the file.
     pub map: ValueMap,
+    /// For a JSON or YAML value that is not a string, what it is (its text
+    /// is `value`); lowering decides whether that is allowed there.
+    pub non_string: Option<NonString>,
+}
+
+/// A JSON or YAML scalar given where option values are strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NonString {
+    /// What it is, for messages: `a number`, `a boolean` or `null`.
+    pub kind: &'static str,
+    /// Whether it is an integer; the option's value is then its decimal
+    /// text (YAML `0x32` is `50`).
+    pub integer: bool,
 }
 
 impl OptionEntry {

@@ -218,6 +218,7 @@ fn scalar(text: &str, value: &str, style: ScalarStyle, tag: Option<&Tag>, span: 
             text: value.to_string(),
             span,
             kind,
+            integer: (kind == "a number").then(|| integer_text(value)).flatten(),
         };
     }
     let map = match style {
@@ -244,6 +245,18 @@ fn scalar(text: &str, value: &str, style: ScalarStyle, tag: Option<&Tag>, span: 
         value: value.to_string(),
         span,
         map: map.unwrap_or(ValueMap::Whole(span)),
+    }
+}
+
+/// The decimal text of a YAML integer (`50`, `0x32`, `+50`), `None` for
+/// any other number.
+fn integer_text(value: &str) -> Option<String> {
+    match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(value) {
+        Ok(serde_yaml_ng::Value::Number(n)) => n
+            .as_u64()
+            .map(|u| u.to_string())
+            .or_else(|| n.as_i64().map(|i| i.to_string())),
+        _ => None,
     }
 }
 
@@ -277,10 +290,16 @@ fn clone_node(n: &Node) -> Node {
             span: *span,
             map: map.clone(),
         },
-        Node::Scalar { text, span, kind } => Node::Scalar {
+        Node::Scalar {
+            text,
+            span,
+            kind,
+            integer,
+        } => Node::Scalar {
             text: text.clone(),
             span: *span,
             kind,
+            integer: integer.clone(),
         },
         Node::Seq { span } => Node::Seq { span: *span },
         Node::Map { entries, span } => Node::Map {
@@ -310,10 +329,16 @@ fn relocate(n: Node, at: Span) -> Node {
             span: at,
             map: ValueMap::Whole(at),
         },
-        Node::Scalar { text, kind, .. } => Node::Scalar {
+        Node::Scalar {
+            text,
+            kind,
+            integer,
+            ..
+        } => Node::Scalar {
             text,
             span: at,
             kind,
+            integer,
         },
         Node::Seq { .. } => Node::Seq { span: at },
         Node::Map { entries, .. } => Node::Map {
@@ -411,9 +436,24 @@ mod tests {
 
     #[test]
     fn numbers_are_not_strings_but_tagged_ones_are() {
-        let (_, d) = read_ok("s:\n  a: 4\n  b: !!str 5\n  c: '6'\n  d: true\n");
-        let codes: Vec<_> = d.iter().map(|x| x.code).collect();
-        assert_eq!(codes, vec![Code::NonStringValue, Code::NonStringValue]);
+        use crate::input::NonString;
+        let (e, _) = read_ok("s:\n  a: 4\n  b: !!str 5\n  c: '6'\n  d: true\n  e: 0x32\n  f: 1.5\n");
+        let s = e.section("s").unwrap();
+        let kinds: Vec<_> = s.options.iter().map(|o| (o.value.as_str(), o.non_string)).collect();
+        let int = Some(NonString { kind: "a number", integer: true });
+        assert_eq!(
+            kinds,
+            vec![
+                ("4", int),
+                ("5", None),
+                ("6", None),
+                ("true", Some(NonString { kind: "a boolean", integer: false })),
+                ("50", int),
+                ("1.5", Some(NonString { kind: "a number", integer: false })),
+            ]
+        );
+        // `0x32` is read as 50, so its value no longer maps byte for byte.
+        assert!(matches!(s.get("e").unwrap().map, ValueMap::Whole(_)));
     }
 
     #[test]

@@ -24,7 +24,9 @@ pub(crate) use origins::canonical_target;
 use crate::diagnostic::{Diagnostic, Diagnostics, sort_diagnostics};
 use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::policy::{Policy, SourceInfo};
+use crate::rules::Code;
 use crate::source::{SourceFile, Span};
+use crate::syntax::list::{InlineComment, inline_comment};
 use std::collections::HashMap;
 
 /// `service-client-api.accepted-web-content-origins`
@@ -252,6 +254,35 @@ impl<'a> Cx<'a> {
                     && !replacement.contains(" #")
             }
         }
+    }
+
+    /// The value of `opt` as meant: without a comment written after it,
+    /// which is reported. `is_comment` says whether what follows the blank
+    /// and the `;` or `#` is a comment for this option (in an origin list,
+    /// a `;` before another origin is a separator instead).
+    fn value_without_comment<'o>(
+        &mut self,
+        opt: &'o OptionEntry,
+        is_comment: impl Fn(&InlineComment<'_>) -> bool,
+    ) -> &'o str {
+        let value = opt.value.as_str();
+        let Some(c) = inline_comment(value).filter(|c| is_comment(c)) else {
+            return value;
+        };
+        let shown = crate::render::clip(value.get(c.span.range()).unwrap_or("").trim(), 40);
+        let d = Diagnostic::new(
+            Code::InlineComment,
+            c.span,
+            format!("`{shown}` is read as part of the value"),
+        )
+        .label("cfg files have comment lines only")
+        .help(format!(
+            "move the comment to a line of its own above the option, starting with `{}`",
+            c.marker
+        ))
+        .fix(c.span, "");
+        self.value_diag(opt, d);
+        c.before
     }
 
     /// The 1-based line of a file offset.

@@ -6,7 +6,8 @@ use crate::diagnostic::Diagnostic;
 use crate::input::OptionEntry;
 use crate::policy::{Filter, Policy, Quarantine, RateLimits, WINDOW_SECONDS};
 use crate::rules::Code;
-use crate::source::Span;
+use crate::source::{Span, span_in};
+use crate::syntax::{QUOTES, is_blank};
 use crate::syntax::integer::{IntegerError, integer};
 use crate::syntax::name;
 
@@ -146,16 +147,20 @@ fn request_key(cx: &mut Cx<'_>, opt: &OptionEntry, name: &str, span: Span) -> bo
     origins::lower_request(cx, opt, name, span, true).is_some()
 }
 
-/// Parses a numeric option, reporting why it is not one.
+/// Parses a numeric option, reporting why it is not one. A comment after
+/// the number and quotes around it are reported, and the number inside is
+/// read.
 fn number(cx: &mut Cx<'_>, opt: &OptionEntry, kind: Kind) -> Option<u32> {
-    let err = match integer(&opt.value) {
+    let value = cx.value_without_comment(opt, |_| true);
+    let value = unquote(cx, opt, value);
+    let err = match integer(value) {
         Ok(i) => return Some(i.value),
         Err(e) => e,
     };
     let key = &opt.key;
-    let value = opt.value.trim();
     // Spans are of the value; `value_diag` maps them to the file.
-    let span = Span::new(0, opt.value.len());
+    let span = span_in(&opt.value, value);
+    let value = value.trim();
     let d = match err {
         IntegerError::Empty => Diagnostic::new(Code::EmptyValue, span, format!("`{key}` is empty"))
             .label("expected a whole number")
@@ -202,6 +207,33 @@ fn number(cx: &mut Cx<'_>, opt: &OptionEntry, kind: Kind) -> Option<u32> {
     };
     cx.value_diag(opt, d);
     None
+}
+
+/// A number in quotes (`"50"`, `“50”`) is reported as such, not as "not a
+/// whole number"; the text inside is returned.
+fn unquote<'v>(cx: &mut Cx<'_>, opt: &OptionEntry, value: &'v str) -> &'v str {
+    let trimmed = value.trim_matches(is_blank);
+    let inner = trimmed.trim_start_matches(QUOTES).trim_end_matches(QUOTES);
+    if inner.len() == trimmed.len() || trimmed.chars().count() < 2 {
+        return value;
+    }
+    let inner = inner.trim_matches(is_blank);
+    let span = span_in(&opt.value, trimmed);
+    cx.value_diag(
+        opt,
+        Diagnostic::new(
+            Code::QuotedValue,
+            span,
+            format!("the value of `{}` is wrapped in quotes", opt.key),
+        )
+        .label("the quotes are part of the value")
+        .help(format!(
+            "remove the quotes: `{}={inner}`; option values are written without them",
+            opt.key
+        ))
+        .fix(span, inner),
+    );
+    inner
 }
 
 /// Per-request limits for a request no entry grants.

@@ -31,7 +31,41 @@ fn is_ours(key: &str) -> bool {
     is_scapi_key(key) || key == INTERACTION_WEB_CONTENT || key == WORKSPACE_WEB_CONTENT
 }
 
+/// Whether an option's value is a number of the Service Client API, which
+/// JSON and YAML may write as an integer.
+fn is_numeric(section: &str, key: &str) -> bool {
+    section == MAIN_SECTION
+        && (matches!(key, RATE_LIMIT | QUARANTINE | BLOCK_MARKDONE_TIMEOUT)
+            || key.starts_with(RATE_LIMIT_PREFIX))
+}
+
+/// JSON and YAML values that are not strings: an integer is the text of a
+/// numeric option (people write `rate-limit: 50`), anything else is
+/// reported. Its text is still checked as the value.
+fn check_types(cx: &mut Cx<'_>) {
+    for section in &cx.read.export.sections {
+        for o in &section.options {
+            let Some(ns) = o.non_string else { continue };
+            if ns.integer && is_numeric(&section.name, &o.key) {
+                continue;
+            }
+            let text = cx.source().slice(o.value_span);
+            cx.diags.push(
+                Diagnostic::new(
+                    Code::NonStringValue,
+                    o.value_span,
+                    format!("option `{}` is {}, not a string", o.key, ns.kind),
+                )
+                .label("option values are strings")
+                .help(format!("quote the value: `\"{text}\"`"))
+                .fix(o.value_span, format!("\"{text}\"")),
+            );
+        }
+    }
+}
+
 pub(super) fn check_keys(cx: &mut Cx<'_>, object: ObjectLevel) {
+    check_types(cx);
     let export = &cx.read.export;
     if object != ObjectLevel::Application {
         let keys: Vec<_> = export

@@ -58,11 +58,14 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
             option_end: None,
         };
     };
+    // `value ; note` is a comment, `a ; https://b` a mistaken separator
+    // (reported by the grammar); `#` is never a separator.
+    let value = cx.value_without_comment(opt, |c| c.marker == '#' || !starts_entry(c.text));
     // Entries are lowered as they are parsed: a long list is never held as
     // a syntax tree.
     let mut kept: Vec<Lowered> = Vec::new();
     let mut entries = 0usize;
-    let syntax = origin_list::each_entry(&opt.value, |entry| {
+    let syntax = origin_list::each_entry(value, |entry| {
         entries += 1;
         if let Some(l) = lower_entry(cx, opt, &entry) {
             kept.push(l);
@@ -84,11 +87,21 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
             .help("list the origins of the web applications that call the Service Client API"),
         );
     }
-    let end = Span::point(opt.value.len());
+    let end = Span::point(value.len());
     let option_end = cx
         .fix_is_verbatim(opt, end, ", https://x")
         .then(|| opt.file_span(end).start);
     Origins { option_end, ..out }
+}
+
+/// Whether text after a `;` starts another entry of an origin list (so the
+/// `;` is a mistaken separator, not a comment).
+fn starts_entry(text: &str) -> bool {
+    let first = text
+        .split(|c: char| crate::syntax::is_blank(c) || matches!(c, ',' | ';' | '('))
+        .next()
+        .unwrap_or("");
+    first.contains("://") || first == "*" || first.starts_with(crate::syntax::QUOTES)
 }
 
 /// Merges duplicate origins (with a warning) and checks entries against `*`.
@@ -316,12 +329,23 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
     let canonical = match canonical_of(&scheme, &parts) {
         Some(c) => c,
         None => {
-            cx.value_diag(
-                opt,
-                Diagnostic::new(Code::InvalidHost, part(parts.host), format!("`{}` is not a valid host", parts.host))
-                    .label("invalid host")
-                    .help("write a host name of letters, digits, hyphens and dots (`crm.example.com`), an IPv4 address or a bracketed IPv6 address"),
-            );
+            let d = match bad_punycode_label(parts.host) {
+                Some(label) => Diagnostic::new(
+                    Code::InvalidHost,
+                    part(label),
+                    format!("`{label}` is not valid punycode"),
+                )
+                .label("no browser sends this label")
+                .help("a label starting with `xn--` must encode a Unicode name: write the name itself (such as `bücher`), which scapi compares in punycode, or copy the label again"),
+                None => Diagnostic::new(
+                    Code::InvalidHost,
+                    part(parts.host),
+                    format!("`{}` is not a valid host", parts.host),
+                )
+                .label("invalid host")
+                .help("write a host name of letters, digits, hyphens and dots (`crm.example.com`), an IPv4 address or a bracketed IPv6 address"),
+            };
+            cx.value_diag(opt, d);
             return None;
         }
     };
@@ -454,6 +478,15 @@ fn canonical_of(scheme: &str, parts: &OriginParts<'_>) -> Option<String> {
     let canonical = u.origin().ascii_serialization();
     let presentable = crate::origin::is_canonical(&canonical);
     (u.host_str().is_some_and(|h| !h.is_empty()) && presentable).then_some(canonical)
+}
+
+/// The first `xn--` label of a host that does not decode to a name the URL
+/// standard accepts.
+fn bad_punycode_label(host: &str) -> Option<&str> {
+    host.split('.').find(|l| {
+        l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+            && idna::domain_to_ascii_cow(l.as_bytes(), idna::AsciiDenyList::URL).is_err()
+    })
 }
 
 /// The canonical form of an entry's target as written in a valid origin

@@ -182,7 +182,7 @@ const LONG_LINE: usize = 4096;
 /// column stays where it was: `?` for one byte, `¿` for two, `�` for three.
 fn push_printable(out: &mut String, kept: &str) {
     out.extend(kept.chars().map(|c| {
-        if !super::is_terminal_unsafe(c) || c == '\t' {
+        if !crate::syntax::is_invisible(c) || c == '\t' {
             return c;
         }
         match c.len_utf8() {

@@ -93,12 +93,12 @@ pub fn render_run(files: &[FileDiagnostics], style: Style) -> String {
 /// characters in it (an ANSI escape, a NUL, U+202E) are shown escaped so
 /// they never reach the terminal.
 fn printable(s: &str) -> String {
-    if !s.chars().any(super::is_terminal_unsafe) {
+    if !s.chars().any(crate::syntax::is_invisible) {
         return s.to_string();
     }
     s.chars()
         .map(|c| {
-            if super::is_terminal_unsafe(c) && c != '\n' {
+            if crate::syntax::is_invisible(c) && c != '\n' {
                 c.escape_default().to_string()
             } else {
                 c.to_string()

@@ -1,4 +1,4 @@
-//! `lint --format json` (SPEC §6.1): one document with every diagnostic of
+//! `lint --format json`: one document with every diagnostic of
 //! every file, positions both as 1-based line/column (characters) and as
 //! byte offset/length in the file.
 

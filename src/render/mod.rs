@@ -13,31 +13,13 @@ use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 use std::borrow::Cow;
 
-/// Whether a character changes how a terminal shows text instead of being
-/// shown: control characters (C0, DEL, C1 — an ANSI escape, a NUL),
-/// bidirectional overrides and isolates ("Trojan Source"), and zero-width
-/// or other invisible format characters.
-pub fn is_terminal_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00ad}'
-                | '\u{061c}'
-                | '\u{180e}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206f}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-        )
-}
+use crate::syntax::is_invisible;
 
 /// Untrusted text (a presented origin, a request name) for a terminal, so
 /// that what is shown is what was sent: unsafe characters and any
 /// whitespace but the space are written as escapes (`\u{200b}`, `\n`).
 pub fn exact(s: &str) -> Cow<'_, str> {
-    let hidden = |c: char| is_terminal_unsafe(c) || (c.is_whitespace() && c != ' ');
+    let hidden = |c: char| is_invisible(c) || (c.is_whitespace() && c != ' ');
     if !s.chars().any(hidden) {
         return Cow::Borrowed(s);
     }
@@ -110,7 +92,7 @@ mod tests {
         // Excerpts replace them by a character of the same UTF-8 length,
         // which exists only up to three bytes.
         for c in (0..=0x10_ffff).filter_map(char::from_u32) {
-            if is_terminal_unsafe(c) {
+            if is_invisible(c) {
                 assert!(c.len_utf8() <= 3, "{c:?}");
             }
         }
