@@ -34,6 +34,12 @@ impl Severity {
     }
 }
 
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A secondary location with a short note.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
@@ -43,13 +49,50 @@ pub struct Label {
     pub message: String,
 }
 
-/// A machine-applicable fix: replace the bytes of `span` with `replacement`.
+/// A machine-applicable fix: replace the bytes of `span` with
+/// `replacement`.
+///
+/// A fix that changes a few places of a longer stretch (the two quotes
+/// around a value) also lists its `edits`: the same change, made only where
+/// text changes, so that other fixes inside the stretch still apply with
+/// it. `span` and `replacement` then cover the whole stretch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fix {
     /// The bytes to replace.
     pub span: Span,
     /// What to write instead.
     pub replacement: String,
+    /// The change edit by edit, sorted and disjoint, when it has more than
+    /// one; empty otherwise.
+    pub edits: Vec<Edit>,
+}
+
+/// One replacement of a multi-part [`Fix`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    /// The bytes to replace.
+    pub span: Span,
+    /// What to write instead.
+    pub replacement: String,
+}
+
+impl Fix {
+    /// The fix as replacements: its `edits`, or the one replacement.
+    pub fn parts(&self) -> Vec<Edit> {
+        if self.edits.is_empty() {
+            vec![Edit {
+                span: self.span,
+                replacement: self.replacement.clone(),
+            }]
+        } else {
+            self.edits.clone()
+        }
+    }
+
+    /// Whether the fix only deletes text.
+    pub fn is_deletion(&self) -> bool {
+        self.replacement.is_empty() && self.edits.is_empty()
+    }
 }
 
 /// One finding in one file.
@@ -131,16 +174,44 @@ impl Diagnostic {
         self.fix = Some(Fix {
             span,
             replacement: replacement.into(),
+            edits: Vec::new(),
+        });
+        self
+    }
+
+    /// Sets a fix that removes a few stretches of `span`, which then reads
+    /// `replacement` (the quotes around a value: `"a, b"` → `a, b`).
+    pub fn fix_deleting(
+        mut self,
+        span: Span,
+        replacement: impl Into<String>,
+        deleted: &[Span],
+    ) -> Diagnostic {
+        if let [one] = deleted {
+            return self.fix(*one, "");
+        }
+        let mut edits: Vec<Edit> = deleted
+            .iter()
+            .map(|&span| Edit {
+                span,
+                replacement: String::new(),
+            })
+            .collect();
+        edits.sort_by_key(|e| e.span.start);
+        self.fix = Some(Fix {
+            span,
+            replacement: replacement.into(),
+            edits,
         });
         self
     }
 
     /// Sets a fix only when `fix` is `Some`.
-    pub fn maybe_fix(self, fix: Option<Fix>) -> Diagnostic {
-        match fix {
-            Some(f) => self.fix(f.span, f.replacement),
-            None => self,
+    pub fn maybe_fix(mut self, fix: Option<Fix>) -> Diagnostic {
+        if fix.is_some() {
+            self.fix = fix;
         }
+        self
     }
 }
 

@@ -1012,10 +1012,11 @@ pub fn to_human(items: &[Item], evaluated: &[Evaluated]) -> String {
                 None => " forever".into(),
             });
         }
+        // `origin:9` would read as a port.
         let entry = e
             .entry
             .as_ref()
-            .map_or("-".to_string(), |(o, l)| format!("{o}:{l}"));
+            .map_or("-".to_string(), |(o, l)| format!("{o} (line {l})"));
         let outcome = match e.mismatch {
             Some(_) => format!("{} ≠", e.outcome),
             None => e.outcome.to_string(),

@@ -45,6 +45,14 @@ pub struct Explanation {
     pub quarantine: Quarantine,
 }
 
+impl Explanation {
+    /// Whether an entry accepts the origin (`scapi explain` exits 1 when
+    /// none does).
+    pub fn is_accepted(&self) -> bool {
+        self.entry.is_some()
+    }
+}
+
 /// Explains what `origin` may call under `policy`.
 pub fn explain(policy: &Policy, origin: &str) -> Explanation {
     let applied = policy.applied(origin);

@@ -30,7 +30,8 @@ pub fn spans_in_bounds(text: &str, diags: &[Diagnostic]) -> Result<(), Violation
     for d in diags {
         let spans = std::iter::once(d.span)
             .chain(d.secondary.iter().map(|l| l.span))
-            .chain(d.fix.iter().map(|f| f.span));
+            .chain(d.fix.iter().map(|f| f.span))
+            .chain(d.fix.iter().flat_map(|f| f.edits.iter().map(|e| e.span)));
         for s in spans {
             if !span_ok(text, s) {
                 return Err(format!(
@@ -94,7 +95,7 @@ pub fn origin_list(value: &str) -> Result<(), Violation> {
             ));
         }
         end = e.span.end;
-        for s in [e.span, e.removal, e.target_span(value)] {
+        for s in [e.span, e.removal.span(), e.target_span(value)] {
             if !span_ok(value, s) {
                 return Err(format!(
                     "entry `{}` has span {s:?} outside the value",
@@ -104,7 +105,7 @@ pub fn origin_list(value: &str) -> Result<(), Violation> {
         }
         if let Some(f) = &e.filters {
             for i in &f.items {
-                if !span_ok(value, i.span) || !span_ok(value, i.removal) {
+                if !span_ok(value, i.span) || !span_ok(value, i.removal.span()) {
                     return Err(format!("filter `{}` has a span outside the value", i.name));
                 }
             }

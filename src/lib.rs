@@ -160,6 +160,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod eval;
 pub mod explain;
+pub mod fix;
 pub mod fmt;
 pub mod input;
 pub mod invariants;
@@ -302,8 +303,8 @@ pub enum Loaded {
     Export(Compilation),
 }
 
-/// Loads a policy from either form: a compiled policy JSON (detected by its
-/// `schemaVersion` and `origins`) or an option export.
+/// Loads a policy from either form: a compiled policy, JSON or YAML
+/// (detected by its `schemaVersion` and `origins`), or an option export.
 pub fn load(name: &str, bytes: &[u8], options: &Options) -> Result<Loaded, compiled::LoadError> {
     load_vec(name, bytes.to_vec(), options)
 }
@@ -320,13 +321,48 @@ pub fn load_vec(
         .unwrap_or(input::DEFAULT_MAX_INPUT_BYTES);
     if bytes.len() as u64 <= limit
         && let Ok(text) = std::str::from_utf8(&bytes)
-        && compiled::looks_compiled(text)
     {
-        return compiled::CompiledPolicy::from_json(text)
-            .and_then(|c| c.to_policy())
-            .map(Loaded::Compiled);
+        if compiled::looks_compiled(text) {
+            return compiled::CompiledPolicy::from_json(text)
+                .and_then(|c| c.to_policy())
+                .map(Loaded::Compiled);
+        }
+        if looks_compiled_yaml(text) {
+            return compiled_from_yaml(text)
+                .and_then(|c| c.to_policy())
+                .map(Loaded::Compiled);
+        }
     }
     Ok(Loaded::Export(compile_vec(name, bytes, options)))
+}
+
+/// Whether `text` looks like a compiled policy written as YAML
+/// (`scapi compile --output-format yaml`): a mapping with `schemaVersion`
+/// and `origins` at the top, which no option export has.
+pub fn looks_compiled_yaml(text: &str) -> bool {
+    let top = |key: &str| {
+        text.lines().any(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+    };
+    top("schemaVersion") && top("origins") && {
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            #[serde(rename = "schemaVersion")]
+            _v: serde::de::IgnoredAny,
+            #[serde(rename = "origins")]
+            _o: serde::de::IgnoredAny,
+        }
+        serde_yaml_ng::from_str::<Probe>(text).is_ok()
+    }
+}
+
+/// Reads a compiled policy written as YAML.
+pub fn compiled_from_yaml(text: &str) -> Result<compiled::CompiledPolicy, compiled::LoadError> {
+    serde_yaml_ng::from_str(text).map_err(|e| compiled::LoadError {
+        message: format!("not a compiled policy: {e}"),
+    })
 }
 
 /// The policy of a cfg export that must compile, for unit tests.

@@ -58,11 +58,30 @@ fn compile_cases() {
                 let mut yaml = Vec::new();
                 CompiledPolicy::write_yaml(&p, &mut yaml).unwrap();
                 assert_eq!(
-                    String::from_utf8(yaml).unwrap(),
+                    String::from_utf8(yaml.clone()).unwrap(),
                     doc.to_yaml(),
                     "{}",
                     dir.display()
                 );
+                // Every output format loads back wherever a compiled policy
+                // is accepted, as the same policy.
+                for (format, bytes) in [("json", doc.to_json().into_bytes()), ("yaml", yaml)] {
+                    match scapi::load("policy", &bytes, &scapi::Options::default()) {
+                        Ok(scapi::Loaded::Compiled(loaded)) => assert!(
+                            loaded.same_rules(&p),
+                            "{}: the {format} policy loads as another policy",
+                            dir.display()
+                        ),
+                        Ok(scapi::Loaded::Export(_)) => golden.fail(format!(
+                            "{}: the compiled {format} is taken for an export",
+                            dir.display()
+                        )),
+                        Err(e) => golden.fail(format!(
+                            "{}: the compiled {format} does not load: {e}",
+                            dir.display()
+                        )),
+                    }
+                }
             }
             _ => {
                 if path.exists() {

@@ -14,48 +14,9 @@
 
 mod common;
 
-use common::{Golden, find_input, root};
+use common::{Golden, root, rule_example as example};
 use scapi::render::{FileDiagnostics, human};
 use scapi::rules::Code;
-
-/// One fenced block: its info string and its text.
-fn blocks_after<'a>(doc: &'a str, heading: &str) -> Option<(&'a str, &'a str)> {
-    let after = doc.split_once(heading)?.1;
-    let fence = after.split_once("```")?.1;
-    let (info, rest) = fence.split_once('\n')?;
-    let body = rest.split_once("```")?.0;
-    Some((info.trim(), body))
-}
-
-/// The input of an example: (file name, bytes, options).
-fn example(
-    code: Code,
-    heading: &str,
-    stem: &str,
-) -> Result<(String, Vec<u8>, scapi::Options), String> {
-    let (info, body) = blocks_after(code.doc(), heading)
-        .ok_or(format!("{code}: no code block under {heading}"))?;
-    let mut words = info.split_whitespace();
-    let lang = words.next().unwrap_or("");
-    let file = words.find_map(|w| w.strip_prefix("file="));
-    let ext = match lang {
-        "ini" | "cfg" => "cfg",
-        "json" => "json",
-        "yaml" => "yaml",
-        "text" => {
-            let dir = root().join("tests/cases/rules").join(code.as_str());
-            let path = find_input(&dir, stem).ok_or(format!(
-                "{code}: the example is text, so {}/{stem}.* is needed",
-                dir.display()
-            ))?;
-            let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            return Ok((name, std::fs::read(&path).unwrap(), common::options(&dir)));
-        }
-        other => return Err(format!("{code}: unknown fence language `{other}`")),
-    };
-    let name = file.map_or(format!("example.{ext}"), str::to_string);
-    Ok((name, body.as_bytes().to_vec(), scapi::Options::default()))
-}
 
 #[test]
 fn every_rule_is_documented_and_has_fixtures() {

@@ -18,22 +18,66 @@ pub struct Args {
     /// Write the compiled policy here (atomically) instead of to standard output.
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
-    /// Format of the compiled policy.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
-    output_format: OutputFormat,
+    /// Format of the compiled policy [default: the extension of OUT
+    /// (`.yaml`, `.yml`, `.json`), else json].
+    #[arg(long, value_enum)]
+    output_format: Option<OutputFormat>,
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
     severity: SeverityArgs,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
     Json,
     Yaml,
 }
 
+impl OutputFormat {
+    fn of_path(path: &std::path::Path) -> Option<OutputFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "json" => Some(OutputFormat::Json),
+            "yaml" | "yml" => Some(OutputFormat::Yaml),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Json => "json",
+            OutputFormat::Yaml => "yaml",
+        }
+    }
+}
+
+/// The format to write: `--output-format`, else the extension of `-o`,
+/// else JSON. A flag that contradicts the extension is a usage error.
+fn output_format(args: &Args) -> Result<OutputFormat, String> {
+    let by_name = args.output.as_deref().and_then(OutputFormat::of_path);
+    match (args.output_format, by_name) {
+        (Some(f), Some(n)) if f != n => Err(format!(
+            "`--output-format {}` contradicts the extension of `{}`; drop the flag or rename the file",
+            f.name(),
+            args.output
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )),
+        (Some(f), _) | (None, Some(f)) => Ok(f),
+        (None, None) => Ok(OutputFormat::Json),
+    }
+}
+
 pub fn run(args: Args, overrides: Overrides) -> Exit {
+    let format = match output_format(&args) {
+        Ok(f) => f,
+        Err(e) => {
+            error(e);
+            return Exit::Unusable;
+        }
+    };
     let bytes = match read_input(&args.file, args.input.max_input_bytes) {
         Ok(b) => b,
         Err(msg) => {
@@ -68,7 +112,6 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
     };
     // Streamed: a policy of a million origins is never one document in
     // memory.
-    let format = args.output_format;
     let write = |out: &mut dyn std::io::Write| match format {
         OutputFormat::Json => CompiledPolicy::write_json(&policy, &mut &mut *out),
         OutputFormat::Yaml => CompiledPolicy::write_yaml(&policy, &mut &mut *out),

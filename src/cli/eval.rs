@@ -110,7 +110,10 @@ pub fn explain(args: ExplainArgs) -> Exit {
         ExplainFormat::StateEvent => scapi::jsonfmt::to_string(&e.to_state_event()),
     };
     match print_stdout(&text) {
-        Ok(()) => Exit::Success,
+        // Like `grep`: the answer is printed either way, and the exit code
+        // says whether the origin is accepted at all.
+        Ok(()) if e.is_accepted() => Exit::Success,
+        Ok(()) => Exit::Negative,
         Err(e) => {
             error(e);
             Exit::Unusable

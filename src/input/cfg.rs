@@ -103,7 +103,10 @@ fn colon_option(
     let after = content.get(colon + 1..)?;
     let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
     // `https://…` or `a b: c` are not options written with a colon.
-    if key.is_empty() || !key.chars().all(is_name) || !(after.is_empty() || after.starts_with(BLANKS)) {
+    if key.is_empty()
+        || !key.chars().all(is_name)
+        || !(after.is_empty() || after.starts_with(BLANKS))
+    {
         return None;
     }
     let value = after.trim_start_matches(BLANKS);

@@ -437,19 +437,39 @@ mod tests {
     #[test]
     fn numbers_are_not_strings_but_tagged_ones_are() {
         use crate::input::NonString;
-        let (e, _) = read_ok("s:\n  a: 4\n  b: !!str 5\n  c: '6'\n  d: true\n  e: 0x32\n  f: 1.5\n");
+        let (e, _) =
+            read_ok("s:\n  a: 4\n  b: !!str 5\n  c: '6'\n  d: true\n  e: 0x32\n  f: 1.5\n");
         let s = e.section("s").unwrap();
-        let kinds: Vec<_> = s.options.iter().map(|o| (o.value.as_str(), o.non_string)).collect();
-        let int = Some(NonString { kind: "a number", integer: true });
+        let kinds: Vec<_> = s
+            .options
+            .iter()
+            .map(|o| (o.value.as_str(), o.non_string))
+            .collect();
+        let int = Some(NonString {
+            kind: "a number",
+            integer: true,
+        });
         assert_eq!(
             kinds,
             vec![
                 ("4", int),
                 ("5", None),
                 ("6", None),
-                ("true", Some(NonString { kind: "a boolean", integer: false })),
+                (
+                    "true",
+                    Some(NonString {
+                        kind: "a boolean",
+                        integer: false
+                    })
+                ),
                 ("50", int),
-                ("1.5", Some(NonString { kind: "a number", integer: false })),
+                (
+                    "1.5",
+                    Some(NonString {
+                        kind: "a number",
+                        integer: false
+                    })
+                ),
             ]
         );
         // `0x32` is read as 50, so its value no longer maps byte for byte.

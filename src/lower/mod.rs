@@ -26,6 +26,7 @@ use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::policy::{Policy, SourceInfo};
 use crate::rules::Code;
 use crate::source::{SourceFile, Span};
+use crate::syntax::Removal;
 use crate::syntax::list::{InlineComment, inline_comment};
 use std::collections::HashMap;
 
@@ -114,6 +115,7 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
         diags: read.diagnostics.clone(),
         grants: crate::policy::GrantCache::new(),
         filter_texts: HashMap::new(),
+        removals: Vec::new(),
     };
     let object = options
         .object
@@ -135,10 +137,11 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
         Vec::new(),
         source,
     );
-    numbers::check_reachability(&mut cx, &numbers, &policy);
-    let extensions = webext::lower(&mut cx, &policy, origins.option_end);
+    numbers::check_reachability(&mut cx, &numbers, &policy, &origins.rejected);
+    let extensions = webext::lower(&mut cx, &policy, origins.option_end, &origins.rejected);
     policy = policy.with_web_extensions(extensions);
-    let (kept, omitted) = cx.diags.finish();
+    let (mut kept, omitted) = cx.diags.finish();
+    resolve_fixes(&mut kept, &cx.removals);
     let (mut diagnostics, suppressed) =
         crate::suppress::apply_inline(&read.source, &read.export, kept);
     sort_diagnostics(&mut diagnostics);
@@ -149,6 +152,80 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
         policy,
         diagnostics,
         suppressed,
+    }
+}
+
+/// Makes the fixes of one file apply together.
+///
+/// A run of removed items that reaches the end of its list takes the
+/// separators *before* its items (else `a, b, c` without `b` and `c` would
+/// read `a, `); every other removed item takes the separator after it.
+/// Then a fix inside what another fix replaces or deletes (a canonical
+/// spelling inside a repeated entry that is removed) is dropped: the outer
+/// fix settles both findings.
+fn resolve_fixes(diags: &mut [Diagnostic], removals: &[Removal]) {
+    if !removals.is_empty() {
+        let by_start: HashMap<usize, &Removal> =
+            removals.iter().map(|r| (r.item.start, r)).collect();
+        let mut order: Vec<&Removal> = removals.iter().collect();
+        order.sort_by_key(|r| std::cmp::Reverse(r.item.start));
+        // Items whose removal, with the removals after them, reaches the end.
+        let mut trailing: HashMap<usize, bool> = HashMap::new();
+        for r in order {
+            let t = match r.after {
+                None => true,
+                Some(a) => by_start
+                    .get(&a.end)
+                    .is_some_and(|next| trailing.get(&next.item.start) == Some(&true)),
+            };
+            trailing.insert(r.item.start, t);
+        }
+        // A removal's finding is reported on the item it removes.
+        let resolved: HashMap<(Span, Span), Span> = removals
+            .iter()
+            .map(|r| {
+                let span = if trailing.get(&r.item.start) == Some(&true) {
+                    r.before.unwrap_or(r.item)
+                } else {
+                    r.span()
+                };
+                ((r.item, r.span()), span)
+            })
+            .collect();
+        for d in diags.iter_mut() {
+            let item = d.span;
+            if let Some(f) = d.fix.as_mut().filter(|f| f.is_deletion())
+                && let Some(&span) = resolved.get(&(item, f.span))
+            {
+                f.span = span;
+            }
+        }
+    }
+    // The simple fixes not inside another one, sorted: their ends grow with
+    // their starts, so the last one starting at or before a fix is the only
+    // one that can contain it.
+    let mut outer: Vec<Span> = diags
+        .iter()
+        .filter_map(|d| d.fix.as_ref())
+        .filter(|f| f.edits.is_empty() && !f.span.is_empty())
+        .map(|f| f.span)
+        .collect();
+    outer.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut maximal: Vec<Span> = Vec::with_capacity(outer.len());
+    for o in outer {
+        if maximal.last().is_none_or(|m| o.end > m.end) {
+            maximal.push(o);
+        }
+    }
+    for d in diags.iter_mut() {
+        let Some(f) = &d.fix else { continue };
+        let candidate = maximal
+            .partition_point(|m| m.start <= f.span.start)
+            .checked_sub(1)
+            .and_then(|i| maximal.get(i));
+        if candidate.is_some_and(|m| *m != f.span && f.span.end <= m.end) {
+            d.fix = None;
+        }
     }
 }
 
@@ -178,6 +255,8 @@ pub(crate) struct Cx<'a> {
     grants: crate::policy::GrantCache,
     /// Grants of filter lists lowered without a finding, by their text.
     filter_texts: HashMap<Box<str>, crate::policy::Grant>,
+    /// Items that fixes remove, in file coordinates.
+    removals: Vec<Removal>,
 }
 
 impl<'a> Cx<'a> {
@@ -210,6 +289,17 @@ impl<'a> Cx<'a> {
         self.diags.push(d);
     }
 
+    /// Records a finding whose fix removes an item of a list in `opt`'s
+    /// value; which separator goes with it is decided once every finding
+    /// of the file is known ([`resolve_fixes`]).
+    fn value_removal(&mut self, opt: &OptionEntry, d: Diagnostic, removal: Removal) {
+        let d = self.map_diag(opt, d.fix(removal.span(), ""));
+        if d.fix.is_some() {
+            self.removals.push(removal.map(|s| opt.file_span(s)));
+        }
+        self.diags.push(d);
+    }
+
     /// Records a diagnostic whose spans are in `opt`'s value: maps them to
     /// the file and keeps the fix only if it can be applied verbatim.
     fn value_diag(&mut self, opt: &OptionEntry, d: Diagnostic) {
@@ -227,6 +317,9 @@ impl<'a> Cx<'a> {
                 return None;
             }
             f.span = opt.file_span(f.span);
+            for e in &mut f.edits {
+                e.span = opt.file_span(e.span);
+            }
             Some(f)
         });
         d

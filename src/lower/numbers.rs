@@ -7,9 +7,9 @@ use crate::input::OptionEntry;
 use crate::policy::{Filter, Policy, Quarantine, RateLimits, WINDOW_SECONDS};
 use crate::rules::Code;
 use crate::source::{Span, span_in};
-use crate::syntax::{QUOTES, is_blank};
 use crate::syntax::integer::{IntegerError, integer};
 use crate::syntax::name;
+use crate::syntax::{QUOTES, is_blank};
 
 /// What the numeric options lower to, with what later checks need.
 pub(super) struct Numbers {
@@ -198,8 +198,15 @@ fn number(cx: &mut Cx<'_>, opt: &OptionEntry, kind: Kind) -> Option<u32> {
                     .chars()
                     .all(|c| c.is_alphabetic() || c == ' ' || c == '/')
             {
-                d.help(format!("write `{digits}`; the unit is implied"))
-                    .fix(span, digits)
+                // Read as meant from here on, so what follows from the
+                // number is reported now, not after the fix.
+                let meant = digits.parse().ok();
+                cx.value_diag(
+                    opt,
+                    d.help(format!("write `{digits}`; the unit is implied"))
+                        .fix(span, digits),
+                );
+                return meant;
             } else {
                 d.help(format!("write {}", kind.unit()))
             }
@@ -219,6 +226,11 @@ fn unquote<'v>(cx: &mut Cx<'_>, opt: &OptionEntry, value: &'v str) -> &'v str {
     }
     let inner = inner.trim_matches(is_blank);
     let span = span_in(&opt.value, trimmed);
+    let at = span_in(&opt.value, inner);
+    let quotes: Vec<Span> = [Span::new(span.start, at.start), Span::new(at.end, span.end)]
+        .into_iter()
+        .filter(|q| !q.is_empty())
+        .collect();
     cx.value_diag(
         opt,
         Diagnostic::new(
@@ -231,15 +243,21 @@ fn unquote<'v>(cx: &mut Cx<'_>, opt: &OptionEntry, value: &'v str) -> &'v str {
             "remove the quotes: `{}={inner}`; option values are written without them",
             opt.key
         ))
-        .fix(span, inner),
+        .fix_deleting(span, inner, &quotes),
     );
     inner
 }
 
 /// Per-request limits for a request no entry grants.
-pub(super) fn check_reachability(cx: &mut Cx<'_>, numbers: &Numbers, policy: &Policy) {
+pub(super) fn check_reachability(
+    cx: &mut Cx<'_>,
+    numbers: &Numbers,
+    policy: &Policy,
+    rejected: &origins::Rejected,
+) {
     for (name, span) in &numbers.per_request_keys {
-        if policy.anyone_may_call(name) {
+        // An entry with an error that meant to grant it is the one finding.
+        if policy.anyone_may_call(name) || rejected.may_grant(name) {
             continue;
         }
         let wildcard = policy

@@ -40,13 +40,16 @@ fn is_numeric(section: &str, key: &str) -> bool {
 }
 
 /// JSON and YAML values that are not strings: an integer is the text of a
-/// numeric option (people write `rate-limit: 50`), anything else is
+/// numeric option (people write `rate-limit: 50`; any other scalar there is
+/// not a whole number, which the numeric check says), anything else is
 /// reported. Its text is still checked as the value.
 fn check_types(cx: &mut Cx<'_>) {
     for section in &cx.read.export.sections {
         for o in &section.options {
             let Some(ns) = o.non_string else { continue };
-            if ns.integer && is_numeric(&section.name, &o.key) {
+            // A numeric option's check says what is wrong with `1.5` or
+            // `true` more precisely than "not a string" would.
+            if is_numeric(&section.name, &o.key) {
                 continue;
             }
             let text = cx.source().slice(o.value_span);
@@ -95,7 +98,9 @@ pub(super) fn check_keys(cx: &mut Cx<'_>, object: ObjectLevel) {
                     && !KNOWN.contains(&o.key.as_str())
                     && !o.key.starts_with(RATE_LIMIT_PREFIX)
                 {
-                    cx.push(unknown_option(&o.key, o.key_span));
+                    cx.push(unknown_option(&o.key, o.key_span, |k| {
+                        section.get(k).map(|o| o.key_span)
+                    }));
                 }
             }
             continue;
@@ -110,7 +115,16 @@ pub(super) fn check_keys(cx: &mut Cx<'_>, object: ObjectLevel) {
             if let Some(span) = section.name_span {
                 d = d.with_secondary(span, "this section");
             }
-            d = if section.name.eq_ignore_ascii_case(MAIN_SECTION) {
+            // Renaming a section whose options the main section sets too
+            // would set them twice.
+            let clash = export
+                .section(MAIN_SECTION)
+                .is_some_and(|main| section.options.iter().any(|o| main.get(&o.key).is_some()));
+            d = if section.name.eq_ignore_ascii_case(MAIN_SECTION) && clash {
+                d.help(format!(
+                    "section names are case-sensitive, and `{MAIN_SECTION}` sets some of these options already: merge the two sections"
+                ))
+            } else if section.name.eq_ignore_ascii_case(MAIN_SECTION) {
                 let d = d.help(format!(
                     "section names are case-sensitive: rename `{}` to `{MAIN_SECTION}`",
                     section.name
@@ -129,25 +143,39 @@ pub(super) fn check_keys(cx: &mut Cx<'_>, object: ObjectLevel) {
     }
 }
 
-fn unknown_option(key: &str, span: crate::source::Span) -> Diagnostic {
+/// An unknown `service-client-api.` option. `set` finds an option of the
+/// same section by name: a case fix that would set an option twice is not
+/// offered.
+fn unknown_option(
+    key: &str,
+    span: crate::source::Span,
+    set: impl Fn(&str) -> Option<crate::source::Span>,
+) -> Diagnostic {
     let d = Diagnostic::new(Code::UnknownOption, span, format!("unknown option `{key}`"))
         .label("WWE ignores it");
     // A known option written in another case, or a per-request rate limit
     // with the prefix in another case.
-    if let Some(known) = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(key)) {
-        return d
-            .help(format!("option names are case-sensitive: write `{known}`"))
-            .fix(span, *known);
-    }
-    if let Some(rest) = key.get(RATE_LIMIT_PREFIX.len()..)
-        && key
-            .get(..RATE_LIMIT_PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(RATE_LIMIT_PREFIX))
-    {
-        let fixed = format!("{RATE_LIMIT_PREFIX}{rest}");
-        return d
-            .help(format!("option names are case-sensitive: write `{fixed}`"))
-            .fix(span, fixed);
+    let fixed = match KNOWN.iter().find(|k| k.eq_ignore_ascii_case(key)) {
+        Some(known) => Some(known.to_string()),
+        None => key
+            .get(RATE_LIMIT_PREFIX.len()..)
+            .filter(|_| {
+                key.get(..RATE_LIMIT_PREFIX.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(RATE_LIMIT_PREFIX))
+            })
+            .map(|rest| format!("{RATE_LIMIT_PREFIX}{rest}")),
+    };
+    if let Some(fixed) = fixed {
+        return match set(&fixed) {
+            Some(other) => d
+                .with_secondary(other, "set here in its own case")
+                .help(format!(
+                    "option names are case-sensitive, and `{fixed}` is set already: remove this line"
+                )),
+            None => d
+                .help(format!("option names are case-sensitive: write `{fixed}`"))
+                .fix(span, fixed),
+        };
     }
     match closest(key, KNOWN.iter().copied()) {
         Some(s) => d.help(format!("did you mean `{s}`?")),

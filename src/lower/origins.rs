@@ -8,6 +8,7 @@ use crate::input::{MAIN_SECTION, OptionEntry};
 use crate::policy::{Filter, Grant, OriginRule};
 use crate::rules::Code;
 use crate::source::{Span, span_in};
+use crate::syntax::Removal;
 use crate::syntax::name;
 use crate::syntax::origin::{self, OriginParts};
 use crate::syntax::origin_list::{self, Entry, FilterList};
@@ -20,6 +21,32 @@ pub(super) struct Origins {
     /// File offset just after the origin list's value, for fixes that append
     /// an origin (none when the option is absent or cannot be edited there).
     pub option_end: Option<usize>,
+    /// What the entries with an error meant: findings that only follow
+    /// from such an entry (a limit nobody may hit, an extension whose
+    /// origin is not accepted) are not reported, since fixing the entry's
+    /// own error settles them.
+    pub rejected: Rejected,
+}
+
+/// What the entries that grant nothing because of an error were meant to
+/// accept and grant.
+#[derive(Default)]
+pub(super) struct Rejected {
+    /// The origins they name, canonical, where one can be read off the
+    /// entry (`https://crm.example.com/` means `https://crm.example.com`).
+    pub origins: std::collections::HashSet<String>,
+    /// What their filter lists grant.
+    pub grants: Vec<Grant>,
+    /// Whether some filter list has an error, so what the list was meant to
+    /// grant is not known.
+    pub unknown_grants: bool,
+}
+
+impl Rejected {
+    /// Whether a rejected entry may have meant to grant `request`.
+    pub fn may_grant(&self, request: &str) -> bool {
+        self.unknown_grants || self.grants.iter().any(|g| g.permits(request))
+    }
 }
 
 /// An entry that survived validation.
@@ -29,7 +56,7 @@ struct Lowered {
     grant: Grant,
     /// The entry's span in the value.
     span: Span,
-    removal: Span,
+    removal: Removal,
 }
 
 pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
@@ -56,6 +83,7 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
             rules: Vec::new(),
             any: None,
             option_end: None,
+            rejected: Rejected::default(),
         };
     };
     // `value ; note` is a comment, `a ; https://b` a mistaken separator
@@ -64,11 +92,19 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     // Entries are lowered as they are parsed: a long list is never held as
     // a syntax tree.
     let mut kept: Vec<Lowered> = Vec::new();
+    let mut rejected = Rejected::default();
     let mut entries = 0usize;
     let syntax = origin_list::each_entry(value, |entry| {
         entries += 1;
-        if let Some(l) = lower_entry(cx, opt, &entry) {
-            kept.push(l);
+        match lower_entry(cx, opt, &entry) {
+            Ok(l) => kept.push(l),
+            Err((origin, grant)) => {
+                rejected.origins.extend(origin);
+                match grant {
+                    Some(g) => rejected.grants.push(g),
+                    None => rejected.unknown_grants = true,
+                }
+            }
         }
     });
     for d in syntax {
@@ -91,7 +127,11 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     let option_end = cx
         .fix_is_verbatim(opt, end, ", https://x")
         .then(|| opt.file_span(end).start);
-    Origins { option_end, ..out }
+    Origins {
+        option_end,
+        rejected,
+        ..out
+    }
 }
 
 /// Whether text after a `;` starts another entry of an origin list (so the
@@ -151,13 +191,15 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
             "its filters are merged with the first entry"
         })
         .with_secondary(first.span, "first listed here");
-        let d = if same {
-            d.help("remove the repeated entry").fix(removal, "")
-        } else {
-            d.help("list the origin once, with all its filters in one list")
-        };
         first.grant = first.grant.merge(&grant);
-        cx.value_diag(opt, d);
+        if same {
+            cx.value_removal(opt, d.help("remove the repeated entry"), removal);
+        } else {
+            cx.value_diag(
+                opt,
+                d.help("list the origin once, with all its filters in one list"),
+            );
+        }
     }
     // Drop the repeats in place: no second list of a million entries.
     let mut position = 0;
@@ -178,7 +220,7 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
         for l in merged.iter().filter(|l| l.origin.is_some()) {
             if l.grant.normal_form() == any_form {
                 let name = l.origin.as_deref().unwrap_or_default();
-                cx.value_diag(
+                cx.value_removal(
                     opt,
                     Diagnostic::new(
                         Code::RedundantEntry,
@@ -190,8 +232,8 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
                         *any_span,
                         "`*` already accepts every origin with these filters",
                     )
-                    .help("remove the entry")
-                    .fix(l.removal, ""),
+                    .help("remove the entry"),
+                    l.removal,
                 );
             }
         }
@@ -210,6 +252,7 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
         rules,
         any: any.map(|(grant, _)| grant),
         option_end: None,
+        rejected: Rejected::default(),
     }
 }
 
@@ -242,7 +285,14 @@ fn any_origin_checks(cx: &mut Cx<'_>, opt: &OptionEntry, grant: &Grant, span: Sp
     }
 }
 
-fn lower_entry(cx: &mut Cx<'_>, opt: &OptionEntry, entry: &Entry<'_>) -> Option<Lowered> {
+/// Lowers one entry; `Err` holds what an entry with an error meant (its
+/// origin, where one can be read off it, and its grant, if the filters
+/// lowered).
+fn lower_entry(
+    cx: &mut Cx<'_>,
+    opt: &OptionEntry,
+    entry: &Entry<'_>,
+) -> Result<Lowered, (Option<String>, Option<Grant>)> {
     let tspan = entry.target_span(&opt.value);
     let origin = if entry.target == "*" {
         Some(None)
@@ -252,12 +302,21 @@ fn lower_entry(cx: &mut Cx<'_>, opt: &OptionEntry, entry: &Entry<'_>) -> Option<
     let offset = opt.file_span(entry.span).start;
     let line = cx.line(offset);
     let grant = lower_grant(cx, opt, entry.filters.as_ref(), line);
-    Some(Lowered {
-        origin: origin?,
-        grant: grant?,
-        span: entry.span,
-        removal: entry.removal,
-    })
+    match (origin, grant) {
+        (Some(origin), Some(grant)) => Ok(Lowered {
+            origin,
+            grant,
+            span: entry.span,
+            removal: entry.removal,
+        }),
+        (origin, grant) => {
+            let meant = match origin {
+                Some(o) => o.map(String::from),
+                None => intended_origin(entry.target),
+            };
+            Err((meant, grant))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -421,6 +480,12 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
             .fix(span, canonical.clone()),
         );
     }
+    // Cleartext is a finding of its own, whatever else is wrong: fixing the
+    // path leaves it.
+    if scheme == "http" && !is_loopback(&canonical) {
+        let host = canonical.trim_start_matches("http://");
+        cleartext(cx, opt, &canonical, part(parts.scheme), host);
+    }
     if structural {
         return None;
     }
@@ -437,10 +502,6 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
             .help(format!("write `{canonical}`"))
             .fix(span, canonical.clone()),
         );
-    }
-    if scheme == "http" && !is_loopback(&canonical) {
-        let host = canonical.trim_start_matches("http://");
-        cleartext(cx, opt, &canonical, part(parts.scheme), host);
     }
     Some(canonical)
 }
@@ -478,6 +539,18 @@ fn canonical_of(scheme: &str, parts: &OriginParts<'_>) -> Option<String> {
     let canonical = u.origin().ascii_serialization();
     let presentable = crate::origin::is_canonical(&canonical);
     (u.host_str().is_some_and(|h| !h.is_empty()) && presentable).then_some(canonical)
+}
+
+/// The origin an entry with an error names, if one can be read off it: an
+/// http(s) origin with a valid host and port, and perhaps a path, a
+/// trailing slash, user information or a query (the structural errors).
+fn intended_origin(target: &str) -> Option<String> {
+    let parts = origin::origin(target)?;
+    let scheme = parts.scheme.to_ascii_lowercase();
+    if !SCHEMES.contains(&scheme.as_str()) || parts.host.is_empty() || parts.host.contains('*') {
+        return None;
+    }
+    canonical_of(&scheme, &parts)
 }
 
 /// The first `xn--` label of a host that does not decode to a name the URL
@@ -728,13 +801,19 @@ fn lower_filters(
         );
         return None;
     }
-    let mut out: Vec<(Filter, Span, Span)> = Vec::new();
+    let mut out: Vec<(Filter, Span, Removal)> = Vec::new();
+    // With `auth.getJwtToken` named, `auth.*` beside it is only removed.
+    let names_jwt = list
+        .items
+        .iter()
+        .any(|i| i.name == "auth.getJwtToken" && i.args.is_none());
     // Repeats: found in place in short lists, through a map in long ones.
     let mut first_seen: HashMap<Filter, Span> = HashMap::new();
     let long = list.items.len() > SHORT_LIST;
     let mut ok = list.close.is_some();
     for item in &list.items {
-        match lower_filter(cx, opt, item.name, item.span, item.args) {
+        let jwt = names_jwt.then_some(item.removal);
+        match lower_filter(cx, opt, item.name, item.span, item.args, jwt) {
             Some(f) => {
                 let first = if long {
                     first_seen.get(&f).copied()
@@ -742,7 +821,7 @@ fn lower_filters(
                     out.iter().find(|(g, _, _)| *g == f).map(|(_, s, _)| *s)
                 };
                 if let Some(first) = first {
-                    cx.value_diag(
+                    cx.value_removal(
                         opt,
                         Diagnostic::new(
                             Code::DuplicateFilter,
@@ -751,8 +830,8 @@ fn lower_filters(
                         )
                         .label("repeated")
                         .with_secondary(first, "first listed here")
-                        .help("remove the repeated filter")
-                        .fix(item.removal, ""),
+                        .help("remove the repeated filter"),
+                        item.removal,
                     );
                     continue;
                 }
@@ -768,11 +847,11 @@ fn lower_filters(
     ok.then(|| out.into_iter().map(|(f, _, _)| f).collect())
 }
 
-fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Span, Span)]) {
+fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Span, Removal)]) {
     let star = filters.iter().find(|(f, _, _)| *f == Filter::All);
     // Short lists (nearly all) are searched in place; a long one through a
     // map, so a list of a hundred thousand filters stays linear.
-    let namespaces: HashMap<&str, &(Filter, Span, Span)> = if filters.len() > SHORT_LIST {
+    let namespaces: HashMap<&str, &(Filter, Span, Removal)> = if filters.len() > SHORT_LIST {
         filters
             .iter()
             .filter_map(|entry| match &entry.0 {
@@ -803,7 +882,7 @@ fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Spa
             (None, _) => None,
         };
         if let Some((by, by_span, _)) = cover {
-            cx.value_diag(
+            cx.value_removal(
                 opt,
                 Diagnostic::new(
                     Code::RedundantFilter,
@@ -812,20 +891,23 @@ fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Spa
                 )
                 .label("redundant")
                 .with_secondary(*by_span, "covers it")
-                .help("remove the redundant filter")
-                .fix(*removal, ""),
+                .help("remove the redundant filter"),
+                *removal,
             );
         }
     }
 }
 
 /// Lowers one filter; `None` (after reporting) if it can never match.
+/// `jwt_named` is the filter's removal when its list names
+/// `auth.getJwtToken` already.
 fn lower_filter(
     cx: &mut Cx<'_>,
     opt: &OptionEntry,
     name: &str,
     span: Span,
     args: Option<&str>,
+    jwt_named: Option<Removal>,
 ) -> Option<Filter> {
     let name_span = span_in(&opt.value, name);
     if let Some(args) = args {
@@ -917,24 +999,37 @@ fn lower_filter(
         return None;
     };
     if pattern {
-        return lower_namespace(cx, opt, ns, name_span);
+        return lower_namespace(cx, opt, ns, name_span, jwt_named);
     }
     lower_request(cx, opt, name, name_span, false)
 }
 
-fn lower_namespace(cx: &mut Cx<'_>, opt: &OptionEntry, ns: &str, span: Span) -> Option<Filter> {
+fn lower_namespace(
+    cx: &mut Cx<'_>,
+    opt: &OptionEntry,
+    ns: &str,
+    span: Span,
+    jwt_named: Option<Removal>,
+) -> Option<Filter> {
     if ns == "auth" {
-        cx.value_diag(
-            opt,
-            Diagnostic::new(
-                Code::JwtNotGranted,
-                span,
-                "`auth.*` does not grant `auth.getJwtToken`",
-            )
-            .label("grants nothing")
-            .help("`auth.getJwtToken` is granted only when named: write `auth.getJwtToken`")
-            .fix(span, "auth.getJwtToken"),
-        );
+        let d = Diagnostic::new(
+            Code::JwtNotGranted,
+            span,
+            "`auth.*` does not grant `auth.getJwtToken`",
+        )
+        .label("grants nothing");
+        match jwt_named {
+            Some(removal) => cx.value_removal(
+                opt,
+                d.help("`auth.getJwtToken` is named already; remove `auth.*`"),
+                removal,
+            ),
+            None => cx.value_diag(
+                opt,
+                d.help("`auth.getJwtToken` is granted only when named: write `auth.getJwtToken`")
+                    .fix(span, "auth.getJwtToken"),
+            ),
+        }
         return Some(Filter::Namespace(ns.to_string()));
     }
     if catalog::is_namespace(ns) {

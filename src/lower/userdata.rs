@@ -108,17 +108,17 @@ fn key_set<'o>(cx: &mut Cx<'_>, opt: &'o OptionEntry, what: &str) -> Lowered<'o>
     for item in &list.keys {
         let text = item.text.as_ref();
         if text.is_empty() {
-            cx.value_diag(
+            cx.value_removal(
                 opt,
                 Diagnostic::new(Code::EmptyUserDataKey, item.span, "empty key in the list")
                     .label("nothing between the commas")
-                    .help("remove the extra comma")
-                    .fix(item.removal, ""),
+                    .help("remove the extra comma"),
+                item.removal,
             );
             continue;
         }
         if let Some(first) = seen.get(text) {
-            cx.value_diag(
+            cx.value_removal(
                 opt,
                 Diagnostic::new(
                     Code::DuplicateUserDataKey,
@@ -127,8 +127,8 @@ fn key_set<'o>(cx: &mut Cx<'_>, opt: &'o OptionEntry, what: &str) -> Lowered<'o>
                 )
                 .label("repeated")
                 .with_secondary(*first, "first listed here")
-                .help("remove the repeated key")
-                .fix(item.removal, ""),
+                .help("remove the repeated key"),
+                item.removal,
             );
             continue;
         }

@@ -16,6 +16,7 @@ pub(super) fn lower(
     cx: &mut Cx<'_>,
     policy: &Policy,
     origins_end: Option<usize>,
+    rejected: &super::origins::Rejected,
 ) -> Vec<WebExtension> {
     let mut out: Vec<WebExtension> = Vec::new();
     // Lists and exports can be long: look names up in sets, not by scanning.
@@ -34,7 +35,7 @@ pub(super) fn lower(
         }
         for item in key_list(&opt.value) {
             if item.text.is_empty() {
-                cx.value_diag(
+                cx.value_removal(
                     opt,
                     Diagnostic::new(
                         Code::EmptySectionName,
@@ -42,8 +43,8 @@ pub(super) fn lower(
                         format!("empty section name in `{key}`"),
                     )
                     .label("nothing between the commas")
-                    .help("remove the extra comma")
-                    .fix(item.removal, ""),
+                    .help("remove the extra comma"),
+                    item.removal,
                 );
                 continue;
             }
@@ -129,7 +130,12 @@ pub(super) fn lower(
             let accepted = origin
                 .as_deref()
                 .is_some_and(|o| policy.grant_for(o).is_some());
-            if let Some(o) = origin.as_deref().filter(|_| !accepted) {
+            // Listed with an error (a trailing slash, say): that error is the
+            // finding, and adding the origin again would list it twice.
+            let meant = origin
+                .as_deref()
+                .is_some_and(|o| rejected.origins.contains(o));
+            if let Some(o) = origin.as_deref().filter(|_| !accepted && !meant) {
                 let d = Diagnostic::new(
                     Code::ExtensionOriginNotAccepted,
                     url.text_span(),

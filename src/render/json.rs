@@ -80,9 +80,25 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// A fix: replace `length` bytes at `offset` with `replacement`.
+/// A fix: replace `length` bytes at `offset` with `replacement`. A fix of
+/// several places also lists them in `edits` (the same change, so that it
+/// combines with fixes in between).
 #[derive(Clone, Debug, Serialize)]
 pub struct JsonFix {
+    /// Text to write.
+    pub replacement: String,
+    /// Byte offset in the file.
+    pub offset: usize,
+    /// Bytes to replace.
+    pub length: usize,
+    /// The change place by place, when it has several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<JsonEdit>,
+}
+
+/// One place a fix changes.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonEdit {
     /// Text to write.
     pub replacement: String,
     /// Byte offset in the file.
@@ -126,6 +142,15 @@ pub fn json_diagnostic(source: &SourceFile, d: &Diagnostic) -> JsonDiagnostic {
             replacement: f.replacement.clone(),
             offset: f.span.start + base,
             length: f.span.len(),
+            edits: f
+                .edits
+                .iter()
+                .map(|e| JsonEdit {
+                    replacement: e.replacement.clone(),
+                    offset: e.span.start + base,
+                    length: e.span.len(),
+                })
+                .collect(),
         }),
         omitted: d.omitted,
     }

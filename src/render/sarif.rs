@@ -298,12 +298,16 @@ fn result(
                 },
                 artifact_changes: vec![ArtifactChange {
                     artifact_location: artifact.clone(),
-                    replacements: vec![Replacement {
-                        deleted_region: region(source, f.span),
-                        inserted_content: Text {
-                            text: f.replacement.clone(),
-                        },
-                    }],
+                    replacements: f
+                        .parts()
+                        .into_iter()
+                        .map(|e| Replacement {
+                            deleted_region: region(source, e.span),
+                            inserted_content: Text {
+                                text: e.replacement,
+                            },
+                        })
+                        .collect(),
                 }],
             })
             .collect(),

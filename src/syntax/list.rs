@@ -8,7 +8,7 @@
 //! key. Each of those yields a key no caller can send, so each is reported
 //! with a fix, and the list is read as it was meant.
 
-use super::{QUOTES, Res, is_blank, is_invisible};
+use super::{QUOTES, Removal, Res, is_blank, is_invisible};
 use crate::diagnostic::Diagnostic;
 use crate::rules::Code;
 use crate::source::{Span, span_in};
@@ -26,9 +26,8 @@ pub struct Item<'a> {
     /// Where the trimmed item is; for an empty item, the point where it
     /// would be.
     pub span: Span,
-    /// The item with its separator, for removal fixes: the comma after it,
-    /// or for the last item the comma before it.
-    pub removal: Span,
+    /// How to remove the item with a separator.
+    pub removal: Removal,
 }
 
 /// `key-list := key ("," key)*`
@@ -42,32 +41,31 @@ pub fn key_list(value: &str) -> Vec<Item<'_>> {
     items_of(value, &raw)
 }
 
-/// Trimmed items with their spans and removal spans, from the pieces of
-/// `value` between separators (each a sub-slice of it).
+/// Trimmed items with their spans and removals, from the pieces of `value`
+/// between separators (each a sub-slice of it).
 fn items_of<'a>(value: &str, raw: &[&'a str]) -> Vec<Item<'a>> {
-    let n = raw.len();
-    let mut out = Vec::with_capacity(n);
-    for (i, piece) in raw.iter().enumerate() {
-        let whole = span_in(value, piece);
-        let text = piece.trim_matches(is_blank);
-        let lead = piece.len() - piece.trim_start_matches(is_blank).len();
-        let span = Span::new(whole.start + lead, whole.start + lead + text.len());
-        // Separators are one character, but `;`, `|` and `,` are all one
-        // byte, so the neighbour's edge is one byte away.
-        let removal = if i + 1 < n {
-            Span::new(whole.start, whole.end + 1)
-        } else if i > 0 {
-            Span::new(whole.start - 1, whole.end)
-        } else {
-            whole
-        };
-        out.push(Item {
+    let trimmed: Vec<(&'a str, Span)> = raw
+        .iter()
+        .map(|piece| {
+            let whole = span_in(value, piece);
+            let text = piece.trim_matches(is_blank);
+            let lead = piece.len() - piece.trim_start_matches(is_blank).len();
+            (
+                text,
+                Span::new(whole.start + lead, whole.start + lead + text.len()),
+            )
+        })
+        .collect();
+    let spans: Vec<Span> = trimmed.iter().map(|(_, s)| *s).collect();
+    trimmed
+        .into_iter()
+        .zip(Removal::of_items(&spans))
+        .map(|((text, span), removal)| Item {
             text,
             span,
             removal,
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 /// `key := blank* (any character but ",")* blank*`
@@ -84,8 +82,8 @@ pub struct Key<'a> {
     /// Where the key is written, quotes included; for an empty key, the
     /// point where it would be.
     pub span: Span,
-    /// The key with one adjacent separator, for fixes that remove it.
-    pub removal: Span,
+    /// How to remove the key with a separator.
+    pub removal: Removal,
 }
 
 /// A user-data key list and what is wrong with how it is written.
@@ -105,10 +103,7 @@ pub fn user_data_keys(value: &str) -> KeyList<'_> {
     let body = unquote_whole(value, &mut diagnostics);
     let mut pieces: Vec<&str> = Vec::new();
     let mut rest = body;
-    loop {
-        let Ok((after, piece)) = user_data_key(rest) else {
-            break;
-        };
+    while let Ok((after, piece)) = user_data_key(rest) {
         pieces.push(piece);
         let Ok((after, sep)) = key_separator(after) else {
             break;
@@ -166,7 +161,7 @@ fn unquote_whole<'a>(value: &'a str, diagnostics: &mut Vec<Diagnostic>) -> &'a s
             .label("this quote becomes part of the first key")
             .with_secondary(close, "and this one part of the last")
             .help("remove the quotes; option values are written without them")
-            .fix(whole, inner),
+            .fix_deleting(whole, inner, &[open, close]),
     );
     inner
 }
@@ -178,6 +173,14 @@ fn clean_key<'a>(value: &str, item: Item<'a>, diagnostics: &mut Vec<Diagnostic>)
     let unquoted = text.trim_start_matches(QUOTES).trim_end_matches(QUOTES);
     if unquoted.len() != text.len() {
         let inner = unquoted.trim_matches(is_blank);
+        let at = span_in(value, inner);
+        let quotes: Vec<Span> = [
+            Span::new(item.span.start, at.start),
+            Span::new(at.end, item.span.end),
+        ]
+        .into_iter()
+        .filter(|q| !q.is_empty())
+        .collect();
         diagnostics.push(
             Diagnostic::new(
                 Code::QuotedValue,
@@ -186,7 +189,7 @@ fn clean_key<'a>(value: &str, item: Item<'a>, diagnostics: &mut Vec<Diagnostic>)
             )
             .label("quotes are not part of a key")
             .help(format!("write `{inner}`"))
-            .fix(item.span, inner),
+            .fix_deleting(item.span, inner, &quotes),
         );
         text = inner;
     }
@@ -270,8 +273,9 @@ mod tests {
         assert_eq!(texts, vec!["Key1", "My Key", "", "Key.3"]);
         assert_eq!(&v[items[1].span.range()], "My Key");
         assert_eq!(items[2].span, Span::point(14));
-        assert_eq!(&v[items[2].removal.range()], ",");
-        assert_eq!(&v[items[3].removal.range()], ",Key.3");
+        assert_eq!(&v[items[1].removal.span().range()], "My Key ,");
+        // The last item goes with the separator before it.
+        assert_eq!(&v[items[3].removal.span().range()], ",Key.3");
     }
 
     #[test]
@@ -291,7 +295,10 @@ mod tests {
 
     #[test]
     fn user_data_keys_as_meant() {
-        assert_eq!(keys("Key1, My Key"), (vec!["Key1".into(), "My Key".into()], vec![]));
+        assert_eq!(
+            keys("Key1, My Key"),
+            (vec!["Key1".into(), "My Key".into()], vec![])
+        );
         assert_eq!(
             keys("\"Key1, Key2\""),
             (vec!["Key1".into(), "Key2".into()], vec![Code::QuotedValue])
@@ -321,7 +328,7 @@ mod tests {
         let l = user_data_keys(v);
         let fix = l.diagnostics[0].fix.as_ref().unwrap();
         assert_eq!(&v[fix.span.range()], ";");
-        assert_eq!(&v[l.keys[1].removal.range()], "; B");
+        assert_eq!(&v[l.keys[1].removal.span().range()], "; B");
     }
 
     #[test]

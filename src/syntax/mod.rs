@@ -18,6 +18,7 @@ pub mod origin;
 pub mod origin_list;
 pub mod suppression;
 
+use crate::source::Span;
 use nom::IResult;
 use nom::Parser;
 use nom::bytes::complete::take_while;
@@ -56,6 +57,62 @@ pub fn is_invisible(c: char) -> bool {
                 | '\u{feff}'
                 | '\u{fff9}'..='\u{fffb}'
         )
+}
+
+/// How to remove one item of a list (an origin-list entry, a filter, a key)
+/// together with one separator. Which separator depends on which other
+/// items are removed by the same run of fixes: lowering decides, knowing
+/// all of them (a run that reaches the end of the list must take the
+/// separators before its items, or it leaves a trailing comma).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removal {
+    /// The item itself.
+    pub item: Span,
+    /// From the end of the item before to the end of this one; `None` for
+    /// the first item.
+    pub before: Option<Span>,
+    /// From the start of this item to the start of the next; `None` for
+    /// the last item.
+    pub after: Option<Span>,
+}
+
+impl Removal {
+    /// Removals of items given by their spans, in order.
+    pub fn of_items(spans: &[Span]) -> Vec<Removal> {
+        let n = spans.len();
+        (0..n)
+            .filter_map(|i| {
+                let item = *spans.get(i)?;
+                let before = i
+                    .checked_sub(1)
+                    .and_then(|p| spans.get(p))
+                    .map(|p| Span::new(p.end, item.end));
+                let after = spans
+                    .get(i + 1)
+                    .map(|next| Span::new(item.start, next.start));
+                Some(Removal {
+                    item,
+                    before,
+                    after,
+                })
+            })
+            .collect()
+    }
+
+    /// What removing this item alone deletes: up to the next item, else
+    /// from the end of the one before, else the item.
+    pub fn span(&self) -> Span {
+        self.after.or(self.before).unwrap_or(self.item)
+    }
+
+    /// The removal with every span passed through `f`.
+    pub fn map(self, f: impl Fn(Span) -> Span) -> Removal {
+        Removal {
+            item: f(self.item),
+            before: self.before.map(&f),
+            after: self.after.map(&f),
+        }
+    }
 }
 
 /// Quote characters users wrap values in, including typographic ones that

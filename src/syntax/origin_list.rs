@@ -6,7 +6,7 @@
 //! parentheses, empty entries, `;` separators, missing commas, quotes) as
 //! diagnostics and resynchronizes at the next top-level separator.
 
-use super::{QUOTES, Res, blanks, is_blank};
+use super::{QUOTES, Removal, Res, blanks, is_blank};
 use crate::diagnostic::Diagnostic;
 use crate::rules::Code;
 use crate::source::{Span, span_in};
@@ -31,8 +31,8 @@ pub struct Entry<'a> {
     pub target: &'a str,
     /// The whole entry, from the target to the closing parenthesis.
     pub span: Span,
-    /// The entry with one adjacent separator, for fixes that remove it.
-    pub removal: Span,
+    /// How to remove the entry with a separator.
+    pub removal: Removal,
     /// The filter list, if written.
     pub filters: Option<FilterList<'a>>,
 }
@@ -65,8 +65,8 @@ pub struct Filter<'a> {
     pub args: Option<&'a str>,
     /// Name and arguments.
     pub span: Span,
-    /// The filter with one adjacent separator, for fixes that remove it.
-    pub removal: Span,
+    /// How to remove the filter with a separator.
+    pub removal: Removal,
 }
 
 /// `origin-list := blank* (entry (blank* "," blank* entry)*)? blank*`
@@ -88,7 +88,6 @@ pub fn each_entry<'a>(value: &'a str, each: impl FnMut(Entry<'a>)) -> Vec<Diagno
         rest: value,
         diags: Vec::new(),
         pending: None,
-        emitted_end: None,
         count: 0,
         each,
     };
@@ -96,25 +95,6 @@ pub fn each_entry<'a>(value: &'a str, each: impl FnMut(Entry<'a>)) -> Vec<Diagno
     p.list();
     p.flush();
     p.diags
-}
-
-/// Gives each item the span that removes it with one separator: up to the
-/// next item, or for the last one from the end of the previous one.
-fn set_removals<T>(items: &mut [T], span: impl Fn(&T) -> Span, mut set: impl FnMut(&mut T, Span)) {
-    let spans: Vec<Span> = items.iter().map(&span).collect();
-    let n = spans.len();
-    for (i, item) in items.iter_mut().enumerate() {
-        let own = spans.get(i).copied().unwrap_or_default();
-        let r = match (
-            i.checked_sub(1).and_then(|p| spans.get(p)),
-            spans.get(i + 1),
-        ) {
-            (_, Some(next)) => Span::new(own.start, next.start),
-            (Some(prev), None) if n > 1 => Span::new(prev.end, own.end),
-            _ => own,
-        };
-        set(item, r);
-    }
 }
 
 /// Whether a character ends a target or filter name.
@@ -148,8 +128,6 @@ struct P<'a, F: FnMut(Entry<'a>)> {
     diags: Vec<Diagnostic>,
     /// The last entry parsed, held until the next one sets its removal span.
     pending: Option<Entry<'a>>,
-    /// The end of the entry handed out before `pending`.
-    emitted_end: Option<usize>,
     /// Entries parsed so far.
     count: usize,
     each: F,
@@ -165,24 +143,26 @@ impl<'a, F: FnMut(Entry<'a>)> P<'a, F> {
     /// (up to this one's start) and is handed out.
     fn push_entry(&mut self, mut entry: Entry<'a>) {
         if let Some(f) = &mut entry.filters {
-            set_removals(&mut f.items, |i| i.span, |i, r| i.removal = r);
+            let spans: Vec<Span> = f.items.iter().map(|i| i.span).collect();
+            for (item, r) in f.items.iter_mut().zip(Removal::of_items(&spans)) {
+                item.removal = r;
+            }
         }
+        entry.removal.before = self
+            .pending
+            .as_ref()
+            .map(|p| Span::new(p.span.end, entry.span.end));
         if let Some(mut prev) = self.pending.take() {
-            prev.removal = Span::new(prev.span.start, entry.span.start);
-            self.emitted_end = Some(prev.span.end);
+            prev.removal.after = Some(Span::new(prev.span.start, entry.span.start));
             (self.each)(prev);
         }
         self.count += 1;
         self.pending = Some(entry);
     }
 
-    /// Hands out the last entry: its removal span reaches back to the end of
-    /// the one before it, if any.
+    /// Hands out the last entry.
     fn flush(&mut self) {
-        if let Some(mut last) = self.pending.take() {
-            if let Some(end) = self.emitted_end {
-                last.removal = Span::new(end, last.span.end);
-            }
+        if let Some(last) = self.pending.take() {
             (self.each)(last);
         }
     }
@@ -232,7 +212,7 @@ impl<'a, F: FnMut(Entry<'a>)> P<'a, F> {
                 .label("this quote becomes part of the first origin")
                 .with_secondary(close, "and this one part of the last")
                 .help("remove the quotes; option values are written without them")
-                .fix(whole, inner),
+                .fix_deleting(whole, inner, &[open, close]),
         );
         // Parse the inside; `rest` is a sub-slice of `full`, so spans stay
         // relative to the whole value.
@@ -400,7 +380,10 @@ impl<'a, F: FnMut(Entry<'a>)> P<'a, F> {
         self.push_entry(Entry {
             target: tgt,
             span,
-            removal: span,
+            removal: Removal {
+                item: span,
+                ..Removal::default()
+            },
             filters,
         });
     }
@@ -412,6 +395,11 @@ impl<'a, F: FnMut(Entry<'a>)> P<'a, F> {
             return tok;
         }
         let sp = span_in(self.full, tok);
+        let inner_span = span_in(self.full, inner);
+        let quotes = [
+            Span::new(sp.start, inner_span.start),
+            Span::new(inner_span.end, sp.end),
+        ];
         self.diags.push(
             Diagnostic::new(
                 Code::QuotedValue,
@@ -420,7 +408,14 @@ impl<'a, F: FnMut(Entry<'a>)> P<'a, F> {
             )
             .label("quotes are not part of an origin")
             .help(format!("write `{inner}`"))
-            .fix(sp, inner),
+            .fix_deleting(
+                sp,
+                inner,
+                &quotes
+                    .into_iter()
+                    .filter(|q| !q.is_empty())
+                    .collect::<Vec<_>>(),
+            ),
         );
         inner
     }
@@ -586,7 +581,10 @@ impl<'a, F: FnMut(Entry<'a>)> P<'a, F> {
             name,
             args: arg,
             span,
-            removal: span,
+            removal: Removal {
+                item: span,
+                ..Removal::default()
+            },
         })
     }
 
@@ -637,9 +635,12 @@ mod tests {
             &v[l.entries[2].span.range()],
             "http://my-web-server2 (agent.*, voice.dial)"
         );
-        assert_eq!(&v[l.entries[0].removal.range()], "http://my-web-server0, ");
         assert_eq!(
-            &v[l.entries[3].removal.range()],
+            &v[l.entries[0].removal.span().range()],
+            "http://my-web-server0, "
+        );
+        assert_eq!(
+            &v[l.entries[3].removal.span().range()],
             ", http://my-web-server3 (agent.*, interaction.*)"
         );
     }

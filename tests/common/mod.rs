@@ -195,3 +195,44 @@ pub fn lint_input(dir: &Path) -> PathBuf {
     );
     inputs.remove(0)
 }
+
+/// One fenced block: its info string and its text.
+pub fn blocks_after<'a>(doc: &'a str, heading: &str) -> Option<(&'a str, &'a str)> {
+    let after = doc.split_once(heading)?.1;
+    let fence = after.split_once("```")?.1;
+    let (info, rest) = fence.split_once('\n')?;
+    let body = rest.split_once("```")?.0;
+    Some((info.trim(), body))
+}
+
+/// The input of a rule page's example under `heading` (`## Example` or
+/// `## Use instead`): (file name, bytes, options). Examples that cannot be
+/// text are `tests/cases/rules/<CODE>/<stem>.*`.
+pub fn rule_example(
+    code: scapi::rules::Code,
+    heading: &str,
+    stem: &str,
+) -> Result<(String, Vec<u8>, scapi::Options), String> {
+    let (info, body) = blocks_after(code.doc(), heading)
+        .ok_or(format!("{code}: no code block under {heading}"))?;
+    let mut words = info.split_whitespace();
+    let lang = words.next().unwrap_or("");
+    let file = words.find_map(|w| w.strip_prefix("file="));
+    let ext = match lang {
+        "ini" | "cfg" => "cfg",
+        "json" => "json",
+        "yaml" => "yaml",
+        "text" => {
+            let dir = root().join("tests/cases/rules").join(code.as_str());
+            let path = find_input(&dir, stem).ok_or(format!(
+                "{code}: the example is text, so {}/{stem}.* is needed",
+                dir.display()
+            ))?;
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            return Ok((name, std::fs::read(&path).unwrap(), options(&dir)));
+        }
+        other => return Err(format!("{code}: unknown fence language `{other}`")),
+    };
+    let name = file.map_or(format!("example.{ext}"), str::to_string);
+    Ok((name, body.as_bytes().to_vec(), scapi::Options::default()))
+}
