@@ -9,7 +9,10 @@
 //!   against `governor`'s keyed limiter on the same stream.
 //! * W4 `scapi eval` on 1M JSON Lines requests (parse, decide, write the
 //!   JSON report), against just parsing those lines with `serde_json`.
-//! *
+//! * W6 limiter admission for one client that uses many request names
+//!   outside the catalog (a frame granted `*` chooses its own): 1M distinct
+//!   names against 1k names, per admission.
+//!
 //! W5 (memory) is `benches/memory.rs`: it counts allocations, which would
 //! tax every workload here.
 //!
@@ -226,7 +229,7 @@ fn w3(c: &mut Criterion) {
     // (one warm pass), and each pass admits the whole stream again.
     let ours = scapi::limiter::RateLimiter::new(limits);
     for (client, name) in &stream {
-        ours.admit(client, name);
+        let Ok(_) = ours.admit(client, name);
     }
     let theirs = Governor::keyed(quota);
     for key in &stream {
@@ -247,7 +250,8 @@ fn w3(c: &mut Criterion) {
         for round in 0..22 {
             let ours_pass = || {
                 run_split(threads, &stream, |(client, name)| {
-                    black_box(ours.admit(client, name));
+                    let Ok(a) = ours.admit(client, name);
+                    black_box(a);
                 })
             };
             let theirs_pass = || {
@@ -295,7 +299,8 @@ fn w3(c: &mut Criterion) {
                 (0..iters)
                     .map(|_| {
                         run_split(threads, &stream, |(client, name)| {
-                            black_box(ours.admit(client, name));
+                            let Ok(a) = ours.admit(client, name);
+                            black_box(a);
                         })
                     })
                     .sum()
@@ -346,7 +351,7 @@ fn w4(c: &mut Criterion) {
             // Every byte of the report is produced; the sink stands in for
             // standard output.
             let mut out = std::io::sink();
-            scapi::eval::run(
+            scapi::eval::run_text(
                 &policy,
                 black_box(&requests),
                 scapi::eval::RequestsFormat::JsonLines,
@@ -366,6 +371,39 @@ fn w4(c: &mut Criterion) {
             n
         })
     });
+    g.finish();
+}
+
+/// W6: one client, a limit on every name, `n` distinct names outside the
+/// catalog used in turn; each iteration admits a million requests.
+fn w6(c: &mut Criterion) {
+    if !selected("W6") {
+        return;
+    }
+    let mut g = c.benchmark_group("W6");
+    g.sample_size(10);
+    let limits = scapi::policy::RateLimits {
+        default: 1_000_000,
+        ..Default::default()
+    };
+    const ADMISSIONS: usize = 1_000_000;
+    g.throughput(Throughput::Elements(ADMISSIONS as u64));
+    for n in [1_000usize, 1_000_000] {
+        let names: Vec<String> = (0..n).map(|i| format!("custom.request{i}")).collect();
+        let limiter = scapi::limiter::RateLimiter::with_store(
+            limits.clone(),
+            scapi::limiter::MemoryStore::with_clock(scapi::limiter::ManualClock::new(0)),
+        );
+        g.bench_function(BenchmarkId::new("scapi admit, distinct names", n), |b| {
+            b.iter(|| {
+                for i in 0..ADMISSIONS {
+                    let name = &names[i % n];
+                    let Ok(a) = limiter.admit_at("agent-1", name, 1_000);
+                    black_box(a);
+                }
+            })
+        });
+    }
     g.finish();
 }
 
@@ -459,6 +497,17 @@ fn report() {
             format!("{:.2}× the parse floor", b / a),
         ));
     }
+    if let (Some(a), Some(b)) = (
+        mean_ns("W6/scapi admit, distinct names/1000000"),
+        mean_ns("W6/scapi admit, distinct names/1000"),
+    ) {
+        rows.push((
+            "W6 admit, one client, 1M names outside the catalog".into(),
+            format!("{:.1} ns/request", a / 1e6),
+            format!("1k names: {:.1} ns/request", b / 1e6),
+            format!("{:.2}× the 1k cost", a / b),
+        ));
+    }
     common::print_table(&rows);
 }
 
@@ -486,6 +535,7 @@ fn main() {
     w1(&mut c);
     w2(&mut c);
     w4(&mut c);
+    w6(&mut c);
     c.final_summary();
     report();
 }

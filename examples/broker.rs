@@ -18,12 +18,12 @@ use std::process::ExitCode;
 /// What the broker does with one line of input.
 fn handle(
     policy: &Policy,
-    limiter: &RateLimiter<MemoryStore, ManualClock>,
+    limiter: &RateLimiter<MemoryStore<ManualClock>>,
     line: &Value,
 ) -> String {
     // A real broker takes the time from its clock; a replay sets it.
     if let Some(at) = line.get("at").and_then(scapi_time) {
-        limiter.clock().set(at);
+        limiter.store().clock().set(at);
     }
     if let Some(event) = line.get("event") {
         let mut event = event.clone();
@@ -52,7 +52,9 @@ fn handle(
         return format!("refuse {request} from {origin}: no writable keys");
     }
     // 3. Rate limit.
-    match limiter.admit(client, request) {
+    // The in-memory store never fails; a fleet store (Redis) may.
+    let Ok(admission) = limiter.admit(client, request);
+    match admission {
         Admission::Admitted if split.denied.is_empty() => format!("pass {request} from {origin}"),
         Admission::Admitted => format!("pass {request} from {origin} without {:?}", split.denied),
         Admission::Limited { .. } => {
@@ -91,10 +93,9 @@ fn load(path: &str) -> Result<Policy, String> {
 /// Replays a requests file; one answer per line.
 fn run(policy_path: &str, requests: &str) -> Result<Vec<String>, String> {
     let policy = load(policy_path)?;
-    let limiter = RateLimiter::with(
+    let limiter = RateLimiter::with_store(
         policy.rate_limits().clone(),
-        MemoryStore::new(),
-        ManualClock::default(),
+        MemoryStore::with_clock(ManualClock::default()),
     );
     let mut answers = Vec::new();
     for (n, line) in requests

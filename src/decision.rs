@@ -81,6 +81,9 @@ pub enum Reason {
     Quarantine,
     /// `read-allowed` filtered the `userData` of an event or result.
     ReadAllowed,
+    /// The shared counter store is out of reach and the broker fails
+    /// closed.
+    StoreUnavailable,
 }
 
 impl Reason {
@@ -95,6 +98,7 @@ impl Reason {
             Reason::RateLimit => "rate-limit",
             Reason::Quarantine => "quarantine",
             Reason::ReadAllowed => "read-allowed",
+            Reason::StoreUnavailable => "store-unavailable",
         }
     }
 }

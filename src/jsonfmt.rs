@@ -166,11 +166,6 @@ fn inline_len(map: &serde_json::Map<String, Value>) -> usize {
     map.iter().map(|(k, v)| k.len() + json_len(v) + 6).sum()
 }
 
-/// Prints a value at `depth` (no final newline).
-pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value, depth: usize) {
-    write(out, v, depth);
-}
-
 fn write(out: &mut Vec<u8>, v: &Value, depth: usize) {
     match v {
         Value::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
@@ -223,6 +218,139 @@ fn write(out: &mut Vec<u8>, v: &Value, depth: usize) {
     }
 }
 
+/// A JSON text as a tree of byte ranges: scalars and keys stay as written.
+enum Raw {
+    Scalar(usize, usize),
+    Array(Vec<Raw>),
+    /// Members: the key literal's range, its decoded length, the value.
+    Object(Vec<(usize, usize, usize, Raw)>),
+}
+
+/// A key literal's range and its decoded length.
+type RawKey = (usize, usize, usize);
+
+/// Reads `text` (one JSON value, checked) into a [`Raw`] tree, without
+/// recursion.
+fn raw_tree(text: &str) -> Option<Raw> {
+    use crate::rawjson::TokenKind as K;
+    let tokens = crate::rawjson::tokens(text).ok()?;
+    // Open containers, with the key a member's value goes under.
+    let mut stack: Vec<(Raw, Option<RawKey>)> = Vec::new();
+    let mut key: Option<RawKey> = None;
+    let mut done = None;
+    let mut iter = tokens.iter().peekable();
+    while let Some(t) = iter.next() {
+        let node = match t.kind {
+            K::BeginArray | K::BeginObject => {
+                let open = if t.kind == K::BeginArray {
+                    Raw::Array(Vec::new())
+                } else {
+                    Raw::Object(Vec::new())
+                };
+                stack.push((open, key.take()));
+                continue;
+            }
+            K::EndArray | K::EndObject => {
+                let (node, k) = stack.pop()?;
+                key = k;
+                node
+            }
+            K::String if iter.peek().is_some_and(|n| n.kind == K::Colon) => {
+                let literal = text.get(t.start..t.end)?;
+                key = Some((t.start, t.end, crate::rawjson::decode_string(literal).len()));
+                continue;
+            }
+            K::String | K::Scalar => Raw::Scalar(t.start, t.end),
+            K::Colon | K::Comma => continue,
+        };
+        match stack.last_mut() {
+            Some((Raw::Array(items), _)) => items.push(node),
+            Some((Raw::Object(members), _)) => {
+                let (ks, ke, klen) = key.take()?;
+                members.push((ks, ke, klen, node));
+            }
+            Some((Raw::Scalar(..), _)) => return None,
+            None => done = Some(node),
+        }
+    }
+    done
+}
+
+/// Prints a JSON text at `depth` laid out as [`to_string`] lays out
+/// values, but with every scalar and key copied as written: a number keeps
+/// its digits, a string its escapes. Text that is not JSON is copied as it
+/// is.
+pub(crate) fn push_raw(out: &mut Vec<u8>, text: &str, depth: usize) {
+    match raw_tree(text) {
+        Some(tree) => write_raw(out, text, &tree, depth),
+        None => out.extend_from_slice(text.as_bytes()),
+    }
+}
+
+fn write_raw(out: &mut Vec<u8>, text: &str, node: &Raw, depth: usize) {
+    let lit = |s: usize, e: usize| text.get(s..e).unwrap_or("").as_bytes();
+    let is_scalar = |n: &Raw| matches!(n, Raw::Scalar(..));
+    match node {
+        Raw::Scalar(s, e) => out.extend_from_slice(lit(*s, *e)),
+        Raw::Array(items) if items.is_empty() => out.extend_from_slice(b"[]"),
+        Raw::Array(items) if items.iter().all(is_scalar) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                write_raw(out, text, item, depth);
+            }
+            out.push(b']');
+        }
+        Raw::Array(items) => {
+            out.extend_from_slice(b"[\n");
+            for (i, item) in items.iter().enumerate() {
+                push_pad(out, depth + 1);
+                write_raw(out, text, item, depth + 1);
+                out.extend_from_slice(if i + 1 < items.len() { b",\n" } else { b"\n" });
+            }
+            push_pad(out, depth);
+            out.push(b']');
+        }
+        Raw::Object(members) if members.is_empty() => out.extend_from_slice(b"{}"),
+        Raw::Object(members) => {
+            let inline = members.iter().all(|(_, _, _, v)| is_scalar(v))
+                && members
+                    .iter()
+                    .map(|(_, _, klen, v)| match v {
+                        Raw::Scalar(s, e) => klen + (e - s) + 6,
+                        _ => 0,
+                    })
+                    .sum::<usize>()
+                    <= INLINE_MAX;
+            if inline {
+                out.push(b'{');
+                for (i, (ks, ke, _, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    out.extend_from_slice(lit(*ks, *ke));
+                    out.extend_from_slice(b": ");
+                    write_raw(out, text, v, depth);
+                }
+                out.push(b'}');
+            } else {
+                out.extend_from_slice(b"{\n");
+                for (i, (ks, ke, _, v)) in members.iter().enumerate() {
+                    push_pad(out, depth + 1);
+                    out.extend_from_slice(lit(*ks, *ke));
+                    out.extend_from_slice(b": ");
+                    write_raw(out, text, v, depth + 1);
+                    out.extend_from_slice(if i + 1 < members.len() { b",\n" } else { b"\n" });
+                }
+                push_pad(out, depth);
+                out.push(b'}');
+            }
+        }
+    }
+}
+
 /// Bytes this module wrote: always UTF-8 (serde_json writes UTF-8 and the
 /// rest is ASCII).
 fn text(bytes: Vec<u8>) -> String {
@@ -232,6 +360,33 @@ fn text(bytes: Vec<u8>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_text_is_laid_out_like_values() {
+        let texts = [
+            r#"{"a": ["x", "y"], "b": [], "c": {"d": null}, "e": [{"f": 1}], "g": {"h": [1]}}"#,
+            r#"{"data":{"interaction":{"userData":{"K":"v","L":2}},"eventType":"ATTACHED_DATA_CHANGED"}}"#,
+            r#"[{"m": "long long long long long long long long long long long long long long long long long long long"}]"#,
+        ];
+        for t in texts {
+            let v: Value = serde_json::from_str(t).unwrap();
+            let mut raw = Vec::new();
+            push_raw(&mut raw, t, 0);
+            raw.push(b'\n');
+            assert_eq!(String::from_utf8(raw).unwrap(), to_string(&v), "{t}");
+        }
+        // Scalars are copied as written.
+        let mut raw = Vec::new();
+        push_raw(
+            &mut raw,
+            r#"{"n": 12345678901234567890123, "s": "\u0041"}"#,
+            0,
+        );
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            r#"{"n": 12345678901234567890123, "s": "\u0041"}"#
+        );
+    }
 
     #[test]
     fn inline_scalar_arrays() {

@@ -169,6 +169,7 @@ pub mod limiter;
 pub mod lower;
 pub mod origin;
 pub mod policy;
+pub mod rawjson;
 pub mod render;
 pub mod rules;
 pub mod source;
@@ -199,6 +200,9 @@ pub struct Options {
     pub max_per_rule: Option<usize>,
     /// Per-rule severity overrides (`--allow`, `--warn`, `--deny`).
     pub overrides: suppress::Overrides,
+    /// The input's true size when the bytes given were cut at the size
+    /// limit while reading; `None` when they are the whole input.
+    pub size: Option<input::InputSize>,
 }
 
 /// The result of compiling one export.
@@ -247,6 +251,7 @@ pub fn compile_vec(name: &str, bytes: Vec<u8>, options: &Options) -> Compilation
         max_per_rule: options
             .max_per_rule
             .unwrap_or(diagnostic::DEFAULT_MAX_PER_RULE),
+        size: options.size,
     };
     match lower::compile_bytes(
         name,

@@ -7,14 +7,24 @@
 //! request of that type is ignored; when it ends the counter starts again
 //! from zero. A quarantine delay of 0 lasts until the session ends.
 //!
-//! The transition is one pure function, [`step`]; a [`CounterStore`] applies
-//! it atomically per key (the in-memory [`MemoryStore`] here; a shared store
-//! for broker fleets can implement the same trait). Time comes from a
-//! [`Clock`], so tests and `scapi eval` drive it.
+//! The transition is one pure function, [`step`]; a store applies it
+//! atomically per key. [`CounterStore`] is the contract, written for a
+//! store across a network as much as for memory: every call may fail, the
+//! time is the caller's or the store's own ([`At`]), and
+//! [`AsyncCounterStore`] is the same contract for brokers on an async
+//! runtime, whose threads must not block on a round trip. The in-memory
+//! [`MemoryStore`] implements both and never fails.
 //!
 //! **Time going backwards** never grants budget: a counter's window never
 //! moves back, so a request stamped earlier than the counter's window counts
 //! in that window; a quarantine ends only when time reaches its end.
+//!
+//! **Memory per client is bounded.** A frame granted a pattern (`*`,
+//! `agent.*`) chooses its own request names. A client has at most one
+//! counter per catalog request and [`MAX_OTHER_NAMES`] counters for names
+//! outside the catalog; further names share one more counter, checked
+//! against each request's own limit — such a client is limited sooner,
+//! never later, and never unlimited.
 
 use crate::catalog::{self, RequestId};
 use crate::policy::{Quarantine, RateLimits, WINDOW_SECONDS};
@@ -60,6 +70,7 @@ impl Clock for SystemClock {
     }
 }
 
+#[cfg(feature = "fast-clock")]
 /// The wall clock, read cheaply: the time-stamp counter (through `quanta`,
 /// calibrated against the OS clock) anchored to [`SystemTime`] and anchored
 /// again every second, so a step of the wall clock is followed within a
@@ -78,12 +89,14 @@ pub struct FastClock {
     next_anchor: AtomicI64,
 }
 
+#[cfg(feature = "fast-clock")]
 impl Default for FastClock {
     fn default() -> FastClock {
         FastClock::new()
     }
 }
 
+#[cfg(feature = "fast-clock")]
 impl FastClock {
     /// A clock anchored now.
     pub fn new() -> FastClock {
@@ -113,6 +126,7 @@ impl FastClock {
     }
 }
 
+#[cfg(feature = "fast-clock")]
 impl Clock for FastClock {
     fn now_millis(&self) -> Millis {
         let mono = self.monotonic_millis(self.clock.raw());
@@ -240,33 +254,87 @@ pub fn is_idle(state: CounterState, now: Millis) -> bool {
     }
 }
 
-/// Where counters live. Implementations apply [`step`] atomically per
-/// (client, request) key.
-pub trait CounterStore: Send + Sync {
-    /// Applies one request of `client` for `request` at `now`.
-    fn admit(&self, client: &str, request: &str, limit: Limit, now: Millis) -> Admission;
+/// When a store applies a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum At {
+    /// Now, by the store's own clock: one clock for every broker that
+    /// shares the store (a network store reads its server's time).
+    Now,
+    /// At this time, given by the caller (tests, replaying request files).
+    Time(Millis),
+}
 
-    /// [`admit`](CounterStore::admit) when the caller has looked the
-    /// request up in the catalog already (`id`), so a store keyed by catalog
-    /// id need not look again.
-    fn admit_known(
-        &self,
-        client: &str,
-        request: &str,
-        id: Option<RequestId>,
-        limit: Limit,
-        now: Millis,
-    ) -> Admission {
-        let _ = id;
-        self.admit(client, request, limit, now)
+/// One counter: a client and a request name.
+///
+/// The request's catalog id, if it has one, is looked up once when the key
+/// is made, so no store needs to look it up again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CounterKey<'a> {
+    client: &'a str,
+    request: &'a str,
+    id: Option<RequestId>,
+}
+
+impl<'a> CounterKey<'a> {
+    /// The key of `client`'s counter for `request`.
+    pub fn new(client: &'a str, request: &'a str) -> CounterKey<'a> {
+        CounterKey {
+            client,
+            request,
+            id: catalog::lookup(request),
+        }
     }
+
+    /// The client (agent session, iframe connection).
+    pub fn client(&self) -> &'a str {
+        self.client
+    }
+
+    /// The request name.
+    pub fn request(&self) -> &'a str {
+        self.request
+    }
+
+    /// The request's catalog id, when it is a catalog request.
+    pub fn catalog_id(&self) -> Option<RequestId> {
+        self.id
+    }
+}
+
+/// Where counters live, for a broker that calls it from ordinary threads.
+///
+/// A store applies [`step`] atomically per (client, request) key — one
+/// transaction, or one round trip for a network store — so brokers sharing
+/// it admit exactly the limit between them. Every call may fail (a network
+/// store may be unreachable); [`MemoryStore`] never does.
+pub trait CounterStore: Send + Sync {
+    /// Why a call failed.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Applies one request for `key` at `at`.
+    fn admit(&self, key: CounterKey<'_>, limit: Limit, at: At) -> Result<Admission, Self::Error>;
 
     /// Drops every counter of a client whose session ended (this also ends
     /// its quarantines "until the session ends").
-    fn end_session(&self, client: &str);
+    fn end_session(&self, client: &str) -> Result<(), Self::Error>;
+}
 
-    /// Drops counters that are idle at `now` ([`is_idle`]); returns how many.
-    fn evict_idle(&self, now: Millis) -> usize;
+/// [`CounterStore`] for brokers on an async runtime: the same contract,
+/// with calls that wait for the store without blocking a thread.
+pub trait AsyncCounterStore: Send + Sync {
+    /// Why a call failed.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Applies one request for `key` at `at`.
+    fn admit(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+    ) -> impl Future<Output = Result<Admission, Self::Error>> + Send;
+
+    /// Drops every counter of a client whose session ended.
+    fn end_session(&self, client: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// Client ids up to this many bytes (nearly all) are kept in the counter
@@ -331,11 +399,83 @@ impl From<Stored> for CounterState {
     }
 }
 
+/// Applies one request to a stored counter.
+fn apply(state: &mut Stored, limit: Limit, now: Millis) -> Admission {
+    let (next, admission) = step(Some((*state).into()), limit, now);
+    *state = next.into();
+    admission
+}
+
 /// No counter for this catalog request yet.
 const NO_SLOT: u8 = u8::MAX;
 
 /// Counters a client entry holds itself; more go to a list beside it.
 const INLINE_COUNTERS: usize = 24;
+
+/// Counters a client may have for request names outside the catalog. A
+/// frame granted a pattern chooses its own names: past this many, its
+/// further names share one counter (see the module documentation).
+pub const MAX_OTHER_NAMES: usize = 64;
+
+/// Counters of request names outside the catalog: a table keyed by name,
+/// at most [`MAX_OTHER_NAMES`] of them, and the counter the rest share.
+#[derive(Debug, Default)]
+struct OtherCounters {
+    table: HashTable<(Box<str>, Stored)>,
+    overflow: Option<Stored>,
+}
+
+impl OtherCounters {
+    fn len(&self) -> usize {
+        self.table.len() + usize::from(self.overflow.is_some())
+    }
+
+    fn get(&self, hasher: &RandomState, request: &str) -> Option<Stored> {
+        let h = hasher.hash_one(request);
+        match self.table.find(h, |(n, _)| **n == *request) {
+            Some((_, s)) => Some(*s),
+            None if self.table.len() >= MAX_OTHER_NAMES => self.overflow,
+            None => None,
+        }
+    }
+
+    /// Applies one request; also says whether a counter was added.
+    fn admit(
+        &mut self,
+        hasher: &RandomState,
+        request: &str,
+        limit: Limit,
+        now: Millis,
+    ) -> (Admission, bool) {
+        let h = hasher.hash_one(request);
+        if let Some((_, state)) = self.table.find_mut(h, |(n, _)| **n == *request) {
+            return (apply(state, limit, now), false);
+        }
+        if self.table.len() < MAX_OTHER_NAMES {
+            let (state, admission) = step(None, limit, now);
+            self.table
+                .insert_unique(h, (request.into(), state.into()), |(n, _)| {
+                    hasher.hash_one(&**n)
+                });
+            return (admission, true);
+        }
+        match &mut self.overflow {
+            Some(state) => (apply(state, limit, now), false),
+            None => {
+                let (state, admission) = step(None, limit, now);
+                self.overflow = Some(state.into());
+                (admission, true)
+            }
+        }
+    }
+
+    fn sweep(&mut self, now: Millis) {
+        self.table.retain(|(_, s)| !is_idle((*s).into(), now));
+        if self.overflow.is_some_and(|s| is_idle(s.into(), now)) {
+            self.overflow = None;
+        }
+    }
+}
 
 /// One client's counters. A catalog request finds its counter through
 /// `slots` (indexed by catalog id) in one step, and the first counters live
@@ -353,7 +493,7 @@ struct ClientCounters {
     inline: [Stored; INLINE_COUNTERS],
     more: Vec<Stored>,
     /// Counters of request names outside the catalog.
-    others: Vec<(Box<str>, Stored)>,
+    others: OtherCounters,
 }
 
 impl ClientCounters {
@@ -365,7 +505,7 @@ impl ClientCounters {
             used: 0,
             inline: [Stored::Forever; INLINE_COUNTERS],
             more: Vec::new(),
-            others: Vec::new(),
+            others: OtherCounters::default(),
         }
     }
 
@@ -400,73 +540,55 @@ impl ClientCounters {
         Some(pos)
     }
 
-    fn get(&self, id: Option<RequestId>, request: &str) -> Option<Stored> {
-        match id {
+    fn get(&self, hasher: &RandomState, key: CounterKey<'_>) -> Option<Stored> {
+        match key.id {
             Some(id) => self.at(*self.slots.get(id.index())?).copied(),
-            None => self
-                .others
-                .iter()
-                .find(|(n, _)| **n == *request)
-                .map(|(_, s)| *s),
+            None => self.others.get(hasher, key.request),
         }
     }
 
     /// Applies one request; also says whether a counter was added.
     fn admit(
         &mut self,
-        id: Option<RequestId>,
-        request: &str,
+        hasher: &RandomState,
+        key: CounterKey<'_>,
         limit: Limit,
         now: Millis,
     ) -> (Admission, bool) {
-        let existing = match id {
-            Some(id) => {
-                let slot = self.slots.get(id.index()).copied().unwrap_or(NO_SLOT);
-                self.at_mut(slot)
-            }
-            None => self
-                .others
-                .iter_mut()
-                .find(|(n, _)| **n == *request)
-                .map(|(_, s)| s),
+        let Some(id) = key.id else {
+            return self.others.admit(hasher, key.request, limit, now);
         };
-        if let Some(state) = existing {
-            let (next, admission) = step(Some((*state).into()), limit, now);
-            *state = next.into();
-            return (admission, false);
+        let slot = self.slots.get(id.index()).copied().unwrap_or(NO_SLOT);
+        if let Some(state) = self.at_mut(slot) {
+            return (apply(state, limit, now), false);
         }
         let (state, admission) = step(None, limit, now);
-        match id {
-            // At most one counter per catalog id, so positions fit a byte.
-            Some(id) => {
-                if let Some(pos) = self.push(state.into())
-                    && let Some(slot) = self.slots.get_mut(id.index())
-                {
-                    *slot = pos;
-                }
-            }
-            None => self.others.push((request.into(), state.into())),
+        // At most one counter per catalog id, so positions fit a byte.
+        if let Some(pos) = self.push(state.into())
+            && let Some(slot) = self.slots.get_mut(id.index())
+        {
+            *slot = pos;
         }
         (admission, true)
     }
 
     /// Drops the counters idle at `now`.
     fn sweep(&mut self, now: Millis) {
-        let old = ClientCounters {
-            client: ClientName::new(""),
-            hash: 0,
-            slots: self.slots,
-            used: self.used,
-            inline: self.inline,
-            more: std::mem::take(&mut self.more),
-            others: Vec::new(),
+        let old_slots = self.slots;
+        let old_inline = self.inline;
+        let old_more = std::mem::take(&mut self.more);
+        let at = |pos: u8| {
+            let pos = usize::from(pos);
+            match pos.checked_sub(INLINE_COUNTERS) {
+                None => old_inline.get(pos),
+                Some(i) => old_more.get(i),
+            }
         };
         self.used = 0;
         for id in 0..catalog::SIZE {
-            let kept = old
-                .slots
+            let kept = old_slots
                 .get(id)
-                .and_then(|&pos| old.at(pos))
+                .and_then(|&pos| at(pos))
                 .filter(|s| !is_idle((**s).into(), now))
                 .copied();
             let pos = kept.and_then(|s| self.push(s)).unwrap_or(NO_SLOT);
@@ -474,7 +596,7 @@ impl ClientCounters {
                 *slot = pos;
             }
         }
-        self.others.retain(|(_, s)| !is_idle((*s).into(), now));
+        self.others.sweep(now);
     }
 }
 
@@ -489,17 +611,29 @@ struct ShardState {
 #[repr(align(128))]
 struct Shard(Mutex<ShardState>);
 
+/// The clock [`MemoryStore::new`] and [`RateLimiter::new`] use: the
+/// time-stamp counter ([`FastClock`]) with the `fast-clock` feature, else
+/// the operating system's ([`SystemClock`]).
+#[cfg(feature = "fast-clock")]
+pub type DefaultClock = FastClock;
+/// The clock [`MemoryStore::new`] and [`RateLimiter::new`] use: the
+/// time-stamp counter ([`FastClock`]) with the `fast-clock` feature, else
+/// the operating system's ([`SystemClock`]).
+#[cfg(not(feature = "fast-clock"))]
+pub type DefaultClock = SystemClock;
+
 /// In-memory counters, sharded by client so requests of different clients
-/// rarely contend.
+/// rarely contend. Never fails; its clock gives the time of [`At::Now`].
 ///
 /// An admission hashes the client once (SipHash with a random key: clients
 /// cannot choose colliding ids); the hash picks the shard and the client's
 /// entry, which holds its id (inline when short) and, per catalog request,
 /// where its counter is. Idle counters are swept when a shard doubles in
 /// size, so memory stays proportional to the counters in use.
-pub struct MemoryStore {
+pub struct MemoryStore<C: Clock = DefaultClock> {
     shards: [Shard; SHARDS],
     hasher: RandomState,
+    clock: C,
 }
 
 const SHARDS: usize = 64;
@@ -511,7 +645,7 @@ impl Default for MemoryStore {
     }
 }
 
-impl std::fmt::Debug for MemoryStore {
+impl<C: Clock> std::fmt::Debug for MemoryStore<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
             .field("counters", &self.len())
@@ -520,8 +654,15 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store on the [`DefaultClock`].
     pub fn new() -> MemoryStore {
+        MemoryStore::with_clock(DefaultClock::default())
+    }
+}
+
+impl<C: Clock> MemoryStore<C> {
+    /// An empty store whose [`At::Now`] is `clock`'s time.
+    pub fn with_clock(clock: C) -> MemoryStore<C> {
         let shards = std::array::from_fn(|_| {
             Shard(Mutex::new(ShardState {
                 clients: HashTable::new(),
@@ -532,7 +673,13 @@ impl MemoryStore {
         MemoryStore {
             shards,
             hasher: RandomState::new(),
+            clock,
         }
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
     }
 
     /// The client's hash and shard. The shard comes from bits the table
@@ -556,12 +703,55 @@ impl MemoryStore {
 
     /// The state of a counter, if held.
     pub fn state(&self, client: &str, request: &str) -> Option<CounterState> {
+        let key = CounterKey::new(client, request);
         let (hash, shard) = self.shard(client);
         lock(shard)
             .clients
             .find(hash, |c| c.client.is(client))?
-            .get(catalog::lookup(request), request)
+            .get(&self.hasher, key)
             .map(Into::into)
+    }
+
+    /// Applies one request. Allocates nothing once the client's counter
+    /// for the request exists.
+    pub fn admit(&self, key: CounterKey<'_>, limit: Limit, at: At) -> Admission {
+        let now = match at {
+            At::Now => self.clock.now_millis(),
+            At::Time(t) => t,
+        };
+        let (hash, shard) = self.shard(key.client);
+        let mut guard = lock(shard);
+        let shard = &mut *guard;
+        let entry = shard
+            .clients
+            .entry(hash, |c| c.client.is(key.client), |c| c.hash)
+            .or_insert_with(|| ClientCounters::new(key.client, hash));
+        let (admission, added) = entry.into_mut().admit(&self.hasher, key, limit, now);
+        if added {
+            shard.counters += 1;
+            if shard.counters > shard.sweep_at {
+                sweep(shard, now);
+            }
+        }
+        admission
+    }
+
+    /// Drops every counter of a client.
+    pub fn end_session(&self, client: &str) {
+        let (hash, shard) = self.shard(client);
+        let mut shard = lock(shard);
+        if let Ok(entry) = shard.clients.find_entry(hash, |c| c.client.is(client)) {
+            let (removed, _) = entry.remove();
+            shard.counters -= removed.len();
+        }
+    }
+
+    /// Drops counters that are idle at `now` ([`is_idle`]); returns how many.
+    pub fn evict_idle(&self, now: Millis) -> usize {
+        self.shards
+            .iter()
+            .map(|s| sweep(&mut lock(&s.0), now))
+            .sum()
     }
 }
 
@@ -584,61 +774,52 @@ fn sweep(shard: &mut ShardState, now: Millis) -> usize {
     before - kept
 }
 
-impl CounterStore for MemoryStore {
-    fn admit(&self, client: &str, request: &str, limit: Limit, now: Millis) -> Admission {
-        self.admit_known(client, request, catalog::lookup(request), limit, now)
+impl<C: Clock> CounterStore for MemoryStore<C> {
+    type Error = std::convert::Infallible;
+
+    fn admit(&self, key: CounterKey<'_>, limit: Limit, at: At) -> Result<Admission, Self::Error> {
+        Ok(MemoryStore::admit(self, key, limit, at))
     }
 
-    fn admit_known(
-        &self,
-        client: &str,
-        request: &str,
-        id: Option<RequestId>,
-        limit: Limit,
-        now: Millis,
-    ) -> Admission {
-        let (hash, shard) = self.shard(client);
-        let mut guard = lock(shard);
-        let shard = &mut *guard;
-        let entry = shard
-            .clients
-            .entry(hash, |c| c.client.is(client), |c| c.hash)
-            .or_insert_with(|| ClientCounters::new(client, hash));
-        let (admission, added) = entry.into_mut().admit(id, request, limit, now);
-        if added {
-            shard.counters += 1;
-            if shard.counters > shard.sweep_at {
-                sweep(shard, now);
-            }
-        }
-        admission
-    }
-
-    fn end_session(&self, client: &str) {
-        let (hash, shard) = self.shard(client);
-        let mut shard = lock(shard);
-        if let Ok(entry) = shard.clients.find_entry(hash, |c| c.client.is(client)) {
-            let (removed, _) = entry.remove();
-            shard.counters -= removed.len();
-        }
-    }
-
-    fn evict_idle(&self, now: Millis) -> usize {
-        self.shards
-            .iter()
-            .map(|s| sweep(&mut lock(&s.0), now))
-            .sum()
+    fn end_session(&self, client: &str) -> Result<(), Self::Error> {
+        MemoryStore::end_session(self, client);
+        Ok(())
     }
 }
 
-/// The rate limiter of a policy: limits, a counter store and a clock.
-/// `Send + Sync`; share it between the threads of a broker.
-pub struct RateLimiter<S: CounterStore = MemoryStore, C: Clock = FastClock> {
+impl<C: Clock> AsyncCounterStore for MemoryStore<C> {
+    type Error = std::convert::Infallible;
+
+    fn admit(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+    ) -> impl Future<Output = Result<Admission, Self::Error>> + Send {
+        std::future::ready(Ok(MemoryStore::admit(self, key, limit, at)))
+    }
+
+    fn end_session(&self, client: &str) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        MemoryStore::end_session(self, client);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// The rate limiter of a policy: its limits and a counter store.
+/// `Send + Sync`; share it between the threads (or tasks) of a broker.
+pub struct RateLimiter<S = MemoryStore> {
     limits: RateLimits,
     /// The limit of every catalog request, by id.
     by_id: Box<[u32]>,
     store: S,
-    clock: C,
+}
+
+impl<S> std::fmt::Debug for RateLimiter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 fn limits_by_id(limits: &RateLimits) -> Box<[u32]> {
@@ -648,38 +829,37 @@ fn limits_by_id(limits: &RateLimits) -> Box<[u32]> {
 }
 
 impl RateLimiter {
-    /// A limiter for these limits with in-memory counters and the wall
-    /// clock ([`FastClock`]).
+    /// A limiter for these limits with in-memory counters on the
+    /// [`DefaultClock`].
     pub fn new(limits: RateLimits) -> RateLimiter {
-        RateLimiter {
-            by_id: limits_by_id(&limits),
-            limits,
-            store: MemoryStore::new(),
-            clock: FastClock::new(),
-        }
+        RateLimiter::with_store(limits, MemoryStore::new())
     }
 }
 
-impl<S: CounterStore, C: Clock> RateLimiter<S, C> {
-    /// A limiter with a given store and clock.
-    pub fn with(limits: RateLimits, store: S, clock: C) -> RateLimiter<S, C> {
+impl<S> RateLimiter<S> {
+    /// A limiter with a given store.
+    pub fn with_store(limits: RateLimits, store: S) -> RateLimiter<S> {
         RateLimiter {
             by_id: limits_by_id(&limits),
             limits,
             store,
-            clock,
         }
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
     }
 
     /// The limit of a request name, if it has one (0 = unlimited = `None`).
     pub fn limit_for(&self, request: &str) -> Option<Limit> {
-        self.limit_of(catalog::lookup(request), request)
+        self.limit_of(CounterKey::new("", request))
     }
 
-    fn limit_of(&self, id: Option<RequestId>, request: &str) -> Option<Limit> {
-        let n = match id {
+    fn limit_of(&self, key: CounterKey<'_>) -> Option<Limit> {
+        let n = match key.id {
             Some(id) => self.by_id.get(id.index()).copied().unwrap_or(0),
-            None => self.limits.limit_for(request),
+            None => self.limits.limit_for(key.request),
         };
         NonZeroU32::new(n).map(|per_minute| Limit {
             per_minute,
@@ -687,28 +867,73 @@ impl<S: CounterStore, C: Clock> RateLimiter<S, C> {
         })
     }
 
-    /// Admits one request now (call it only for requests the policy allowed).
-    pub fn admit(&self, client: &str, request: &str) -> Admission {
-        self.admit_at(client, request, self.clock.now_millis())
-    }
-
-    /// Admits one request at a given time.
-    pub fn admit_at(&self, client: &str, request: &str, now: Millis) -> Admission {
-        let id = catalog::lookup(request);
-        match self.limit_of(id, request) {
-            Some(limit) => self.store.admit_known(client, request, id, limit, now),
-            None => Admission::Admitted,
-        }
-    }
-
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
     }
+}
 
-    /// The clock.
-    pub fn clock(&self) -> &C {
-        &self.clock
+impl<S: CounterStore> RateLimiter<S> {
+    /// Admits one request now, by the store's clock (call it only for
+    /// requests the policy allowed). A request without a limit is admitted
+    /// without asking the store.
+    pub fn admit(&self, client: &str, request: &str) -> Result<Admission, S::Error> {
+        self.admit_when(CounterKey::new(client, request), At::Now)
+    }
+
+    /// Admits one request at a given time.
+    pub fn admit_at(
+        &self,
+        client: &str,
+        request: &str,
+        now: Millis,
+    ) -> Result<Admission, S::Error> {
+        self.admit_when(CounterKey::new(client, request), At::Time(now))
+    }
+
+    fn admit_when(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
+        match self.limit_of(key) {
+            Some(limit) => self.store.admit(key, limit, at),
+            None => Ok(Admission::Admitted),
+        }
+    }
+
+    /// Ends a client's session: its counters go, and with them its
+    /// quarantines "until the session ends".
+    pub fn end_session(&self, client: &str) -> Result<(), S::Error> {
+        self.store.end_session(client)
+    }
+}
+
+impl<S: AsyncCounterStore> RateLimiter<S> {
+    /// [`admit`](RateLimiter::admit) for a store on an async runtime.
+    pub async fn admit_async(&self, client: &str, request: &str) -> Result<Admission, S::Error> {
+        self.admit_async_when(CounterKey::new(client, request), At::Now)
+            .await
+    }
+
+    /// [`admit_at`](RateLimiter::admit_at) for a store on an async runtime.
+    pub async fn admit_async_at(
+        &self,
+        client: &str,
+        request: &str,
+        now: Millis,
+    ) -> Result<Admission, S::Error> {
+        self.admit_async_when(CounterKey::new(client, request), At::Time(now))
+            .await
+    }
+
+    async fn admit_async_when(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
+        match self.limit_of(key) {
+            Some(limit) => self.store.admit(key, limit, at).await,
+            None => Ok(Admission::Admitted),
+        }
+    }
+
+    /// [`end_session`](RateLimiter::end_session) for a store on an async
+    /// runtime.
+    pub async fn end_session_async(&self, client: &str) -> Result<(), S::Error> {
+        self.store.end_session(client).await
     }
 }
 
@@ -752,6 +977,10 @@ impl RateLimitResult {
 mod tests {
     use super::*;
 
+    fn adm(s: &MemoryStore, client: &str, request: &str, l: Limit, t: Millis) -> Admission {
+        s.admit(CounterKey::new(client, request), l, At::Time(t))
+    }
+
     fn limit(n: u32, q: u32) -> Limit {
         Limit {
             per_minute: NonZeroU32::new(n).unwrap(),
@@ -765,9 +994,9 @@ mod tests {
         let l = limit(4, 30);
         let t0 = 1_700_000_040_000 + 40_000; // 40 s into a window
         for i in 0..4 {
-            assert_eq!(s.admit("c", "voice.dial", l, t0 + i), Admission::Admitted);
+            assert_eq!(adm(&s, "c", "voice.dial", l, t0 + i), Admission::Admitted);
         }
-        let limited = s.admit("c", "voice.dial", l, t0 + 10);
+        let limited = adm(&s, "c", "voice.dial", l, t0 + 10);
         assert_eq!(
             limited,
             Admission::Limited {
@@ -775,7 +1004,7 @@ mod tests {
             }
         );
         assert_eq!(
-            s.admit("c", "voice.dial", l, t0 + 29_000),
+            adm(&s, "c", "voice.dial", l, t0 + 29_000),
             Admission::Ignored {
                 until: Some(t0 + 30_010)
             }
@@ -783,12 +1012,12 @@ mod tests {
         // Quarantine over (mid-window of the next minute): counting from zero.
         for _ in 0..4 {
             assert_eq!(
-                s.admit("c", "voice.dial", l, t0 + 30_010),
+                adm(&s, "c", "voice.dial", l, t0 + 30_010),
                 Admission::Admitted
             );
         }
         assert!(matches!(
-            s.admit("c", "voice.dial", l, t0 + 30_020),
+            adm(&s, "c", "voice.dial", l, t0 + 30_020),
             Admission::Limited { .. }
         ));
     }
@@ -799,29 +1028,29 @@ mod tests {
         let l = limit(2, 30);
         let w = 1_700_000_040_000; // a window start
         assert_eq!(window_start(w + 59_999), w);
-        assert_eq!(s.admit("c", "r.x", l, w + 59_000), Admission::Admitted);
-        assert_eq!(s.admit("c", "r.x", l, w + 59_999), Admission::Admitted);
+        assert_eq!(adm(&s, "c", "r.x", l, w + 59_000), Admission::Admitted);
+        assert_eq!(adm(&s, "c", "r.x", l, w + 59_999), Admission::Admitted);
         // The next window starts a new count, one ms later.
-        assert_eq!(s.admit("c", "r.x", l, w + 60_000), Admission::Admitted);
+        assert_eq!(adm(&s, "c", "r.x", l, w + 60_000), Admission::Admitted);
     }
 
     #[test]
     fn forever_and_separate_keys() {
         let s = MemoryStore::new();
         let l = limit(1, 0);
-        assert_eq!(s.admit("a", "r.x", l, 0), Admission::Admitted);
+        assert_eq!(adm(&s, "a", "r.x", l, 0), Admission::Admitted);
         assert_eq!(
-            s.admit("a", "r.x", l, 1),
+            adm(&s, "a", "r.x", l, 1),
             Admission::Limited { until: None }
         );
         assert_eq!(
-            s.admit("a", "r.x", l, Millis::MAX),
+            adm(&s, "a", "r.x", l, Millis::MAX),
             Admission::Ignored { until: None }
         );
-        assert_eq!(s.admit("b", "r.x", l, 2), Admission::Admitted);
-        assert_eq!(s.admit("a", "r.y", l, 2), Admission::Admitted);
+        assert_eq!(adm(&s, "b", "r.x", l, 2), Admission::Admitted);
+        assert_eq!(adm(&s, "a", "r.y", l, 2), Admission::Admitted);
         s.end_session("a");
-        assert_eq!(s.admit("a", "r.x", l, 3), Admission::Admitted);
+        assert_eq!(adm(&s, "a", "r.x", l, 3), Admission::Admitted);
     }
 
     #[test]
@@ -829,15 +1058,15 @@ mod tests {
         let s = MemoryStore::new();
         let l = limit(2, 30);
         let t = 10 * WINDOW_MILLIS;
-        assert_eq!(s.admit("c", "r.x", l, t), Admission::Admitted);
-        assert_eq!(s.admit("c", "r.x", l, t + 1), Admission::Admitted);
+        assert_eq!(adm(&s, "c", "r.x", l, t), Admission::Admitted);
+        assert_eq!(adm(&s, "c", "r.x", l, t + 1), Admission::Admitted);
         // Back into the previous window: still the same, full window.
         assert!(matches!(
-            s.admit("c", "r.x", l, t - 5_000),
+            adm(&s, "c", "r.x", l, t - 5_000),
             Admission::Limited { .. }
         ));
         assert!(matches!(
-            s.admit("c", "r.x", l, Millis::MIN),
+            adm(&s, "c", "r.x", l, Millis::MIN),
             Admission::Ignored { .. }
         ));
     }
@@ -876,10 +1105,10 @@ mod tests {
         let s = MemoryStore::new();
         let l = limit(5, 30);
         for i in 0..100 {
-            s.admit(&format!("c{i}"), "r.x", l, 0);
+            adm(&s, &format!("c{i}"), "r.x", l, 0);
         }
-        s.admit("q", "r.x", limit(1, 0), 0);
-        s.admit("q", "r.x", limit(1, 0), 0);
+        adm(&s, "q", "r.x", limit(1, 0), 0);
+        adm(&s, "q", "r.x", limit(1, 0), 0);
         assert_eq!(s.len(), 101);
         assert_eq!(s.evict_idle(WINDOW_MILLIS), 100);
         assert_eq!(
@@ -910,10 +1139,10 @@ mod tests {
         // Odd ids are counted in an old window, even ones in a new one.
         for (i, id) in catalog::all().enumerate() {
             let t = if i % 2 == 0 { w + 60_000 } else { w };
-            s.admit("c", id.name(), l, t);
-            s.admit("c", id.name(), l, t);
+            adm(&s, "c", id.name(), l, t);
+            adm(&s, "c", id.name(), l, t);
         }
-        s.admit("c", "newns.x", l, w);
+        adm(&s, "c", "newns.x", l, w);
         assert_eq!(s.len(), catalog::SIZE + 1);
         // At the new window the old ones are idle.
         let dropped = s.evict_idle(w + 60_000);
@@ -927,7 +1156,7 @@ mod tests {
         }
         // Counting goes on where it was, past the inline ones.
         for id in catalog::all().step_by(2) {
-            assert_eq!(s.admit("c", id.name(), l, w + 60_001), Admission::Admitted);
+            assert_eq!(adm(&s, "c", id.name(), l, w + 60_001), Admission::Admitted);
             assert_eq!(
                 s.state("c", id.name()),
                 Some(CounterState::Counting {
@@ -938,6 +1167,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "fast-clock")]
     #[test]
     fn the_fast_clock_tells_wall_time() {
         let fast = FastClock::new();
@@ -951,6 +1181,61 @@ mod tests {
     fn limiter_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<RateLimiter>();
-        assert_send_sync::<RateLimiter<MemoryStore, ManualClock>>();
+        assert_send_sync::<RateLimiter<MemoryStore<ManualClock>>>();
+    }
+
+    #[test]
+    fn names_outside_the_catalog_are_bounded_per_client_and_still_limited() {
+        let s = MemoryStore::new();
+        let l = limit(1, 30);
+        // Each of the first names has a counter of its own.
+        for i in 0..MAX_OTHER_NAMES {
+            assert_eq!(adm(&s, "c", &format!("x.n{i}"), l, 0), Admission::Admitted);
+        }
+        assert!(matches!(
+            adm(&s, "c", "x.n0", l, 1),
+            Admission::Limited { .. }
+        ));
+        // The rest share one: the second new name is already over the limit.
+        assert_eq!(adm(&s, "c", "x.more1", l, 2), Admission::Admitted);
+        assert!(matches!(
+            adm(&s, "c", "x.more2", l, 3),
+            Admission::Limited { .. }
+        ));
+        assert!(matches!(
+            adm(&s, "c", "x.more3", l, 4),
+            Admission::Ignored { .. }
+        ));
+        assert_eq!(s.len(), MAX_OTHER_NAMES + 1);
+        // Another client is not affected; catalog names keep their own.
+        assert_eq!(adm(&s, "d", "x.more2", l, 5), Admission::Admitted);
+        assert_eq!(adm(&s, "c", "voice.dial", l, 5), Admission::Admitted);
+        // Idle counters go, the shared one with them.
+        assert_eq!(s.evict_idle(10 * WINDOW_MILLIS), MAX_OTHER_NAMES + 3);
+    }
+
+    #[test]
+    fn the_store_clock_gives_now() {
+        let s = MemoryStore::with_clock(ManualClock::new(5_000));
+        let l = limit(1, 30);
+        let key = CounterKey::new("c", "voice.dial");
+        assert_eq!(s.admit(key, l, At::Now), Admission::Admitted);
+        assert_eq!(
+            s.admit(key, l, At::Now),
+            Admission::Limited {
+                until: Some(35_000)
+            }
+        );
+        let limiter = RateLimiter::with_store(
+            RateLimits {
+                default: 1,
+                ..RateLimits::default()
+            },
+            MemoryStore::with_clock(ManualClock::new(0)),
+        );
+        let Ok(a) = limiter.admit("c", "agent.get");
+        assert_eq!(a, Admission::Admitted);
+        let Ok(a) = limiter.admit_at("c", "agent.get", 1);
+        assert!(matches!(a, Admission::Limited { .. }));
     }
 }

@@ -56,7 +56,7 @@ macro_rules! rules {
 rules! {
     // --- input files -------------------------------------------------------
     NotUtf8 = "SC0001", "not-utf8", Error, "the file is not valid UTF-8";
-    Utf16 = "SC0002", "utf16-file", Error, "the file is encoded as UTF-16";
+    Utf16 = "SC0002", "utf16-file", Error, "the file is encoded as UTF-16 or UTF-32";
     BinaryFile = "SC0003", "binary-file", Error, "the file contains NUL bytes and is not a text export";
     InputTooLarge = "SC0004", "input-too-large", Error, "the file is larger than the input size limit";
     SyntaxError = "SC0005", "syntax-error", Error, "the JSON or YAML document does not parse";

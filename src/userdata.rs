@@ -52,6 +52,17 @@ impl UserDataPolicy {
         split
     }
 
+    /// [`redact`](UserDataPolicy::redact) for an event or result as JSON
+    /// text: the same keys go, and every other byte stays as it was —
+    /// numbers of any size and precision, key order, escapes, spacing
+    /// ([`crate::rawjson`]). `Err` when the text is not one JSON value.
+    pub fn redact_json(
+        &self,
+        text: &str,
+    ) -> Result<(String, Vec<String>), crate::rawjson::JsonError> {
+        crate::rawjson::redact(text, &self.read)
+    }
+
     /// Removes the keys `read-allowed` does not list from the `userData` of
     /// every Interaction object in `value`; returns the removed keys,
     /// sorted and without repeats.

@@ -1,6 +1,6 @@
 //! Eval harness: `tests/cases/eval/<case>/` holds `policy.*` (an export or
-//! a compiled policy JSON) and `requests.*` (JSON, JSON Lines or YAML).
-//! Expected: the JSON document (`expected.json`) and the human table
+//! a compiled policy, JSON or YAML) and `requests.*` (JSON, JSON Lines or
+//! YAML). Expected: the JSON document (`expected.json`) and the human table
 //! (`expected.txt`). Items with `expect` make a case check itself: any
 //! mismatch fails, unless the case name says `mismatch`.
 #![allow(
@@ -13,7 +13,7 @@
 mod common;
 
 use common::{Golden, cases, find_input, policy_of};
-use scapi::eval::{self, RequestsFormat, Summary};
+use scapi::eval::{self, ReportFormat, RequestsFormat};
 
 #[test]
 fn eval_cases() {
@@ -22,44 +22,35 @@ fn eval_cases() {
         let policy = policy_of(&find_input(&dir, "policy").expect("policy.*"));
         let requests = find_input(&dir, "requests").expect("requests.*");
         let text = std::fs::read_to_string(&requests).unwrap();
-        let items = eval::parse_items(
-            &text,
-            RequestsFormat::detect(requests.to_str().unwrap(), &text),
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", requests.display()));
-        let evaluated = eval::evaluate(&policy, &items);
-        let summary = Summary::of(&evaluated);
+        let format = RequestsFormat::detect(requests.to_str().unwrap(), text.as_bytes());
         let name = dir.file_name().unwrap().to_str().unwrap();
+        let mut json = Vec::new();
+        let summary = eval::run_text(&policy, &text, format, ReportFormat::Json, &mut json)
+            .unwrap_or_else(|e| panic!("{}: {e}", requests.display()));
         if summary.mismatches > 0 && !name.contains("mismatch") {
-            let bad: Vec<_> = evaluated
-                .iter()
-                .filter(|e| e.mismatch.is_some())
-                .map(|e| (e.index, e.mismatch, e.outcome, e.reason))
-                .collect();
-            golden.fail(format!("{name}: expectations not met: {bad:?}"));
+            golden.fail(format!(
+                "{name}: {} expectations not met",
+                summary.mismatches
+            ));
         }
-        let json = scapi::jsonfmt::to_string(&eval::to_json(&evaluated));
-        golden.check(&dir.join("expected.json"), &json);
-        // `scapi eval` streams the same document, decision by decision.
-        let format = RequestsFormat::detect(requests.to_str().unwrap(), &text);
-        let mut streamed = Vec::new();
-        let s = eval::run(
-            &policy,
-            &text,
-            format,
-            eval::ReportFormat::Json,
-            &mut streamed,
-        )
-        .unwrap();
+        golden.check(
+            &dir.join("expected.json"),
+            &String::from_utf8(json).unwrap(),
+        );
+        // The items read whole and replayed give the same report.
+        let items = eval::parse_items(&text, format).unwrap();
+        let (again, s) = eval::report(&policy, &items, ReportFormat::Json).unwrap();
         assert_eq!(
-            String::from_utf8(streamed).unwrap(),
-            json,
-            "{name}: streamed report"
+            again,
+            std::fs::read_to_string(dir.join("expected.json")).unwrap_or_default(),
+            "{name}"
         );
         assert_eq!(s, summary, "{name}");
+        let mut human = Vec::new();
+        eval::run_text(&policy, &text, format, ReportFormat::Human, &mut human).unwrap();
         golden.check(
             &dir.join("expected.txt"),
-            &eval::to_human(&items, &evaluated),
+            &String::from_utf8(human).unwrap(),
         );
     }
     golden.finish();

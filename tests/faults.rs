@@ -171,3 +171,176 @@ fn a_closed_pipe_is_not_an_error() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!stderr(&o).contains("cannot write"), "{}", stderr(&o));
 }
+
+/// A closed standard input is a read error, not an empty file.
+#[test]
+fn a_closed_standard_input_is_an_error() {
+    for args in [
+        &["lint", "-"][..],
+        &["eval", EXAMPLE, "-"],
+        &["compile", "-"],
+    ] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg("exec \"$0\" \"$@\" <&-")
+            .arg(SCAPI)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("standard input: it is closed"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // `< /dev/null` is an empty input, read as such.
+    let o = Command::new(SCAPI)
+        .args(["eval", EXAMPLE, "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A device or a FIFO is written through, never replaced by a file; a
+/// symbolic link keeps pointing at the file it names.
+#[test]
+fn compile_writes_through_devices_fifos_and_links() {
+    let o = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("policy.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", fifo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        reader
+            .join()
+            .unwrap()
+            .starts_with("{\n  \"schemaVersion\": 1,")
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    let real = dir.path().join("real.json");
+    std::fs::write(&real, "old\n").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink("real.json", &link).unwrap();
+    let o = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", link.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("schemaVersion")
+    );
+    assert_eq!(
+        listing(dir.path()),
+        ["link.json", "policy.fifo", "real.json"]
+    );
+}
+
+/// An export big enough that writing its compiled policy takes a while.
+fn big_export(dir: &Path) -> std::path::PathBuf {
+    use std::fmt::Write as _;
+    let mut text =
+        String::from("[interaction-workspace]\nservice-client-api.accepted-web-content-origins=");
+    for i in 0..200_000 {
+        let _ = write!(
+            text,
+            "https://tenant{i}.crm.example.com (agent.*, voice.dial), "
+        );
+    }
+    text.push_str("https://last.example.com\n");
+    let path = dir.join("big.cfg");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Whether the process has a file open in `dir` (what it writes there).
+fn writes_in(pid: u32, dir: &Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .any(|p| p.starts_with(dir) && !p.ends_with("big.cfg"))
+}
+
+/// Stops `compile -o` with `signal` while it writes the policy: neither the
+/// target nor a temporary file is left (Linux: the file has no name until
+/// it is complete, so even `SIGKILL` leaves none).
+fn interrupt_while_writing(signal: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let export = big_export(dir.path());
+    let target = dir.path().join("policy.json");
+    let mut child = Command::new(SCAPI)
+        .args([
+            "compile",
+            export.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !writes_in(child.id(), dir.path()) {
+        assert!(start.elapsed().as_secs() < 60, "never started writing");
+        if child.try_wait().unwrap().is_some() {
+            panic!("compile ended before it could be interrupted");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{signal}: {status:?}");
+    assert_eq!(listing(dir.path()), ["big.cfg"], "{signal}");
+}
+
+#[test]
+fn an_interrupt_leaves_no_temporary_file() {
+    interrupt_while_writing("-TERM");
+    interrupt_while_writing("-INT");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn even_sigkill_leaves_no_temporary_file() {
+    interrupt_while_writing("-KILL");
+}

@@ -19,7 +19,7 @@
 )]
 
 use proptest::prelude::*;
-use scapi::limiter::{Admission, CounterStore, ManualClock, MemoryStore, Millis, RateLimiter};
+use scapi::limiter::{Admission, ManualClock, MemoryStore, Millis, RateLimiter};
 use scapi::policy::{Quarantine, RateLimits};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Barrier;
@@ -81,7 +81,7 @@ impl Tally {
 /// key at time `t`, interleaved so that all threads contend for the same
 /// counters; returns the tally per key.
 fn hammer(
-    limiter: &RateLimiter<MemoryStore, ManualClock>,
+    limiter: &RateLimiter<MemoryStore<ManualClock>>,
     keys: &[(String, &'static str)],
     per_thread: usize,
     t: Millis,
@@ -98,7 +98,7 @@ fn hammer(
                         // Each thread walks the keys from a different place.
                         for k in 0..keys.len() {
                             let (client, request) = &keys[(k + i * 7 + round) % keys.len()];
-                            let a = limiter.admit_at(client, request, t);
+                            let Ok(a) = limiter.admit_at(client, request, t);
                             mine.entry((client.clone(), request)).or_default().add(a);
                         }
                     }
@@ -140,7 +140,8 @@ fn threads_admit_exactly_the_limit_and_honour_the_quarantine() {
     watchdog("exact admissions", || {
         const LIMIT: usize = 50;
         const PER_THREAD: usize = 40;
-        let limiter = RateLimiter::with(limits(50, 30), MemoryStore::new(), ManualClock::new(W));
+        let limiter =
+            RateLimiter::with_store(limits(50, 30), MemoryStore::with_clock(ManualClock::new(W)));
         let keys = keys();
         let sent = THREADS * PER_THREAD;
         // Window 1, one second in: exactly L admitted, one limited, the rest
@@ -182,10 +183,9 @@ fn threads_admit_exactly_the_limit_and_honour_the_quarantine() {
 #[test]
 fn under_the_limit_everything_is_admitted_and_windows_reset() {
     watchdog("windows", || {
-        let limiter = RateLimiter::with(
+        let limiter = RateLimiter::with_store(
             limits(u32::try_from(THREADS).unwrap() * 10 + 1, 30),
-            MemoryStore::new(),
-            ManualClock::new(W),
+            MemoryStore::with_clock(ManualClock::new(W)),
         );
         let keys = keys();
         // The third run's clock has gone back into the first window: its
@@ -210,7 +210,8 @@ fn under_the_limit_everything_is_admitted_and_windows_reset() {
 #[test]
 fn forever_quarantine_lasts_until_the_session_ends() {
     watchdog("forever", || {
-        let limiter = RateLimiter::with(limits(3, 0), MemoryStore::new(), ManualClock::new(W));
+        let limiter =
+            RateLimiter::with_store(limits(3, 0), MemoryStore::with_clock(ManualClock::new(W)));
         let keys = keys();
         for (_, t) in hammer(&limiter, &keys, 5, W) {
             assert_eq!((t.admitted, t.limited), (3, 1));
@@ -231,7 +232,8 @@ fn forever_quarantine_lasts_until_the_session_ends() {
 #[test]
 fn sessions_ending_and_sweeps_race_with_admissions_safely() {
     watchdog("races", || {
-        let limiter = RateLimiter::with(limits(5, 1), MemoryStore::new(), ManualClock::new(W));
+        let limiter =
+            RateLimiter::with_store(limits(5, 1), MemoryStore::with_clock(ManualClock::new(W)));
         let done = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for i in 0..THREADS {
@@ -247,7 +249,7 @@ fn sessions_ending_and_sweeps_race_with_admissions_safely() {
                                 limiter.store().evict_idle(t);
                             }
                             _ => {
-                                limiter.admit_at(&client, "voice.dial", t);
+                                let Ok(_) = limiter.admit_at(&client, "voice.dial", t);
                             }
                         }
                     }
@@ -337,7 +339,7 @@ proptest! {
         if let Some(d) = dial {
             limits.per_request.insert("voice.dial".into(), d);
         }
-        let limiter = RateLimiter::with(limits.clone(), MemoryStore::new(), ManualClock::new(W));
+        let limiter = RateLimiter::with_store(limits.clone(), MemoryStore::with_clock(ManualClock::new(W)));
         let mut model = Model::default();
         let mut t = W;
         for (i, (client, name, dt)) in steps.into_iter().enumerate() {
@@ -345,7 +347,7 @@ proptest! {
             t += dt;
             let request = NAMES[usize::from(name)];
             let want = model.admit(&limits, (client, name), request, t);
-            let got = limiter.admit_at(&format!("client-{client}"), request, t);
+            let Ok(got) = limiter.admit_at(&format!("client-{client}"), request, t);
             prop_assert_eq!(got, want, "step {} ({} {} at {})", i, client, request, t);
         }
     }

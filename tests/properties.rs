@@ -188,7 +188,18 @@ fn candidate_origin() -> impl Strategy<Value = String> {
             };
             format!("[{}]", if upper { text.to_uppercase() } else { text })
         });
-    let label = prop_oneof![9 => "[a-zA-Z0-9_-]{1,8}", 1 => "[a-z!\"=}~]{0,3}"];
+    // Punycode labels: valid ones (`bücher`, `пример`, an emoji), near
+    // misses of them, and random text after `xn--`.
+    let punycode = prop_oneof![
+        Just("xn--bcher-kva".to_string()),
+        Just("xn--e1afmkfd".to_string()),
+        Just("xn--ls8h".to_string()),
+        Just("xn--bcher-kv".to_string()),
+        Just("xn--".to_string()),
+        Just("xn--zz".to_string()),
+        "xn--[a-z0-9-]{1,6}",
+    ];
+    let label = prop_oneof![9 => "[a-zA-Z0-9_-]{1,8}", 1 => "[a-z!\"=}~]{0,3}", 2 => punycode];
     let domain = proptest::collection::vec(label, 1..4).prop_map(|l| l.join("."));
     let host = prop_oneof![
         ipv4,
@@ -210,6 +221,60 @@ fn candidate_origin() -> impl Strategy<Value = String> {
     })
 }
 
+/// An event as JSON text: nested objects and arrays, `userData` objects
+/// with keys A–C (some escaped), numbers beyond 64 bits and with trailing
+/// zeros, random spacing.
+fn json_event() -> impl Strategy<Value = String> {
+    let scalar = prop_oneof![
+        Just("12345678901234567890123".to_string()),
+        Just("1.50e+3".to_string()),
+        Just("-0.0".to_string()),
+        (0u64..1000).prop_map(|n| n.to_string()),
+        Just("\"\\u0041\"".to_string()),
+        Just("true".to_string()),
+        Just("null".to_string()),
+        "[a-z ]{0,6}".prop_map(|s| format!("\"{s}\"")),
+    ];
+    let key = prop_oneof![
+        Just("\"A\"".to_string()),
+        Just("\"B\"".to_string()),
+        Just("\"\\u0043\"".to_string()),
+        Just("\"a\"".to_string()),
+        Just("\"D\"".to_string()),
+    ];
+    let space = proptest::sample::select(&["", " ", "\n  "][..]);
+    let user_data =
+        proptest::collection::vec((key, scalar.clone(), space.clone()), 0..5).prop_map(|ms| {
+            let members: Vec<String> = ms
+                .iter()
+                .map(|(k, v, sp)| format!("{sp}{k}:{sp}{v}"))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        });
+    let leaf = prop_oneof![
+        scalar,
+        user_data
+            .clone()
+            .prop_map(|u| format!("{{\"userData\": {u}}}"))
+    ];
+    leaf.prop_recursive(4, 24, 4, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4)
+                .prop_map(|v| format!("[{}]", v.join(", "))),
+            (
+                proptest::collection::vec(("[a-z]{1,3}", inner), 0..4),
+                user_data.clone()
+            )
+                .prop_map(|(ms, u)| {
+                    let mut members: Vec<String> =
+                        ms.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+                    members.push(format!("\"userData\": {u}"));
+                    format!("{{{}}}", members.join(", "))
+                }),
+        ]
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -220,13 +285,13 @@ proptest! {
         let json = CompiledPolicy::from(&policy).to_json();
         let loaded = CompiledPolicy::from_json(&json).unwrap().to_policy().unwrap();
         prop_assert_eq!(CompiledPolicy::from(&loaded).to_json(), json);
-        let a = eval::to_json(&eval::evaluate(&policy, &items));
-        let b = eval::to_json(&eval::evaluate(&loaded, &items));
+        let a = eval::report(&policy, &items, eval::ReportFormat::Json).map(|r| r.0).map_err(|e| e.to_string());
+        let b = eval::report(&loaded, &items, eval::ReportFormat::Json).map(|r| r.0).map_err(|e| e.to_string());
         prop_assert_eq!(a, b);
     }
 
     #[test]
-    fn the_streamed_eval_report_is_the_built_one(text in export(), items in stream()) {
+    fn the_streamed_report_is_laid_out_as_jsonfmt_lays_it_out(text in export(), items in stream()) {
         let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
         let policy = c.policy.unwrap();
         let lines: String = items
@@ -239,11 +304,42 @@ proptest! {
                 ItemKind::Event(_) => String::new(),
             })
             .collect();
-        let parsed = eval::parse_items(&lines, eval::RequestsFormat::JsonLines).unwrap();
-        let built = scapi::jsonfmt::to_string(&eval::to_json(&eval::evaluate(&policy, &parsed)));
         let mut streamed = Vec::new();
-        eval::run(&policy, &lines, eval::RequestsFormat::JsonLines, eval::ReportFormat::Json, &mut streamed).unwrap();
-        prop_assert_eq!(String::from_utf8(streamed).unwrap(), built);
+        eval::run_text(&policy, &lines, eval::RequestsFormat::JsonLines, eval::ReportFormat::Json, &mut streamed).unwrap();
+        let streamed = String::from_utf8(streamed).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&streamed).unwrap();
+        prop_assert_eq!(scapi::jsonfmt::to_string(&parsed), streamed);
+    }
+
+    #[test]
+    fn redaction_changes_nothing_but_the_removed_keys(
+        event in json_event(),
+        readable in proptest::collection::btree_set("[A-Ca-c]", 0..4),
+    ) {
+        let keys = scapi::policy::KeySet::Keys(readable);
+        let policy = scapi::policy::UserDataPolicy { read: keys.clone(), write: scapi::policy::KeySet::All };
+        let (out, removed) = policy.redact_json(&event).unwrap();
+        // The text minus the removed members, token for token: every other
+        // number, string and key is what it was, in the same order.
+        let toks = |t: &str| -> Vec<String> {
+            scapi::rawjson::tokens(t).unwrap().iter().map(|k| t[k.start..k.end].to_string()).collect()
+        };
+        let (before, after) = (toks(&event), toks(&out));
+        // Nothing is added or rewritten: the tokens left are tokens of the
+        // event, in the same order, each exactly as written.
+        let mut rest = before.iter();
+        for t in &after {
+            prop_assert!(rest.any(|b| b == t), "`{}` is not in the event as written: {}", t, out);
+        }
+        // And it means what redacting the parsed value means, where a
+        // 64-bit value can hold the numbers.
+        if !event.contains("123456789012345678901") {
+            let mut v: serde_json::Value = serde_json::from_str(&event).unwrap();
+            let removed_too = policy.redact(&mut v);
+            prop_assert_eq!(removed_too, removed);
+            let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+            prop_assert_eq!(parsed.to_string(), v.to_string());
+        }
     }
 
     #[test]

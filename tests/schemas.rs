@@ -104,7 +104,7 @@ fn eval_reports_and_requests_match_their_schemas() {
         let input = common::find_input(&dir, "requests").unwrap();
         let text = std::fs::read_to_string(&input).unwrap();
         let name = input.to_str().unwrap();
-        let items: Value = match scapi::eval::RequestsFormat::detect(name, &text) {
+        let items: Value = match scapi::eval::RequestsFormat::detect(name, text.as_bytes()) {
             scapi::eval::RequestsFormat::Json => serde_json::from_str(&text).unwrap(),
             scapi::eval::RequestsFormat::JsonLines => Value::Array(
                 text.lines()

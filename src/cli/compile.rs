@@ -78,8 +78,8 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
             return Exit::Unusable;
         }
     };
-    let bytes = match read_input(&args.file, args.input.max_input_bytes) {
-        Ok(b) => b,
+    let read = match read_input(&args.file, args.input.max_input_bytes) {
+        Ok(r) => r,
         Err(msg) => {
             error(msg);
             return Exit::Unusable;
@@ -88,9 +88,10 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
     let name = shown(&args.file);
     let c = scapi::compile_vec(
         name,
-        bytes,
+        read.bytes,
         &scapi::Options {
             overrides,
+            size: read.size,
             ..args.input.options()
         },
     );

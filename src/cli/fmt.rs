@@ -38,15 +38,20 @@ pub fn run(args: Args) -> Exit {
 }
 
 fn one(args: &Args, path: &str) -> Exit {
-    let bytes = match read_input(path, args.input.max_input_bytes) {
-        Ok(b) => b,
+    let read = match read_input(path, args.input.max_input_bytes) {
+        Ok(r) => r,
         Err(e) => {
             error(e);
             return Exit::Unusable;
         }
     };
+    let bytes = read.bytes;
     let name = shown(path);
-    let formatted = match fmt::format(name, &bytes, &args.input.options()) {
+    let options = scapi::Options {
+        size: read.size,
+        ..args.input.options()
+    };
+    let formatted = match fmt::format(name, &bytes, &options) {
         Ok(f) => f,
         Err(FmtError::Diagnostics(c)) => {
             let unreadable = c.is_unreadable();

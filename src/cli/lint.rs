@@ -50,8 +50,8 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
     let mut files = Vec::new();
     let mut exit = Exit::Success;
     for path in &args.files {
-        let bytes = match read_input(path, args.input.max_input_bytes) {
-            Ok(b) => b,
+        let read = match read_input(path, args.input.max_input_bytes) {
+            Ok(r) => r,
             Err(msg) => {
                 error(msg);
                 exit = Exit::Unusable;
@@ -59,7 +59,14 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
             }
         };
         let name = shown(path);
-        let c = scapi::compile_vec(name, bytes, &options);
+        let c = scapi::compile_vec(
+            name,
+            read.bytes,
+            &scapi::Options {
+                size: read.size,
+                ..options.clone()
+            },
+        );
         if c.is_unreadable() {
             exit = Exit::Unusable;
         }

@@ -80,6 +80,7 @@ impl InputArgs {
             max_input_bytes: Some(self.max_input_bytes),
             max_per_rule: Some(self.max_per_rule),
             overrides: Overrides::new(),
+            size: None,
         }
     }
 }
@@ -219,22 +220,70 @@ pub fn main() -> ExitCode {
     exit.into()
 }
 
+/// An input file as read: its bytes (at most one past the size limit) and,
+/// when they were cut there, its true size.
+pub struct Input {
+    pub bytes: Vec<u8>,
+    pub size: Option<scapi::input::InputSize>,
+}
+
+/// Standard input must be open: a closed descriptor (`<&-`) is an error,
+/// not an empty file.
+pub fn check_stdin_open() -> Result<(), String> {
+    let closed = || "cannot read standard input: it is closed".to_string();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if std::io::stdin().as_fd().try_clone_to_owned().is_err() {
+            return Err(closed());
+        }
+    }
+    // The Rust runtime opens `/dev/null` read-write in place of a closed
+    // standard descriptor; a shell opens `< /dev/null` read-only.
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{OFlags, fstat, major, minor};
+        let stdin = std::io::stdin();
+        let read_write =
+            rustix::fs::fcntl_getfl(&stdin).is_ok_and(|f| f & OFlags::RWMODE == OFlags::RDWR);
+        let dev_null = fstat(&stdin).is_ok_and(|st| {
+            (st.st_mode & 0o170000) == 0o020000 && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3
+        });
+        if read_write && dev_null {
+            return Err(closed());
+        }
+    }
+    Ok(())
+}
+
+/// `1 byte`, `2 bytes`.
+pub fn bytes(n: u64) -> String {
+    scapi::input::bytes(n)
+}
+
 /// Reads an input file (`-` is standard input) without reading more than
-/// `limit + 1` bytes, so an oversized file is refused cheaply.
-pub fn read_input(path: &str, limit: u64) -> Result<Vec<u8>, String> {
+/// `limit + 1` bytes, so an oversized file is refused cheaply (and said to
+/// be its true size).
+pub fn read_input(path: &str, limit: u64) -> Result<Input, String> {
     let mut bytes = Vec::new();
     let cap = limit.saturating_add(1);
+    let mut known = None;
     let result = if path == "-" {
+        check_stdin_open()?;
         std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
     } else {
         match std::fs::File::open(path) {
             Ok(f) => {
-                if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                let meta = f
+                    .metadata()
+                    .map_err(|e| format!("cannot read `{path}`: {}", io_reason(&e)))?;
+                if meta.is_dir() {
                     return Err(format!("cannot read `{path}`: it is a directory"));
                 }
+                known = meta.is_file().then_some(meta.len());
                 // Sized from the metadata up front: growing by doubling
                 // would hold up to twice the file while reading.
-                let expected = f.metadata().map(|m| m.len()).unwrap_or(0).min(cap);
+                let expected = known.unwrap_or(0).min(cap);
                 bytes.reserve_exact(usize::try_from(expected).unwrap_or(0).saturating_add(1));
                 f.take(cap).read_to_end(&mut bytes)
             }
@@ -242,7 +291,11 @@ pub fn read_input(path: &str, limit: u64) -> Result<Vec<u8>, String> {
         }
     };
     result.map_err(|e| format!("cannot read `{path}`: {}", io_reason(&e)))?;
-    Ok(bytes)
+    let size = (bytes.len() as u64 > limit).then_some(match known {
+        Some(n) => scapi::input::InputSize::Exact(n),
+        None => scapi::input::InputSize::MoreThan(limit),
+    });
+    Ok(Input { bytes, size })
 }
 
 /// A lowercase reason for an I/O error.
@@ -288,11 +341,15 @@ pub fn eprint_diagnostics(file: &scapi::render::FileDiagnostics) {
 /// compilation of an export. Exit 2 when the file cannot be read or is a
 /// compiled policy that does not load.
 pub fn read_policy(path: &str, input: &InputArgs) -> Result<scapi::Loaded, Exit> {
-    let bytes = read_input(path, input.max_input_bytes).map_err(|e| {
+    let read = read_input(path, input.max_input_bytes).map_err(|e| {
         error(e);
         Exit::Unusable
     })?;
-    scapi::load_vec(shown(path), bytes, &input.options()).map_err(|e| {
+    let options = scapi::Options {
+        size: read.size,
+        ..input.options()
+    };
+    scapi::load_vec(shown(path), read.bytes, &options).map_err(|e| {
         error(format!(
             "cannot load the compiled policy `{}`: {e}",
             shown(path)
@@ -349,51 +406,173 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
     write_atomically_with(path, |w| w.write_all(contents))
 }
 
+/// The temporary file being written, if it has a name: what an interrupt
+/// (Ctrl-C, `SIGTERM`, `SIGHUP`) removes before the process ends.
+static PENDING: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+fn pending(path: Option<std::path::PathBuf>) {
+    *PENDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = path;
+}
+
+/// On an interrupt, removes the temporary file being written (if it has a
+/// name) and exits 130.
+fn on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        if let Some(p) = PENDING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            let _ = std::fs::remove_file(p);
+        }
+        std::process::exit(130);
+    });
+}
+
 /// [`write_atomically`] for contents written as they are produced.
+///
+/// A target that is a device or a FIFO (`/dev/null`, a named pipe) is
+/// written through, since replacing it with a file would change what it
+/// is; a symbolic link keeps pointing where it did, and the file it points
+/// at is replaced. On Linux the temporary file has no name until it is
+/// complete (`O_TMPFILE`), so even `SIGKILL` leaves none behind — but for
+/// the instant between naming it and renaming it over the target; elsewhere
+/// a named one is removed on an interrupt.
 pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), String> {
     let shown = path.display();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if path.is_dir() {
+    let fail = |e: std::io::Error| format!("cannot write `{shown}`: {}", io_reason(&e));
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(format!("cannot write `{shown}`: it is a directory"));
     }
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(fail)?;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut f);
+        return write(&mut out).and_then(|_| out.flush()).map_err(fail);
+    }
+    // Through a link, the file it points at is what gets replaced.
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(fail)?,
+        _ => path.to_path_buf(),
+    };
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    // Keep the target's permissions when replacing it; a new file gets the
+    // usual 0644 rather than a temporary file's 0600.
+    let permissions = existing.map(|m| m.permissions());
+    #[cfg(target_os = "linux")]
+    if let Some(mut file) = unnamed::create(&dir) {
+        fill(&mut file, write, permissions).map_err(fail)?;
+        return unnamed::persist(&file, &dir, &target).map_err(fail);
+    }
+    on_interrupt();
     let mut tmp = tempfile::Builder::new()
         .prefix(".scapi-")
         .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
+        .tempfile_in(&dir)
+        .map_err(fail)?;
+    pending(Some(tmp.path().to_path_buf()));
+    let filled = fill(tmp.as_file_mut(), write, permissions);
+    let result = filled
+        .map_err(fail)
+        .and_then(|()| tmp.persist(&target).map(drop).map_err(|e| fail(e.error)));
+    pending(None);
+    result
+}
+
+/// Writes the contents, syncs them and sets the permissions.
+fn fill(
+    file: &mut std::fs::File,
+    write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+    permissions: Option<std::fs::Permissions>,
+) -> std::io::Result<()> {
     {
-        let mut out = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
-        write(&mut out)
-            .and_then(|_| out.flush())
-            .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut *file);
+        write(&mut out)?;
+        out.flush()?;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e)))?;
-    // Keep the target's permissions when replacing it; a new file gets the
-    // usual 0644 rather than the temporary file's 0600.
-    match std::fs::metadata(path) {
-        Ok(meta) => {
-            let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-        }
-        Err(_) => {
+    file.sync_all()?;
+    match permissions {
+        Some(p) => file.set_permissions(p),
+        None => {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let _ =
-                    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+                file.set_permissions(std::fs::Permissions::from_mode(0o644))
             }
+            #[cfg(not(unix))]
+            Ok(())
         }
     }
-    tmp.persist(path)
-        .map_err(|e| format!("cannot write `{shown}`: {}", io_reason(&e.error)))?;
-    Ok(())
+}
+
+/// Unnamed temporary files (`O_TMPFILE`): written in full before they get a
+/// name, through `rustix`'s safe system-call wrappers.
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+
+    /// An unnamed file in `dir`, if the file system supports them and
+    /// `/proc` can name them later.
+    pub fn create(dir: &Path) -> Option<std::fs::File> {
+        if !Path::new("/proc/self/fd").is_dir() {
+            return None;
+        }
+        let fd = rustix::fs::openat(
+            CWD,
+            dir,
+            OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .ok()?;
+        Some(std::fs::File::from(fd))
+    }
+
+    /// Gives the complete file a temporary name next to the target and
+    /// renames it over the target.
+    pub fn persist(file: &std::fs::File, dir: &Path, target: &Path) -> std::io::Result<()> {
+        let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+        super::on_interrupt();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        for attempt in 0..16u32 {
+            let tmp = dir.join(format!(
+                ".scapi-{}-{nanos:x}-{attempt}.tmp",
+                std::process::id()
+            ));
+            super::pending(Some(tmp.clone()));
+            match rustix::fs::linkat(CWD, proc.as_str(), CWD, &tmp, AtFlags::SYMLINK_FOLLOW) {
+                Ok(()) => {
+                    let renamed = std::fs::rename(&tmp, target);
+                    if renamed.is_err() {
+                        let _ = std::fs::remove_file(&tmp);
+                    }
+                    super::pending(None);
+                    return renamed;
+                }
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(e) => {
+                    super::pending(None);
+                    return Err(e.into());
+                }
+            }
+        }
+        super::pending(None);
+        Err(std::io::Error::other("no free temporary name"))
+    }
 }
 
 /// The policy of `eval` and `explain`: a compiled policy JSON (detected) or

@@ -337,6 +337,25 @@ impl InputError {
     }
 }
 
+/// The size of an input whose bytes were cut at the size limit while it
+/// was read, so that a refusal says the true size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputSize {
+    /// A file of this many bytes.
+    Exact(u64),
+    /// A stream with more than this many bytes (read up to one past it).
+    MoreThan(u64),
+}
+
+/// `1 byte`, `2 bytes`.
+pub fn bytes(n: u64) -> String {
+    if n == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 /// How to read an input.
 #[derive(Clone, Copy, Debug)]
 pub struct ReadOptions {
@@ -346,6 +365,9 @@ pub struct ReadOptions {
     pub max_input_bytes: u64,
     /// List at most this many findings of one rule (0: all of them).
     pub max_per_rule: usize,
+    /// The input's true size when the bytes given were cut at the limit;
+    /// `None` when they are the whole input.
+    pub size: Option<InputSize>,
 }
 
 impl Default for ReadOptions {
@@ -354,6 +376,7 @@ impl Default for ReadOptions {
             format: None,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
             max_per_rule: crate::diagnostic::DEFAULT_MAX_PER_RULE,
+            size: None,
         }
     }
 }
@@ -382,9 +405,15 @@ pub struct ReadFailure {
     pub error: InputError,
 }
 
-/// Decodes bytes as UTF-8 text, refusing oversized, UTF-16 and binary
-/// files. The bytes become the text without a copy.
-pub fn decode(name: &str, bytes: Vec<u8>, max_input_bytes: u64) -> Result<SourceFile, ReadFailure> {
+/// Decodes bytes as UTF-8 text, refusing oversized, UTF-16, UTF-32 and
+/// binary files. The bytes become the text without a copy. `size` is the
+/// true size when the bytes were cut at the limit.
+pub fn decode(
+    name: &str,
+    bytes: Vec<u8>,
+    max_input_bytes: u64,
+    size: Option<InputSize>,
+) -> Result<SourceFile, ReadFailure> {
     let fail = |error: InputError, bytes: &[u8]| ReadFailure {
         source: Box::new(SourceFile::new(
             name,
@@ -394,18 +423,32 @@ pub fn decode(name: &str, bytes: Vec<u8>, max_input_bytes: u64) -> Result<Source
         error,
     };
     if bytes.len() as u64 > max_input_bytes {
+        let is = match size {
+            Some(InputSize::Exact(n)) => self::bytes(n),
+            Some(InputSize::MoreThan(n)) => format!("more than {}", self::bytes(n)),
+            None => self::bytes(bytes.len() as u64),
+        };
         return Err(fail(
             InputError::new(
                 InputErrorKind::TooLarge,
                 format!(
-                    "file is {} bytes, over the limit of {} bytes",
-                    bytes.len(),
-                    max_input_bytes
+                    "file is {is}, over the limit of {}",
+                    self::bytes(max_input_bytes)
                 ),
             )
             .help("raise the limit with `--max-input-bytes` if this export is genuine"),
             &bytes,
         ));
+    }
+    if looks_utf32(&bytes) {
+        return Err(ReadFailure {
+            source: Box::new(SourceFile::new(name, String::new())),
+            error: InputError::new(
+                InputErrorKind::Utf16,
+                "file is encoded as UTF-32, not UTF-8",
+            )
+            .help("save the export as UTF-8 (GAX exports are UTF-8)"),
+        });
     }
     if looks_utf16(&bytes) {
         return Err(ReadFailure {
@@ -467,6 +510,19 @@ fn lossy_offset(bytes: &[u8], at: usize) -> usize {
     }
 }
 
+/// A UTF-32 byte order mark, or ASCII text with three NULs in every four
+/// bytes.
+fn looks_utf32(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xff, 0xfe, 0, 0]) || bytes.starts_with(&[0, 0, 0xfe, 0xff]) {
+        return true;
+    }
+    let sample = bytes.get(..bytes.len().min(64)).unwrap_or(&[]);
+    sample.len() >= 8
+        && sample.len() % 4 == 0
+        && (sample.chunks(4).all(|c| c.get(1..) == Some(&[0, 0, 0][..]))
+            || sample.chunks(4).all(|c| c.get(..3) == Some(&[0, 0, 0][..])))
+}
+
 fn looks_utf16(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
         return true;
@@ -499,7 +555,7 @@ pub fn read_vec(
     bytes: Vec<u8>,
     options: ReadOptions,
 ) -> Result<ReadExport, ReadFailure> {
-    let source = decode(name, bytes, options.max_input_bytes)?;
+    let source = decode(name, bytes, options.max_input_bytes, options.size)?;
     read_source(source, options)
 }
 
@@ -568,19 +624,60 @@ mod tests {
             .flat_map(|u| u.to_le_bytes())
             .collect();
         assert_eq!(
-            decode("f", utf16, 100).unwrap_err().error.kind,
+            decode("f", utf16, 100, None).unwrap_err().error.kind,
             InputErrorKind::Utf16
         );
         assert_eq!(
-            decode("f", b"a=b\0".to_vec(), 100).unwrap_err().error.kind,
+            decode("f", b"a=b\0".to_vec(), 100, None)
+                .unwrap_err()
+                .error
+                .kind,
             InputErrorKind::Binary
         );
-        let e = decode("f", b"a=\xffb".to_vec(), 100).unwrap_err().error;
+        let e = decode("f", b"a=\xffb".to_vec(), 100, None)
+            .unwrap_err()
+            .error;
         assert_eq!(e.kind, InputErrorKind::NotUtf8);
         assert_eq!(e.span, Some(Span::point(2)));
         assert_eq!(
-            decode("f", b"a=b".to_vec(), 2).unwrap_err().error.kind,
+            decode("f", b"a=b".to_vec(), 2, None)
+                .unwrap_err()
+                .error
+                .kind,
             InputErrorKind::TooLarge
+        );
+        let cut = |size| {
+            decode("f", b"abc".to_vec(), 2, size)
+                .unwrap_err()
+                .error
+                .message
+        };
+        assert_eq!(
+            cut(Some(InputSize::Exact(105_000_000))),
+            "file is 105000000 bytes, over the limit of 2 bytes"
+        );
+        assert_eq!(
+            cut(Some(InputSize::MoreThan(2))),
+            "file is more than 2 bytes, over the limit of 2 bytes"
+        );
+        assert_eq!(
+            decode("f", b"a".to_vec(), 0, None)
+                .unwrap_err()
+                .error
+                .message,
+            "file is 1 byte, over the limit of 0 bytes"
+        );
+        let utf32: Vec<u8> = "a=b\n"
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        let e = decode("f", utf32, 100, None).unwrap_err().error;
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                InputErrorKind::Utf16,
+                "file is encoded as UTF-32, not UTF-8"
+            )
         );
     }
 }
