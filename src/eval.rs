@@ -440,6 +440,45 @@ impl<'de> Visitor<'de> for KeyElement {
     }
 }
 
+/// A field name of an item: its position in [`FIELDS`], read without
+/// allocating; an unknown name is an error with a suggestion.
+struct FieldName;
+
+impl<'de> DeserializeSeed<'de> for FieldName {
+    type Value = usize;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldName {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
+        FIELDS.iter().position(|f| *f == key).ok_or_else(|| {
+            let hint = crate::catalog::closest(key, FIELDS.iter().copied()).map_or_else(
+                || format!("; the fields are {}", FIELDS.join(", ")),
+                |s| format!("; did you mean `{s}`?"),
+            );
+            ours(format!("unknown field `{key}`{hint}"))
+        })
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<usize, E> {
+        Err(ours(format!(
+            "unknown field `{v}`; the fields are {}",
+            FIELDS.join(", ")
+        )))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<usize, E> {
+        Err(ours(format!(
+            "unknown field `{v}`; the fields are {}",
+            FIELDS.join(", ")
+        )))
+    }
+}
+
 /// How a format gives an event: JSON as its own text (exact), YAML as a
 /// value converted to JSON.
 trait EventText: Sized {
@@ -537,14 +576,8 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
         let mut at = None;
         let (mut origin, mut request, mut client, mut expect) = (None, None, None, None);
         let (mut user_data, mut keys, mut event) = (None, None, None);
-        while let Some(key) = map.next_key::<String>()? {
-            let Some(pos) = FIELDS.iter().position(|f| *f == key) else {
-                let hint = crate::catalog::closest(&key, FIELDS.iter().copied()).map_or_else(
-                    || format!("; the fields are {}", FIELDS.join(", ")),
-                    |s| format!("; did you mean `{s}`?"),
-                );
-                return Err(ours(format!("unknown field `{key}`{hint}")));
-            };
+        while let Some(pos) = map.next_key_seed(FieldName)? {
+            let key = FIELDS.get(pos).copied().unwrap_or_default();
             // The last of two would win silently: refuse instead.
             if let Some(s) = seen.get_mut(pos) {
                 if *s {
@@ -865,6 +898,41 @@ impl<R: BufRead> JsonLines<R> {
     }
 }
 
+/// The item of one JSON Lines line (`Ok(None)` for a blank line), `body`
+/// being the line without its end; `index` counts the items read.
+fn line_item(
+    index: &mut usize,
+    line_no: usize,
+    max_line: u64,
+    body: &[u8],
+) -> Result<Option<Item>, ItemError> {
+    let fail = |message: String| ItemError {
+        index: None,
+        line: Some(line_no),
+        message,
+    };
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    if body.len() as u64 > max_line {
+        return Err(fail(format!(
+            "the line is longer than the limit of {max_line} bytes (`--max-input-bytes`)"
+        )));
+    }
+    let body = if line_no == 1 {
+        body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body)
+    } else {
+        body
+    };
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(fail("the line is not UTF-8 text".into()));
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let item = json_line(*index, line_no, text)?;
+    *index += 1;
+    Ok(Some(item))
+}
+
 impl<R: BufRead> Iterator for JsonLines<R> {
     type Item = Result<Item, ItemError>;
 
@@ -873,48 +941,50 @@ impl<R: BufRead> Iterator for JsonLines<R> {
             return None;
         }
         loop {
-            self.line.clear();
             self.line_no += 1;
-            let cap = self.max_line.saturating_add(2);
-            let n = match std::io::Read::take(&mut self.reader, cap)
-                .read_until(b'\n', &mut self.line)
-            {
-                Ok(n) => n,
-                Err(e) => {
-                    let msg = format!("cannot read: {e}");
-                    return self.fail(Some(self.line_no), msg);
-                }
+            let buf = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) => return self.fail(Some(self.line_no), format!("cannot read: {e}")),
             };
-            if n == 0 {
+            if buf.is_empty() {
                 return None;
             }
-            self.read += n as u64;
-            let body = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
-            let body = body.strip_suffix(b"\r").unwrap_or(body);
-            if body.len() as u64 > self.max_line {
-                let msg = format!(
-                    "the line is longer than the limit of {} bytes (`--max-input-bytes`)",
-                    self.max_line
+            // A line inside the reader's buffer is read where it is, without
+            // a copy; one that crosses the buffer's end is gathered first,
+            // up to the limit.
+            let result = if let Some(end) = memchr::memchr(b'\n', buf) {
+                let r = line_item(
+                    &mut self.index,
+                    self.line_no,
+                    self.max_line,
+                    buf.get(..end).unwrap_or(&[]),
                 );
-                return self.fail(Some(self.line_no), msg);
-            }
-            let body = if self.line_no == 1 {
-                body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body)
+                self.reader.consume(end + 1);
+                self.read += end as u64 + 1;
+                r
             } else {
-                body
+                self.line.clear();
+                let cap = self.max_line.saturating_add(2);
+                let n = match std::io::Read::take(&mut self.reader, cap)
+                    .read_until(b'\n', &mut self.line)
+                {
+                    Ok(n) => n,
+                    Err(e) => {
+                        return self.fail(Some(self.line_no), format!("cannot read: {e}"));
+                    }
+                };
+                self.read += n as u64;
+                let body = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+                line_item(&mut self.index, self.line_no, self.max_line, body)
             };
-            let Ok(text) = std::str::from_utf8(body) else {
-                return self.fail(Some(self.line_no), "the line is not UTF-8 text".into());
-            };
-            if text.trim().is_empty() {
-                continue;
+            match result {
+                Ok(None) => continue,
+                Ok(Some(item)) => return Some(Ok(item)),
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
             }
-            let item = json_line(self.index, self.line_no, text);
-            self.index += 1;
-            if item.is_err() {
-                self.failed = true;
-            }
-            return Some(item);
         }
     }
 }
@@ -1769,6 +1839,27 @@ mod tests {
         ] {
             assert_eq!(one(line).unwrap_err(), message, "{line}");
         }
+    }
+
+    #[test]
+    fn lines_across_the_reader_buffer_read_alike() {
+        let text = "{\"at\": 1, \"origin\": \"https://a.example\", \"request\": \"agent.get\"}\r\n\n\u{feff}{\"at\": 2, \"origin\": \"o\", \"request\": \"voice.dial\", \"client\": \"c\"}";
+        let whole: Vec<_> = JsonLines::new(text.as_bytes(), 1000).collect();
+        for cap in [1, 7, 16, 64] {
+            let small = std::io::BufReader::with_capacity(cap, text.as_bytes());
+            let pieces: Vec<_> = JsonLines::new(small, 1000).collect();
+            assert_eq!(pieces, whole, "{cap}");
+        }
+        assert_eq!(whole.len(), 2);
+        // A line over the limit is refused, wherever it ends.
+        let long = JsonLines::new(std::io::BufReader::with_capacity(8, text.as_bytes()), 20)
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            long.message.contains("longer than the limit of 20 bytes"),
+            "{long}"
+        );
     }
 
     #[test]

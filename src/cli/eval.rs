@@ -88,11 +88,9 @@ fn shows_progress(format: Format) -> bool {
 fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
     let style = match size {
         Some(_) => indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} items, {per_sec} · [{bar:30}] {bytes}/{total_bytes} ({percent}%), {eta} left",
+            "{msg} · [{bar:24}] {percent}% of {total_bytes}, {eta} left",
         ),
-        None => indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} items · {bytes} read, {bytes_per_sec}",
-        ),
+        None => indicatif::ProgressStyle::with_template("{msg} · {bytes} read"),
     };
     let bar = match size {
         Some(n) => indicatif::ProgressBar::new(n),
@@ -153,10 +151,12 @@ pub fn run(args: Args) -> Exit {
     };
     let bar = shows_progress(args.format).then(|| progress_bar(source.size));
     let read = Arc::clone(&source.read);
+    let started = std::time::Instant::now();
     let mut progress = |items: usize| {
         if let Some(bar) = &bar {
             bar.set_position(read.load(Ordering::Relaxed));
-            bar.set_message(items.to_string());
+            let rate = items as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{items} items, {rate:.0}/s"));
         }
     };
     let limiter = eval::fresh_limiter(&policy);
