@@ -23,3 +23,8 @@ for d in tests/cases/eval/*/; do
   fi
 done
 rm -f "$tmp"
+# Inputs that once found a bug.
+for d in fuzz/regressions/*/; do
+  t=$(basename "$d")
+  for f in "$d"*; do put "$t" "$f"; done
+done

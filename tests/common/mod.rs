@@ -12,14 +12,19 @@
     clippy::indexing_slicing
 )]
 
+use scapi::ObjectLevel;
 use scapi::input::InputFormat;
-use scapi::lower::ObjectLevel;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The repository root.
+/// The repository root (the crates are in `crates/<name>/`).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .ancestors()
+        .nth(2)
+        .map(PathBuf::from)
+        .unwrap_or(crate_dir)
 }
 
 /// The case folders of a group, sorted by name.
@@ -37,7 +42,7 @@ pub fn cases(group: &str) -> Vec<PathBuf> {
 
 /// The policy of a case input: a compiled policy, or an export that must
 /// compile without errors.
-pub fn policy_of(path: &Path) -> scapi::policy::Policy {
+pub fn policy_of(path: &Path) -> scapi::runtime::Policy {
     let name = path.file_name().unwrap().to_str().unwrap();
     match scapi::load(
         name,

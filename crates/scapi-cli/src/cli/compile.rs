@@ -1,0 +1,131 @@
+//! `scapi compile FILE [-o OUT]`
+
+use super::{
+    Exit, InputArgs, SeverityArgs, eprint_diagnostics, error, read_input, shown,
+    write_atomically_with, write_stdout,
+};
+use clap::ValueEnum;
+use scapi::render::FileDiagnostics;
+use scapi::suppress::Overrides;
+use scapi_policy::compiled::CompiledPolicy;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The option export to compile (`-` reads standard input).
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// Write the compiled policy here (atomically) instead of to standard output.
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Format of the compiled policy [default: the extension of OUT
+    /// (`.yaml`, `.yml`, `.json`), else json].
+    #[arg(long, value_enum)]
+    output_format: Option<OutputFormat>,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    severity: SeverityArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Json,
+    Yaml,
+}
+
+impl OutputFormat {
+    fn of_path(path: &std::path::Path) -> Option<OutputFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "json" => Some(OutputFormat::Json),
+            "yaml" | "yml" => Some(OutputFormat::Yaml),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Json => "json",
+            OutputFormat::Yaml => "yaml",
+        }
+    }
+}
+
+/// The format to write: `--output-format`, else the extension of `-o`,
+/// else JSON. A flag that contradicts the extension is a usage error.
+fn output_format(args: &Args) -> Result<OutputFormat, String> {
+    let by_name = args.output.as_deref().and_then(OutputFormat::of_path);
+    match (args.output_format, by_name) {
+        (Some(f), Some(n)) if f != n => Err(format!(
+            "`--output-format {}` contradicts the extension of `{}`; drop the flag or rename the file",
+            f.name(),
+            args.output
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )),
+        (Some(f), _) | (None, Some(f)) => Ok(f),
+        (None, None) => Ok(OutputFormat::Json),
+    }
+}
+
+pub fn run(args: Args, overrides: Overrides) -> Exit {
+    let format = match output_format(&args) {
+        Ok(f) => f,
+        Err(e) => {
+            error(e);
+            return Exit::Unusable;
+        }
+    };
+    let read = match read_input(&args.file, args.input.max_input_bytes) {
+        Ok(r) => r,
+        Err(msg) => {
+            error(msg);
+            return Exit::Unusable;
+        }
+    };
+    let name = shown(&args.file);
+    let c = scapi::compile_vec(
+        name,
+        read.bytes,
+        &scapi::Options {
+            overrides,
+            size: read.size,
+            ..args.input.options()
+        },
+    );
+    let refused = c.has_errors();
+    let unreadable = c.is_unreadable();
+    let file = FileDiagnostics {
+        source: c.source,
+        diagnostics: c.diagnostics,
+        suppressed: c.suppressed,
+    };
+    eprint_diagnostics(&file);
+    let policy = match c.policy {
+        Some(p) if !refused => p,
+        _ if unreadable => return Exit::Unusable,
+        _ => {
+            error(format!("`{name}` has errors; not compiled"));
+            return Exit::Negative;
+        }
+    };
+    // Streamed: a policy of a million origins is never one document in
+    // memory.
+    let write = |out: &mut dyn std::io::Write| match format {
+        OutputFormat::Json => CompiledPolicy::write_json(&policy, &mut &mut *out),
+        OutputFormat::Yaml => scapi::write_compiled_yaml(&policy, &mut &mut *out),
+    };
+    let written = match &args.output {
+        Some(path) => write_atomically_with(path, |w| write(w)),
+        None => write_stdout(|w| write(w)),
+    };
+    match written {
+        Ok(()) => Exit::Success,
+        Err(e) => {
+            error(e);
+            Exit::Unusable
+        }
+    }
+}

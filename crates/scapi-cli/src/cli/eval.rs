@@ -1,0 +1,272 @@
+//! `scapi eval POLICY REQUESTS` and `scapi explain POLICY --origin ORIGIN`.
+
+use super::{
+    Exit, HumanOrJson as Format, InputArgs, error, load_policy, print_stdout, shown, write_stdout,
+};
+use clap::ValueEnum;
+use scapi::eval::{self, Item, ItemError, JsonLines, ReportFormat, RequestsFormat, RunError};
+use scapi::explain;
+use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An option export or a compiled policy (JSON or YAML).
+    #[arg(value_name = "POLICY")]
+    policy: String,
+    /// Sample requests: JSON Lines (streamed, any size), a JSON array or a
+    /// YAML list (`-` reads standard input).
+    #[arg(value_name = "REQUESTS")]
+    requests: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+/// Counts the bytes read through it, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The requests source: a reader, its size when it is a file, and a count
+/// of the bytes read from it.
+struct Source {
+    reader: BufReader<Counting<Box<dyn Read>>>,
+    size: Option<u64>,
+    read: Arc<AtomicU64>,
+}
+
+fn open(path: &str) -> Result<Source, String> {
+    let (inner, size): (Box<dyn Read>, Option<u64>) = if path == "-" {
+        super::check_stdin_open()?;
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let f = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read `{path}`: {}", super::io_reason(&e)))?;
+        let meta = f
+            .metadata()
+            .map_err(|e| format!("cannot read `{path}`: {}", super::io_reason(&e)))?;
+        if meta.is_dir() {
+            return Err(format!("cannot read `{path}`: it is a directory"));
+        }
+        (Box::new(f), meta.is_file().then_some(meta.len()))
+    };
+    let read = Arc::new(AtomicU64::new(0));
+    Ok(Source {
+        reader: BufReader::with_capacity(
+            256 * 1024,
+            Counting {
+                inner,
+                read: Arc::clone(&read),
+            },
+        ),
+        size,
+        read,
+    })
+}
+
+/// Whether a replay shows its progress: only on a terminal's standard
+/// error, and not while a machine format is printed on the same terminal.
+fn shows_progress(format: Format) -> bool {
+    std::io::stderr().is_terminal() && !(format == Format::Json && std::io::stdout().is_terminal())
+}
+
+/// A progress bar on standard error: items, their rate, and for a file the
+/// share read.
+fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
+    let style = match size {
+        Some(_) => indicatif::ProgressStyle::with_template(
+            "{msg} · [{bar:24}] {percent}% of {total_bytes}, {eta} left",
+        ),
+        None => indicatif::ProgressStyle::with_template("{msg} · {bytes} read"),
+    };
+    let bar = match size {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::no_length(),
+    };
+    if let Ok(style) = style {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    bar
+}
+
+pub fn run(args: Args) -> Exit {
+    let policy = match load_policy(&args.policy, &args.input) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let name = shown(&args.requests).to_string();
+    let mut source = match open(&args.requests) {
+        Ok(s) => s,
+        Err(e) => {
+            error(e);
+            return Exit::Unusable;
+        }
+    };
+    let format = match source.reader.fill_buf() {
+        Ok(start) => RequestsFormat::detect(&args.requests, start),
+        Err(e) => {
+            error(format!("cannot read `{name}`: {}", super::io_reason(&e)));
+            return Exit::Unusable;
+        }
+    };
+    let limit = args.input.max_input_bytes;
+    // JSON Lines stream in bounded memory; a JSON array or a YAML list is
+    // read whole, so it must fit the input size limit.
+    let items: Box<dyn Iterator<Item = Result<Item, ItemError>>> = if format.streams() {
+        Box::new(JsonLines::new(source.reader, limit))
+    } else {
+        let bytes = match read_whole(source.reader, source.size, limit, &name) {
+            Ok(b) => b,
+            Err(e) => {
+                error(e);
+                return Exit::Unusable;
+            }
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            error(format!("`{name}` is not UTF-8 text"));
+            return Exit::Unusable;
+        };
+        match eval::parse_items(&text, format) {
+            Ok(items) => Box::new(items.into_iter().map(Ok)),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    };
+    let report = match args.format {
+        Format::Json => ReportFormat::Json,
+        Format::Human => ReportFormat::Human,
+    };
+    let bar = shows_progress(args.format).then(|| progress_bar(source.size));
+    let read = Arc::clone(&source.read);
+    let started = std::time::Instant::now();
+    let mut progress = |items: usize| {
+        if let Some(bar) = &bar {
+            bar.set_position(read.load(Ordering::Relaxed));
+            let rate = items as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{items} items, {rate:.0}/s"));
+        }
+    };
+    let limiter = eval::fresh_limiter(&policy);
+    let mut outcome = None;
+    let written =
+        write_stdout(
+            |out| match eval::run(&policy, &limiter, items, report, out, &mut progress) {
+                Ok(summary) => {
+                    outcome = Some(Ok(summary));
+                    Ok(())
+                }
+                Err(RunError::Items(e)) => {
+                    outcome = Some(Err(e));
+                    Ok(())
+                }
+                Err(RunError::Io(e)) => Err(e),
+            },
+        );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if let Err(e) = written {
+        error(e);
+        return Exit::Unusable;
+    }
+    let summary = match outcome {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            error(format!("`{name}`: {e}"));
+            return Exit::Unusable;
+        }
+        None => return Exit::Unusable,
+    };
+    if summary.mismatches > 0 {
+        Exit::Negative
+    } else {
+        Exit::Success
+    }
+}
+
+/// Reads a whole requests file that cannot stream, refusing one over the
+/// limit with its true size (or "more than" for standard input).
+fn read_whole(
+    reader: impl Read,
+    size: Option<u64>,
+    limit: u64,
+    name: &str,
+) -> Result<Vec<u8>, String> {
+    if let Some(n) = size.filter(|&n| n > limit) {
+        return Err(format!(
+            "`{name}` is {}, over the limit of {}; JSON Lines are read as they stream, a JSON array or YAML list whole (raise `--max-input-bytes`, or write one item per line)",
+            super::bytes(n),
+            super::bytes(limit)
+        ));
+    }
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{name}`: {}", super::io_reason(&e)))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "`{name}` is more than {}, over the limit; JSON Lines are read as they stream, a JSON array or YAML list whole (raise `--max-input-bytes`, or write one item per line)",
+            super::bytes(limit)
+        ));
+    }
+    Ok(bytes)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// An option export or a compiled policy (JSON or YAML).
+    #[arg(value_name = "POLICY")]
+    policy: String,
+    /// The origin, exactly as the browser presents it.
+    #[arg(long, value_name = "ORIGIN")]
+    origin: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+    format: ExplainFormat,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    Human,
+    Json,
+    StateEvent,
+}
+
+pub fn explain(args: ExplainArgs) -> Exit {
+    let policy = match load_policy(&args.policy, &args.input) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let e = explain::explain(&policy, &args.origin);
+    let text = match args.format {
+        ExplainFormat::Human => e.to_human(),
+        ExplainFormat::Json => scapi_policy::jsonfmt::to_string(&e.to_json()),
+        ExplainFormat::StateEvent => scapi_policy::jsonfmt::to_string(&e.to_state_event()),
+    };
+    match print_stdout(&text) {
+        // Like `grep`: the answer is printed either way, and the exit code
+        // says whether the origin is accepted at all.
+        Ok(()) if e.is_accepted() => Exit::Success,
+        Ok(()) => Exit::Negative,
+        Err(e) => {
+            error(e);
+            Exit::Unusable
+        }
+    }
+}

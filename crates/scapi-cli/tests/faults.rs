@@ -1,0 +1,349 @@
+//! Faults while writing: a full disk (simulated with a file-size limit), a
+//! full standard output (`/dev/full`), a closed pipe, a target whose
+//! directory is a file. Every failure exits 2 with a clear message, leaves
+//! the target as it was and leaves no temporary file behind.
+#![cfg(unix)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const SCAPI: &str = env!("CARGO_BIN_EXE_scapi");
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/wwews-cluster.cfg"
+);
+const BROKEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/broken.cfg");
+const REQUESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/requests.jsonl");
+
+/// Runs scapi with files limited to 1 KiB: a write past it fails with
+/// "file too large" (SIGXFSZ ignored), as a full disk fails a write.
+fn run_with_tiny_disk(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"")
+        .arg(SCAPI)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn compile_on_a_full_disk_keeps_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("policy.json");
+    std::fs::write(&target, "previous policy\n").unwrap();
+    let o = run_with_tiny_disk(&["compile", EXAMPLE, "-o", target.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write") && stderr(&o).contains("file too large"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "previous policy\n"
+    );
+    assert_eq!(listing(dir.path()), ["policy.json"]);
+    // Without the limit the same command succeeds: the limit is the cause.
+    let ok = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", target.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("\"origins\"")
+    );
+    assert_eq!(listing(dir.path()), ["policy.json"]);
+}
+
+#[test]
+fn fmt_write_on_a_full_disk_keeps_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.cfg");
+    let mut text = String::from("[interaction-workspace]\n");
+    for i in 0..40 {
+        text.push_str(&format!(
+            "; comment line {i} that makes the file larger than 1 KiB\n"
+        ));
+    }
+    text.push_str("service-client-api.accepted-web-content-origins=HTTPS://CRM.Example.com:443 (agent.*,voice.dial)\n");
+    std::fs::write(&file, &text).unwrap();
+    let o = run_with_tiny_disk(&["fmt", "--write", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("file too large"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    assert_eq!(listing(dir.path()), ["export.cfg"]);
+    let ok = Command::new(SCAPI)
+        .args(["fmt", "--write", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("=https://crm.example.com (agent.*, voice.dial)\n")
+    );
+    assert_eq!(listing(dir.path()), ["export.cfg"]);
+}
+
+#[test]
+fn a_target_under_a_file_is_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let target = file.join("policy.json");
+    let o = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", target.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a directory"), "{}", stderr(&o));
+    assert_eq!(listing(dir.path()), ["not-a-dir"]);
+}
+
+#[test]
+fn a_full_standard_output_is_an_error() {
+    if !Path::new("/dev/full").exists() {
+        // Every Linux system has it; elsewhere there is nothing to test.
+        return;
+    }
+    let cases: &[&[&str]] = &[
+        &["compile", EXAMPLE],
+        &["lint", BROKEN, "--format", "json"],
+        &["lint", BROKEN, "--format", "sarif"],
+        &["lint", BROKEN, "--format", "github"],
+        &["eval", EXAMPLE, REQUESTS, "--format", "json"],
+        &["explain", EXAMPLE, "--origin", "https://crm.example.com"],
+        &["diff", EXAMPLE, BROKEN],
+        &["requests"],
+        &["schema", "compiled"],
+        &["rule", "SC0111"],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = Command::new(SCAPI)
+            .args(*args)
+            .stdout(Stdio::from(full))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("no space left on device"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut child = Command::new(SCAPI)
+        .args(["lint", BROKEN, "--format", "json", "--max-per-rule", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the report is written.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    // Findings were made (exit 1); the closed pipe itself is no failure.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("cannot write"), "{}", stderr(&o));
+}
+
+/// A closed standard input is a read error, not an empty file.
+#[test]
+fn a_closed_standard_input_is_an_error() {
+    for args in [
+        &["lint", "-"][..],
+        &["eval", EXAMPLE, "-"],
+        &["compile", "-"],
+    ] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg("exec \"$0\" \"$@\" <&-")
+            .arg(SCAPI)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("standard input: it is closed"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // `< /dev/null` is an empty input, read as such.
+    let o = Command::new(SCAPI)
+        .args(["eval", EXAMPLE, "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A device or a FIFO is written through, never replaced by a file; a
+/// symbolic link keeps pointing at the file it names.
+#[test]
+fn compile_writes_through_devices_fifos_and_links() {
+    let o = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("policy.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", fifo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        reader
+            .join()
+            .unwrap()
+            .starts_with("{\n  \"schemaVersion\": 1,")
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    let real = dir.path().join("real.json");
+    std::fs::write(&real, "old\n").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink("real.json", &link).unwrap();
+    let o = Command::new(SCAPI)
+        .args(["compile", EXAMPLE, "-o", link.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("schemaVersion")
+    );
+    assert_eq!(
+        listing(dir.path()),
+        ["link.json", "policy.fifo", "real.json"]
+    );
+}
+
+/// An export big enough that writing its compiled policy takes a while.
+fn big_export(dir: &Path) -> std::path::PathBuf {
+    use std::fmt::Write as _;
+    let mut text =
+        String::from("[interaction-workspace]\nservice-client-api.accepted-web-content-origins=");
+    for i in 0..200_000 {
+        let _ = write!(
+            text,
+            "https://tenant{i}.crm.example.com (agent.*, voice.dial), "
+        );
+    }
+    text.push_str("https://last.example.com\n");
+    let path = dir.join("big.cfg");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Whether the process has a file open in `dir` (what it writes there).
+fn writes_in(pid: u32, dir: &Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .any(|p| p.starts_with(dir) && !p.ends_with("big.cfg"))
+}
+
+/// Stops `compile -o` with `signal` while it writes the policy: neither the
+/// target nor a temporary file is left (Linux: the file has no name until
+/// it is complete, so even `SIGKILL` leaves none).
+fn interrupt_while_writing(signal: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let export = big_export(dir.path());
+    let target = dir.path().join("policy.json");
+    let mut child = Command::new(SCAPI)
+        .args([
+            "compile",
+            export.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !writes_in(child.id(), dir.path()) {
+        assert!(start.elapsed().as_secs() < 60, "never started writing");
+        if child.try_wait().unwrap().is_some() {
+            panic!("compile ended before it could be interrupted");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{signal}: {status:?}");
+    assert_eq!(listing(dir.path()), ["big.cfg"], "{signal}");
+}
+
+#[test]
+fn an_interrupt_leaves_no_temporary_file() {
+    interrupt_while_writing("-TERM");
+    interrupt_while_writing("-INT");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn even_sigkill_leaves_no_temporary_file() {
+    interrupt_while_writing("-KILL");
+}

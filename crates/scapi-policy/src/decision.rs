@@ -1,0 +1,408 @@
+//! Request decisions: may this origin call this request?
+//!
+//! [`Policy::check`] answers from the policy alone, in this order: the
+//! presented origin must be canonical and accepted (by its own entry, else
+//! by `*`), the request name must be a valid `namespace.method`, and the
+//! entry's filters must grant it. Rate limits come after, in
+//! [`crate::limiter`]. A decision borrows from the policy and allocates
+//! nothing.
+
+use crate::catalog;
+use crate::policy::{Grant, Policy};
+use crate::presented;
+use serde::Serialize;
+use std::fmt;
+
+/// What happens to a request or event.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Passed to WWE.
+    Allow,
+    /// Refused with an error answer.
+    Deny,
+    /// Over its rate limit: answered with the rate-limit error, and the
+    /// request type is quarantined from this instant.
+    RateLimited,
+    /// Quarantined: no answer at all.
+    Ignored,
+    /// An event or result whose `userData` was filtered.
+    Redacted,
+}
+
+impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Allow,
+        Outcome::Deny,
+        Outcome::RateLimited,
+        Outcome::Ignored,
+        Outcome::Redacted,
+    ];
+
+    /// The name used in reports: `allow`, `deny`, `rate-limited`, `ignored`,
+    /// `redacted` — serde's name of the variant.
+    pub fn as_str(self) -> &'static str {
+        variant_name(&self)
+    }
+
+    /// The outcome named `name` in reports.
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// The entry's filters grant the request.
+    Granted,
+    /// No entry accepts the (canonical) origin.
+    OriginNotAccepted,
+    /// The presented origin is not byte-identical to its canonical form.
+    OriginNotCanonical,
+    /// The entry does not grant the request, or the name is not a request name.
+    RequestNotPermitted,
+    /// `write-allowed` leaves no key of a write request.
+    NoWritableKeys,
+    /// The request exceeded its rate limit.
+    RateLimit,
+    /// The request type is quarantined.
+    Quarantine,
+    /// `read-allowed` filtered the `userData` of an event or result.
+    ReadAllowed,
+    /// The shared counter store is out of reach and the broker fails
+    /// closed.
+    StoreUnavailable,
+}
+
+impl Reason {
+    /// The name used in reports, e.g. `origin-not-accepted` — serde's name
+    /// of the variant.
+    pub fn as_str(self) -> &'static str {
+        variant_name(&self)
+    }
+}
+
+/// The name serde gives a unit variant: the one place outcome and reason
+/// names are written is their `#[serde(rename_all)]`.
+fn variant_name<T: Serialize>(value: &T) -> &'static str {
+    value.serialize(VariantName).unwrap_or("")
+}
+
+/// A serializer that only takes unit variants, and returns their name.
+struct VariantName;
+
+/// Anything but a unit variant.
+#[derive(Debug)]
+struct NotAUnitVariant;
+
+impl fmt::Display for NotAUnitVariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a unit variant")
+    }
+}
+
+impl std::error::Error for NotAUnitVariant {}
+
+impl serde::ser::Error for NotAUnitVariant {
+    fn custom<T: fmt::Display>(_: T) -> NotAUnitVariant {
+        NotAUnitVariant
+    }
+}
+
+macro_rules! refuse {
+    ($($method:ident($($arg:ty),*)),* $(,)?) => {
+        $(fn $method(self $(, _: $arg)*) -> Result<&'static str, NotAUnitVariant> {
+            Err(NotAUnitVariant)
+        })*
+    };
+}
+
+impl serde::Serializer for VariantName {
+    type Ok = &'static str;
+    type Error = NotAUnitVariant;
+    type SerializeSeq = serde::ser::Impossible<&'static str, NotAUnitVariant>;
+    type SerializeTuple = serde::ser::Impossible<&'static str, NotAUnitVariant>;
+    type SerializeTupleStruct = serde::ser::Impossible<&'static str, NotAUnitVariant>;
+    type SerializeTupleVariant = serde::ser::Impossible<&'static str, NotAUnitVariant>;
+    type SerializeMap = serde::ser::Impossible<&'static str, NotAUnitVariant>;
+    type SerializeStruct = serde::ser::Impossible<&'static str, NotAUnitVariant>;
+    type SerializeStructVariant = serde::ser::Impossible<&'static str, NotAUnitVariant>;
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<&'static str, NotAUnitVariant> {
+        Ok(variant)
+    }
+
+    refuse!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_none(),
+        serialize_unit(),
+        serialize_unit_struct(&'static str),
+    );
+
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<&'static str, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<&'static str, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<&'static str, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, NotAUnitVariant> {
+        Err(NotAUnitVariant)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The origin-list entry that decided: its origin (`*` for the any-origin
+/// entry) and its line in the export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Entry<'p> {
+    /// The entry's origin, or `*`.
+    pub origin: &'p str,
+    /// Its line in the export (0 when unknown).
+    pub line: usize,
+}
+
+/// A decision on one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision<'p> {
+    /// Allow or deny (rate limits are decided later).
+    pub outcome: Outcome,
+    /// Why.
+    pub reason: Reason,
+    /// The entry that decided, when one did.
+    pub entry: Option<Entry<'p>>,
+}
+
+impl Decision<'_> {
+    /// Whether the request may go on (to the rate limiter).
+    pub fn is_allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+}
+
+/// The entry that applies to an origin, as the policy found it.
+#[derive(Clone, Copy, Debug)]
+pub struct Applied<'p> {
+    /// The grant.
+    pub grant: &'p Grant,
+    /// Its entry.
+    pub entry: Entry<'p>,
+}
+
+impl Policy {
+    /// The entry that applies to a presented origin: its own, else `*`.
+    /// `Err` says why none does.
+    pub fn applied(&self, origin: &str) -> Result<Applied<'_>, Reason> {
+        if let Some(rule) = self.origin(origin) {
+            return Ok(Applied {
+                grant: &rule.grant,
+                entry: Entry {
+                    origin: &rule.origin,
+                    line: rule.grant.line(),
+                },
+            });
+        }
+        // Configured origins are canonical, so a hit above implies a
+        // canonical origin; a miss must be checked before `*` may accept it.
+        if !presented::is_canonical(origin) {
+            return Err(Reason::OriginNotCanonical);
+        }
+        match self.any_origin() {
+            Some(g) => Ok(Applied {
+                grant: g,
+                entry: Entry {
+                    origin: "*",
+                    line: g.line(),
+                },
+            }),
+            None => Err(Reason::OriginNotAccepted),
+        }
+    }
+
+    /// May `origin` call `request`? The presented origin must already be
+    /// canonical; the request must be a valid `namespace.method` name
+    /// granted by the entry that applies to the origin.
+    ///
+    /// One hash lookup of the origin, one lookup of the name in the catalog
+    /// and one bit test; a name outside the catalog is checked against the
+    /// entry's filters (at most two binary searches). Allocates nothing.
+    pub fn check(&self, origin: &str, request: &str) -> Decision<'_> {
+        let applied = match self.applied(origin) {
+            Ok(a) => a,
+            Err(reason) => {
+                return Decision {
+                    outcome: Outcome::Deny,
+                    reason,
+                    entry: None,
+                };
+            }
+        };
+        // A catalog name is valid by construction; any other name is checked
+        // before the patterns see it.
+        let permitted = match catalog::lookup(request) {
+            Some(id) => applied.grant.permits_id(id),
+            None => catalog::is_request_name(request) && applied.grant.permits_uncataloged(request),
+        };
+        let (outcome, reason) = if permitted {
+            (Outcome::Allow, Reason::Granted)
+        } else {
+            (Outcome::Deny, Reason::RequestNotPermitted)
+        };
+        Decision {
+            outcome,
+            reason,
+            entry: Some(applied.entry),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A policy of `(origin, filters)` entries on line 1; `*` is the
+    /// any-origin entry.
+    fn policy(entries: &[(&str, &[&str])]) -> Policy {
+        crate::test_policy(entries)
+    }
+
+    #[test]
+    fn names_are_serde_names() {
+        for o in Outcome::ALL {
+            assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{o}\""));
+            assert_eq!(Outcome::from_name(o.as_str()), Some(o));
+        }
+        assert_eq!(Outcome::RateLimited.as_str(), "rate-limited");
+        assert_eq!(Reason::OriginNotAccepted.to_string(), "origin-not-accepted");
+        assert_eq!(Reason::StoreUnavailable.as_str(), "store-unavailable");
+    }
+
+    #[test]
+    fn decisions_and_reasons() {
+        let p = policy(&[
+            ("https://crm.example.com", &["agent.*"]),
+            ("*", &["voice.dial"]),
+        ]);
+        let d = p.check("https://crm.example.com", "agent.get");
+        assert_eq!((d.outcome, d.reason), (Outcome::Allow, Reason::Granted));
+        assert_eq!(
+            d.entry,
+            Some(Entry {
+                origin: "https://crm.example.com",
+                line: 1
+            })
+        );
+        // The exact entry wins over `*`: no voice.dial for crm.
+        assert_eq!(
+            p.check("https://crm.example.com", "voice.dial").reason,
+            Reason::RequestNotPermitted
+        );
+        let d = p.check("https://other.example", "voice.dial");
+        assert_eq!((d.reason, d.entry.unwrap().origin), (Reason::Granted, "*"));
+        assert_eq!(
+            p.check("https://CRM.example.com", "agent.get").reason,
+            Reason::OriginNotCanonical
+        );
+        assert_eq!(
+            p.check("https://crm.example.com", "agent.get(x)").reason,
+            Reason::RequestNotPermitted
+        );
+        assert_eq!(
+            p.check("https://crm.example.com", "Agent.get").reason,
+            Reason::RequestNotPermitted
+        );
+        let closed = policy(&[("https://crm.example.com", &["*"])]);
+        assert_eq!(
+            closed.check("https://other.example", "agent.get").reason,
+            Reason::OriginNotAccepted
+        );
+        assert_eq!(
+            closed.check("null", "agent.get").reason,
+            Reason::OriginNotCanonical
+        );
+    }
+}

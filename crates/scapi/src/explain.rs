@@ -1,0 +1,325 @@
+//! The capability view of one origin (`scapi explain`): every
+//! catalog request, enabled or disabled, why, and its rate limit — also as
+//! the Workflow Manager `state.updated` event, so a broker can drive its
+//! buttons from the policy.
+
+use scapi_policy::catalog::{self, RequestId};
+use scapi_policy::decision::Reason;
+use scapi_policy::policy::{Filter, Policy, Quarantine};
+use scapi_policy::presented::{self, NotCanonical};
+use serde_json::{Map, Value, json};
+
+/// One request's state for an origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capability {
+    /// The request.
+    pub request: RequestId,
+    /// Whether the origin may call it.
+    pub enabled: bool,
+    /// The filter that grants it.
+    pub granted_by: Option<Filter>,
+    /// Why, in words.
+    pub why: String,
+    /// Its rate limit per minute (0 = unlimited).
+    pub rate_limit: u32,
+}
+
+/// Everything an origin may and may not do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The origin as presented.
+    pub origin: String,
+    /// `Granted` when an entry accepts it, else why not.
+    pub reason: Reason,
+    /// Why the origin is not canonical, when it is not.
+    pub not_canonical: Option<NotCanonical>,
+    /// The entry that applies: its origin (`*` for the any-origin entry) and line.
+    pub entry: Option<(String, usize)>,
+    /// That entry's filters.
+    pub allow: Vec<Filter>,
+    /// Every catalog request.
+    pub requests: Vec<Capability>,
+    /// Filters that also grant names outside the catalog.
+    pub other_filters: Vec<Filter>,
+    /// The quarantine after a rate limit.
+    pub quarantine: Quarantine,
+}
+
+impl Explanation {
+    /// Whether an entry accepts the origin (`scapi explain` exits 1 when
+    /// none does).
+    pub fn is_accepted(&self) -> bool {
+        self.entry.is_some()
+    }
+}
+
+/// Explains what `origin` may call under `policy`.
+pub fn explain(policy: &Policy, origin: &str) -> Explanation {
+    let applied = policy.applied(origin);
+    let limits = policy.rate_limits();
+    let (reason, entry, allow) = match &applied {
+        Ok(a) => (
+            Reason::Granted,
+            Some((a.entry.origin.to_string(), a.entry.line)),
+            a.grant.allow().to_vec(),
+        ),
+        Err(r) => (*r, None, Vec::new()),
+    };
+    let entry_text = entry
+        .as_ref()
+        .map(|(o, l)| format!("entry `{o}` (line {l})"))
+        .unwrap_or_default();
+    let requests = catalog::all()
+        .map(|id| {
+            let name = id.name();
+            let rate_limit = limits.limit_for(name);
+            let Ok(a) = &applied else {
+                let why = match reason {
+                    Reason::OriginNotCanonical => {
+                        "the origin is not canonical, so it is refused".to_string()
+                    }
+                    _ => "no entry accepts this origin".to_string(),
+                };
+                return Capability {
+                    request: id,
+                    enabled: false,
+                    granted_by: None,
+                    why,
+                    rate_limit,
+                };
+            };
+            if a.grant.permits_id(id) {
+                let by = a.grant.allow().iter().find(|f| f.matches(name)).cloned();
+                let why = match &by {
+                    Some(f) => format!("granted by `{f}` in {entry_text}"),
+                    None => format!("granted by {entry_text}"),
+                };
+                return Capability {
+                    request: id,
+                    enabled: true,
+                    granted_by: by,
+                    why,
+                    rate_limit,
+                };
+            }
+            let why = if id.get().explicit_only {
+                format!("granted only when named; {entry_text} does not name it")
+            } else {
+                format!("not in the filters of {entry_text}")
+            };
+            Capability {
+                request: id,
+                enabled: false,
+                granted_by: None,
+                why,
+                rate_limit,
+            }
+        })
+        .collect();
+    let other_filters = allow
+        .iter()
+        .filter(|f| match f {
+            Filter::All => false,
+            Filter::Namespace(ns) => !catalog::is_namespace(ns),
+            Filter::Request(r) => catalog::lookup(r).is_none(),
+        })
+        .cloned()
+        .collect();
+    Explanation {
+        origin: origin.to_string(),
+        reason,
+        not_canonical: presented::check_canonical(origin).err(),
+        entry,
+        allow,
+        requests,
+        other_filters,
+        quarantine: limits.quarantine,
+    }
+}
+
+impl Explanation {
+    /// The `explain --format json` document.
+    pub fn to_json(&self) -> Value {
+        let requests: Vec<Value> = self
+            .requests
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.request.name(),
+                    "enabled": c.enabled,
+                    "why": c.why,
+                    "rateLimit": c.rate_limit,
+                })
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert("schemaVersion".into(), 1.into());
+        m.insert("origin".into(), self.origin.clone().into());
+        m.insert("reason".into(), self.reason.as_str().into());
+        m.insert(
+            "entry".into(),
+            self.entry
+                .as_ref()
+                .map_or(Value::Null, |(o, l)| json!({"origin": o, "line": l})),
+        );
+        m.insert(
+            "allow".into(),
+            self.allow
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        m.insert("requests".into(), Value::Array(requests));
+        m.insert(
+            "otherFilters".into(),
+            self.other_filters
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        m.insert(
+            "quarantineSeconds".into(),
+            self.quarantine.seconds().map_or(Value::Null, Value::from),
+        );
+        Value::Object(m)
+    }
+
+    /// The Workflow Manager `state.updated` event for this origin.
+    pub fn to_state_event(&self) -> Value {
+        let data: Vec<Value> = self
+            .requests
+            .iter()
+            .map(|c| json!({"name": c.request.name(), "type": if c.enabled { "enabled" } else { "disabled" }}))
+            .collect();
+        json!({
+            "messageType": "stateEvent",
+            "target": self.origin,
+            "name": "state.updated",
+            "context": {},
+            "data": data,
+        })
+    }
+
+    /// The human report: a heading and a table.
+    pub fn to_human(&self) -> String {
+        // The origin as presented: escaped, so it cannot drive the terminal.
+        let shown = crate::render::exact(&self.origin);
+        let mut out = match (&self.entry, self.reason) {
+            (Some((o, l)), _) => {
+                let allow = self
+                    .allow
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("{shown}: accepted by entry `{o}` (line {l}), allow ({allow})\n")
+            }
+            (None, Reason::OriginNotCanonical) => {
+                // Advice for the reader only: decisions never repair an origin.
+                let canonical = url::Url::parse(&self.origin)
+                    .ok()
+                    .map(|u| u.origin().ascii_serialization())
+                    .filter(|c| c != "null" && *c != self.origin)
+                    .map(|c| format!("; its canonical form would be `{c}`"))
+                    .unwrap_or_default();
+                format!(
+                    "{shown}: refused, not a canonical origin: {}{canonical}\n",
+                    describe(self.not_canonical)
+                )
+            }
+            (None, _) => format!("{shown}: refused, no entry accepts this origin\n"),
+        };
+        let enabled = self.requests.iter().filter(|c| c.enabled).count();
+        out.push_str(&format!(
+            "{enabled} of {} requests enabled\n\n",
+            self.requests.len()
+        ));
+        let width = self
+            .requests
+            .iter()
+            .map(|c| c.request.name().len())
+            .max()
+            .unwrap_or(7);
+        out.push_str(&format!(
+            "{:<width$}  {:<8}  {:>9}  {}\n",
+            "REQUEST", "STATE", "LIMIT", "WHY"
+        ));
+        for c in &self.requests {
+            let limit = if c.rate_limit == 0 {
+                "-".to_string()
+            } else {
+                format!("{}/min", c.rate_limit)
+            };
+            let state = if c.enabled { "enabled" } else { "disabled" };
+            out.push_str(&format!(
+                "{:<width$}  {:<8}  {:>9}  {}\n",
+                c.request.name(),
+                state,
+                limit,
+                c.why
+            ));
+        }
+        if !self.other_filters.is_empty() {
+            let list = self
+                .other_filters
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push_str(&format!("\nalso granted, outside the catalog: {list}\n"));
+        }
+        out
+    }
+}
+
+fn describe(n: Option<NotCanonical>) -> &'static str {
+    match n {
+        Some(NotCanonical::Shape) | None => "it is not `scheme://host[:port]`",
+        Some(NotCanonical::Scheme) => "the scheme is not lower case",
+        Some(NotCanonical::Host) => "the host is not in canonical form",
+        Some(NotCanonical::Port) => "the port is empty, padded, out of range or the default",
+        Some(NotCanonical::Trailing) => "text follows the host or port",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::test_policy as policy;
+
+    #[test]
+    fn capabilities_of_an_origin() {
+        let p = policy(
+            "service-client-api.accepted-web-content-origins=https://crm.example.com (agent.*, voice.dial, newns.*)\nservice-client-api.rate-limit.voice.dial=4\n",
+        );
+        let e = explain(&p, "https://crm.example.com");
+        let state = |n: &str| {
+            e.requests
+                .iter()
+                .find(|c| c.request.name() == n)
+                .unwrap()
+                .clone()
+        };
+        assert!(state("agent.get").enabled);
+        assert_eq!(
+            state("agent.get").granted_by,
+            Some(Filter::Namespace("agent".into()))
+        );
+        assert_eq!(state("voice.dial").rate_limit, 4);
+        assert!(!state("voice.hangUp").enabled);
+        assert!(state("auth.getJwtToken").why.contains("only when named"));
+        assert_eq!(e.other_filters, vec![Filter::Namespace("newns".into())]);
+        let ev = e.to_state_event();
+        assert_eq!(ev["name"], "state.updated");
+        assert_eq!(
+            ev["data"].as_array().unwrap().len(),
+            catalog::REQUESTS.len()
+        );
+        let refused = explain(&p, "https://CRM.example.com");
+        assert_eq!(refused.reason, Reason::OriginNotCanonical);
+        assert!(refused.requests.iter().all(|c| !c.enabled));
+    }
+}

@@ -1,0 +1,204 @@
+//! scapi's JSON outputs conform to the JSON Schemas it publishes in
+//! `grammar/` (and prints with `scapi schema`): every compiled policy and
+//! every lint report the other harnesses produce is validated.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "../../../tests/common/mod.rs"]
+mod common;
+
+use common::{cases, root};
+use scapi_policy::compiled::CompiledPolicy;
+use serde_json::Value;
+
+/// A validator for one of the published schemas.
+struct Validator {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl Validator {
+    fn new(text: &str) -> Validator {
+        let schema: Value = serde_json::from_str(text).unwrap();
+        let id = schema["$id"].as_str().unwrap().to_string();
+        let mut compiler = boon::Compiler::new();
+        compiler.add_resource(&id, schema).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let index = compiler.compile(&id, &mut schemas).unwrap();
+        Validator { schemas, index }
+    }
+
+    fn check(&self, what: &str, doc: &Value) {
+        if let Err(e) = self.schemas.validate(doc, self.index) {
+            panic!("{what} does not match its schema:\n{e:#}");
+        }
+    }
+}
+
+#[test]
+fn compiled_policies_match_the_schema() {
+    let v = Validator::new(scapi::schema::COMPILED);
+    let mut n = 0;
+    for file in [
+        "wwews-cluster.cfg",
+        "wwews-cluster.json",
+        "wwews-cluster.yaml",
+    ] {
+        let c = scapi::compile(
+            file,
+            &std::fs::read(root().join("examples").join(file)).unwrap(),
+            &scapi::Options::default(),
+        );
+        let doc: Value =
+            serde_json::from_str(&CompiledPolicy::from(&c.policy.unwrap()).to_json()).unwrap();
+        v.check(file, &doc);
+        n += 1;
+    }
+    for dir in cases("lint") {
+        let path = dir.join("compiled.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            v.check(
+                &path.display().to_string(),
+                &serde_json::from_str(&text).unwrap(),
+            );
+            n += 1;
+        }
+    }
+    assert!(n > 5, "only {n} compiled policies checked");
+}
+
+#[test]
+fn lint_reports_match_the_schema() {
+    let v = Validator::new(scapi::schema::DIAGNOSTICS);
+    let mut n = 0;
+    for dir in cases("lint") {
+        let path = dir.join("expected.json");
+        v.check(
+            &path.display().to_string(),
+            &serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+        );
+        n += 1;
+    }
+    let cli = root().join("tests/cases/cli/lint-broken-json/stdout");
+    v.check(
+        "lint-broken-json",
+        &serde_json::from_str(&std::fs::read_to_string(cli).unwrap()).unwrap(),
+    );
+    assert!(n > 10);
+}
+
+#[test]
+fn eval_reports_and_requests_match_their_schemas() {
+    let report = Validator::new(scapi::schema::EVAL);
+    let requests = Validator::new(scapi::schema::REQUESTS);
+    let mut n = 0;
+    for dir in cases("eval") {
+        let out = dir.join("expected.json");
+        report.check(
+            &out.display().to_string(),
+            &serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap(),
+        );
+        let input = common::find_input(&dir, "requests").unwrap();
+        let text = std::fs::read_to_string(&input).unwrap();
+        let name = input.to_str().unwrap();
+        let items: Value = match scapi::eval::RequestsFormat::detect(name, text.as_bytes()) {
+            scapi::eval::RequestsFormat::Json => serde_json::from_str(&text).unwrap(),
+            scapi::eval::RequestsFormat::JsonLines => Value::Array(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect(),
+            ),
+            scapi::eval::RequestsFormat::Yaml => serde_yaml_ng::from_str(&text).unwrap(),
+        };
+        requests.check(name, &items);
+        n += 1;
+    }
+    assert!(n >= 10, "only {n} eval cases");
+}
+
+#[test]
+fn diff_reports_match_the_schema() {
+    let v = Validator::new(scapi::schema::DIFF);
+    let mut n = 0;
+    for dir in cases("diff") {
+        let out = dir.join("expected.json");
+        v.check(
+            &out.display().to_string(),
+            &serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap(),
+        );
+        n += 1;
+    }
+    assert!(n >= 8);
+}
+
+/// SARIF output validates against the official SARIF 2.1.0 schema, vendored
+/// in `tests/schemas/` (see its `NOTICE.md`).
+#[test]
+fn sarif_output_matches_the_official_schema() {
+    let path = root().join("tests/schemas/sarif-schema-2.1.0.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let id = schema["$id"].as_str().unwrap().to_string();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource(&id, schema).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let index = compiler.compile(&id, &mut schemas).unwrap();
+    let mut n = 0;
+    for dir in cases("cli") {
+        let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap();
+        if !cmd.contains("--format sarif") {
+            continue;
+        }
+        let out: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("stdout")).unwrap()).unwrap();
+        if let Err(e) = schemas.validate(&out, index) {
+            panic!("{}: SARIF does not match the schema:\n{e:#}", dir.display());
+        }
+        let run = &out["runs"][0];
+        for r in run["results"].as_array().unwrap() {
+            let i = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(
+                run["tool"]["driver"]["rules"][i]["id"],
+                r["ruleId"],
+                "{}: ruleIndex",
+                dir.display()
+            );
+        }
+        n += 1;
+    }
+    assert!(n >= 3, "only {n} SARIF outputs checked");
+}
+
+/// The schemas reject what they should: a guard against a schema so loose
+/// that the tests above could never fail.
+#[test]
+fn schemas_reject_wrong_documents() {
+    let v = Validator::new(scapi::schema::COMPILED);
+    let c = scapi::compile(
+        "x.cfg",
+        b"service-client-api.accepted-web-content-origins=https://a.example\n",
+        &scapi::Options::default(),
+    );
+    let good: Value =
+        serde_json::from_str(&CompiledPolicy::from(&c.policy.unwrap()).to_json()).unwrap();
+    v.check("minimal", &good);
+    for (path, bad) in [
+        ("/schemaVersion", Value::from(2)),
+        ("/origins/0/origin", Value::from("https://a.example/")),
+        ("/rateLimit/quarantineSeconds", Value::from(0)),
+        ("/userData/read", Value::from("all")),
+    ] {
+        let mut doc = good.clone();
+        *doc.pointer_mut(path).unwrap() = bad;
+        assert!(
+            v.schemas.validate(&doc, v.index).is_err(),
+            "{path} was accepted"
+        );
+    }
+}
