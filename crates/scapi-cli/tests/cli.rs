@@ -1,8 +1,11 @@
 //! CLI harness: `tests/cases/cli/<case>/cmd` is one command line (without
 //! `scapi`), run from the repository root. Optional `stdin` is piped in;
 //! optional `tmp/` is copied to a fresh directory that `$TMP` in the command
-//! names. Expected: `stdout`, `stderr`, `status`, and — when `tmp/` or
-//! `$TMP` is used — `tmp.txt`, the files left in that directory afterwards.
+//! names. `$REDIS` names a real `redis-server` started for the run (emptied
+//! before each case), `$DEAD_REDIS` an address where none listens.
+//! Expected: `stdout`, `stderr`, `status`, and — when `tmp/` or `$TMP` is
+//! used — `tmp.txt`, the files left in that directory afterwards; when
+//! `$REDIS` is, `redis.txt`, the keys left in the server.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,6 +15,8 @@
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
+#[path = "../../../tests/common/redis_server.rs"]
+mod redis_server;
 
 use common::{Golden, cases, root, split_args};
 use std::io::Write;
@@ -48,8 +53,17 @@ fn list_dir(dir: &Path) -> String {
 #[test]
 fn cli_cases() {
     let mut golden = Golden::default();
+    let mut redis: Option<redis_server::Server> = None;
+    let dead_redis = format!("redis://127.0.0.1:{}", redis_server::free_port());
     for dir in cases("cli") {
         let line = std::fs::read_to_string(dir.join("cmd")).unwrap();
+        let uses_redis = line.contains("$REDIS");
+        if uses_redis {
+            redis
+                .get_or_insert_with(redis_server::Server::start)
+                .cli(&["FLUSHALL"]);
+        }
+        let redis_url = redis.as_ref().map(|r| r.url()).unwrap_or_default();
         let tmp = tempfile::tempdir().unwrap();
         let tmp_path = tmp.path().to_str().unwrap().to_string();
         let uses_tmp = line.contains("$TMP") || dir.join("tmp").is_dir();
@@ -58,7 +72,11 @@ fn cli_cases() {
         }
         let args: Vec<String> = split_args(&line)
             .into_iter()
-            .map(|a| a.replace("$TMP", &tmp_path))
+            .map(|a| {
+                a.replace("$TMP", &tmp_path)
+                    .replace("$REDIS", &redis_url)
+                    .replace("$DEAD_REDIS", &dead_redis)
+            })
             .collect();
         let mut child = Command::new(env!("CARGO_BIN_EXE_scapi"))
             .args(&args)
@@ -73,7 +91,15 @@ fn cli_cases() {
         let input = std::fs::read(dir.join("stdin")).unwrap_or_default();
         child.stdin.take().unwrap().write_all(&input).unwrap();
         let out = child.wait_with_output().unwrap();
-        let clean = |b: &[u8]| String::from_utf8_lossy(b).replace(&tmp_path, "$TMP");
+        let clean = |b: &[u8]| {
+            let text = String::from_utf8_lossy(b).replace(&tmp_path, "$TMP");
+            let text = text.replace(&dead_redis, "$DEAD_REDIS");
+            if redis_url.is_empty() {
+                text
+            } else {
+                text.replace(&redis_url, "$REDIS")
+            }
+        };
         golden.check(&dir.join("stdout"), &clean(&out.stdout));
         golden.check(&dir.join("stderr"), &clean(&out.stderr));
         golden.check(
@@ -83,6 +109,67 @@ fn cli_cases() {
         if uses_tmp {
             golden.check(&dir.join("tmp.txt"), &list_dir(tmp.path()));
         }
+        if let Some(server) = redis.as_ref().filter(|_| uses_redis) {
+            let mut keys: Vec<String> = server
+                .cli(&["--scan"])
+                .lines()
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect();
+            keys.sort();
+            let listed: String = keys.iter().map(|k| format!("{k}\n")).collect();
+            golden.check(&dir.join("redis.txt"), &listed);
+        }
     }
     golden.finish();
+}
+
+/// Several `eval --store` runs sharing one Redis and one prefix behave as
+/// one broker fleet: run at once on the same 30 dials in one window, two
+/// of them admit the limit (10) once between them, limit one request, and
+/// ignore the rest, however their requests interleave.
+#[test]
+fn eval_runs_sharing_a_store_are_one_fleet() {
+    let server = redis_server::Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let requests = tmp.path().join("dials.jsonl");
+    let lines: String = (1..=30)
+        .map(|s| {
+            format!(
+                "{{\"at\": \"2026-11-20T10:00:{s:02}Z\", \"origin\": \"https://crm.example.com\", \"request\": \"voice.dial\", \"client\": \"agent-1\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&requests, lines).unwrap();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_scapi"))
+                .args(["eval", "examples/wwews-cluster.cfg"])
+                .arg(&requests)
+                .args(["--store", &server.url(), "--store-prefix", "fleet"])
+                .args(["--format", "json"])
+                .current_dir(root())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut outcomes = std::collections::BTreeMap::new();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for d in report["decisions"].as_array().unwrap() {
+            *outcomes
+                .entry(d["outcome"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    let want: std::collections::BTreeMap<String, usize> = [
+        ("allow".to_string(), 10),
+        ("rate-limited".to_string(), 1),
+        ("ignored".to_string(), 49),
+    ]
+    .into();
+    assert_eq!(outcomes, want);
 }

@@ -6,7 +6,9 @@
 //! left out). A trailing `# exits N` gives the expected exit code (else 0).
 //! `cargo run --release -- ARGS` and `scapi ARGS` run the scapi binary in a
 //! scratch copy of `examples/` and `tests/cases/eval/`; `cargo test` and
-//! `.ci/run` are this test suite itself and are not re-run.
+//! `.ci/run` are this test suite itself and are not re-run. A command
+//! naming `redis://127.0.0.1:6379` runs against a real `redis-server`
+//! started on a free port for the test.
 //!
 //! Commands in ```sh and ```yaml blocks (CI recipes) name the reader's own
 //! files, so their arguments are checked by running them with `--help`
@@ -21,6 +23,8 @@
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
+#[path = "../../../tests/common/redis_server.rs"]
+mod redis_server;
 
 use common::{root, split_args};
 use std::process::Command;
@@ -83,6 +87,7 @@ fn readme_commands_run_as_shown() {
         copy_tree(&root().join(dir), &scratch.path().join(dir));
     }
     let mut ran = 0;
+    let mut redis: Option<redis_server::Server> = None;
     for shown in console_blocks(&readme) {
         let (cmd, comment) = match shown.command.split_once(" #") {
             Some((c, k)) => (c.trim().to_string(), k.trim().to_string()),
@@ -110,6 +115,13 @@ fn readme_commands_run_as_shown() {
                 "README command `{}` is not one this test knows how to run",
                 other.join(" ")
             ),
+        };
+        const README_REDIS: &str = "redis://127.0.0.1:6379";
+        let args: Vec<String> = if args.iter().any(|a| a == README_REDIS) {
+            let url = redis.get_or_insert_with(redis_server::Server::start).url();
+            args.iter().map(|a| a.replace(README_REDIS, &url)).collect()
+        } else {
+            args
         };
         let out = Command::new(env!("CARGO_BIN_EXE_scapi"))
             .args(&args)

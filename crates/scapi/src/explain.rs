@@ -270,6 +270,16 @@ impl Explanation {
                 .join(", ");
             out.push_str(&format!("\nalso granted, outside the catalog: {list}\n"));
         }
+        if self.requests.iter().any(|c| c.enabled && c.rate_limit > 0) {
+            let after = match self.quarantine.seconds() {
+                Some(s) => format!("for {s} s"),
+                None => "until the session ends".to_string(),
+            };
+            out.push_str(&format!(
+                "\nLIMIT counts per client and request in 60-second windows; past it, one error result, then no answer {after}.\n\
+                 Brokers of a fleet share the counts through Redis (the `scapi-redis` crate: `RedisStore`; here `scapi eval --store redis://HOST:PORT`).\n"
+            ));
+        }
         out
     }
 }

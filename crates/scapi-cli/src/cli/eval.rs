@@ -22,8 +22,30 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Count rate limits in Redis (`redis://HOST:PORT[/DB]`), as a fleet of
+    /// brokers does, instead of in this process. Each item's `at` is the
+    /// time; a store that fails makes a request `deny` / `store-unavailable`.
+    #[arg(long, value_name = "URL", value_parser = redis_url)]
+    store: Option<String>,
+    /// The prefix of the Redis keys. Without it the run has keys of its own
+    /// and deletes them when done; with it the counters are kept, shared with
+    /// every run (and broker) using the same prefix.
+    #[arg(long, value_name = "PREFIX", requires = "store")]
+    store_prefix: Option<String>,
     #[command(flatten)]
     input: InputArgs,
+}
+
+/// `--store`: a Redis URL.
+fn redis_url(s: &str) -> Result<String, String> {
+    let known = ["redis://", "rediss://", "redis+unix://", "unix://"];
+    if known.iter().any(|k| s.starts_with(k)) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a Redis URL; write `redis://HOST:PORT[/DB]`"
+        ))
+    }
 }
 
 /// Counts the bytes read through it, for the progress bar.
@@ -159,22 +181,48 @@ pub fn run(args: Args) -> Exit {
             bar.set_message(format!("{items} items, {rate:.0}/s"));
         }
     };
-    let limiter = eval::fresh_limiter(&policy);
     let mut outcome = None;
-    let written =
-        write_stdout(
-            |out| match eval::run(&policy, &limiter, items, report, out, &mut progress) {
-                Ok(summary) => {
-                    outcome = Some(Ok(summary));
-                    Ok(())
+    let replay = |out: &mut Stdout| {
+        let result = match &args.store {
+            None => eval::run(
+                &policy,
+                &eval::fresh_limiter(&policy),
+                items,
+                report,
+                out,
+                &mut progress,
+            ),
+            Some(url) => {
+                match replay_on_redis(
+                    &policy,
+                    url,
+                    args.store_prefix.as_deref(),
+                    items,
+                    report,
+                    out,
+                    &mut progress,
+                ) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        outcome = Some(Err(Unusable::Store(e)));
+                        return Ok(());
+                    }
                 }
-                Err(RunError::Items(e)) => {
-                    outcome = Some(Err(e));
-                    Ok(())
-                }
-                Err(RunError::Io(e)) => Err(e),
-            },
-        );
+            }
+        };
+        match result {
+            Ok(summary) => {
+                outcome = Some(Ok(summary));
+                Ok(())
+            }
+            Err(RunError::Items(e)) => {
+                outcome = Some(Err(Unusable::Items(e)));
+                Ok(())
+            }
+            Err(RunError::Io(e)) => Err(e),
+        }
+    };
+    let written = write_stdout(replay);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -184,8 +232,12 @@ pub fn run(args: Args) -> Exit {
     }
     let summary = match outcome {
         Some(Ok(s)) => s,
-        Some(Err(e)) => {
+        Some(Err(Unusable::Items(e))) => {
             error(format!("`{name}`: {e}"));
+            return Exit::Unusable;
+        }
+        Some(Err(Unusable::Store(e))) => {
+            error(e);
             return Exit::Unusable;
         }
         None => return Exit::Unusable,
@@ -195,6 +247,79 @@ pub fn run(args: Args) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+/// Standard output, as `write_stdout` gives it.
+type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
+
+/// Why a replay could not be made.
+enum Unusable {
+    Items(ItemError),
+    Store(String),
+}
+
+/// Replays the items through a Redis store that fails closed: a failure is
+/// a `deny` / `store-unavailable` in the report, and a warning. Without a
+/// prefix, the run's keys are its own and are deleted at the end.
+fn replay_on_redis(
+    policy: &scapi_policy::policy::Policy,
+    url: &str,
+    prefix: Option<&str>,
+    items: Box<dyn Iterator<Item = Result<Item, ItemError>> + '_>,
+    report: ReportFormat,
+    out: &mut Stdout,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Result<eval::Summary, RunError>, String> {
+    use scapi_redis::{FailureMode, RedisConfig, RedisStore};
+    let own = prefix.is_none();
+    let config = RedisConfig {
+        prefix: match prefix {
+            Some(p) => p.to_string(),
+            None => format!("scapi-eval-{}-{}", std::process::id(), run_nonce()),
+        },
+        failure: FailureMode::Closed,
+        ..RedisConfig::default()
+    };
+    let store = RedisStore::connect(url, config).map_err(|e| e.to_string())?;
+    let limiter =
+        scapi_policy::limiter::RateLimiter::with_store(policy.rate_limits().clone(), store);
+    let mut clients = std::collections::HashSet::new();
+    let items = items.inspect(|item| {
+        if own
+            && let Ok(Item {
+                kind: eval::ItemKind::Request(r),
+                ..
+            }) = item
+            && !clients.contains(r.client.as_str())
+        {
+            clients.insert(r.client.clone());
+        }
+    });
+    let result = eval::run(policy, &limiter, items, report, out, progress);
+    let mut cleanup_failed = false;
+    for client in &clients {
+        cleanup_failed |= limiter.end_session(client).is_err();
+    }
+    let stats = limiter.store().stats();
+    if stats.failures > 0 {
+        eprintln!(
+            "warning: the Redis store at `{url}` failed {} time(s); the requests it could not count are `deny` / `store-unavailable`",
+            stats.failures
+        );
+    }
+    if cleanup_failed {
+        eprintln!(
+            "warning: some keys of this run are left in `{url}` under `{}:`; they expire on their own",
+            limiter.store().config().prefix
+        );
+    }
+    Ok(result)
+}
+
+/// A number that differs between runs, for the keys of one run.
+fn run_nonce() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 /// Reads a whole requests file that cannot stream, refusing one over the

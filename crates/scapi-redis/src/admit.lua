@@ -1,0 +1,86 @@
+-- scapi fleet counters: one request of one (client, request) counter,
+-- applied atomically. A port of `scapi_policy::limiter::step`, line for
+-- line; `tests/redis.rs` holds them equal over random timelines.
+--
+-- KEYS[1]  the counter:            <prefix>:{<client>}:r:<request>
+-- KEYS[2]  the client's counters:  <prefix>:{<client>}:keys    (a set)
+-- KEYS[3]  its names outside the catalog: <prefix>:{<client>}:others (a set)
+-- KEYS[4]  the counter those names share past the bound: <prefix>:{<client>}:overflow
+--   All four share the client's hash tag, so they live in one Cluster slot.
+-- ARGV[1]  now, ms since the epoch; empty: the server's clock (TIME)
+-- ARGV[2]  the limit: requests per 60-second window (> 0)
+-- ARGV[3]  the quarantine, ms; 0: until the session ends
+-- ARGV[4]  1 when the request is outside the catalog, else 0
+-- ARGV[5]  counters a client may have for names outside the catalog
+-- ARGV[6]  the session cap, ms: how long a key outlives its last use at most
+--
+-- Returns {admission, until, now}: admission 0 admitted, 1 limited (the
+-- error result is sent), 2 ignored (no answer); until the end of the
+-- quarantine, -1 for forever; now the time used.
+--
+-- A counter is a string: "C <window> <count>", "Q <until>" or "F".
+
+local key, keys, others, overflow = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local limit = tonumber(ARGV[2])
+local quarantine = tonumber(ARGV[3])
+local outside = ARGV[4] == '1'
+local max_other = tonumber(ARGV[5])
+local cap = tonumber(ARGV[6])
+local WINDOW = 60000
+
+local function window_start(t) return t - (t % WINDOW) end
+local function int(x) return string.format('%.0f', x) end
+
+-- A client's names outside the catalog are bounded: past the bound, its
+-- new names share one counter (limited sooner, never later).
+if outside and redis.call('SISMEMBER', others, key) == 0 then
+  if redis.call('SCARD', others) >= max_other then
+    key = overflow
+  else
+    redis.call('SADD', others, key)
+    redis.call('PEXPIRE', others, cap)
+  end
+end
+
+-- step(state, limit, now)
+local state = redis.call('GET', key)
+local window, count = window_start(now), 0          -- fresh
+if state then
+  local kind, a, b = string.match(state, '^(%a) ?(%-?%d*) ?(%d*)$')
+  if kind == 'Q' and now >= tonumber(a) then           -- quarantine over
+    window, count = window_start(now), 0
+  elseif kind == 'Q' then                              -- still quarantined
+    return {2, tonumber(a), now}
+  elseif kind == 'F' then                              -- until the session ends
+    return {2, -1, now}
+  else                                                 -- counting
+    -- The window never moves back, so an earlier timestamp gains nothing.
+    local current = window_start(now)
+    if current > tonumber(a) then
+      window, count = current, 0
+    else
+      window, count = tonumber(a), tonumber(b)
+    end
+  end
+else
+  redis.call('SADD', keys, key)
+  redis.call('PEXPIRE', keys, cap)
+end
+if count < limit then
+  -- Idle once its window is over: it may go then.
+  local ttl = math.min(math.max(window + WINDOW - now, 1) + 1000, cap)
+  redis.call('SET', key, 'C ' .. int(window) .. ' ' .. int(count + 1), 'PX', int(ttl))
+  return {0, 0, now}
+end
+if quarantine == 0 then
+  redis.call('SET', key, 'F', 'PX', int(cap))
+  return {1, -1, now}
+end
+local ends = now + quarantine
+redis.call('SET', key, 'Q ' .. int(ends), 'PX', int(math.min(quarantine + 1000, cap)))
+return {1, ends, now}

@@ -1,0 +1,851 @@
+//! # scapi-redis — one rate limit across every broker of a fleet
+//!
+//! A contact centre runs many broker instances behind a load balancer. With
+//! in-process counters each broker grants the full limit, so a fleet of N
+//! brokers lets a frame make N times the configured requests per minute.
+//! [`RedisStore`] keeps the counters of `scapi-policy`'s
+//! [`RateLimiter`](scapi_policy::limiter::RateLimiter) in Redis instead,
+//! with exactly the in-memory store's semantics:
+//!
+//! * **One atomic round trip per admission**: a Lua script
+//!   ([`ADMIT_SCRIPT`], shipped as `src/admit.lua`) applies the limiter's
+//!   `step` to one (client, request) counter, called with `EVALSHA`; brokers
+//!   in other languages can call the same script (see the crate README).
+//! * **One clock for the fleet**: [`At::Now`] takes the time from the Redis
+//!   server (`TIME`), so every broker sees the same window; a caller may
+//!   give its own time instead ([`At::Time`], for tests and replays).
+//! * **Cluster-ready**: every key of one client shares a hash tag
+//!   (`scapi:{<client>}:…`), so one client's admissions go to one slot.
+//! * **Bounded memory**: every key has a TTL; [`end_session`] deletes a
+//!   client's counters; a quarantine "until the session ends" lasts at most
+//!   the configured session cap; a client's counters for names outside the
+//!   catalog are bounded as in memory.
+//! * **Quarantines answered locally**: once a client is quarantined for a
+//!   request, this broker answers `ignored` without a round trip until the
+//!   quarantine ends (a quarantine of fixed length cannot be shortened by
+//!   another broker; one "until the session ends" is asked again every
+//!   second, so a session ended elsewhere is seen).
+//! * **Failure is a decision**: when Redis is out of reach, slow or
+//!   restarting, [`FailureMode::Open`] (the default) falls back to local
+//!   in-memory counters and says so (a `log` warning and
+//!   [`RedisStore::stats`]), [`FailureMode::Closed`] returns an error, which
+//!   a broker answers with `deny` / `store-unavailable`. Both try Redis again
+//!   after [`RedisConfig::retry_after`] and recover on their own.
+//!
+//! ```no_run
+//! use scapi_policy::limiter::{Admission, RateLimiter};
+//! use scapi_redis::{RedisConfig, RedisStore};
+//!
+//! # let policy = scapi_policy::CompiledPolicy::load("{}").unwrap();
+//! let store = RedisStore::connect("redis://127.0.0.1:6379", RedisConfig::default())?;
+//! let limiter = RateLimiter::with_store(policy.rate_limits().clone(), store);
+//! // From a thread of a broker (an async broker calls `admit_async`):
+//! match limiter.admit("agent-1", "voice.dial") {
+//!     Ok(Admission::Admitted) => { /* pass the request to WWE */ }
+//!     Ok(Admission::Limited { .. }) => { /* answer with the rate-limit error result */ }
+//!     Ok(Admission::Ignored { .. }) => { /* no answer at all */ }
+//!     Err(_) => { /* fail-closed: deny, reason `store-unavailable` */ }
+//! }
+//! # Ok::<(), scapi_redis::RedisStoreError>(())
+//! ```
+//!
+//! [`At::Now`]: scapi_policy::limiter::At::Now
+//! [`At::Time`]: scapi_policy::limiter::At::Time
+//! [`end_session`]: scapi_policy::limiter::CounterStore::end_session
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use hashbrown::HashTable;
+use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+use scapi_policy::limiter::{
+    Admission, AsyncCounterStore, At, Clock, CounterKey, CounterStore, Limit, MAX_OTHER_NAMES,
+    MemoryStore, Millis,
+};
+use scapi_policy::policy::Quarantine;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The admission script: the limiter's `step`, applied atomically to one
+/// counter. Its header documents its keys, arguments and reply.
+pub const ADMIT_SCRIPT: &str = include_str!("admit.lua");
+
+/// The session-end script: deletes every key of one client.
+pub const END_SESSION_SCRIPT: &str = include_str!("end_session.lua");
+
+/// What a store does when Redis cannot answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailureMode {
+    /// Count locally, in this broker's memory, and say so: requests go on,
+    /// each broker limiting alone until Redis is back.
+    #[default]
+    Open,
+    /// Refuse: admissions fail with [`RedisStoreErrorKind::Unavailable`],
+    /// which a broker answers with `deny` / `store-unavailable`.
+    Closed,
+}
+
+/// How a [`RedisStore`] talks to Redis.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// The prefix of every key (`scapi`): `<prefix>:{<client>}:r:<request>`.
+    pub prefix: String,
+    /// How long one admission may wait for Redis before it counts as a
+    /// failure.
+    pub timeout: Duration,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// What to do when Redis cannot answer.
+    pub failure: FailureMode,
+    /// The longest a key outlives its last use, and so the longest a
+    /// quarantine "until the session ends" lasts if the session's end is
+    /// never reported.
+    pub session_cap: Duration,
+    /// After a failure, how long to stop asking Redis before trying again.
+    pub retry_after: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> RedisConfig {
+        RedisConfig {
+            prefix: "scapi".into(),
+            timeout: Duration::from_millis(100),
+            connect_timeout: Duration::from_millis(500),
+            failure: FailureMode::Open,
+            session_cap: Duration::from_secs(12 * 3600),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why a call to the store failed.
+#[derive(Clone, Debug)]
+pub struct RedisStoreError {
+    kind: RedisStoreErrorKind,
+    message: String,
+}
+
+/// The kind of a [`RedisStoreError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RedisStoreErrorKind {
+    /// Occurs when Redis cannot be reached, does not answer in time, or is
+    /// being retried after a failure ([`FailureMode::Closed`]).
+    Unavailable,
+    /// Occurs when Redis answers something the script does not return (a
+    /// key of another program under the same prefix, an old script).
+    Protocol,
+    /// Occurs when the address is not a Redis URL, or the blocking API is
+    /// called from inside an async runtime.
+    Usage,
+}
+
+impl RedisStoreError {
+    fn new(kind: RedisStoreErrorKind, message: impl Into<String>) -> RedisStoreError {
+        RedisStoreError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> RedisStoreErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for RedisStoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RedisStoreError {}
+
+impl From<redis::RedisError> for RedisStoreError {
+    fn from(e: redis::RedisError) -> RedisStoreError {
+        let kind = if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_unrecoverable_error()
+        {
+            RedisStoreErrorKind::Unavailable
+        } else {
+            RedisStoreErrorKind::Protocol
+        };
+        RedisStoreError::new(kind, format!("redis: {e}"))
+    }
+}
+
+/// What a store has done, for a broker's metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Admissions Redis decided.
+    pub remote: u64,
+    /// Admissions answered `ignored` from the local record of a quarantine,
+    /// without a round trip.
+    pub local_quarantine: u64,
+    /// Admissions counted locally because Redis could not answer
+    /// ([`FailureMode::Open`]).
+    pub fallbacks: u64,
+    /// Calls to Redis that failed.
+    pub failures: u64,
+    /// Whether the store is waiting before it asks Redis again.
+    pub degraded: bool,
+}
+
+/// A connection to one Redis server or to a Redis Cluster. Both multiplex
+/// concurrent callers over their connections, and reconnect by themselves.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// Quarantines this broker has seen, answered without a round trip.
+struct LocalQuarantines {
+    shards: Vec<Mutex<HashTable<Quarantined>>>,
+    hasher: RandomState,
+    /// How many are held: none, and an admission skips the lookup.
+    held: AtomicUsize,
+}
+
+/// One quarantined (client, request): until when (server time; `None`:
+/// until the session ends) and, for that case, when to ask Redis again
+/// (local time).
+struct Quarantined {
+    client: Box<str>,
+    request: Box<str>,
+    hash: u64,
+    until: Option<Millis>,
+    recheck: Millis,
+}
+
+/// A quarantine "until the session ends" is asked again this often, so a
+/// session ended by another broker is seen.
+const FOREVER_RECHECK: Millis = 1000;
+
+const LOCAL_SHARDS: usize = 16;
+
+impl LocalQuarantines {
+    fn new() -> LocalQuarantines {
+        LocalQuarantines {
+            shards: (0..LOCAL_SHARDS)
+                .map(|_| Mutex::new(HashTable::new()))
+                .collect(),
+            hasher: RandomState::new(),
+            held: AtomicUsize::new(0),
+        }
+    }
+
+    /// The hash of the client alone: one client's quarantined requests
+    /// share it, and the request tells them apart.
+    fn hash(&self, client: &str) -> u64 {
+        self.hasher.hash_one(client)
+    }
+
+    fn shard(&self, hash: u64) -> Option<std::sync::MutexGuard<'_, HashTable<Quarantined>>> {
+        let i = (hash >> 40) as usize % LOCAL_SHARDS;
+        self.shards
+            .get(i)
+            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// The admission of a request still in quarantine at `now` (server
+    /// time) or `local` (this broker's clock), without a round trip.
+    fn check(&self, key: CounterKey<'_>, now: Millis, local: Millis) -> Option<Admission> {
+        if self.held.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let hash = self.hash(key.client());
+        let mut shard = self.shard(hash)?;
+        let found = shard.find_entry(hash, |q| {
+            *q.client == *key.client() && *q.request == *key.request()
+        });
+        let Ok(entry) = found else { return None };
+        let q = entry.get();
+        let live = match q.until {
+            Some(end) => now < end,
+            None => local < q.recheck,
+        };
+        if live {
+            return Some(Admission::Ignored { until: q.until });
+        }
+        entry.remove();
+        self.held.fetch_sub(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Records a quarantine Redis reported.
+    fn record(&self, key: CounterKey<'_>, until: Option<Millis>, local: Millis) {
+        let hash = self.hash(key.client());
+        let Some(mut shard) = self.shard(hash) else {
+            return;
+        };
+        let q = Quarantined {
+            client: key.client().into(),
+            request: key.request().into(),
+            hash,
+            until,
+            recheck: local.saturating_add(FOREVER_RECHECK),
+        };
+        match shard.find_mut(hash, |q| {
+            *q.client == *key.client() && *q.request == *key.request()
+        }) {
+            Some(slot) => *slot = q,
+            None => {
+                shard.insert_unique(hash, q, |q| q.hash);
+                self.held.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Forgets a client's quarantines (its session ended here).
+    fn forget(&self, client: &str) {
+        let hash = self.hash(client);
+        let Some(mut shard) = self.shard(hash) else {
+            return;
+        };
+        let before = shard.len();
+        shard.retain(|q| *q.client != *client);
+        self.held.fetch_sub(before - shard.len(), Ordering::Relaxed);
+    }
+}
+
+/// Rate-limit counters in Redis, shared by a fleet of brokers. See the
+/// [crate documentation](crate).
+pub struct RedisStore {
+    connection: Connection,
+    admit_script: redis::Script,
+    end_script: redis::Script,
+    /// Drives the connection, and the blocking API's calls.
+    runtime: Driver,
+    config: RedisConfig,
+    /// Counters while Redis cannot answer ([`FailureMode::Open`]); its
+    /// clock is this broker's.
+    local: MemoryStore,
+    quarantines: LocalQuarantines,
+    /// Server time minus local time, in ms, as of the last answer.
+    skew: AtomicI64,
+    /// Local time until which Redis is not asked (after a failure).
+    down_until: AtomicI64,
+    degraded: AtomicBool,
+    remote: AtomicU64,
+    local_quarantine: AtomicU64,
+    fallbacks: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("config", &self.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(d: Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+fn usage(message: impl Into<String>) -> RedisStoreError {
+    RedisStoreError::new(RedisStoreErrorKind::Usage, message)
+}
+
+fn unavailable(message: impl Into<String>) -> RedisStoreError {
+    RedisStoreError::new(RedisStoreErrorKind::Unavailable, message)
+}
+
+impl RedisStore {
+    /// Connects to one Redis server: `redis://HOST:PORT[/DB]`
+    /// (`redis+unix:///PATH` for a socket). Blocks for at most the connect
+    /// timeout; from an async runtime, use
+    /// [`connect_async`](RedisStore::connect_async).
+    pub fn connect(url: &str, config: RedisConfig) -> Result<RedisStore, RedisStoreError> {
+        outside_a_runtime("connect", "connect_async")?;
+        let runtime = Driver::new()?;
+        let connection = runtime.runtime()?.block_on(open_single(url, &config))?;
+        Ok(RedisStore::with_connection(connection, runtime, config))
+    }
+
+    /// [`connect`](RedisStore::connect) for an async broker (on Tokio).
+    pub async fn connect_async(
+        url: &str,
+        config: RedisConfig,
+    ) -> Result<RedisStore, RedisStoreError> {
+        let runtime = Driver::new()?;
+        let (url_owned, config_owned) = (url.to_string(), config.clone());
+        let connection = runtime
+            .runtime()?
+            .spawn(async move { open_single(&url_owned, &config_owned).await })
+            .await
+            .map_err(|e| unavailable(format!("cannot connect to `{url}`: {e}")))??;
+        Ok(RedisStore::with_connection(connection, runtime, config))
+    }
+
+    /// Connects to a Redis Cluster through some of its nodes
+    /// (`redis://HOST:PORT` each). Blocks like [`connect`](RedisStore::connect).
+    pub fn connect_cluster(
+        nodes: &[&str],
+        config: RedisConfig,
+    ) -> Result<RedisStore, RedisStoreError> {
+        outside_a_runtime("connect_cluster", "connect_cluster_async")?;
+        let runtime = Driver::new()?;
+        let connection = runtime.runtime()?.block_on(open_cluster(nodes, &config))?;
+        Ok(RedisStore::with_connection(connection, runtime, config))
+    }
+
+    /// [`connect_cluster`](RedisStore::connect_cluster) for an async broker
+    /// (on Tokio).
+    pub async fn connect_cluster_async(
+        nodes: &[&str],
+        config: RedisConfig,
+    ) -> Result<RedisStore, RedisStoreError> {
+        let runtime = Driver::new()?;
+        let nodes_owned: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+        let config_owned = config.clone();
+        let connection = runtime
+            .runtime()?
+            .spawn(async move {
+                let nodes: Vec<&str> = nodes_owned.iter().map(String::as_str).collect();
+                open_cluster(&nodes, &config_owned).await
+            })
+            .await
+            .map_err(|e| unavailable(format!("cannot connect to the cluster: {e}")))??;
+        Ok(RedisStore::with_connection(connection, runtime, config))
+    }
+
+    fn with_connection(connection: Connection, runtime: Driver, config: RedisConfig) -> RedisStore {
+        RedisStore {
+            connection,
+            admit_script: redis::Script::new(ADMIT_SCRIPT),
+            end_script: redis::Script::new(END_SESSION_SCRIPT),
+            runtime,
+            config,
+            local: MemoryStore::new(),
+            quarantines: LocalQuarantines::new(),
+            skew: AtomicI64::new(0),
+            down_until: AtomicI64::new(Millis::MIN),
+            degraded: AtomicBool::new(false),
+            remote: AtomicU64::new(0),
+            local_quarantine: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    /// What the store has done so far.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            remote: self.remote.load(Ordering::Relaxed),
+            local_quarantine: self.local_quarantine.load(Ordering::Relaxed),
+            fallbacks: self.fallbacks.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            degraded: self.degraded.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The keys of a client: its counter for `request` and its sets.
+    fn keys(&self, client: &str, request: &str) -> [String; 4] {
+        let tag = format!("{}:{{{}}}", self.config.prefix, hash_tag(client));
+        [
+            format!("{tag}:r:{request}"),
+            format!("{tag}:keys"),
+            format!("{tag}:others"),
+            format!("{tag}:overflow"),
+        ]
+    }
+
+    /// The key of a client's counter for a request, as the script names it
+    /// (for tests and operators).
+    pub fn counter_key(&self, client: &str, request: &str) -> String {
+        let [key, ..] = self.keys(client, request);
+        key
+    }
+
+    /// Whether to skip Redis now, after a recent failure.
+    fn is_down(&self, local: Millis) -> bool {
+        local < self.down_until.load(Ordering::Relaxed)
+    }
+
+    /// Records a failure: Redis is not asked again for `retry_after`.
+    fn failed(&self, e: &RedisStoreError, local: Millis) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        self.down_until.store(
+            local.saturating_add(millis(self.config.retry_after)),
+            Ordering::Relaxed,
+        );
+        if !self.degraded.swap(true, Ordering::Relaxed) {
+            let then = match self.config.failure {
+                FailureMode::Open => "counting in this broker's memory",
+                FailureMode::Closed => "denying requests that have a limit",
+            };
+            log::warn!(
+                "scapi-redis: {e}; {then}, and asking Redis again in {:?}",
+                self.config.retry_after
+            );
+        }
+    }
+
+    fn recovered(&self) {
+        if self.degraded.swap(false, Ordering::Relaxed) {
+            log::info!("scapi-redis: Redis answers again; counting in Redis");
+        }
+    }
+
+    /// What to answer without Redis: the local quarantine record, or, when
+    /// Redis is down, the failure mode's answer. `None`: ask Redis.
+    fn without_round_trip(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+        local: Millis,
+    ) -> Option<Result<Admission, RedisStoreError>> {
+        let now = match at {
+            At::Time(t) => t,
+            At::Now => local.saturating_add(self.skew.load(Ordering::Relaxed)),
+        };
+        if let Some(a) = self.quarantines.check(key, now, local) {
+            self.local_quarantine.fetch_add(1, Ordering::Relaxed);
+            return Some(Ok(a));
+        }
+        if self.is_down(local) {
+            return Some(self.fallback(key, limit, at));
+        }
+        None
+    }
+
+    /// The failure mode's answer while Redis cannot answer.
+    fn fallback(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+    ) -> Result<Admission, RedisStoreError> {
+        match self.config.failure {
+            FailureMode::Open => {
+                self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                Ok(self.local.admit(key, limit, at))
+            }
+            FailureMode::Closed => Err(unavailable(
+                "the counter store is out of reach (failing closed)",
+            )),
+        }
+    }
+
+    /// Applies the script's reply: records a quarantine, the clock skew.
+    fn answer(
+        &self,
+        key: CounterKey<'_>,
+        reply: (i64, i64, i64),
+        local: Millis,
+    ) -> Result<Admission, RedisStoreError> {
+        let (kind, until, now) = reply;
+        self.remote.fetch_add(1, Ordering::Relaxed);
+        self.skew
+            .store(now.saturating_sub(local), Ordering::Relaxed);
+        self.recovered();
+        let until = (until >= 0).then_some(until);
+        let admission = match kind {
+            0 => Admission::Admitted,
+            1 => Admission::Limited { until },
+            2 => Admission::Ignored { until },
+            other => {
+                return Err(RedisStoreError::new(
+                    RedisStoreErrorKind::Protocol,
+                    format!("the admission script answered {other}"),
+                ));
+            }
+        };
+        if kind != 0 {
+            self.quarantines.record(key, until, local);
+        }
+        Ok(admission)
+    }
+
+    /// One round trip: the script for one counter.
+    async fn remote(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+    ) -> Result<(i64, i64, i64), RedisStoreError> {
+        let [counter, keys, others, overflow] = self.keys(key.client(), key.request());
+        let now = match at {
+            At::Now => String::new(),
+            At::Time(t) => t.to_string(),
+        };
+        let quarantine = match limit.quarantine {
+            Quarantine::Seconds(s) => Millis::from(s.get()).saturating_mul(1000),
+            Quarantine::Forever => 0,
+        };
+        let mut invocation = self.admit_script.prepare_invoke();
+        invocation
+            .key(counter)
+            .key(keys)
+            .key(others)
+            .key(overflow)
+            .arg(now)
+            .arg(limit.per_minute.get())
+            .arg(quarantine)
+            .arg(u8::from(key.catalog_id().is_none()))
+            .arg(MAX_OTHER_NAMES)
+            .arg(millis(self.config.session_cap).max(1));
+        let call = async {
+            match self.connection.clone() {
+                Connection::Single(mut c) => invocation.invoke_async(&mut c).await,
+                Connection::Cluster(mut c) => invocation.invoke_async(&mut c).await,
+            }
+        };
+        match tokio::time::timeout(self.config.timeout, call).await {
+            Ok(reply) => Ok(reply?),
+            Err(_) => Err(unavailable(format!(
+                "redis: no answer within {:?}",
+                self.config.timeout
+            ))),
+        }
+    }
+
+    async fn admit_inner(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+    ) -> Result<Admission, RedisStoreError> {
+        let local = self.local.clock().now_millis();
+        if let Some(answer) = self.without_round_trip(key, limit, at, local) {
+            return answer;
+        }
+        self.round_trip(key, limit, at, local).await
+    }
+
+    /// Asks Redis, and falls back if it cannot answer.
+    async fn round_trip(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+        local: Millis,
+    ) -> Result<Admission, RedisStoreError> {
+        match self.remote(key, limit, at).await {
+            Ok(reply) => self.answer(key, reply, local),
+            Err(e) if e.kind() == RedisStoreErrorKind::Unavailable => {
+                self.failed(&e, local);
+                self.fallback(key, limit, at)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn end_session_inner(&self, client: &str) -> Result<(), RedisStoreError> {
+        self.quarantines.forget(client);
+        self.local.end_session(client);
+        let [_, keys, others, overflow] = self.keys(client, "");
+        let mut invocation = self.end_script.prepare_invoke();
+        invocation.key(keys).key(others).key(overflow);
+        let call = async {
+            match self.connection.clone() {
+                Connection::Single(mut c) => invocation.invoke_async::<i64>(&mut c).await,
+                Connection::Cluster(mut c) => invocation.invoke_async::<i64>(&mut c).await,
+            }
+        };
+        match tokio::time::timeout(self.config.timeout, call).await {
+            Ok(r) => r.map(drop).map_err(Into::into),
+            Err(_) => Err(unavailable(format!(
+                "redis: no answer within {:?}",
+                self.config.timeout
+            ))),
+        }
+    }
+
+    /// Runs a call of the blocking API on the store's runtime.
+    fn block_on<T>(
+        &self,
+        (call, instead): (&str, &str),
+        f: impl Future<Output = Result<T, RedisStoreError>>,
+    ) -> Result<T, RedisStoreError> {
+        outside_a_runtime(call, instead)?;
+        self.runtime.runtime()?.block_on(f)
+    }
+}
+
+/// The store's own runtime, with one worker thread. Dropped without
+/// waiting, so a store may be dropped (or fail to connect) inside an async
+/// broker, where Tokio refuses to block.
+struct Driver(Option<tokio::runtime::Runtime>);
+
+impl Driver {
+    fn new() -> Result<Driver, RedisStoreError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("scapi-redis")
+            .enable_all()
+            .build()
+            .map(|r| Driver(Some(r)))
+            .map_err(|e| usage(format!("cannot start the Redis client's runtime: {e}")))
+    }
+
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, RedisStoreError> {
+        self.0
+            .as_ref()
+            .ok_or_else(|| usage("the store is shutting down"))
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A client id inside a hash tag: `{`, `}` and `%` escaped, so the tag is
+/// the whole id.
+fn hash_tag(client: &str) -> std::borrow::Cow<'_, str> {
+    if !client.contains(['{', '}', '%']) {
+        return std::borrow::Cow::Borrowed(client);
+    }
+    std::borrow::Cow::Owned(
+        client
+            .replace('%', "%25")
+            .replace('{', "%7B")
+            .replace('}', "%7D"),
+    )
+}
+
+/// Refuses a blocking call from a thread of an async runtime, where it
+/// would stall the runtime (Tokio panics).
+fn outside_a_runtime(call: &str, instead: &str) -> Result<(), RedisStoreError> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(usage(format!(
+            "`RedisStore::{call}` blocks, and was called from an async runtime; use `{instead}`"
+        )));
+    }
+    Ok(())
+}
+
+/// A connection to one server, on the store's runtime.
+async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
+    let client =
+        redis::Client::open(url).map_err(|e| usage(format!("`{url}` is not a Redis URL: {e}")))?;
+    let manager_config = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(config.timeout))
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_number_of_retries(1);
+    let connect = ConnectionManager::new_with_config(client, manager_config);
+    match tokio::time::timeout(
+        config.connect_timeout.saturating_add(config.timeout),
+        connect,
+    )
+    .await
+    {
+        Ok(Ok(manager)) => Ok(Connection::Single(manager)),
+        Ok(Err(e)) => Err(unavailable(format!("cannot connect to `{url}`: {e}"))),
+        Err(_) => Err(unavailable(format!(
+            "cannot connect to `{url}`: no answer in time"
+        ))),
+    }
+}
+
+/// A connection to a cluster, on the store's runtime.
+async fn open_cluster(nodes: &[&str], config: &RedisConfig) -> Result<Connection, RedisStoreError> {
+    let client = redis::cluster::ClusterClient::builder(nodes.iter().copied())
+        .connection_timeout(config.connect_timeout)
+        .response_timeout(config.timeout)
+        .retries(1)
+        .build()
+        .map_err(|e| usage(format!("not a Redis Cluster address: {e}")))?;
+    let connect = client.get_async_connection();
+    match tokio::time::timeout(
+        config.connect_timeout.saturating_add(config.timeout),
+        connect,
+    )
+    .await
+    {
+        Ok(Ok(c)) => Ok(Connection::Cluster(c)),
+        Ok(Err(e)) => Err(unavailable(format!("cannot connect to the cluster: {e}"))),
+        Err(_) => Err(unavailable(
+            "cannot connect to the cluster: no answer in time",
+        )),
+    }
+}
+
+impl CounterStore for RedisStore {
+    type Error = RedisStoreError;
+
+    /// Blocks the calling thread for at most one round trip; not for
+    /// threads of an async runtime (use [`AsyncCounterStore`]).
+    fn admit(&self, key: CounterKey<'_>, limit: Limit, at: At) -> Result<Admission, Self::Error> {
+        let local = self.local.clock().now_millis();
+        // Answered here without entering the runtime: a quarantine costs a
+        // lookup.
+        if let Some(answer) = self.without_round_trip(key, limit, at, local) {
+            return answer;
+        }
+        self.block_on(
+            ("admit", "admit_async"),
+            self.round_trip(key, limit, at, local),
+        )
+    }
+
+    fn end_session(&self, client: &str) -> Result<(), Self::Error> {
+        self.block_on(
+            ("end_session", "end_session_async"),
+            self.end_session_inner(client),
+        )
+    }
+}
+
+impl AsyncCounterStore for RedisStore {
+    type Error = RedisStoreError;
+
+    fn admit(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+    ) -> impl Future<Output = Result<Admission, Self::Error>> + Send {
+        self.admit_inner(key, limit, at)
+    }
+
+    fn end_session(&self, client: &str) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.end_session_inner(client)
+    }
+}
+
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tags_hold_the_whole_client() {
+        assert_eq!(hash_tag("agent-1"), "agent-1");
+        assert_eq!(hash_tag("a{b}%"), "a%7Bb%7D%25");
+    }
+
+    #[test]
+    fn the_scripts_document_their_contract() {
+        for s in [ADMIT_SCRIPT, END_SESSION_SCRIPT] {
+            assert!(s.starts_with("-- scapi"));
+            assert!(s.contains("KEYS[1]"));
+        }
+    }
+}
