@@ -115,13 +115,16 @@ fn check_host(host: &str) -> Result<(), NotCanonical> {
     // the name), and where the last label is.
     // The first byte that does not belong decides; a bad label only counts
     // when every byte belongs.
-    let (mut start, mut last, mut bad) = (0, (0, 0), false);
+    let (mut start, mut last, mut bad, mut punycode) = (0, (0, 0), false, false);
     for (i, b) in host.bytes().enumerate() {
         match b {
             b'.' => {
                 bad |= i == start;
                 last = (start, i);
                 start = i + 1;
+            }
+            b'x' if i == start => {
+                punycode |= host.as_bytes().get(i..i + 4) == Some(b"xn--");
             }
             b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => bad |= i - start >= 63,
             b'/' | b'?' | b'#' | b' ' | b'\t' | b'\r' | b'\n' | b',' => {
@@ -133,7 +136,7 @@ fn check_host(host: &str) -> Result<(), NotCanonical> {
     if bad {
         return Err(NotCanonical::Host);
     }
-    if has_punycode_label(host) && !is_valid_idn(host) {
+    if punycode && !is_valid_idn(host) {
         return Err(NotCanonical::Host);
     }
     if start < host.len() {
@@ -145,11 +148,6 @@ fn check_host(host: &str) -> Result<(), NotCanonical> {
         return check_ipv4(host);
     }
     Ok(())
-}
-
-/// Whether a label of an ASCII host starts with the IDNA prefix `xn--`.
-fn has_punycode_label(host: &str) -> bool {
-    host.split('.').any(|l| l.starts_with("xn--"))
 }
 
 /// Whether a host with punycode labels is one the URL standard accepts and

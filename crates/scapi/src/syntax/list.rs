@@ -243,19 +243,25 @@ pub struct InlineComment<'a> {
 /// meant as a comment depends on the option (a `;` may also be a mistaken
 /// separator); lowering decides.
 pub fn inline_comment(value: &str) -> Option<InlineComment<'_>> {
-    let mut prev_blank = false;
-    for (i, c) in value.char_indices() {
-        if prev_blank && matches!(c, ';' | '#') {
-            let before = value.get(..i)?.trim_end_matches(is_blank);
-            let text = value.get(i + 1..)?.trim_matches(is_blank);
-            return Some(InlineComment {
-                before,
-                span: Span::new(before.len(), value.len()),
-                marker: c,
-                text,
-            });
+    // A value is mostly neither: find the markers, then look behind them.
+    for i in memchr::memchr2_iter(b';', b'#', value.as_bytes()) {
+        let head = value.get(..i)?;
+        if !head.chars().next_back().is_some_and(is_blank) {
+            continue;
         }
-        prev_blank = is_blank(c);
+        let marker = if value.as_bytes().get(i) == Some(&b';') {
+            ';'
+        } else {
+            '#'
+        };
+        let before = head.trim_end_matches(is_blank);
+        let text = value.get(i + 1..)?.trim_matches(is_blank);
+        return Some(InlineComment {
+            before,
+            span: Span::new(before.len(), value.len()),
+            marker,
+            text,
+        });
     }
     None
 }

@@ -77,24 +77,25 @@ pub struct Removal {
 }
 
 impl Removal {
+    /// The removal of `item`, between the items before and after it.
+    pub fn between(prev: Option<Span>, item: Span, next: Option<Span>) -> Removal {
+        Removal {
+            item,
+            before: prev.map(|p| Span::new(p.end, item.end)),
+            after: next.map(|n| Span::new(item.start, n.start)),
+        }
+    }
+
     /// Removals of items given by their spans, in order.
     pub fn of_items(spans: &[Span]) -> Vec<Removal> {
-        let n = spans.len();
-        (0..n)
+        (0..spans.len())
             .filter_map(|i| {
-                let item = *spans.get(i)?;
-                let before = i
-                    .checked_sub(1)
-                    .and_then(|p| spans.get(p))
-                    .map(|p| Span::new(p.end, item.end));
-                let after = spans
-                    .get(i + 1)
-                    .map(|next| Span::new(item.start, next.start));
-                Some(Removal {
-                    item,
-                    before,
-                    after,
-                })
+                let prev = i.checked_sub(1).and_then(|p| spans.get(p)).copied();
+                Some(Removal::between(
+                    prev,
+                    *spans.get(i)?,
+                    spans.get(i + 1).copied(),
+                ))
             })
             .collect()
     }

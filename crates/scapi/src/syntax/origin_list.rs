@@ -143,9 +143,13 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> P<'a, F> {
     /// (up to this one's start) and is handed out.
     fn push_entry(&mut self, mut entry: WrittenEntry<'a>) {
         if let Some(f) = &mut entry.filters {
-            let spans: Vec<Span> = f.items.iter().map(|i| i.span).collect();
-            for (item, r) in f.items.iter_mut().zip(Removal::of_items(&spans)) {
-                item.removal = r;
+            let mut prev = None;
+            for i in 0..f.items.len() {
+                let next = f.items.get(i + 1).map(|n| n.span);
+                if let Some(item) = f.items.get_mut(i) {
+                    item.removal = Removal::between(prev, item.span, next);
+                    prev = Some(item.span);
+                }
             }
         }
         entry.removal.before = self
