@@ -86,6 +86,19 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in declaration order.
+    pub const ALL: [Reason; 9] = [
+        Reason::Granted,
+        Reason::OriginNotAccepted,
+        Reason::OriginNotCanonical,
+        Reason::RequestNotPermitted,
+        Reason::NoWritableKeys,
+        Reason::RateLimit,
+        Reason::Quarantine,
+        Reason::ReadAllowed,
+        Reason::StoreUnavailable,
+    ];
+
     /// The name used in reports, e.g. `origin-not-accepted` — serde's name
     /// of the variant.
     pub fn as_str(self) -> &'static str {
@@ -342,6 +355,25 @@ impl Policy {
 
 #[cfg(test)]
 mod tests {
+
+    /// A new reason fails to compile here until `Reason::ALL` has it.
+    #[test]
+    fn every_reason_is_in_all() {
+        for (i, r) in Reason::ALL.into_iter().enumerate() {
+            let at = match r {
+                Reason::Granted => 0,
+                Reason::OriginNotAccepted => 1,
+                Reason::OriginNotCanonical => 2,
+                Reason::RequestNotPermitted => 3,
+                Reason::NoWritableKeys => 4,
+                Reason::RateLimit => 5,
+                Reason::Quarantine => 6,
+                Reason::ReadAllowed => 7,
+                Reason::StoreUnavailable => 8,
+            };
+            assert_eq!(at, i);
+        }
+    }
     use super::*;
 
     /// A policy of `(origin, filters)` entries on line 1; `*` is the

@@ -104,6 +104,7 @@
 pub mod catalog;
 pub mod compiled;
 pub mod decision;
+pub mod hashing;
 #[doc(hidden)]
 pub mod jsonfmt;
 pub mod limiter;

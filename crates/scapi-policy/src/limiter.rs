@@ -27,10 +27,10 @@
 //! never later, and never unlimited.
 
 use crate::catalog::{self, RequestId};
+use crate::hashing::RandomKeys;
 use crate::policy::{Quarantine, RateLimits, WINDOW_SECONDS};
 use hashbrown::HashTable;
 use serde::Serialize;
-use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -430,7 +430,7 @@ impl OtherCounters {
         self.table.len() + usize::from(self.overflow.is_some())
     }
 
-    fn get(&self, hasher: &RandomState, request: &str) -> Option<Stored> {
+    fn get(&self, hasher: &RandomKeys, request: &str) -> Option<Stored> {
         let h = hasher.hash_one(request);
         match self.table.find(h, |(n, _)| **n == *request) {
             Some((_, s)) => Some(*s),
@@ -442,7 +442,7 @@ impl OtherCounters {
     /// Applies one request; also says whether a counter was added.
     fn admit(
         &mut self,
-        hasher: &RandomState,
+        hasher: &RandomKeys,
         request: &str,
         limit: Limit,
         now: Millis,
@@ -540,7 +540,7 @@ impl ClientCounters {
         Some(pos)
     }
 
-    fn get(&self, hasher: &RandomState, key: CounterKey<'_>) -> Option<Stored> {
+    fn get(&self, hasher: &RandomKeys, key: CounterKey<'_>) -> Option<Stored> {
         match key.id {
             Some(id) => self.at(*self.slots.get(id.index())?).copied(),
             None => self.others.get(hasher, key.request),
@@ -550,7 +550,7 @@ impl ClientCounters {
     /// Applies one request; also says whether a counter was added.
     fn admit(
         &mut self,
-        hasher: &RandomState,
+        hasher: &RandomKeys,
         key: CounterKey<'_>,
         limit: Limit,
         now: Millis,
@@ -632,7 +632,7 @@ pub type DefaultClock = SystemClock;
 /// size, so memory stays proportional to the counters in use.
 pub struct MemoryStore<C: Clock = DefaultClock> {
     shards: [Shard; SHARDS],
-    hasher: RandomState,
+    hasher: RandomKeys,
     clock: C,
 }
 
@@ -672,7 +672,7 @@ impl<C: Clock> MemoryStore<C> {
         });
         MemoryStore {
             shards,
-            hasher: RandomState::new(),
+            hasher: RandomKeys::new(),
             clock,
         }
     }

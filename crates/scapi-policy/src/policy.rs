@@ -9,8 +9,8 @@
 //! source lines are carried only as a source map for reports.
 
 use crate::catalog::{self, RequestId, RequestSet};
+use crate::hashing::RandomKeys;
 use hashbrown::HashTable;
-use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::hash::BuildHasher;
@@ -149,7 +149,7 @@ impl Eq for Grant {}
 #[derive(Debug, Default)]
 pub struct GrantCache {
     rules: HashTable<Arc<Rules>>,
-    hasher: RandomState,
+    hasher: RandomKeys,
 }
 
 impl GrantCache {
@@ -428,7 +428,7 @@ pub struct Policy {
     /// SipHash (presented origins come from outside: no hash flooding). The
     /// strings live once, in `origins`.
     index: HashTable<u32>,
-    hasher: RandomState,
+    hasher: RandomKeys,
     any_origin: Option<Grant>,
     rate_limits: RateLimits,
     user_data: UserDataPolicy,
@@ -477,7 +477,7 @@ impl Policy {
                 false
             }
         });
-        let hasher = RandomState::new();
+        let hasher = RandomKeys::new();
         let mut index = HashTable::with_capacity(origins.len());
         for (i, o) in origins.iter().enumerate() {
             // More than u32::MAX origins cannot come from a 64 MiB export.

@@ -1,0 +1,12 @@
+// scapi: the full build (linter, compiler and runtime). See README.md and
+// index.d.ts. In a page and in Node alike: an ES module that initializes
+// its WebAssembly before it resolves.
+import * as raw from './pkg/full/scapi_wasm.js';
+import { api, load } from './lib/api.js';
+
+const exports = await load(raw, new URL('./pkg/full/scapi_wasm_bg.wasm', import.meta.url));
+
+export const { lint, compile, loadPolicy, rules, rule, parseRequests, version } = api(raw, {
+  compiler: true,
+  exports,
+});

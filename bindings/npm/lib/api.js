@@ -1,0 +1,198 @@
+// The JavaScript API over the WebAssembly exports of `crates/scapi-wasm`,
+// shared by the full build (`index.js`) and the runtime build
+// (`runtime.js`). Results cross the boundary as JSON text, except
+// `Policy.check`, which returns one number decoded here.
+
+/**
+ * Initializes a wasm-bindgen module: from the file in Node, by URL in a
+ * page. Resolves to the module's exports (its memory among them).
+ */
+export async function load(raw, url) {
+  const node = typeof process !== 'undefined' && process.versions?.node && url.protocol === 'file:';
+  if (node) {
+    const { readFile } = await import('node:fs/promises');
+    return raw.initSync({ module: await readFile(url) });
+  }
+  return raw.default({ module_or_path: url });
+}
+
+/** Rethrows an error of the WebAssembly side as an `Error` with its `code`. */
+export function rethrow(e) {
+  if (typeof e === 'string') {
+    let parsed;
+    try {
+      parsed = JSON.parse(e);
+    } catch {
+      throw new Error(e);
+    }
+    const err = new Error(parsed.message);
+    err.code = parsed.code;
+    throw err;
+  }
+  throw e;
+}
+
+/** Calls `f`, turning the WebAssembly side's errors into `Error`s. */
+export function call(f) {
+  try {
+    return f();
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** The bytes of an export given as a string or bytes. */
+export function bytesOf(text) {
+  if (typeof text === 'string') return encoder.encode(text);
+  if (text instanceof Uint8Array) return text;
+  if (text instanceof ArrayBuffer) return new Uint8Array(text);
+  throw new TypeError('an export is a string or a Uint8Array');
+}
+
+/** Builds the API of one build over its raw exports. */
+export function api(raw, { compiler, exports }) {
+  const names = JSON.parse(raw.names());
+  const outcomes = names.outcomes;
+  const reasons = names.reasons;
+  const admissions = names.admissions;
+
+  // A check writes its two strings into a buffer of the module's memory
+  // (`scratch`), the origin in its first half and the request in its
+  // second: no allocation and no copy on the other side, and no view made
+  // per call. A string too long for its half makes the buffer grow.
+  const memory = exports.memory;
+  let half = 0;
+  let originView = new Uint8Array(0);
+  let requestView = originView;
+  function grow(n) {
+    half = Math.max(half, 512, n);
+    const at = raw.scratch(2 * half);
+    originView = new Uint8Array(memory.buffer, at, half);
+    requestView = new Uint8Array(memory.buffer, at + half, half);
+  }
+  grow(0);
+  /** UTF-8 of `s` into `view`; -1 when it does not fit. */
+  function put(s, view) {
+    const r = encoder.encodeInto(s, view);
+    return r.read === s.length ? r.written : -1;
+  }
+
+  class RateLimiter {
+    #raw;
+    constructor(rawLimiter) {
+      this.#raw = rawLimiter;
+    }
+
+    admit(client, request, atMs) {
+      const at = atMs === undefined || atMs === null ? undefined : Number(atMs);
+      const [kind, until] = this.#raw.admit(String(client), String(request), at);
+      const admission = admissions[kind];
+      if (kind === 0) return { admission };
+      return { admission, until: until < 0 ? null : until };
+    }
+
+    endSession(client) {
+      this.#raw.endSession(String(client));
+    }
+
+    free() {
+      this.#raw.free();
+    }
+  }
+
+  class Policy {
+    #raw;
+    constructor(rawPolicy) {
+      this.#raw = rawPolicy;
+    }
+
+    check(origin, request) {
+      const o = String(origin);
+      const q = String(request);
+      // A grown memory detaches the views (their length becomes 0).
+      if (originView.length === 0) grow(0);
+      let ol = put(o, originView);
+      let ql = put(q, requestView);
+      if (ol < 0 || ql < 0) {
+        // UTF-8 takes at most 3 bytes per UTF-16 unit.
+        grow(3 * Math.max(o.length, q.length));
+        ol = put(o, originView);
+        ql = put(q, requestView);
+      }
+      let c = this.#raw.checkScratch(ol, half, ql);
+      const outcome = outcomes[c % 8];
+      c = Math.floor(c / 8);
+      const reason = reasons[c % 16];
+      c = Math.floor(c / 16);
+      const kind = c % 4;
+      const line = Math.floor(c / 4);
+      return {
+        outcome,
+        reason,
+        entry: kind === 0 ? null : { origin: kind === 1 ? '*' : o, line },
+      };
+    }
+
+    splitWrite(keys) {
+      return JSON.parse(this.#raw.splitWrite(Array.from(keys, String)));
+    }
+
+    redact(event) {
+      const asText = typeof event === 'string';
+      const r = JSON.parse(call(() => this.#raw.redact(asText ? event : JSON.stringify(event))));
+      return { event: asText ? r.event : JSON.parse(r.event), removed: r.removed };
+    }
+
+    rateLimiter() {
+      return new RateLimiter(this.#raw.rateLimiter());
+    }
+
+    rateLimitResult(request) {
+      return JSON.parse(this.#raw.rateLimitResult(String(request)));
+    }
+
+    toJSON() {
+      return JSON.parse(this.#raw.toJSON());
+    }
+
+    // The full build only (removed below from the runtime's).
+    explain(origin) {
+      return JSON.parse(this.#raw.explain(String(origin)));
+    }
+
+    evaluate(requests, options = {}) {
+      return JSON.parse(call(() => this.#raw.evaluate(String(requests), options.fileName)));
+    }
+
+    free() {
+      this.#raw.free();
+    }
+  }
+  if (!compiler) {
+    delete Policy.prototype.explain;
+    delete Policy.prototype.evaluate;
+  }
+
+  function loadPolicy(compiled) {
+    let text = typeof compiled === 'string' ? compiled : JSON.stringify(compiled);
+    if (compiler && !text.trimStart().startsWith('{')) {
+      // A compiled policy written as YAML.
+      text = call(() => raw.compiledYamlToJson(text));
+    }
+    return new Policy(call(() => raw.Policy.load(text)));
+  }
+
+  const exported = { loadPolicy, version: raw.version() };
+  if (compiler) {
+    exported.lint = (text, options = {}) => JSON.parse(call(() => raw.lint(bytesOf(text), JSON.stringify(options))));
+    exported.compile = (text, options = {}) =>
+      JSON.parse(call(() => raw.compile(bytesOf(text), JSON.stringify(options))));
+    exported.rules = () => JSON.parse(raw.rules());
+    exported.rule = (code) => JSON.parse(call(() => raw.rule(String(code))));
+    exported.parseRequests = (text, options = {}) =>
+      JSON.parse(call(() => raw.parseRequests(String(text), options.fileName)));
+  }
+  return exported;
+}

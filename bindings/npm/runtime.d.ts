@@ -1,0 +1,99 @@
+// scapi/runtime — what a broker in a page or in Node needs to enforce a
+// compiled policy: load it, check requests, limit their rate, strip
+// attached-data keys a frame may not write, redact those it may not read.
+
+/** What happens to a request or an event. */
+export type Outcome = 'allow' | 'deny' | 'rate-limited' | 'ignored' | 'redacted';
+
+/** Why. */
+export type Reason =
+  | 'granted'
+  | 'origin-not-accepted'
+  | 'origin-not-canonical'
+  | 'request-not-permitted'
+  | 'no-writable-keys'
+  | 'rate-limit'
+  | 'quarantine'
+  | 'read-allowed'
+  | 'store-unavailable';
+
+/** The entry of the export that decided: its origin (or `*`) and line. */
+export interface Entry {
+  origin: string;
+  line: number;
+}
+
+/** The decision on one request; rate limits are decided by the limiter. */
+export interface Decision {
+  outcome: 'allow' | 'deny';
+  reason: Reason;
+  entry: Entry | null;
+}
+
+/** An attached-data write split by `write-allowed`. */
+export interface WriteSplit {
+  allowed: string[];
+  denied: string[];
+}
+
+/** A redacted event or result: as given (text stays text), and the keys removed. */
+export interface Redacted<T> {
+  event: T;
+  removed: string[];
+}
+
+/**
+ * One admission. `limited`: answer with `policy.rateLimitResult(request)`;
+ * `ignored`: send no answer. `until` is the end of the quarantine in ms
+ * since the epoch, `null` for "until the session ends".
+ */
+export type Admission =
+  | { admission: 'admitted' }
+  | { admission: 'limited' | 'ignored'; until: number | null };
+
+/** The error result WWE sends for the request over a rate limit. */
+export interface RateLimitResult {
+  errorMessage: string;
+  request: string;
+}
+
+/** Per client and request, fixed 60-second windows; in memory. */
+export interface RateLimiter {
+  /** Admits one request now (`Date.now()`) or at `atMs`. */
+  admit(client: string, request: string, atMs?: number): Admission;
+  /** Ends a client's session: its counters and quarantines go. */
+  endSession(client: string): void;
+  /** Frees the WebAssembly memory now rather than when collected. */
+  free(): void;
+}
+
+/** A loaded policy. */
+export interface Policy {
+  /** Decides a request: no repair of the origin, compared byte for byte. */
+  check(origin: string, request: string): Decision;
+  splitWrite(keys: Iterable<string>): WriteSplit;
+  /** Throws an `Error` with `code: 'event'` when the text is not JSON. */
+  redact(event: string): Redacted<string>;
+  redact<T extends object>(event: T): Redacted<T>;
+  rateLimiter(): RateLimiter;
+  rateLimitResult(request: string): RateLimitResult;
+  /** The compiled policy document. */
+  toJSON(): object;
+  free(): void;
+}
+
+/** An error of scapi: `code` says what kind. */
+export interface ScapiError extends Error {
+  code: string;
+}
+
+/**
+ * Loads a compiled policy (what `scapi compile` writes), as JSON text or
+ * its parsed object. Throws a `ScapiError` whose `code` is the kind of
+ * problem: `syntax`, `schema-version`, `origin`, `filter`, `grants`,
+ * `rate-limit` or `user-data`.
+ */
+export declare function loadPolicy(compiled: string | object): Policy;
+
+/** The version of scapi. */
+export declare const version: string;

@@ -1,0 +1,128 @@
+// The package's API beyond the differential tests: hash keys from
+// crypto.getRandomValues, the limiter on Date.now, errors with codes, the
+// runtime build without the compiler, and TypeScript definitions that name
+// exactly what each entry point exports.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as full from '../index.js';
+import * as runtime from '../runtime.js';
+import { root } from './helpers.mjs';
+
+const policyJson = readFileSync(join(root, 'examples', 'wwews-cluster.policy.json'), 'utf8');
+const here = new URL('..', import.meta.url).pathname;
+
+/** Runs a module in a fresh Node; its standard output. */
+function child(source) {
+  return execFileSync(process.execPath, ['--input-type=module', '-e', source], { cwd: here }).toString();
+}
+
+test('hash keys are seeded from crypto.getRandomValues at start-up', () => {
+  for (const entry of ['./index.js', './runtime.js']) {
+    const out = child(`
+      const calls = [];
+      const real = crypto.getRandomValues.bind(crypto);
+      crypto.getRandomValues = (buf) => { calls.push(buf.length); return real(buf); };
+      await import(${JSON.stringify(entry)});
+      console.log(JSON.stringify(calls));
+    `);
+    assert.deepEqual(JSON.parse(out), [16], entry);
+  }
+});
+
+test('the rate limiter runs on Date.now, or on the time given', () => {
+  const out = child(`
+    const { loadPolicy } = await import('./runtime.js');
+    const { readFileSync } = await import('node:fs');
+    const p = loadPolicy(readFileSync(${JSON.stringify(join(root, 'examples', 'wwews-cluster.policy.json'))}, 'utf8'));
+    const limiter = p.rateLimiter();
+    let now = Date.UTC(2026, 10, 20, 10, 0, 0);
+    Date.now = () => now;
+    const seen = [];
+    for (let i = 0; i < 11; i++) seen.push(limiter.admit('agent-1', 'voice.dial').admission);
+    const quarantined = limiter.admit('agent-1', 'voice.dial');
+    now += 61_000; // the quarantine (60 s) is over
+    seen.push(limiter.admit('agent-1', 'voice.dial').admission);
+    console.log(JSON.stringify({ seen, quarantined }));
+  `);
+  const { seen, quarantined } = JSON.parse(out);
+  assert.deepEqual(seen, [...Array(10).fill('admitted'), 'limited', 'admitted']);
+  assert.deepEqual(quarantined, { admission: 'ignored', until: Date.UTC(2026, 10, 20, 10, 1, 0) });
+  // An explicit time wins over the clock.
+  const limiter = runtime.loadPolicy(policyJson).rateLimiter();
+  const t = Date.UTC(2026, 10, 20, 10, 0, 0);
+  for (let i = 0; i < 10; i++) limiter.admit('a', 'voice.dial', t + i);
+  assert.deepEqual(limiter.admit('a', 'voice.dial', t + 10), { admission: 'limited', until: t + 10 + 60_000 });
+  limiter.endSession('a');
+  assert.deepEqual(limiter.admit('a', 'voice.dial', t + 11), { admission: 'admitted' });
+});
+
+test('check, splitWrite, redact and the rate-limit result', () => {
+  const p = runtime.loadPolicy(policyJson);
+  assert.deepEqual(p.check('https://crm.example.com', 'voice.dial'), {
+    outcome: 'allow',
+    reason: 'granted',
+    entry: { origin: 'https://crm.example.com', line: 9 },
+  });
+  assert.deepEqual(p.check('https://crm.example.com/', 'voice.dial'), {
+    outcome: 'deny',
+    reason: 'origin-not-canonical',
+    entry: null,
+  });
+  assert.equal(p.check('https://kb.example.com', 'voice.dial').reason, 'request-not-permitted');
+  // Strings of any length and script cross as UTF-8, whatever came before.
+  assert.equal(p.check('https://bücher.example', 'voice.dial').reason, 'origin-not-canonical');
+  assert.equal(p.check(`https://${'a'.repeat(5000)}.example`, 'voice.dial').reason, 'origin-not-canonical');
+  assert.equal(p.check('https://crm.example.com', 'vöice.dial').reason, 'request-not-permitted');
+  assert.equal(p.check('https://crm.example.com', 'voice.dial').reason, 'granted');
+  assert.equal(p.check('https://crm.example.com', `voice.${'x'.repeat(3000)}`).reason, 'request-not-permitted');
+  assert.equal(p.check('https://crm.example.com\u0000', 'voice.dial').reason, 'origin-not-canonical');
+  assert.deepEqual(p.splitWrite(['AccountNumber', 'IW_CaseUid']), { allowed: ['AccountNumber'], denied: ['IW_CaseUid'] });
+  // As text, every byte but the removed keys stays as written.
+  const event = '{"interaction": {"userData": {"CustomerSSN": "1", "AccountNumber": 1.50}}}';
+  assert.deepEqual(p.redact(event), { event: '{"interaction": {"userData": {"AccountNumber": 1.50}}}', removed: ['CustomerSSN'] });
+  assert.deepEqual(p.redact(JSON.parse(event)).event, { interaction: { userData: { AccountNumber: 1.5 } } });
+  assert.throws(() => p.redact('{"interaction": '), { code: 'event' });
+  assert.equal(p.rateLimitResult('voice.dial').request, 'voice.dial');
+  assert.deepEqual(p.toJSON(), JSON.parse(policyJson));
+});
+
+test('load errors are Errors with the kind as code and the CLI message', () => {
+  const bad = policyJson.replace('"https://crm.example.com"', '"https://CRM.example.com"');
+  assert.throws(() => runtime.loadPolicy(bad), {
+    code: 'origin',
+    message: 'origin `https://CRM.example.com` is not a canonical http(s) origin',
+  });
+  assert.throws(() => runtime.loadPolicy('not json'), { code: 'syntax' });
+  assert.throws(() => full.loadPolicy('schemaVersion: 1\norigins: 3\n'), { code: 'syntax' });
+});
+
+test('the runtime build has no compiler; the full build has both', () => {
+  assert.equal(runtime.lint, undefined);
+  assert.equal(typeof full.lint, 'function');
+  assert.equal(runtime.loadPolicy(policyJson).explain, undefined);
+  const e = full.loadPolicy(policyJson).explain('https://dialer.example.com');
+  assert.equal(e.requests.find((r) => r.name === 'voice.dial').enabled, true);
+  assert.equal(full.version, runtime.version);
+});
+
+test('compile gives the policy only when nothing is an error', () => {
+  const ok = full.compile(readFileSync(join(root, 'examples', 'wwews-cluster.cfg'), 'utf8'), { fileName: 'wwews-cluster.cfg' });
+  assert.deepEqual(ok.policy, JSON.parse(policyJson));
+  const broken = full.compile(readFileSync(join(root, 'examples', 'broken.cfg'), 'utf8'), { fileName: 'broken.cfg' });
+  assert.equal(broken.policy, null);
+  assert.ok(broken.diagnostics.summary.errors > 0);
+});
+
+test('the TypeScript definitions declare exactly the exports', () => {
+  for (const [file, mod] of [
+    ['index.d.ts', full],
+    ['runtime.d.ts', runtime],
+  ]) {
+    const dts = readFileSync(join(here, file), 'utf8');
+    const declared = [...dts.matchAll(/^export (?:declare )?(?:function|const) (\w+)/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(declared, Object.keys(mod).sort(), file);
+  }
+});

@@ -1,0 +1,181 @@
+// The playground in a real browser: headless Chromium (the distribution's
+// package; `$CHROMIUM` names another) driven through the DevTools protocol
+// by puppeteer-core, on the playground served from a local static server
+// on a free loopback port. It loads an export through the URL fragment,
+// expects the native linter's findings at their lines, highlighted, applies
+// a one-click fix, reads a rule page, explains an origin and evaluates
+// requests — with every request of the page answered by the local server
+// (no network). It saves a screenshot; `BLESS=1` also writes it to
+// `playground/screenshot.png`, the one the README shows.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { after, before, test } from 'node:test';
+import puppeteer from 'puppeteer-core';
+import { root, runNative } from './helpers.mjs';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.cfg': 'text/plain; charset=utf-8',
+  '.jsonl': 'text/plain; charset=utf-8',
+  '.yaml': 'text/plain; charset=utf-8',
+  '.png': 'image/png',
+};
+
+/** A static file server for the repository, as any static server would be. */
+function serve() {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    let file = join(root, path);
+    if (!file.startsWith(root)) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function chromium() {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    try {
+      return execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
+    } catch {
+      // try the next
+    }
+  }
+  throw new Error('no Chromium: install the distribution\'s `chromium` package (.ci/run does)');
+}
+
+const b64url = (text) => Buffer.from(text, 'utf8').toString('base64url');
+
+let server;
+let browser;
+let base;
+const offsite = [];
+
+before(async () => {
+  server = await serve();
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await puppeteer.launch({
+    executablePath: chromium(),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  // The browser's process is gone once close resolves; the server is ours.
+  server?.close();
+  server?.closeAllConnections?.();
+});
+
+async function open(fragment) {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 900 });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.setRequestInterception(true);
+  page.on('request', (r) => {
+    const url = r.url();
+    if (url.startsWith(base) || url.startsWith('data:')) {
+      r.continue();
+    } else {
+      offsite.push(url);
+      r.abort();
+    }
+  });
+  await page.goto(`${base}/playground/#${fragment}`, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready=true]', { timeout: 20_000 });
+  return { page, errors };
+}
+
+const problems = (page) =>
+  page.$$eval('#problems li.problem', (lis) => lis.map((li) => ({ code: li.dataset.code, line: Number(li.dataset.line) })));
+
+test('the playground lints an export from the link, fixes it and explains it', async () => {
+  const exportText = readFileSync(join(root, 'examples', 'broken.cfg'), 'utf8');
+  const requests = readFileSync(join(root, 'examples', 'requests.jsonl'), 'utf8');
+  const { page, errors } = await open(`export=${b64url(exportText)}&format=cfg&requests=${b64url(requests)}`);
+
+  // Every finding the native linter reports, at its line.
+  const native = JSON.parse(runNative(['lint', '--format', 'json', 'broken.cfg'], join(root, 'examples')));
+  assert.deepEqual(await problems(page), native.diagnostics.map((d) => ({ code: d.code, line: d.line })));
+  // Highlighted in the editor, and marked in the gutter on their lines.
+  assert.ok((await page.$$('#backdrop mark.error')).length > 0);
+  const gutter = await page.$$eval('#gutter span', (s) => s.map((e) => Number(e.dataset.line)));
+  assert.deepEqual(gutter, [...new Set(native.diagnostics.map((d) => d.line))].sort((a, b) => a - b));
+  assert.match(await page.$eval('#counts', (e) => e.textContent), /compile refuses it/);
+
+  // One click on the fix of `Key2` listed twice (line 10).
+  const before = await page.$eval('#text', (t) => t.value);
+  const fix = await page.$('#problems li[data-code=SC0401] button.fix');
+  assert.ok(fix, 'SC0401 has a fix button');
+  await fix.click();
+  await page.waitForFunction(() => !document.querySelector('#problems li[data-code=SC0401]'));
+  const after = await page.$eval('#text', (t) => t.value);
+  assert.equal(after.split('\n')[9], 'service-client-api.user-data.read-allowed=Key1, Key2,');
+  assert.equal(after.replace('Key1, Key2,', 'Key1, Key2, Key2,'), before);
+  // The link now holds the fixed text.
+  const hash = new URLSearchParams(await page.evaluate(() => location.hash.slice(1)));
+  assert.equal(Buffer.from(hash.get('export'), 'base64url').toString('utf8'), after);
+
+  // A rule's page, from its code.
+  await page.click('#problems li[data-code=SC0109] a.rule-code');
+  await page.waitForSelector('[data-panel=rule]:not([hidden]) h2');
+  assert.match(await page.$eval('#rule h2', (h) => h.textContent), /SC0109/);
+
+  // The shipped export: it compiles; explain an origin; evaluate requests.
+  await page.select('#example', 'clean');
+  await page.waitForFunction(() => document.querySelector('#counts').textContent.includes('compiles'));
+  await page.click('[data-tab=explain]');
+  await page.$eval('#origin', (i) => {
+    i.value = 'https://dialer.example.com';
+  });
+  await page.click('#explain-form button');
+  await page.waitForSelector('#explain tbody tr');
+  assert.match(await page.$eval('#explain-head', (e) => e.textContent), /accepted by entry/);
+  const dial = await page.$$eval('#explain tbody tr', (rows) =>
+    rows.map((r) => [...r.cells].map((c) => c.textContent)).find((c) => c[0] === 'voice.dial'),
+  );
+  assert.deepEqual(dial.slice(0, 3), ['voice.dial', 'enabled', '10/min']);
+  await page.click('[data-tab=requests]');
+  const outcomes = await page.$$eval('#decisions tbody tr .pill', (p) => p.map((e) => e.textContent));
+  const expected = JSON.parse(runNative(['eval', 'wwews-cluster.cfg', 'requests.jsonl', '--format', 'json'], join(root, 'examples')));
+  assert.deepEqual(outcomes, expected.decisions.map((d) => d.outcome));
+
+  // Back to the findings of the broken export for the screenshot.
+  await page.goto(`${base}/playground/#export=${b64url(exportText)}&format=cfg`);
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready=true]');
+  const shot = join(root, 'target', 'playground', 'screenshot.png');
+  mkdirSync(join(root, 'target', 'playground'), { recursive: true });
+  await page.screenshot({ path: shot });
+  if (process.env.BLESS) copyFileSync(shot, join(root, 'playground', 'screenshot.png'));
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(offsite, [], 'the page asked the network');
+  await page.close();
+});
+
+test('a link with a bad fragment opens an empty editor, not an error', async () => {
+  const { page, errors } = await open('export=%%%&format=nope');
+  assert.equal(await page.$eval('#text', (t) => t.value), '');
+  assert.equal(await page.$eval('#format', (s) => s.value), '');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

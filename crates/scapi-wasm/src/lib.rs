@@ -1,0 +1,328 @@
+//! # scapi-wasm — scapi for browsers and Node
+//!
+//! The WebAssembly side of the npm package in `bindings/npm`: the
+//! `scapi-policy` runtime (load a compiled policy, check requests, rate
+//! limits, attached-data filtering and redaction) and, with the `compiler`
+//! feature, the linter and compiler of the `scapi` crate. The package's
+//! JavaScript (`bindings/npm/index.js`) wraps these exports in the API its
+//! TypeScript definitions describe; this crate keeps the boundary narrow
+//! and cheap:
+//!
+//! * results cross as JSON text, except [`Policy::check`], which a broker
+//!   calls for every message: it returns one number the JavaScript side
+//!   decodes (no string, no object built on this side);
+//! * errors cross as a JSON text `{"code", "message"}` that the JavaScript
+//!   side throws as an `Error` with a `code`, the same codes and messages
+//!   as the CLI;
+//! * the hash keys of the policy's and the limiter's tables are seeded at
+//!   start-up from `crypto.getRandomValues` (std has no random source on
+//!   `wasm32-unknown-unknown`);
+//! * the limiter's clock is `Date.now()` (`SystemTime` traps on this
+//!   target); every admission may also give its own time.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use scapi_policy::limiter::{Admission, Clock, MemoryStore, Millis};
+use scapi_policy::{CompiledPolicy, Outcome, Reason};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.getRandomValues`: the browser's and Node's (≥ 19) secure
+    /// random source.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+/// Seeds the hash keys before anything else runs.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+#[wasm_bindgen(start)]
+fn start() {
+    let mut seed = [0u8; 16];
+    get_random_values(&mut seed);
+    scapi_policy::hashing::seed(seed);
+}
+
+/// The outcomes, in the order of [`Policy::check`]'s code.
+const OUTCOMES: [Outcome; 5] = Outcome::ALL;
+
+/// The reasons, in the order of [`Policy::check`]'s code.
+const REASONS: [Reason; 9] = Reason::ALL;
+
+/// The names behind the numbers of [`Policy::check`] and
+/// [`RateLimiter::admit`], as JSON: `{"outcomes", "reasons",
+/// "admissions"}`.
+#[wasm_bindgen]
+pub fn names() -> String {
+    json!({
+        "outcomes": OUTCOMES.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        "reasons": REASONS.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        "admissions": ["admitted", "limited", "ignored"],
+    })
+    .to_string()
+}
+
+/// The crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+thread_local! {
+    /// Where the JavaScript side writes the strings of a check.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The address in the module's memory of a buffer of at least `len` bytes
+/// that [`Policy::check_scratch`] reads. It moves when it grows, so the
+/// JavaScript side asks again for a longer one.
+#[wasm_bindgen]
+pub fn scratch(len: usize) -> usize {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < len {
+            s.resize(len, 0);
+        }
+        s.as_mut_ptr() as usize
+    })
+}
+
+/// An error for the JavaScript side to throw: `{"code", "message"}`.
+fn error(code: &str, message: impl std::fmt::Display) -> JsValue {
+    JsValue::from_str(&json!({"code": code, "message": message.to_string()}).to_string())
+}
+
+/// A loaded policy.
+#[wasm_bindgen]
+pub struct Policy {
+    inner: scapi_policy::Policy,
+}
+
+#[wasm_bindgen]
+impl Policy {
+    /// Loads a compiled policy (what `scapi compile` writes, as JSON).
+    /// Throws `{"code", "message"}`: the code is the kind of problem
+    /// (`syntax`, `schema-version`, `origin`, `filter`, `grants`,
+    /// `rate-limit`, `user-data`).
+    pub fn load(json: &str) -> Result<Policy, JsValue> {
+        CompiledPolicy::load(json)
+            .map(|inner| Policy { inner })
+            .map_err(|e| error(load_error_code(e.kind()), e))
+    }
+
+    /// Decides one request. The answer is one number:
+    /// `((line × 4 + entry) × 16 + reason) × 8 + outcome`, where `outcome`
+    /// and `reason` index [`names`]'s lists and `entry` is 0 for none, 1
+    /// for the `*` entry and 2 for the entry of the origin itself (a
+    /// configured origin is matched byte for byte, so it is the origin
+    /// given).
+    pub fn check(&self, origin: &str, request: &str) -> f64 {
+        let d = self.inner.check(origin, request);
+        let outcome = OUTCOMES.iter().position(|o| *o == d.outcome).unwrap_or(1);
+        let reason = REASONS.iter().position(|r| *r == d.reason).unwrap_or(1);
+        let (entry, line) = match d.entry {
+            None => (0, 0),
+            Some(e) if e.origin == "*" => (1, e.line),
+            Some(e) => (2, e.line),
+        };
+        // Lines fit 44 bits, so the code is exact in a double.
+        let line = (line as f64).min(17_592_186_044_415.0);
+        ((line * 4.0 + entry as f64) * 16.0 + reason as f64) * 8.0 + outcome as f64
+    }
+
+    /// [`check`](Policy::check) of the origin and request the JavaScript
+    /// side wrote as UTF-8 into [`scratch`]: `origin_len` bytes at its
+    /// start, `request_len` bytes at `request_at`. No allocation and no
+    /// copy per call, which is most of what a call with two strings costs.
+    /// Bytes that are not UTF-8 decide as an origin that is not accepted.
+    #[wasm_bindgen(js_name = checkScratch)]
+    pub fn check_scratch(&self, origin_len: usize, request_at: usize, request_len: usize) -> f64 {
+        SCRATCH.with(|s| {
+            let s = s.borrow();
+            let text = |from: usize, len: usize| {
+                s.get(from..from.checked_add(len)?)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+            };
+            match (text(0, origin_len), text(request_at, request_len)) {
+                (Some(origin), Some(request)) => self.check(origin, request),
+                _ => self.check("", ""),
+            }
+        })
+    }
+
+    /// Splits the keys of an attached-data write into those `write-allowed`
+    /// lists and those stripped: `{"allowed", "denied"}`.
+    #[wasm_bindgen(js_name = splitWrite)]
+    pub fn split_write(&self, keys: Vec<String>) -> String {
+        let split = self
+            .inner
+            .user_data()
+            .split_write(keys.iter().map(String::as_str));
+        json!({"allowed": split.allowed, "denied": split.denied}).to_string()
+    }
+
+    /// Removes the keys `read-allowed` does not list from the `userData` of
+    /// an event or result given as JSON text; every other byte stays as
+    /// written. `{"event": <the text>, "removed": [keys]}`; throws code
+    /// `event` when the text is not JSON.
+    pub fn redact(&self, event: &str) -> Result<String, JsValue> {
+        match self.inner.user_data().redact_json(event) {
+            Ok((text, removed)) => Ok(json!({"event": text, "removed": removed}).to_string()),
+            Err(e) if e.message.starts_with("nested") => {
+                Err(error("event", format_args!("`event` is {}", e.message)))
+            }
+            Err(e) => Err(error("event", format_args!("`event` is not JSON: {e}"))),
+        }
+    }
+
+    /// The error result a broker sends for the request over a rate limit,
+    /// byte for byte as WWE sends it (JSON text).
+    #[wasm_bindgen(js_name = rateLimitResult)]
+    pub fn rate_limit_result(&self, request: &str) -> String {
+        scapi_policy::limiter::RateLimitResult::new(request, self.inner.rate_limits().quarantine)
+            .to_json()
+    }
+
+    /// The compiled policy document, as `scapi compile` writes it.
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> String {
+        CompiledPolicy::from(&self.inner).to_json()
+    }
+
+    /// A rate limiter for this policy's limits, counting in memory by the
+    /// page's clock (`Date.now()`).
+    #[wasm_bindgen(js_name = rateLimiter)]
+    pub fn rate_limiter(&self) -> RateLimiter {
+        RateLimiter {
+            inner: scapi_policy::limiter::RateLimiter::with_store(
+                self.inner.rate_limits().clone(),
+                MemoryStore::with_clock(JsClock),
+            ),
+        }
+    }
+}
+
+fn load_error_code(kind: scapi_policy::compiled::LoadErrorKind) -> &'static str {
+    use scapi_policy::compiled::LoadErrorKind as K;
+    match kind {
+        K::Syntax => "syntax",
+        K::SchemaVersion => "schema-version",
+        K::Origin => "origin",
+        K::Filter => "filter",
+        K::Grants => "grants",
+        K::RateLimit => "rate-limit",
+        K::UserData => "user-data",
+        _ => "load",
+    }
+}
+
+/// `Date.now()`, the page's (or Node's) clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsClock;
+
+impl Clock for JsClock {
+    fn now_millis(&self) -> Millis {
+        date_now() as Millis
+    }
+}
+
+/// A policy's rate limiter, in memory.
+#[wasm_bindgen]
+pub struct RateLimiter {
+    inner: scapi_policy::limiter::RateLimiter<MemoryStore<JsClock>>,
+}
+
+#[wasm_bindgen]
+impl RateLimiter {
+    /// Admits one request of a client, now (`Date.now()`) or at `at_ms`
+    /// (milliseconds since the epoch). Returns `[admission, until]`:
+    /// admission indexes [`names`]'s `admissions`; `until` is the end of
+    /// the quarantine in ms, `-1` for "until the session ends", `NaN` when
+    /// admitted.
+    pub fn admit(&self, client: &str, request: &str, at_ms: Option<f64>) -> Box<[f64]> {
+        let admission = match at_ms {
+            Some(t) if t.is_finite() => self.inner.admit_at(client, request, t as Millis),
+            _ => self.inner.admit(client, request),
+        };
+        let until = |u: Option<Millis>| u.map_or(-1.0, |t| t as f64);
+        let (kind, until) = match admission {
+            Ok(Admission::Admitted) => (0.0, f64::NAN),
+            Ok(Admission::Limited { until: u }) => (1.0, until(u)),
+            Ok(Admission::Ignored { until: u }) => (2.0, until(u)),
+        };
+        Box::new([kind, until])
+    }
+
+    /// Ends a client's session: its counters go, and with them its
+    /// quarantines "until the session ends".
+    #[wasm_bindgen(js_name = endSession)]
+    pub fn end_session(&self, client: &str) {
+        let Ok(()) = self.inner.end_session(client);
+    }
+}
+
+#[cfg(feature = "compiler")]
+mod compiler;
+#[cfg(feature = "compiler")]
+pub use compiler::*;
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_names_are_the_serde_names_in_order() {
+        let n: serde_json::Value = serde_json::from_str(&names()).unwrap();
+        for (i, o) in OUTCOMES.iter().enumerate() {
+            assert_eq!(n["outcomes"][i], o.to_string());
+            assert_eq!(Outcome::from_name(&o.to_string()), Some(*o));
+        }
+        for (i, r) in REASONS.iter().enumerate() {
+            assert_eq!(n["reasons"][i], r.to_string());
+        }
+        let distinct: std::collections::BTreeSet<_> =
+            REASONS.iter().map(|r| r.to_string()).collect();
+        assert_eq!(distinct.len(), REASONS.len());
+    }
+
+    /// What `lib/api.js` does with the number.
+    fn decode(c: f64) -> (usize, usize, usize, f64) {
+        let (outcome, c) = ((c % 8.0) as usize, (c / 8.0).floor());
+        let (reason, c) = ((c % 16.0) as usize, (c / 16.0).floor());
+        let (kind, line) = ((c % 4.0) as usize, (c / 4.0).floor());
+        (outcome, reason, kind, line)
+    }
+
+    #[test]
+    fn a_check_is_one_number_that_decodes() {
+        let json = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/wwews-cluster.policy.json"
+        ))
+        .unwrap();
+        let p = Policy::load(&json).ok().unwrap();
+        for (origin, request) in [
+            ("https://crm.example.com", "voice.dial"),
+            ("https://crm.example.com", "voice.hangUp"),
+            ("https://evil.example", "agent.get"),
+            ("https://crm.example.com/", "agent.get"),
+        ] {
+            let d = p.inner.check(origin, request);
+            let (o, r, kind, line) = decode(p.check(origin, request));
+            assert_eq!(OUTCOMES[o], d.outcome);
+            assert_eq!(REASONS[r], d.reason);
+            match d.entry {
+                None => assert_eq!(kind, 0),
+                Some(e) => {
+                    assert_eq!(kind, if e.origin == "*" { 1 } else { 2 });
+                    assert_eq!(line, e.line as f64);
+                }
+            }
+        }
+    }
+}
