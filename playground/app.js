@@ -209,8 +209,12 @@ function renderProblems() {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'fix';
-      b.textContent = d.fix.replacement === '' && !d.fix.edits?.length ? 'Fix: remove' : 'Fix';
-      b.title = d.fix.replacement ? `Replace with ${d.fix.replacement}` : 'Remove it';
+      const unsafe = d.fix.applicability === 'unsafe';
+      b.textContent = (d.fix.replacement === '' && !d.fix.edits?.length ? 'Fix: remove' : 'Fix') + (unsafe ? ' (unsafe)' : '');
+      b.className = unsafe ? 'fix unsafe' : 'fix';
+      b.title =
+        (d.fix.replacement ? `Replace with ${d.fix.replacement}` : 'Remove it') +
+        (unsafe ? ' — unsafe: it grants something the export does not name' : '');
       b.addEventListener('click', () => {
         setExport(applyFix(textarea.value, d.fix));
       });

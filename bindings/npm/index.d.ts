@@ -36,6 +36,8 @@ export interface Fix {
   length: number;
   /** The change place by place, when it has several. */
   edits?: { replacement: string; offset: number; length: number }[];
+  /** `unsafe`: it grants something the file does not name; `scapi lint --fix` applies it only with `--unsafe-fixes`. */
+  applicability: 'safe' | 'unsafe';
 }
 
 /** One finding, as `scapi lint --format json` writes it. */

@@ -173,3 +173,109 @@ fn eval_runs_sharing_a_store_are_one_fleet() {
     .into();
     assert_eq!(outcomes, want);
 }
+
+/// `scapi.toml` is found from the current directory upward; `.scapi.toml`
+/// too; both in one directory is an error; `--isolated` ignores them; flags
+/// override them.
+#[test]
+fn the_configuration_is_found_upward() {
+    let root_dir = tempfile::tempdir().unwrap();
+    let deep = root_dir.path().join("a/b");
+    std::fs::create_dir_all(&deep).unwrap();
+    let export = deep.join("wwews.cfg");
+    // A cleartext origin: a warning (SC0113).
+    std::fs::write(
+        &export,
+        "service-client-api.accepted-web-content-origins=http://crm.example.com\n",
+    )
+    .unwrap();
+    let lint = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scapi"))
+            .arg("lint")
+            .args(args)
+            .arg("wwews.cfg")
+            .current_dir(&deep)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        lint(&[]).status.code(),
+        Some(0),
+        "no configuration: warnings pass"
+    );
+    std::fs::write(
+        root_dir.path().join("a/scapi.toml"),
+        "[lint]\nfail-level = \"warning\"\n",
+    )
+    .unwrap();
+    assert_eq!(lint(&[]).status.code(), Some(1), "found one directory up");
+    assert_eq!(lint(&["--isolated"]).status.code(), Some(0));
+    assert_eq!(
+        lint(&["--fail-level", "error"]).status.code(),
+        Some(0),
+        "the flag wins"
+    );
+    std::fs::write(deep.join(".scapi.toml"), "[lint]\nallow = [\"SC0113\"]\n").unwrap();
+    assert_eq!(
+        lint(&[]).status.code(),
+        Some(0),
+        "the nearest file is the one read"
+    );
+    std::fs::write(deep.join("scapi.toml"), "").unwrap();
+    let both = lint(&[]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("both `scapi.toml` and `.scapi.toml`"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+    let shown = Command::new(env!("CARGO_BIN_EXE_scapi"))
+        .args(["config", "--format", "json"])
+        .current_dir(root_dir.path().join("a"))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(doc["failLevel"]["value"], "warning");
+    assert!(
+        doc["failLevel"]["from"]
+            .as_str()
+            .unwrap()
+            .ends_with("scapi.toml:2")
+    );
+}
+
+/// `--fix` applies only safe fixes by default, leaves a file with none of
+/// the findings it fixed, and `--fix` again changes nothing.
+#[test]
+fn fixing_twice_changes_nothing_more() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["wwews.cfg", "wwews.json", "wwews.yaml"] {
+        let case = name.replace("wwews.", "lint-fix-");
+        let src = root()
+            .join("tests/cases/cli")
+            .join(case)
+            .join("tmp")
+            .join(name);
+        std::fs::copy(&src, dir.path().join(name)).unwrap();
+        let fix = || {
+            Command::new(env!("CARGO_BIN_EXE_scapi"))
+                .args(["lint", "--fix", name])
+                .current_dir(dir.path())
+                .output()
+                .unwrap()
+        };
+        fix();
+        let once = std::fs::read(dir.path().join(name)).unwrap();
+        let again = fix();
+        assert_eq!(
+            std::fs::read(dir.path().join(name)).unwrap(),
+            once,
+            "{name}"
+        );
+        assert!(
+            String::from_utf8_lossy(&again.stderr).starts_with("no fixes to apply"),
+            "{name}: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+    }
+}

@@ -65,6 +65,34 @@ pub struct Fix {
     /// The change edit by edit, sorted and disjoint, when it has more than
     /// one; empty otherwise.
     pub edits: Vec<Edit>,
+    /// Whether `lint --fix` applies it on its own.
+    pub applicability: Applicability,
+}
+
+/// Whether a fix only restates what the file says, or changes what it
+/// grants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Applicability {
+    /// The fix restates what the file already names in the form the
+    /// runtime needs (canonical origin spelling, a trailing slash or path
+    /// removed, the case of a request name, quotes, separators, a repeated
+    /// item removed): `lint --fix` applies it.
+    #[default]
+    Safe,
+    /// The fix grants something the file does not name (an origin added, a
+    /// did-you-mean replacement, a structure guessed): `lint --fix` applies
+    /// it only with `--unsafe-fixes`.
+    Unsafe,
+}
+
+impl Applicability {
+    /// `safe` or `unsafe`, as reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
 }
 
 /// One replacement of a multi-part [`Fix`].
@@ -175,7 +203,17 @@ impl Diagnostic {
             span,
             replacement: replacement.into(),
             edits: Vec::new(),
+            applicability: Applicability::Safe,
         });
+        self
+    }
+
+    /// Marks the fix unsafe: it grants something the file does not name,
+    /// so `lint --fix` applies it only with `--unsafe-fixes`.
+    pub fn unsafe_fix(mut self) -> Diagnostic {
+        if let Some(f) = &mut self.fix {
+            f.applicability = Applicability::Unsafe;
+        }
         self
     }
 
@@ -202,6 +240,7 @@ impl Diagnostic {
             span,
             replacement: replacement.into(),
             edits,
+            applicability: Applicability::Safe,
         });
         self
     }

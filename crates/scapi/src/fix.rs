@@ -6,7 +6,7 @@
 //! that, applies them from the end of the file backwards (so earlier
 //! offsets stay valid) and never splits a character.
 
-use crate::diagnostic::{Edit, Fix};
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
 
 /// Why a set of fixes cannot be applied together.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +35,153 @@ pub enum FixError {
         /// End of the range.
         end: usize,
     },
+}
+
+/// What `lint --fix` did to one file.
+#[derive(Clone, Debug)]
+pub struct FixRun {
+    /// The file after the fixes (its BOM kept); the input when none applied.
+    pub bytes: Vec<u8>,
+    /// The findings fixed, as they were reported before their fix.
+    pub fixed: Vec<Diagnostic>,
+    /// Findings whose fix is unsafe, left because unsafe fixes were not
+    /// asked for.
+    pub unsafe_left: usize,
+    /// The fixed file, compiled: what is left to report.
+    pub after: crate::Compilation,
+}
+
+impl FixRun {
+    /// Whether a fix changed the file.
+    pub fn changed(&self) -> bool {
+        !self.fixed.is_empty()
+    }
+}
+
+/// Why `lint --fix` leaves a file as it was.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FixRunError {
+    /// Occurs when the fixes would leave a finding that was not there
+    /// before: a bug in a fix, reported instead of written.
+    #[error("fixing it would introduce `{code}` ({message}); nothing was written")]
+    Regression {
+        /// The new finding's code.
+        code: crate::rules::Code,
+        /// Its message.
+        message: String,
+    },
+    /// Occurs when fixes cannot be applied to the text (a bug).
+    #[error("its fixes do not apply: {0}")]
+    Apply(FixError),
+}
+
+/// Applies the machine-applicable fixes of a file — the safe ones, and the
+/// unsafe ones too when `include_unsafe` — round after round (a fix may
+/// make another finding's fix possible) until none is left, then checks
+/// that the fixed file has none of the fixed findings and no new one.
+/// Fixes of one round that touch the same bytes wait for the next round.
+pub fn fix_file(
+    name: &str,
+    bytes: Vec<u8>,
+    options: &crate::Options,
+    include_unsafe: bool,
+) -> Result<FixRun, FixRunError> {
+    let allowed = |a: Applicability| include_unsafe || a == Applicability::Safe;
+    let original = bytes.clone();
+    let mut c = crate::compile_vec(name, bytes, options);
+    let mut fixed: Vec<Diagnostic> = Vec::new();
+    // Every round fixes at least one finding; the bound only guards
+    // against a fix that would undo another.
+    for _ in 0..256 {
+        if c.is_unreadable() {
+            break;
+        }
+        let mut chosen: Vec<&Diagnostic> = Vec::new();
+        let mut taken: Vec<(usize, usize)> = Vec::new();
+        for d in &c.diagnostics {
+            let Some(f) = d.fix.as_ref().filter(|f| allowed(f.applicability)) else {
+                continue;
+            };
+            let parts = f.parts();
+            let overlaps = parts.iter().any(|e| {
+                taken.iter().any(|&(s, t)| {
+                    e.span.start < t && s < e.span.end
+                        || (e.span.is_empty() && s < e.span.start && e.span.start < t)
+                })
+            });
+            if overlaps {
+                continue;
+            }
+            taken.extend(parts.iter().map(|e| (e.span.start, e.span.end)));
+            chosen.push(d);
+        }
+        if chosen.is_empty() {
+            break;
+        }
+        let text = apply(
+            c.source.text(),
+            chosen.iter().filter_map(|d| d.fix.as_ref()),
+        )
+        .map_err(FixRunError::Apply)?;
+        let mut next_bytes = Vec::with_capacity(text.len() + 3);
+        if c.source.base() > 0 {
+            next_bytes.extend_from_slice("\u{feff}".as_bytes());
+        }
+        next_bytes.extend_from_slice(text.as_bytes());
+        let next = crate::compile_vec(name, next_bytes, options);
+        check_no_regression(&c.diagnostics, &chosen, &next.diagnostics)?;
+        fixed.extend(chosen.into_iter().cloned());
+        c = next;
+    }
+    let unsafe_left = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.fix.as_ref().is_some_and(|f| !allowed(f.applicability)))
+        .count();
+    let bytes = if fixed.is_empty() {
+        original
+    } else {
+        let mut b = Vec::new();
+        if c.source.base() > 0 {
+            b.extend_from_slice("\u{feff}".as_bytes());
+        }
+        b.extend_from_slice(c.source.text().as_bytes());
+        b
+    };
+    Ok(FixRun {
+        bytes,
+        fixed,
+        unsafe_left,
+        after: c,
+    })
+}
+
+/// Per rule, the findings after a round are at most those before it less
+/// the ones fixed.
+fn check_no_regression(
+    before: &[Diagnostic],
+    fixed: &[&Diagnostic],
+    after: &[Diagnostic],
+) -> Result<(), FixRunError> {
+    let mut budget: std::collections::BTreeMap<crate::rules::Code, isize> =
+        std::collections::BTreeMap::new();
+    for d in before {
+        *budget.entry(d.code).or_default() += 1;
+    }
+    for d in fixed {
+        *budget.entry(d.code).or_default() -= 1;
+    }
+    for d in after {
+        let left = budget.entry(d.code).or_default();
+        *left -= 1;
+        if *left < 0 {
+            return Err(FixRunError::Regression {
+                code: d.code,
+                message: d.message.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The text with every fix applied, edit by edit. Identical edits (two
@@ -81,6 +228,7 @@ mod tests {
             span: Span::new(start, end),
             replacement: r.to_string(),
             edits: Vec::new(),
+            applicability: Applicability::Safe,
         }
     }
 
@@ -119,6 +267,7 @@ mod tests {
                     replacement: String::new(),
                 },
             ],
+            applicability: Applicability::Safe,
         };
         assert_eq!(
             apply("\"a;b\"", &[quotes, fix(2, 3, ",")]),

@@ -105,6 +105,7 @@
 
 pub use scapi_policy as runtime;
 
+pub mod baseline;
 pub mod diagnostic;
 pub mod diff;
 pub mod eval;
@@ -248,6 +249,8 @@ pub mod schema {
     pub const REQUESTS: &str = include_str!("../grammar/requests.schema.json");
     /// The diff report (`scapi diff --format json`).
     pub const DIFF: &str = include_str!("../grammar/diff.schema.json");
+    /// A baseline (`scapi lint --write-baseline`).
+    pub const BASELINE: &str = include_str!("../grammar/baseline.schema.json");
 }
 
 /// What [`load`] found.

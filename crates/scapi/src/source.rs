@@ -131,6 +131,19 @@ struct Inner {
     /// How many characters start before each multiple of [`STRIDE`] bytes,
     /// so a column is found without walking a long line from its start.
     char_marks: Vec<usize>,
+    /// Where each option is written, by position; set once the export is
+    /// read.
+    outline: std::sync::OnceLock<Vec<OptionPlace>>,
+}
+
+/// Where one option of the export is written: its name and the bytes from
+/// its key to the end of its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptionPlace {
+    /// `section/key`, e.g. `interaction-workspace/service-client-api.rate-limit`.
+    pub name: String,
+    /// From the key to the end of the value.
+    pub span: Span,
 }
 
 /// Bytes between two entries of [`SourceFile`]'s character index.
@@ -168,8 +181,27 @@ impl SourceFile {
                 base,
                 line_starts,
                 char_marks,
+                outline: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Records where the options are written (the reader does, once).
+    pub fn set_outline(&self, mut places: Vec<OptionPlace>) {
+        places.sort_by_key(|p| (p.span.start, p.span.end));
+        let _ = self.inner.outline.set(places);
+    }
+
+    /// The option written at `offset`, if any: the innermost whose key or
+    /// value holds it.
+    pub fn option_at(&self, offset: usize) -> Option<&OptionPlace> {
+        let places = self.inner.outline.get()?;
+        let after = places.partition_point(|p| p.span.start <= offset);
+        places
+            .get(..after)?
+            .iter()
+            .rev()
+            .find(|p| offset < p.span.end.max(p.span.start + 1))
     }
 
     /// The name the file was given as (a path or `<stdin>`).

@@ -122,3 +122,57 @@ fn all_fixes_of_a_run_apply_together() {
     );
     assert!(fixed_files >= 30, "only {fixed_files} files had fixes");
 }
+
+/// `lint --fix` on every input: safe fixes only, then every fix. No fix
+/// revives or adds a finding (a regression refuses the write), every
+/// finding fixed is gone, and no fix of the kind applied is left.
+#[test]
+fn lint_fix_leaves_no_fixable_finding_and_adds_none() {
+    let mut failures = Vec::new();
+    let mut fixed = 0;
+    for (what, name, bytes, options) in inputs() {
+        for include_unsafe in [false, true] {
+            let run = match scapi::fix::fix_file(&name, bytes.clone(), &options, include_unsafe) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(format!("{what} (unsafe: {include_unsafe}): {e}"));
+                    continue;
+                }
+            };
+            fixed += run.fixed.len();
+            let left: Vec<_> = run
+                .after
+                .diagnostics
+                .iter()
+                .filter(|d| {
+                    d.fix.as_ref().is_some_and(|f| {
+                        include_unsafe || f.applicability == scapi::diagnostic::Applicability::Safe
+                    })
+                })
+                .map(|d| format!("{} {}", d.code, d.message))
+                .collect();
+            if !left.is_empty() {
+                failures.push(format!(
+                    "{what} (unsafe: {include_unsafe}): fixable findings left: {left:?}"
+                ));
+            }
+            // The bytes written are the file compiled last.
+            let again = scapi::compile(&name, &run.bytes, &options);
+            if counts(&again.diagnostics) != counts(&run.after.diagnostics) {
+                failures.push(format!(
+                    "{what}: the written bytes are not the ones checked"
+                ));
+            }
+            if !run.changed() && run.bytes != bytes {
+                failures.push(format!("{what}: unchanged, yet other bytes"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(fixed >= 60, "only {fixed} findings fixed");
+}

@@ -202,3 +202,125 @@ fn schemas_reject_wrong_documents() {
         );
     }
 }
+
+/// The outputs of `tests/cases/cli/` whose command has `flag`.
+fn cli_outputs(flag: &str) -> Vec<(std::path::PathBuf, String)> {
+    cases("cli")
+        .into_iter()
+        .filter(|dir| {
+            std::fs::read_to_string(dir.join("cmd"))
+                .unwrap()
+                .contains(flag)
+        })
+        .map(|dir| {
+            let out = std::fs::read_to_string(dir.join("stdout")).unwrap();
+            (dir, out)
+        })
+        .collect()
+}
+
+/// JUnit reports conform to Jenkins' `junit-10.xsd` (vendored in
+/// `tests/schemas/`), checked by libxml2's `xmllint` (`.ci/run` installs
+/// it).
+#[test]
+fn junit_output_matches_the_jenkins_schema() {
+    let xsd = root().join("tests/schemas/junit-10.xsd");
+    let mut n = 0;
+    for (dir, out) in cli_outputs("--format junit") {
+        let file = std::env::temp_dir().join(format!("scapi-junit-{}-{n}.xml", std::process::id()));
+        std::fs::write(&file, &out).unwrap();
+        let check = std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&xsd)
+            .arg(&file)
+            .output()
+            .expect("xmllint runs (`.ci/run` installs libxml2-utils)");
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            check.status.success(),
+            "{}: not valid JUnit XML:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        n += 1;
+    }
+    assert!(n >= 2, "only {n} JUnit outputs checked");
+}
+
+/// GitLab Code Quality reports conform to the format GitLab documents
+/// (`tests/schemas/gitlab-codequality.schema.json`); fingerprints are
+/// unique within a report.
+#[test]
+fn gitlab_output_matches_the_code_quality_format() {
+    let v = Validator::new(
+        &std::fs::read_to_string(root().join("tests/schemas/gitlab-codequality.schema.json"))
+            .unwrap(),
+    );
+    let mut n = 0;
+    for (dir, out) in cli_outputs("--format gitlab") {
+        let doc: Value = serde_json::from_str(&out).unwrap();
+        v.check(&dir.display().to_string(), &doc);
+        let prints: std::collections::BTreeSet<_> = doc
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["fingerprint"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            prints.len(),
+            doc.as_array().unwrap().len(),
+            "{}",
+            dir.display()
+        );
+        n += 1;
+    }
+    assert!(n >= 1, "no GitLab output checked");
+    assert!(
+        v.schemas
+            .validate(&serde_json::json!([{"description": "x"}]), v.index)
+            .is_err()
+    );
+}
+
+/// Baselines conform to `grammar/baseline.schema.json`: those `lint
+/// --write-baseline` wrote in the CLI cases, and one of every lint case.
+#[test]
+fn baselines_match_the_schema() {
+    let v = Validator::new(scapi::schema::BASELINE);
+    let mut n = 0;
+    for dir in cases("cli") {
+        let cmd = std::fs::read_to_string(dir.join("cmd")).unwrap();
+        let Ok(listing) = std::fs::read_to_string(dir.join("tmp.txt")) else {
+            continue;
+        };
+        if !cmd.contains("--write-baseline") {
+            continue;
+        }
+        for part in listing
+            .split("=== ")
+            .filter(|p| p.starts_with("baseline.json\n"))
+        {
+            let doc: Value = serde_json::from_str(&part["baseline.json\n".len()..]).unwrap();
+            v.check(&dir.display().to_string(), &doc);
+            n += 1;
+        }
+    }
+    for dir in cases("lint") {
+        let input = common::lint_input(&dir);
+        let name = input.file_name().unwrap().to_str().unwrap().to_string();
+        let c = scapi::compile(
+            &name,
+            &std::fs::read(&input).unwrap(),
+            &common::options(&dir),
+        );
+        let b =
+            scapi::baseline::Baseline::of([(name.as_str(), &c.source, c.diagnostics.as_slice())]);
+        v.check(
+            &dir.display().to_string(),
+            &serde_json::from_str(&b.to_json()).unwrap(),
+        );
+        n += 1;
+    }
+    assert!(n > 10, "only {n} baselines checked");
+}

@@ -6,7 +6,8 @@ use super::{
 };
 use clap::ValueEnum;
 use scapi::render::FileDiagnostics;
-use scapi::suppress::Overrides;
+use scapi::rules::Code;
+use scapi::suppress::Level;
 use scapi_policy::compiled::CompiledPolicy;
 use std::path::PathBuf;
 
@@ -26,6 +27,8 @@ pub struct Args {
     input: InputArgs,
     #[command(flatten)]
     severity: SeverityArgs,
+    #[command(flatten)]
+    config: super::config::ConfigArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,7 +73,12 @@ fn output_format(args: &Args) -> Result<OutputFormat, String> {
     }
 }
 
-pub fn run(args: Args, overrides: Overrides) -> Exit {
+pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
+    let settings = match super::config::settings(&args.config, None, args.input.max_per_rule, flags)
+    {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
     let format = match output_format(&args) {
         Ok(f) => f,
         Err(e) => {
@@ -90,9 +98,8 @@ pub fn run(args: Args, overrides: Overrides) -> Exit {
         name,
         read.bytes,
         &scapi::Options {
-            overrides,
             size: read.size,
-            ..args.input.options()
+            ..settings.options(&args.input, &args.file)
         },
     );
     let refused = c.has_errors();

@@ -1,13 +1,17 @@
-//! `scapi lint FILE…`
+//! `scapi lint FILE…`: report, fix, gate.
 
+use super::config::{ConfigArgs, Settings};
 use super::{
     Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, shown, stderr_style,
-    write_stdout,
+    write_atomically, write_stdout,
 };
 use clap::ValueEnum;
+use scapi::baseline::Baseline;
 use scapi::diagnostic::Severity;
-use scapi::render::{FileDiagnostics, github, human, json, sarif};
-use scapi::suppress::Overrides;
+use scapi::render::{FileDiagnostics, github, gitlab, human, json, junit, sarif};
+use scapi::rules::Code;
+use scapi::suppress::Level;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,13 +21,34 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = LintFormat::Human)]
     format: LintFormat,
-    /// Fail (exit 1) on findings at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailLevel::Error)]
-    fail_level: FailLevel,
+    /// Fail (exit 1) on findings at or above this severity [default: error,
+    /// or `fail-level` of `scapi.toml`].
+    #[arg(long, value_enum)]
+    fail_level: Option<FailLevel>,
+    /// Apply every safe fix in place (atomically), then report what is
+    /// left; with `-`, print the fixed export.
+    #[arg(long)]
+    fix: bool,
+    /// With `--fix` or `--diff`, also apply unsafe fixes: those that grant
+    /// something the export does not name.
+    #[arg(long)]
+    unsafe_fixes: bool,
+    /// Print the unified diff of the fixes instead of writing them; exit 1
+    /// when there is one.
+    #[arg(long)]
+    diff: bool,
+    /// Report (and fail on) only findings not recorded in this baseline.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+    /// Record the findings in this baseline file (atomically) and exit 0.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
     severity: SeverityArgs,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,77 +59,328 @@ enum LintFormat {
     Sarif,
     /// GitHub Actions workflow-command annotations.
     Github,
+    /// JUnit XML, as Jenkins and GitLab read test reports.
+    Junit,
+    /// GitLab Code Quality JSON.
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum FailLevel {
+pub enum FailLevel {
     Error,
     Warning,
 }
 
-pub fn run(args: Args, overrides: Overrides) -> Exit {
+impl From<FailLevel> for Severity {
+    fn from(f: FailLevel) -> Severity {
+        match f {
+            FailLevel::Error => Severity::Error,
+            FailLevel::Warning => Severity::Warning,
+        }
+    }
+}
+
+/// One file of the run: what was read, and what is reported.
+struct Linted {
+    path: String,
+    report: FileDiagnostics,
+    unreadable: bool,
+}
+
+/// What `--fix` or `--diff` did.
+#[derive(Default)]
+struct Fixing {
+    fixed: usize,
+    files: usize,
+    unsafe_left: usize,
+    diff: String,
+}
+
+fn lint_one(
+    path: &str,
+    args: &Args,
+    settings: &Settings,
+    fixing: &mut Fixing,
+) -> Result<Linted, Exit> {
+    let read = read_input(path, args.input.max_input_bytes).map_err(|msg| {
+        error(msg);
+        Exit::Unusable
+    })?;
+    let name = shown(path);
     let options = scapi::Options {
-        overrides,
-        ..args.input.options()
+        size: read.size,
+        ..settings.options(&args.input, path)
     };
-    let mut files = Vec::new();
-    let mut exit = Exit::Success;
-    for path in &args.files {
-        let read = match read_input(path, args.input.max_input_bytes) {
+    let c = if args.fix || args.diff {
+        let original = read.bytes.clone();
+        let run = match scapi::fix::fix_file(name, read.bytes, &options, args.unsafe_fixes) {
             Ok(r) => r,
-            Err(msg) => {
-                error(msg);
-                exit = Exit::Unusable;
-                continue;
+            Err(e) => {
+                error(format!("`{name}`: {e}"));
+                return Err(Exit::Unusable);
             }
         };
-        let name = shown(path);
-        let c = scapi::compile_vec(
-            name,
-            read.bytes,
-            &scapi::Options {
-                size: read.size,
-                ..options.clone()
-            },
-        );
-        if c.is_unreadable() {
-            exit = Exit::Unusable;
+        fixing.unsafe_left += run.unsafe_left;
+        if run.changed() {
+            fixing.fixed += run.fixed.len();
+            fixing.files += 1;
+            if args.diff {
+                fixing
+                    .diff
+                    .push_str(&unified_diff(name, &original, &run.bytes));
+            } else if path == "-" {
+                print_stdout(&String::from_utf8_lossy(&run.bytes)).map_err(|e| {
+                    error(e);
+                    Exit::Unusable
+                })?;
+            } else if let Err(e) = write_atomically(std::path::Path::new(path), &run.bytes) {
+                error(e);
+                return Err(Exit::Unusable);
+            }
+        } else if path == "-" && args.fix && !args.diff {
+            // Standard input is echoed whole when nothing changed too.
+            print_stdout(&String::from_utf8_lossy(&run.bytes)).map_err(|e| {
+                error(e);
+                Exit::Unusable
+            })?;
         }
-        files.push(FileDiagnostics {
-            source: c.source,
-            diagnostics: c.diagnostics,
-            suppressed: c.suppressed,
-        });
-    }
-    let threshold = match args.fail_level {
-        FailLevel::Error => Severity::Error,
-        FailLevel::Warning => Severity::Warning,
+        run.after
+    } else {
+        scapi::compile_vec(name, read.bytes, &options)
     };
+    Ok(Linted {
+        path: path.to_string(),
+        unreadable: c.is_unreadable(),
+        report: FileDiagnostics::of(c),
+    })
+}
+
+/// How a baseline at `baseline` names the file at `path`: relative to the
+/// baseline's directory when it is under it, so the baseline holds
+/// wherever `lint` runs from; else as given.
+fn relative_to(baseline: &std::path::Path, path: &str) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_string();
+    };
+    let file = super::config::normalize(&cwd.join(path));
+    let dir = super::config::normalize(&cwd.join(baseline));
+    match dir.parent().and_then(|d| file.strip_prefix(d).ok()) {
+        Some(rel) if path != "-" => rel.to_string_lossy().into_owned(),
+        _ => path.to_string(),
+    }
+}
+
+/// A unified diff of one file's fixes, `a/` and `b/` prefixed as git writes
+/// them.
+fn unified_diff(name: &str, before: &[u8], after: &[u8]) -> String {
+    let (a, b) = (
+        String::from_utf8_lossy(before),
+        String::from_utf8_lossy(after),
+    );
+    let diff = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
+    let mut out = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+fn read_baseline(path: &std::path::Path) -> Result<Baseline, Exit> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        error(format!(
+            "cannot read the baseline `{}`: {}",
+            path.display(),
+            super::io_reason(&e)
+        ));
+        Exit::Unusable
+    })?;
+    Baseline::from_json(&text).map_err(|e| {
+        error(format!("`{}`: {e}", path.display()));
+        Exit::Unusable
+    })
+}
+
+pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
+    let settings = match super::config::settings(
+        &args.config,
+        args.fail_level.map(Into::into),
+        args.input.max_per_rule,
+        flags,
+    ) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    if args.unsafe_fixes && !(args.fix || args.diff) {
+        error("`--unsafe-fixes` applies with `--fix` or `--diff`");
+        return Exit::Unusable;
+    }
+    if args.fix && args.diff && args.files.iter().any(|f| f == "-") {
+        // Both would print: the fixed text and the diff.
+        error("`--fix --diff` cannot read standard input; use one");
+        return Exit::Unusable;
+    }
+    let baseline = match &args.baseline {
+        Some(p) => match read_baseline(p) {
+            Ok(b) => Some(b),
+            Err(exit) => return exit,
+        },
+        None => None,
+    };
+    let mut exit = Exit::Success;
+    let mut fixing = Fixing::default();
+    let mut linted = Vec::new();
+    for path in &args.files {
+        match lint_one(path, &args, &settings, &mut fixing) {
+            Ok(l) => linted.push(l),
+            Err(e) => exit = exit.max(e),
+        }
+    }
+    if linted.iter().any(|l| l.unreadable) {
+        exit = Exit::Unusable;
+    }
+    if let Some(path) = &args.write_baseline {
+        let names: Vec<String> = linted.iter().map(|l| relative_to(path, &l.path)).collect();
+        let b = Baseline::of(linted.iter().zip(&names).map(|(l, n)| {
+            (
+                n.as_str(),
+                &l.report.source,
+                l.report.diagnostics.as_slice(),
+            )
+        }));
+        if let Err(e) = write_atomically(path, b.to_json().as_bytes()) {
+            error(e);
+            return Exit::Unusable;
+        }
+        let n: usize = b.findings.iter().map(|e| e.count).sum();
+        eprintln!(
+            "wrote {n} finding{} to the baseline `{}`",
+            if n == 1 { "" } else { "s" },
+            path.display()
+        );
+        return exit;
+    }
+    let mut held = 0;
+    if let (Some(b), Some(at)) = (&baseline, &args.baseline) {
+        let mut m = b.matcher();
+        let files: Vec<String> = linted.iter().map(|l| relative_to(at, &l.path)).collect();
+        for (l, name) in linted.iter_mut().zip(&files) {
+            held += m.filter(name, &l.report.source, &mut l.report.diagnostics);
+        }
+        for (entry, gone) in m.stale(&files) {
+            let path = args
+                .baseline
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "warning: baseline `{path}`: {gone} `{}` finding{} of `{}` in `{}` ({}) no longer found; record the baseline again with `--write-baseline`",
+                entry.code,
+                if gone == 1 { "" } else { "s" },
+                entry.text,
+                entry.file,
+                if entry.option.is_empty() {
+                    "the file"
+                } else {
+                    entry.option.as_str()
+                },
+            );
+        }
+    }
+    let files: Vec<FileDiagnostics> = linted.into_iter().map(|l| l.report).collect();
+    let threshold = settings.fail_level.0;
     let failing = files
         .iter()
         .flat_map(|f| &f.diagnostics)
         .any(|d| d.severity >= threshold);
+    if args.diff {
+        // The diff is the output; its verdict is whether there is one.
+        if let Err(e) = print_stdout(&fixing.diff) {
+            error(e);
+            return Exit::Unusable;
+        }
+        eprint!("{}", fix_summary(&fixing, args.unsafe_fixes, true));
+        return if exit == Exit::Unusable {
+            exit
+        } else if fixing.diff.is_empty() {
+            Exit::Success
+        } else {
+            Exit::Negative
+        };
+    }
     if failing && exit == Exit::Success {
         exit = Exit::Negative;
     }
     // Machine formats are streamed: a report of many thousands of findings
-    // is never held whole.
+    // is never held whole. With `--fix -`, standard output holds the export.
     let successful = exit != Exit::Unusable;
+    let to_stderr = args.fix && args.files.iter().any(|f| f == "-");
+    let emit = |text: &str| {
+        if to_stderr {
+            eprint!("{text}");
+            Ok(())
+        } else {
+            print_stdout(text)
+        }
+    };
     let written = match args.format {
+        LintFormat::Json if to_stderr => emit(&json::report(&files).to_json()),
         LintFormat::Json => write_stdout(|out| json::write_report(&files, out)),
+        LintFormat::Sarif if to_stderr => emit(&sarif::log(&files, successful).to_json()),
         LintFormat::Sarif => write_stdout(|out| sarif::write_log(&files, successful, out)),
-        LintFormat::Github => print_stdout(&github::annotations(&files)),
+        LintFormat::Github => emit(&github::annotations(&files)),
+        LintFormat::Junit => emit(&junit::report(&files, threshold)),
+        LintFormat::Gitlab => emit(&gitlab::report(&files)),
         LintFormat::Human => Ok(()),
     };
     if let Err(e) = written {
         error(e);
         return Exit::Unusable;
     }
+    if args.fix {
+        eprint!("{}", fix_summary(&fixing, args.unsafe_fixes, false));
+    }
+    if held > 0 {
+        eprintln!(
+            "{held} finding{} held by the baseline",
+            if held == 1 { "" } else { "s" }
+        );
+    }
     match args.format {
-        LintFormat::Json | LintFormat::Sarif | LintFormat::Github => {}
-        // With no file read there is nothing to summarize; the errors said why.
-        LintFormat::Human if files.is_empty() => {}
-        LintFormat::Human => eprint!("{}", human::render_run(&files, stderr_style())),
+        LintFormat::Human if !files.is_empty() => {
+            eprint!("{}", human::render_run(&files, stderr_style()));
+        }
+        // With no file read there is nothing to summarize; the errors said
+        // why. Machine formats carry their own summary.
+        _ => {}
     }
     exit
+}
+
+fn fix_summary(f: &Fixing, unsafe_fixes: bool, diff: bool) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let verb = if diff { "would fix" } else { "fixed" };
+    let mut out = if f.fixed == 0 {
+        "no fixes to apply".to_string()
+    } else {
+        format!(
+            "{verb} {} in {}",
+            plural(f.fixed, "finding"),
+            plural(f.files, "file")
+        )
+    };
+    if f.unsafe_left > 0 && !unsafe_fixes {
+        let what = match f.unsafe_left {
+            1 => "1 more fix is unsafe".to_string(),
+            n => format!("{n} more fixes are unsafe"),
+        };
+        out.push_str(&format!(
+            "; {what} (granting what the export does not name; `--unsafe-fixes` applies them)"
+        ));
+    }
+    out.push('\n');
+    out
 }

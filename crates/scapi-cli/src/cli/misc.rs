@@ -48,6 +48,8 @@ enum SchemaKind {
     Requests,
     /// The diff report (`scapi diff --format json`).
     Diff,
+    /// A baseline (`scapi lint --write-baseline`).
+    Baseline,
 }
 
 fn emit(text: &str) -> Exit {
@@ -194,6 +196,7 @@ pub fn schema(args: SchemaArgs) -> Exit {
         SchemaKind::Eval => scapi::schema::EVAL,
         SchemaKind::Requests => scapi::schema::REQUESTS,
         SchemaKind::Diff => scapi::schema::DIFF,
+        SchemaKind::Baseline => scapi::schema::BASELINE,
     })
 }
 

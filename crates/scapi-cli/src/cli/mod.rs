@@ -5,6 +5,7 @@
 //! level, compile refused, …), 2 usage error or unreadable input.
 
 mod compile;
+mod config;
 mod diff;
 mod eval;
 mod fmt;
@@ -49,6 +50,9 @@ enum Command {
     Rule(misc::RuleArgs),
     /// Print a JSON Schema of scapi's documents.
     Schema(misc::SchemaArgs),
+    /// Print the effective settings (`scapi.toml` and flags) and where each
+    /// came from.
+    Config(config::Args),
     /// Print a shell completion script.
     Completions(misc::CompletionsArgs),
 }
@@ -67,9 +71,9 @@ pub struct InputArgs {
     #[arg(long, default_value_t = scapi::input::DEFAULT_MAX_INPUT_BYTES, value_name = "BYTES")]
     max_input_bytes: u64,
     /// List at most this many findings of one rule per file and count the
-    /// rest (0: list all).
-    #[arg(long, default_value_t = scapi::diagnostic::DEFAULT_MAX_PER_RULE, value_name = "N")]
-    max_per_rule: usize,
+    /// rest (0: list all) [default: 1000, or `max-per-rule` of `scapi.toml`].
+    #[arg(long, value_name = "N")]
+    max_per_rule: Option<usize>,
 }
 
 impl InputArgs {
@@ -78,7 +82,10 @@ impl InputArgs {
             format: self.input_format.map(Format::into),
             object: self.object.map(Object::into),
             max_input_bytes: Some(self.max_input_bytes),
-            max_per_rule: Some(self.max_per_rule),
+            max_per_rule: Some(
+                self.max_per_rule
+                    .unwrap_or(scapi::diagnostic::DEFAULT_MAX_PER_RULE),
+            ),
             overrides: Overrides::new(),
             size: None,
         }
@@ -101,7 +108,7 @@ pub struct SeverityArgs {
 
 /// The overrides of a subcommand, in command-line order: for a rule named
 /// more than once, the last flag wins.
-fn overrides(m: &clap::ArgMatches) -> Result<Overrides, String> {
+fn overrides(m: &clap::ArgMatches) -> Result<Vec<(Code, Level)>, String> {
     let mut flags: Vec<(usize, Level, &String)> = Vec::new();
     for (id, level) in [
         ("allow", Level::Allow),
@@ -115,7 +122,7 @@ fn overrides(m: &clap::ArgMatches) -> Result<Overrides, String> {
         flags.extend(indices.zip(values).map(|(i, v)| (i, level, v)));
     }
     flags.sort_by_key(|f| f.0);
-    let mut o = Overrides::new();
+    let mut o = Vec::new();
     for (_, level, name) in flags {
         let code = Code::parse(name)
             .ok_or_else(|| format!("unknown rule `{name}`; `scapi rule` lists every rule"))?;
@@ -124,7 +131,7 @@ fn overrides(m: &clap::ArgMatches) -> Result<Overrides, String> {
                 "`{code}` cannot be allowed or re-graded: it reports an unreadable file or a suppression"
             ));
         }
-        o.set(code, level);
+        o.push((code, level));
     }
     Ok(o)
 }
@@ -193,21 +200,22 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
-    // Only `lint` and `compile` take severity flags.
+    // Only `lint`, `compile` and `config` take severity flags.
     let with_severity = matches
         .subcommand()
-        .filter(|(name, _)| matches!(*name, "lint" | "compile"));
-    let overrides = match with_severity.map(|(_, m)| overrides(m)) {
+        .filter(|(name, _)| matches!(*name, "lint" | "compile" | "config"));
+    let flags = match with_severity.map(|(_, m)| overrides(m)) {
         Some(Err(msg)) => {
             error(msg);
             return Exit::Unusable.into();
         }
         Some(Ok(o)) => o,
-        None => Overrides::new(),
+        None => Vec::new(),
     };
     let exit = match cli.command {
-        Command::Lint(a) => lint::run(a, overrides),
-        Command::Compile(a) => compile::run(a, overrides),
+        Command::Lint(a) => lint::run(a, &flags),
+        Command::Compile(a) => compile::run(a, &flags),
+        Command::Config(a) => config::run(a, &flags),
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => eval::explain(a),
         Command::Diff(a) => diff::run(a),

@@ -570,6 +570,20 @@ fn sha256_of(source: &SourceFile) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where each option is written.
+fn outline(export: &Export) -> Vec<crate::source::OptionPlace> {
+    export
+        .sections
+        .iter()
+        .flat_map(|s| {
+            s.options.iter().map(|o| crate::source::OptionPlace {
+                name: format!("{}/{}", s.name, o.key),
+                span: o.key_span.join(o.value_span),
+            })
+        })
+        .collect()
+}
+
 /// Parses an already decoded source (its size is not checked again).
 pub fn read_source(source: SourceFile, options: ReadOptions) -> Result<ReadExport, ReadFailure> {
     let format = options
@@ -583,13 +597,16 @@ pub fn read_source(source: SourceFile, options: ReadOptions) -> Result<ReadExpor
         InputFormat::Yaml => yaml::read(&source, &mut diagnostics),
     };
     match parsed {
-        Ok(export) => Ok(ReadExport {
-            sha256: sha256_of(&source),
-            source,
-            format,
-            export,
-            diagnostics,
-        }),
+        Ok(export) => {
+            source.set_outline(outline(&export));
+            Ok(ReadExport {
+                sha256: sha256_of(&source),
+                source,
+                format,
+                export,
+                diagnostics,
+            })
+        }
         Err(error) => Err(ReadFailure {
             source: Box::new(source),
             error,

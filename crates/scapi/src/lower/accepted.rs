@@ -375,7 +375,8 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
         let d = match closest(&scheme, SCHEMES.iter().copied()) {
             Some(s) => d
                 .help(format!("did you mean `{s}`?"))
-                .fix(part(parts.scheme), s),
+                .fix(part(parts.scheme), s)
+                .unsafe_fix(),
             None => d.help("agent desktop applications are served over `https` (or `http`)"),
         };
         cx.value_diag(opt, d);
@@ -1028,7 +1029,8 @@ fn lower_namespace(
             None => cx.value_diag(
                 opt,
                 d.help("`auth.getJwtToken` is granted only when named: write `auth.getJwtToken`")
-                    .fix(span, "auth.getJwtToken"),
+                    .fix(span, "auth.getJwtToken")
+                    .unsafe_fix(),
             ),
         }
         return Some(Filter::Namespace(ns.to_string()));

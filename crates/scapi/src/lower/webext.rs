@@ -149,7 +149,8 @@ pub(super) fn lower(
                 let d = match origins_end {
                     Some(at) => d
                         .help(format!("add `{o}` to `{ORIGINS}`"))
-                        .fix(Span::point(at), format!(", {o}")),
+                        .fix(Span::point(at), format!(", {o}"))
+                        .unsafe_fix(),
                     None => d.help(format!("set `{ORIGINS}` to `{o}`")),
                 };
                 cx.push(d);

@@ -267,3 +267,37 @@ impl miette::Diagnostic for One {
         Some(Box::new(std::iter::once(primary).chain(secondary)))
     }
 }
+
+/// An error about a place in a file that is not an export (a configuration
+/// file): the message, the snippet with the place labelled, and the help.
+pub fn render_located_error(
+    name: &str,
+    text: &str,
+    range: std::ops::Range<usize>,
+    message: &str,
+    label: &str,
+    help: Option<&str>,
+    style: Style,
+) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let mut d = miette::MietteDiagnostic::new(message.to_string())
+        .with_severity(miette::Severity::Error)
+        .with_label(miette::LabeledSpan::at(range, label.to_string()));
+    if let Some(h) = help {
+        d = d.with_help(h.to_string());
+    }
+    let report =
+        miette::Report::new(d).with_source_code(miette::NamedSource::new(name, text.to_string()));
+    let mut out = String::new();
+    if handler.render_report(&mut out, report.as_ref()).is_err() {
+        out = format!("error: {message}\n");
+    }
+    out
+}

@@ -94,6 +94,9 @@ pub struct JsonFix {
     /// The change place by place, when it has several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<JsonEdit>,
+    /// `safe`: `lint --fix` applies it; `unsafe`: only with
+    /// `--unsafe-fixes` (it grants something the file does not name).
+    pub applicability: &'static str,
 }
 
 /// One place a fix changes.
@@ -151,6 +154,7 @@ pub fn json_diagnostic(source: &SourceFile, d: &Diagnostic) -> JsonDiagnostic {
                     length: e.span.len(),
                 })
                 .collect(),
+            applicability: f.applicability.as_str(),
         }),
         omitted: d.omitted,
     }

@@ -5,8 +5,10 @@
 
 mod excerpt;
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 
 use crate::diagnostic::Diagnostic;

@@ -99,6 +99,15 @@ struct Result {
     fixes: Vec<Fix>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     suppressions: Vec<Suppression>,
+    partial_fingerprints: PartialFingerprints,
+}
+
+/// What code scanning matches a result by across runs: the finding's rule,
+/// file, option and text, not its line (`crate::baseline`).
+#[derive(Serialize)]
+struct PartialFingerprints {
+    #[serde(rename = "scapiFinding/v1")]
+    finding: String,
 }
 
 #[derive(Serialize)]
@@ -140,6 +149,13 @@ struct Region {
 struct Fix {
     description: Text,
     artifact_changes: Vec<ArtifactChange>,
+    properties: FixProperties,
+}
+
+/// scapi's property of a fix: whether `lint --fix` applies it.
+#[derive(Serialize)]
+struct FixProperties {
+    applicability: &'static str,
 }
 
 #[derive(Serialize)]
@@ -248,6 +264,7 @@ fn result(
     artifact: &ArtifactLocation,
     d: &Diagnostic,
     suppression: Option<&str>,
+    fingerprint: String,
 ) -> Result {
     let rule_index = rules.iter().position(|c| *c == d.code).unwrap_or(0);
     let located = |span: Span| {
@@ -309,6 +326,9 @@ fn result(
                         })
                         .collect(),
                 }],
+                properties: FixProperties {
+                    applicability: f.applicability.as_str(),
+                },
             })
             .collect(),
         suppressions: suppression
@@ -319,6 +339,9 @@ fn result(
                 }]
             })
             .unwrap_or_default(),
+        partial_fingerprints: PartialFingerprints {
+            finding: fingerprint,
+        },
     }
 }
 
@@ -357,8 +380,14 @@ fn results<'a>(
                 .map(|s| (&s.diagnostic, Some(s.reason.as_str()))),
         );
         all.sort_by_key(|(d, _)| (d.span.start, d.code));
-        all.into_iter()
-            .map(move |(d, s)| result(used, &f.source, &artifact, d, s))
+        let mut seen = std::collections::BTreeMap::new();
+        all.into_iter().map(move |(d, s)| {
+            let key = crate::baseline::key_of(&f.source, d);
+            let n = seen.entry(key.clone()).or_insert(0usize);
+            let fingerprint = crate::baseline::fingerprint(&key, *n);
+            *n += 1;
+            result(used, &f.source, &artifact, d, s, fingerprint)
+        })
     })
 }
 

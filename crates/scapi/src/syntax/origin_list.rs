@@ -598,7 +598,10 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> P<'a, F> {
             Diagnostic::new(Code::UnbalancedParentheses, open, "`(` is not closed")
                 .label("this filter list has no `)`")
                 .help("close the filter list with `)`")
-                .fix(Span::point(at), ")"),
+                .fix(Span::point(at), ")")
+                // Where the list ends is a guess: the entries after it may
+                // be meant as filters, or the reverse.
+                .unsafe_fix(),
         );
     }
 }
