@@ -116,6 +116,7 @@ pub mod input;
 #[cfg(feature = "invariants")]
 pub mod invariants;
 mod lower;
+pub mod options;
 pub mod render;
 pub mod rules;
 pub mod source;

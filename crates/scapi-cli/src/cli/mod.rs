@@ -10,6 +10,7 @@ mod diff;
 mod eval;
 mod fmt;
 mod lint;
+mod lsp;
 mod misc;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -53,6 +54,8 @@ enum Command {
     /// Print the effective settings (`scapi.toml` and flags) and where each
     /// came from.
     Config(config::Args),
+    /// Run the language server (LSP over standard input and output).
+    Lsp(lsp::Args),
     /// Print a shell completion script.
     Completions(misc::CompletionsArgs),
 }
@@ -216,6 +219,7 @@ pub fn main() -> ExitCode {
         Command::Lint(a) => lint::run(a, &flags),
         Command::Compile(a) => compile::run(a, &flags),
         Command::Config(a) => config::run(a, &flags),
+        Command::Lsp(a) => lsp::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Explain(a) => eval::explain(a),
         Command::Diff(a) => diff::run(a),

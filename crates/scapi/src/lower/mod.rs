@@ -51,6 +51,21 @@ pub const WORKSPACE_WEB_CONTENT: &str = "workspace.web-content";
 /// Prefix of every Service Client API option.
 pub const PREFIX: &str = "service-client-api.";
 
+/// Every option name lowering reads from the main section (documented in
+/// [`crate::options`]).
+#[cfg(test)]
+pub(crate) const KNOWN_OPTIONS: &[&str] = &[
+    ORIGINS,
+    RATE_LIMIT,
+    RATE_LIMIT_PREFIX,
+    QUARANTINE,
+    READ_ALLOWED,
+    WRITE_ALLOWED,
+    BLOCK_MARKDONE_TIMEOUT,
+    INTERACTION_WEB_CONTENT,
+    WORKSPACE_WEB_CONTENT,
+];
+
 /// The Configuration Server object an export belongs to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ObjectLevel {

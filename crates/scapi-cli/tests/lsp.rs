@@ -1,0 +1,225 @@
+//! `scapi lsp` driven as an editor drives it: framed JSON-RPC over its
+//! standard input and output.
+//!
+//! Cases are folders of `tests/cases/lsp/`: `input.cfg`, `input.json` or
+//! `input.yaml` is opened, then each line of `steps` runs — `hover L:C`,
+//! `completion L:C`, `actions L:C L:C` (code actions over a range),
+//! `formatting`, `change L:C L:C TEXT` (an incremental edit; `\n` in TEXT
+//! is a line break), `close` — with 0-based lines and UTF-16 columns as
+//! LSP counts them. `expected.json` is the transcript: the diagnostics
+//! published after opening and after each change, and each step's answer
+//! (completion lists shortened to their labels).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "../../../tests/common/mod.rs"]
+mod common;
+#[path = "../../../tests/common/lsp_client.rs"]
+mod lsp_client;
+
+use common::{Golden, cases};
+use lsp_client::Client;
+use serde_json::{Value, json};
+use std::io::Write;
+
+fn position(s: &str) -> Value {
+    let (l, c) = s.split_once(':').unwrap();
+    json!({"line": l.parse::<u32>().unwrap(), "character": c.parse::<u32>().unwrap()})
+}
+
+#[test]
+fn lsp_cases() {
+    let mut golden = Golden::default();
+    for dir in cases("lsp") {
+        let input = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_stem().is_some_and(|s| s == "input"))
+            .unwrap_or_else(|| panic!("{}: no input.*", dir.display()));
+        let ext = input.extension().unwrap().to_str().unwrap().to_string();
+        let uri = format!(
+            "file:///cases/{}/input.{ext}",
+            dir.file_name().unwrap().to_str().unwrap()
+        );
+        let text = std::fs::read_to_string(&input).unwrap();
+        let mut c = Client::start(env!("CARGO_BIN_EXE_scapi"));
+        c.initialize();
+        c.open(&uri, &ext, &text);
+        let mut transcript = vec![json!({"opened": c.diagnostics(&uri, 1)})];
+        let steps = std::fs::read_to_string(dir.join("steps")).unwrap_or_default();
+        let mut version = 1;
+        for step in steps.lines().filter(|l| !l.trim().is_empty()) {
+            let words: Vec<&str> = step.splitn(4, ' ').collect();
+            let doc = json!({"uri": uri});
+            let answer = match words[0] {
+                "hover" => c.request(
+                    "textDocument/hover",
+                    json!({"textDocument": doc, "position": position(words[1])}),
+                ),
+                "completion" => {
+                    let mut r = c.request(
+                        "textDocument/completion",
+                        json!({"textDocument": doc, "position": position(words[1])}),
+                    );
+                    if let Some(items) = r["result"].as_array() {
+                        r["result"] = items.iter().map(|i| i["label"].clone()).collect();
+                    }
+                    r
+                }
+                "actions" => c.request(
+                    "textDocument/codeAction",
+                    json!({"textDocument": doc,
+                           "range": {"start": position(words[1]), "end": position(words[2])},
+                           "context": {"diagnostics": []}}),
+                ),
+                "formatting" => c.request(
+                    "textDocument/formatting",
+                    json!({"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}}),
+                ),
+                "change" => {
+                    version += 1;
+                    let new_text = words.get(3).copied().unwrap_or("").replace("\\n", "\n");
+                    c.notify(
+                        "textDocument/didChange",
+                        json!({"textDocument": {"uri": uri, "version": version},
+                               "contentChanges": [{"range": {"start": position(words[1]), "end": position(words[2])},
+                                                   "text": new_text}]}),
+                    );
+                    json!({"diagnostics": c.diagnostics(&uri, version)})
+                }
+                "close" => {
+                    c.notify(
+                        "textDocument/didClose",
+                        json!({"textDocument": {"uri": uri}}),
+                    );
+                    json!({"diagnostics": c.diagnostics(&uri, version)})
+                }
+                other => panic!("{}: unknown step `{other}`", dir.display()),
+            };
+            let mut answer = answer;
+            if let Some(o) = answer.as_object_mut() {
+                o.remove("jsonrpc");
+                o.remove("id");
+            }
+            transcript.push(json!({"step": step, "answer": answer}));
+        }
+        assert_eq!(c.stop(), Some(0), "{}: exit code", dir.display());
+        let shown = serde_json::to_string_pretty(&transcript)
+            .unwrap()
+            .replace(&uri, "$URI")
+            + "\n";
+        golden.check(&dir.join("expected.json"), &shown);
+    }
+    golden.finish();
+}
+
+/// Bad input never stops the server: each gets an error answer (or is
+/// ignored, for a notification), and the next request is served.
+#[test]
+fn bad_input_is_answered_and_the_server_keeps_serving() {
+    let mut c = Client::start(env!("CARGO_BIN_EXE_scapi"));
+    // Before `initialize`, requests are refused.
+    let early = c.request("textDocument/hover", json!({}));
+    assert_eq!(early["error"]["code"], -32002, "{early}");
+    c.initialize();
+    let uri = "file:///x/wwews.cfg";
+    c.open(
+        uri,
+        "ini",
+        "service-client-api.accepted-web-content-origins=https://crm.example.com/ (agent.get)\n",
+    );
+    assert_eq!(c.diagnostics(uri, 1).as_array().unwrap().len(), 1);
+    let hover = json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 90}});
+    // Not JSON; not UTF-8; JSON nested 100 000 deep; JSON that is not a
+    // message: each answered with an error, id null.
+    for (body, code) in [
+        (b"{\"jsonrpc\": ".to_vec(), -32700),
+        (vec![0xff, 0xfe, b'{', b'}'], -32700),
+        ("[".repeat(100_000).into_bytes(), -32700),
+        (b"{\"jsonrpc\": \"2.0\", \"id\": 77}".to_vec(), -32600),
+    ] {
+        c.send_raw(&body);
+        let e = c.wait_for("an error answer", |v| !v["error"].is_null());
+        assert_eq!(e["error"]["code"], code, "{e}");
+        assert!(e["id"].is_null() || e["id"] == 77, "{e}");
+        // Still serving.
+        let r = c.request("textDocument/hover", hover.clone());
+        assert!(r["error"].is_null(), "{r}");
+    }
+    // A header that is not one.
+    c.stdin.write_all(b"Content-Length: lots\r\n\r\n").unwrap();
+    c.stdin.flush().unwrap();
+    let e = c.wait_for("a header error", |v| !v["error"].is_null());
+    assert_eq!(e["error"]["code"], -32700);
+    // A document that was never opened; a method the server lacks;
+    // parameters of the wrong shape.
+    let unknown = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": "file:///nope.cfg"}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    assert_eq!(
+        c.request("textDocument/rename", json!({}))["error"]["code"],
+        -32601
+    );
+    assert_eq!(
+        c.request("textDocument/hover", json!({"x": 1}))["error"]["code"],
+        -32602
+    );
+    // A JSON export nested 100 000 deep, and a document that is binary.
+    let deep = "file:///x/deep.json";
+    c.open(deep, "json", &"[".repeat(100_000));
+    let d = c.diagnostics(deep, 1);
+    assert!(!d.as_array().unwrap().is_empty());
+    let binary = "file:///x/bin.cfg";
+    c.open(binary, "ini", "a\u{0}\u{1}b=\u{fffd}\n");
+    c.diagnostics(binary, 1);
+    let r = c.request("textDocument/hover", hover);
+    assert!(r["error"].is_null(), "{r}");
+    assert_eq!(c.stop(), Some(0));
+}
+
+/// A change is compiled once the typing stops, and only its newest
+/// version is published; closing clears the document's findings.
+#[test]
+fn changes_are_debounced_and_close_clears() {
+    let mut c = Client::start(env!("CARGO_BIN_EXE_scapi"));
+    c.initialize();
+    let uri = "file:///x/typing.cfg";
+    c.open(
+        uri,
+        "ini",
+        "service-client-api.accepted-web-content-origins=https://a.example\nservice-client-api.rate-limit=60\n",
+    );
+    assert_eq!(c.diagnostics(uri, 1), json!([]));
+    // Five keystrokes in a row: `6` becomes `6x0yz`.
+    for (i, ch) in ["x", "0", "y", "z", "!"].iter().enumerate() {
+        let col = 31 + i as u32;
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": i + 2},
+                   "contentChanges": [{"range": {"start": {"line": 1, "character": col}, "end": {"line": 1, "character": col}}, "text": ch}]}),
+        );
+    }
+    let d = c.diagnostics(uri, 6);
+    assert_eq!(d[0]["code"], "SC0301", "{d}");
+    assert!(d[0]["message"].as_str().unwrap().contains("6x0yz!0"), "{d}");
+    // No diagnostics of an older version arrived before those.
+    assert!(
+        !c.pending.iter().any(
+            |v| v["method"] == "textDocument/publishDiagnostics" && v["params"]["version"] != 6
+        ),
+        "{:?}",
+        c.pending
+    );
+    c.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(c.diagnostics(uri, 6), json!([]));
+    assert_eq!(c.stop(), Some(0));
+}
