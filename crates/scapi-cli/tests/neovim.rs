@@ -11,6 +11,8 @@
 
 #[path = "../../../tests/common/mod.rs"]
 mod common;
+#[path = "../../../tests/common/tools.rs"]
+mod tools;
 
 use common::root;
 use std::process::{Command, Stdio};
@@ -18,6 +20,9 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn neovim_shows_the_findings_of_scapi_lint() {
+    if !tools::have("nvim", "neovim") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("wwews.cfg");
     std::fs::copy(root().join("examples/broken.cfg"), &export).unwrap();

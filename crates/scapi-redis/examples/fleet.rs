@@ -168,6 +168,9 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 #[path = "../../../tests/common/redis_server.rs"]
 mod support;
+#[cfg(test)]
+#[path = "../../../tests/common/tools.rs"]
+mod tools;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
@@ -179,6 +182,9 @@ mod tests {
     /// result, the twelfth none, whichever broker each reached.
     #[tokio::test]
     async fn a_fleet_answers_as_one_broker() {
+        if !super::tools::have("redis-server", "redis-server") {
+            return;
+        }
         let server = support::Server::start();
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let lines = super::run(
