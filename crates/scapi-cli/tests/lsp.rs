@@ -3,7 +3,8 @@
 //!
 //! Cases are folders of `tests/cases/lsp/`: `input.cfg`, `input.json` or
 //! `input.yaml` is opened, then each line of `steps` runs — `hover L:C`,
-//! `completion L:C`, `actions L:C L:C` (code actions over a range),
+//! `completion L:C`, `actions L:C L:C [KIND]` (code actions over a range,
+//! only of KIND when given, such as `source.fixAll`),
 //! `formatting`, `change L:C L:C TEXT` (an incremental edit; `\n` in TEXT
 //! is a line break), `close` — with 0-based lines and UTF-16 columns as
 //! LSP counts them. `expected.json` is the transcript: the diagnostics
@@ -70,12 +71,18 @@ fn lsp_cases() {
                     }
                     r
                 }
-                "actions" => c.request(
-                    "textDocument/codeAction",
-                    json!({"textDocument": doc,
-                           "range": {"start": position(words[1]), "end": position(words[2])},
-                           "context": {"diagnostics": []}}),
-                ),
+                "actions" => {
+                    let mut context = json!({"diagnostics": []});
+                    if let Some(kind) = words.get(3) {
+                        context["only"] = json!([kind]);
+                    }
+                    c.request(
+                        "textDocument/codeAction",
+                        json!({"textDocument": doc,
+                               "range": {"start": position(words[1]), "end": position(words[2])},
+                               "context": context}),
+                    )
+                }
                 "formatting" => c.request(
                     "textDocument/formatting",
                     json!({"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}}),

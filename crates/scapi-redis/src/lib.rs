@@ -603,19 +603,23 @@ impl RedisStore {
             .arg(u8::from(key.catalog_id().is_none()))
             .arg(MAX_OTHER_NAMES)
             .arg(millis(self.config.session_cap).max(1));
+        self.invoke(&invocation).await
+    }
+
+    /// Runs a script, within the timeout.
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, RedisStoreError> {
         let call = async {
             match self.connection.clone() {
                 Connection::Single(mut c) => invocation.invoke_async(&mut c).await,
                 Connection::Cluster(mut c) => invocation.invoke_async(&mut c).await,
             }
         };
-        match tokio::time::timeout(self.config.timeout, call).await {
-            Ok(reply) => Ok(reply?),
-            Err(_) => Err(unavailable(format!(
-                "redis: no answer within {:?}",
-                self.config.timeout
-            ))),
-        }
+        within(self.config.timeout, "redis", call)
+            .await?
+            .map_err(Into::into)
     }
 
     async fn admit_inner(
@@ -655,19 +659,7 @@ impl RedisStore {
         let [_, keys, others, overflow] = self.keys(client, "");
         let mut invocation = self.end_script.prepare_invoke();
         invocation.key(keys).key(others).key(overflow);
-        let call = async {
-            match self.connection.clone() {
-                Connection::Single(mut c) => invocation.invoke_async::<i64>(&mut c).await,
-                Connection::Cluster(mut c) => invocation.invoke_async::<i64>(&mut c).await,
-            }
-        };
-        match tokio::time::timeout(self.config.timeout, call).await {
-            Ok(r) => r.map(drop).map_err(Into::into),
-            Err(_) => Err(unavailable(format!(
-                "redis: no answer within {:?}",
-                self.config.timeout
-            ))),
-        }
+        self.invoke::<i64>(&invocation).await.map(drop)
     }
 
     /// Runs a call of the blocking API on the store's runtime.
@@ -737,6 +729,18 @@ fn outside_a_runtime(call: &str, instead: &str) -> Result<(), RedisStoreError> {
     Ok(())
 }
 
+/// `f`'s output, or `Unavailable` ("`what`: no answer within …") when it
+/// takes longer than `limit`.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    f: impl Future<Output = T>,
+) -> Result<T, RedisStoreError> {
+    tokio::time::timeout(limit, f)
+        .await
+        .map_err(|_| unavailable(format!("{what}: no answer within {limit:?}")))
+}
+
 /// A connection to one server, on the store's runtime.
 async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
     let client =
@@ -746,17 +750,11 @@ async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, Redi
         .set_connection_timeout(Some(config.connect_timeout))
         .set_number_of_retries(1);
     let connect = ConnectionManager::new_with_config(client, manager_config);
-    match tokio::time::timeout(
-        config.connect_timeout.saturating_add(config.timeout),
-        connect,
-    )
-    .await
-    {
-        Ok(Ok(manager)) => Ok(Connection::Single(manager)),
-        Ok(Err(e)) => Err(unavailable(format!("cannot connect to `{url}`: {e}"))),
-        Err(_) => Err(unavailable(format!(
-            "cannot connect to `{url}`: no answer in time"
-        ))),
+    let limit = config.connect_timeout.saturating_add(config.timeout);
+    let what = format!("cannot connect to `{url}`");
+    match within(limit, &what, connect).await? {
+        Ok(manager) => Ok(Connection::Single(manager)),
+        Err(e) => Err(unavailable(format!("{what}: {e}"))),
     }
 }
 
@@ -769,17 +767,11 @@ async fn open_cluster(nodes: &[&str], config: &RedisConfig) -> Result<Connection
         .build()
         .map_err(|e| usage(format!("not a Redis Cluster address: {e}")))?;
     let connect = client.get_async_connection();
-    match tokio::time::timeout(
-        config.connect_timeout.saturating_add(config.timeout),
-        connect,
-    )
-    .await
-    {
-        Ok(Ok(c)) => Ok(Connection::Cluster(c)),
-        Ok(Err(e)) => Err(unavailable(format!("cannot connect to the cluster: {e}"))),
-        Err(_) => Err(unavailable(
-            "cannot connect to the cluster: no answer in time",
-        )),
+    let limit = config.connect_timeout.saturating_add(config.timeout);
+    let what = "cannot connect to the cluster";
+    match within(limit, what, connect).await? {
+        Ok(c) => Ok(Connection::Cluster(c)),
+        Err(e) => Err(unavailable(format!("{what}: {e}"))),
     }
 }
 

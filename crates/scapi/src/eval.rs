@@ -167,30 +167,59 @@ fn our_message(error: &str) -> Option<String> {
     Some(message.to_string())
 }
 
-/// Refuses booleans and numbers, saying in scapi's words what came.
-macro_rules! refuse_scalars {
-    ($must:path) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+/// Visitor methods that refuse what came, saying in scapi's words what the
+/// value must be (`$must`) and what it is: `bool`, `numbers`, `str`,
+/// `null` (and a missing YAML value), `list`, `object`.
+macro_rules! refuse {
+    ($must:path: $($kind:ident),+) => { $(refuse!(@$kind $must);)+ };
+    (@bool $must:path) => {
+        fn visit_bool<X: de::Error>(self, _: bool) -> Result<Self::Value, X> {
             Err(ours(format!("{} not a boolean", $must(&self))))
         }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+    };
+    (@numbers $must:path) => {
+        fn visit_i64<X: de::Error>(self, _: i64) -> Result<Self::Value, X> {
             Err(ours(format!("{} not a number", $must(&self))))
         }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        fn visit_u64<X: de::Error>(self, _: u64) -> Result<Self::Value, X> {
             Err(ours(format!("{} not a number", $must(&self))))
         }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        fn visit_f64<X: de::Error>(self, _: f64) -> Result<Self::Value, X> {
             Err(ours(format!("{} not a number", $must(&self))))
+        }
+    };
+    (@str $must:path) => {
+        fn visit_str<X: de::Error>(self, _: &str) -> Result<Self::Value, X> {
+            Err(ours(format!("{} not a string", $must(&self))))
+        }
+    };
+    (@null $must:path) => {
+        fn visit_unit<X: de::Error>(self) -> Result<Self::Value, X> {
+            Err(ours(format!("{} not null", $must(&self))))
+        }
+        fn visit_none<X: de::Error>(self) -> Result<Self::Value, X> {
+            self.visit_unit()
+        }
+    };
+    (@list $must:path) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(ours(format!("{} not a list", $must(&self))))
+        }
+    };
+    (@object $must:path) => {
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(ours(format!("{} not an object", $must(&self))))
         }
     };
 }
 
-/// A string field: `origin`, `request`, `client`, `expect`.
+/// A string: the field `origin`, `request`, `client` or `expect`, or a key
+/// of `keys`. It holds what the error says the value must be.
 struct StrField(&'static str);
 
 impl StrField {
     fn must(&self) -> String {
-        format!("`{}` must be a string,", self.0)
+        self.0.to_string()
     }
 }
 
@@ -212,19 +241,7 @@ impl<'de> Visitor<'de> for StrField {
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
         Ok(v)
     }
-    refuse_scalars!(StrField::must);
-    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-        Err(ours(format!("{} not null", self.must())))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<String, E> {
-        self.visit_unit()
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(ours(format!("{} not a list", self.must())))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(ours(format!("{} not an object", self.must())))
-    }
+    refuse!(Self::must: bool, numbers, null, list, object);
 }
 
 /// `at`: an RFC 3339 time or a number of seconds.
@@ -279,21 +296,7 @@ impl<'de> Visitor<'de> for AtField {
         }
         self.seconds(v, &v.to_string())
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Millis, E> {
-        Err(ours(format!("{} not a boolean", self.must())))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Millis, E> {
-        Err(ours(format!("{} not null", self.must())))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Millis, E> {
-        self.visit_unit()
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Millis, A::Error> {
-        Err(ours(format!("{} not a list", self.must())))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Millis, A::Error> {
-        Err(ours(format!("{} not an object", self.must())))
-    }
+    refuse!(Self::must: bool, null, list, object);
 }
 
 impl AtField {
@@ -340,19 +343,7 @@ impl<'de> Visitor<'de> for UserDataField {
         }
         Ok(keys)
     }
-    refuse_scalars!(UserDataField::must);
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<String>, E> {
-        Err(ours(format!("{} not a string", self.must())))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<String>, E> {
-        Err(ours(format!("{} not null", self.must())))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Vec<String>, E> {
-        self.visit_unit()
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Vec<String>, A::Error> {
-        Err(ours(format!("{} not a list", self.must())))
-    }
+    refuse!(Self::must: bool, numbers, str, null, list);
 }
 
 /// `keys`: a list of strings.
@@ -378,66 +369,12 @@ impl<'de> Visitor<'de> for KeysField {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
         let mut keys = Vec::new();
-        while let Some(k) = seq.next_element_seed(KeyElement)? {
+        while let Some(k) = seq.next_element_seed(StrField("`keys` must list strings,"))? {
             keys.push(k);
         }
         Ok(keys)
     }
-    refuse_scalars!(KeysField::must);
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<String>, E> {
-        Err(ours(format!("{} not a string", self.must())))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<String>, E> {
-        Err(ours(format!("{} not null", self.must())))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Vec<String>, E> {
-        self.visit_unit()
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Vec<String>, A::Error> {
-        Err(ours(format!("{} not an object", self.must())))
-    }
-}
-
-/// One key of `keys`.
-struct KeyElement;
-
-impl KeyElement {
-    fn must(&self) -> String {
-        "`keys` must list strings,".to_string()
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for KeyElement {
-    type Value = String;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyElement {
-    type Value = String;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_string())
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
-    }
-    refuse_scalars!(KeyElement::must);
-    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-        Err(ours(format!("{} not null", self.must())))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<String, E> {
-        self.visit_unit()
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(ours(format!("{} not a list", self.must())))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(ours(format!("{} not an object", self.must())))
-    }
+    refuse!(Self::must: bool, numbers, str, null, object);
 }
 
 /// A field name of an item: its position in [`FIELDS`], read without
@@ -521,6 +458,10 @@ struct ItemSeed<E> {
 }
 
 impl<E> ItemSeed<E> {
+    fn must(&self) -> String {
+        "an item must be an object,".to_string()
+    }
+
     fn new(index: usize, line: Option<usize>) -> ItemSeed<E> {
         ItemSeed {
             index,
@@ -537,39 +478,12 @@ impl<'de, E: EventText + de::Deserialize<'de>> DeserializeSeed<'de> for ItemSeed
     }
 }
 
-fn not_an_object<E: de::Error>(kind: &str) -> E {
-    ours(format!("an item must be an object, not {kind}"))
-}
-
 impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
     type Value = Item;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an item")
     }
-    fn visit_bool<X: de::Error>(self, _: bool) -> Result<Item, X> {
-        Err(not_an_object("a boolean"))
-    }
-    fn visit_i64<X: de::Error>(self, _: i64) -> Result<Item, X> {
-        Err(not_an_object("a number"))
-    }
-    fn visit_u64<X: de::Error>(self, _: u64) -> Result<Item, X> {
-        Err(not_an_object("a number"))
-    }
-    fn visit_f64<X: de::Error>(self, _: f64) -> Result<Item, X> {
-        Err(not_an_object("a number"))
-    }
-    fn visit_str<X: de::Error>(self, _: &str) -> Result<Item, X> {
-        Err(not_an_object("a string"))
-    }
-    fn visit_unit<X: de::Error>(self) -> Result<Item, X> {
-        Err(not_an_object("null"))
-    }
-    fn visit_none<X: de::Error>(self) -> Result<Item, X> {
-        Err(not_an_object("null"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Item, A::Error> {
-        Err(not_an_object("a list"))
-    }
+    refuse!(Self::must: bool, numbers, str, null, list);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
         let mut seen = [false; 8];
@@ -587,12 +501,12 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
             }
             match pos {
                 0 => at = Some(map.next_value_seed(AtField)?),
-                1 => origin = Some(map.next_value_seed(StrField("origin"))?),
-                2 => request = Some(map.next_value_seed(StrField("request"))?),
-                3 => client = Some(map.next_value_seed(StrField("client"))?),
+                1 => origin = Some(map.next_value_seed(StrField("`origin` must be a string,"))?),
+                2 => request = Some(map.next_value_seed(StrField("`request` must be a string,"))?),
+                3 => client = Some(map.next_value_seed(StrField("`client` must be a string,"))?),
                 4 => user_data = Some(map.next_value_seed(UserDataField)?),
                 5 => keys = Some(map.next_value_seed(KeysField)?),
-                6 => expect = Some(map.next_value_seed(StrField("expect"))?),
+                6 => expect = Some(map.next_value_seed(StrField("`expect` must be a string,"))?),
                 _ => {
                     let e: E = map.next_value()?;
                     event =
@@ -745,6 +659,12 @@ struct ListSeed<'c, E> {
     event: std::marker::PhantomData<E>,
 }
 
+impl<E> ListSeed<'_, E> {
+    fn must(&self) -> String {
+        "the file must be a list of items,".to_string()
+    }
+}
+
 impl<'de, E: EventText + de::Deserialize<'de>> DeserializeSeed<'de> for ListSeed<'_, E> {
     type Value = Vec<Item>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Vec<Item>, D::Error> {
@@ -775,24 +695,7 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ListSeed<'_, E> 
     fn visit_none<X: de::Error>(self) -> Result<Vec<Item>, X> {
         Ok(Vec::new())
     }
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Vec<Item>, A::Error> {
-        Err(ours("the file must be a list of items, not an object"))
-    }
-    fn visit_str<X: de::Error>(self, _: &str) -> Result<Vec<Item>, X> {
-        Err(ours("the file must be a list of items, not a string"))
-    }
-    fn visit_bool<X: de::Error>(self, _: bool) -> Result<Vec<Item>, X> {
-        Err(ours("the file must be a list of items, not a boolean"))
-    }
-    fn visit_u64<X: de::Error>(self, _: u64) -> Result<Vec<Item>, X> {
-        Err(ours("the file must be a list of items, not a number"))
-    }
-    fn visit_i64<X: de::Error>(self, _: i64) -> Result<Vec<Item>, X> {
-        Err(ours("the file must be a list of items, not a number"))
-    }
-    fn visit_f64<X: de::Error>(self, _: f64) -> Result<Vec<Item>, X> {
-        Err(ours("the file must be a list of items, not a number"))
-    }
+    refuse!(Self::must: bool, numbers, str, object);
 }
 
 /// Reads every item of a JSON array or YAML list, in file order (time order

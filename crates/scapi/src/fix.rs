@@ -40,8 +40,8 @@ pub enum FixError {
 /// What `lint --fix` did to one file.
 #[derive(Clone, Debug)]
 pub struct FixRun {
-    /// The file after the fixes (its BOM kept); the input when none applied.
-    pub bytes: Vec<u8>,
+    /// The file after the fixes (its BOM kept); `None` when none applied.
+    pub fixed_bytes: Option<Vec<u8>>,
     /// The findings fixed, as they were reported before their fix.
     pub fixed: Vec<Diagnostic>,
     /// Findings whose fix is unsafe, left because unsafe fixes were not
@@ -54,7 +54,7 @@ pub struct FixRun {
 impl FixRun {
     /// Whether a fix changed the file.
     pub fn changed(&self) -> bool {
-        !self.fixed.is_empty()
+        self.fixed_bytes.is_some()
     }
 }
 
@@ -87,7 +87,6 @@ pub fn fix_file(
     include_unsafe: bool,
 ) -> Result<FixRun, FixRunError> {
     let allowed = |a: Applicability| include_unsafe || a == Applicability::Safe;
-    let original = bytes.clone();
     let mut c = crate::compile_vec(name, bytes, options);
     let mut fixed: Vec<Diagnostic> = Vec::new();
     // Every round fixes at least one finding; the bound only guards
@@ -123,12 +122,7 @@ pub fn fix_file(
             chosen.iter().filter_map(|d| d.fix.as_ref()),
         )
         .map_err(FixRunError::Apply)?;
-        let mut next_bytes = Vec::with_capacity(text.len() + 3);
-        if c.source.base() > 0 {
-            next_bytes.extend_from_slice("\u{feff}".as_bytes());
-        }
-        next_bytes.extend_from_slice(text.as_bytes());
-        let next = crate::compile_vec(name, next_bytes, options);
+        let next = crate::compile_vec(name, with_bom(&c.source, &text), options);
         check_no_regression(&c.diagnostics, &chosen, &next.diagnostics)?;
         fixed.extend(chosen.into_iter().cloned());
         c = next;
@@ -138,22 +132,18 @@ pub fn fix_file(
         .iter()
         .filter(|d| d.fix.as_ref().is_some_and(|f| !allowed(f.applicability)))
         .count();
-    let bytes = if fixed.is_empty() {
-        original
-    } else {
-        let mut b = Vec::new();
-        if c.source.base() > 0 {
-            b.extend_from_slice("\u{feff}".as_bytes());
-        }
-        b.extend_from_slice(c.source.text().as_bytes());
-        b
-    };
     Ok(FixRun {
-        bytes,
+        fixed_bytes: (!fixed.is_empty()).then(|| with_bom(&c.source, c.source.text())),
         fixed,
         unsafe_left,
         after: c,
     })
+}
+
+/// `text` as the bytes of a file, with the BOM `source` had.
+fn with_bom(source: &crate::source::SourceFile, text: &str) -> Vec<u8> {
+    let bom = if source.base() > 0 { "\u{feff}" } else { "" };
+    [bom.as_bytes(), text.as_bytes()].concat()
 }
 
 /// Per rule, the findings after a round are at most those before it less

@@ -136,12 +136,14 @@ struct Inner {
     outline: std::sync::OnceLock<Vec<OptionPlace>>,
 }
 
-/// Where one option of the export is written: its name and the bytes from
-/// its key to the end of its value.
+/// Where one option of the export is written: its name, its key and the
+/// bytes from its key to the end of its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OptionPlace {
     /// `section/key`, e.g. `interaction-workspace/service-client-api.rate-limit`.
     pub name: String,
+    /// Where the key is written.
+    pub key: Span,
     /// From the key to the end of the value.
     pub span: Span,
 }

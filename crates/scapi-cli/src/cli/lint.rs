@@ -112,7 +112,9 @@ fn lint_one(
         ..settings.options(&args.input, path)
     };
     let c = if args.fix || args.diff {
-        let original = read.bytes.clone();
+        // The input is kept only where it is shown again: in the diff, or
+        // echoed whole when standard input has nothing to fix.
+        let original = (args.diff || path == "-").then(|| read.bytes.clone());
         let run = match scapi::fix::fix_file(name, read.bytes, &options, args.unsafe_fixes) {
             Ok(r) => r,
             Err(e) => {
@@ -121,28 +123,27 @@ fn lint_one(
             }
         };
         fixing.unsafe_left += run.unsafe_left;
-        if run.changed() {
-            fixing.fixed += run.fixed.len();
-            fixing.files += 1;
-            if args.diff {
-                fixing
-                    .diff
-                    .push_str(&unified_diff(name, &original, &run.bytes));
-            } else if path == "-" {
-                print_stdout(&String::from_utf8_lossy(&run.bytes)).map_err(|e| {
+        fixing.fixed += run.fixed.len();
+        fixing.files += usize::from(run.changed());
+        let shown = |bytes: &[u8]| {
+            print_stdout(&String::from_utf8_lossy(bytes)).map_err(|e| {
+                error(e);
+                Exit::Unusable
+            })
+        };
+        match (&run.fixed_bytes, original) {
+            (Some(fixed), Some(before)) if args.diff => {
+                fixing.diff.push_str(&unified_diff(name, &before, fixed));
+            }
+            (Some(fixed), _) if path == "-" => shown(fixed)?,
+            (None, Some(before)) if path == "-" && !args.diff => shown(&before)?,
+            (Some(fixed), _) if !args.diff => {
+                write_atomically(std::path::Path::new(path), fixed).map_err(|e| {
                     error(e);
                     Exit::Unusable
                 })?;
-            } else if let Err(e) = write_atomically(std::path::Path::new(path), &run.bytes) {
-                error(e);
-                return Err(Exit::Unusable);
             }
-        } else if path == "-" && args.fix && !args.diff {
-            // Standard input is echoed whole when nothing changed too.
-            print_stdout(&String::from_utf8_lossy(&run.bytes)).map_err(|e| {
-                error(e);
-                Exit::Unusable
-            })?;
+            _ => {}
         }
         run.after
     } else {
@@ -218,10 +219,19 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         error("`--unsafe-fixes` applies with `--fix` or `--diff`");
         return Exit::Unusable;
     }
-    if args.fix && args.diff && args.files.iter().any(|f| f == "-") {
-        // Both would print: the fixed text and the diff.
-        error("`--fix --diff` cannot read standard input; use one");
-        return Exit::Unusable;
+    // Standard output holds one thing: the report, the diff (`--diff`) or
+    // the fixed export (`--fix -`).
+    if args.format != LintFormat::Human {
+        if args.diff {
+            error("`--diff` prints the diff on standard output; use it without `--format`");
+            return Exit::Unusable;
+        }
+        if args.fix && args.files.iter().any(|f| f == "-") {
+            error(
+                "`--fix -` prints the fixed export on standard output; use it without `--format`",
+            );
+            return Exit::Unusable;
+        }
     }
     let baseline = match &args.baseline {
         Some(p) => match read_baseline(p) {
@@ -315,25 +325,14 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         exit = Exit::Negative;
     }
     // Machine formats are streamed: a report of many thousands of findings
-    // is never held whole. With `--fix -`, standard output holds the export.
+    // is never held whole.
     let successful = exit != Exit::Unusable;
-    let to_stderr = args.fix && args.files.iter().any(|f| f == "-");
-    let emit = |text: &str| {
-        if to_stderr {
-            eprint!("{text}");
-            Ok(())
-        } else {
-            print_stdout(text)
-        }
-    };
     let written = match args.format {
-        LintFormat::Json if to_stderr => emit(&json::report(&files).to_json()),
         LintFormat::Json => write_stdout(|out| json::write_report(&files, out)),
-        LintFormat::Sarif if to_stderr => emit(&sarif::log(&files, successful).to_json()),
         LintFormat::Sarif => write_stdout(|out| sarif::write_log(&files, successful, out)),
-        LintFormat::Github => emit(&github::annotations(&files)),
-        LintFormat::Junit => emit(&junit::report(&files, threshold)),
-        LintFormat::Gitlab => emit(&gitlab::report(&files)),
+        LintFormat::Github => print_stdout(&github::annotations(&files)),
+        LintFormat::Junit => print_stdout(&junit::report(&files, threshold)),
+        LintFormat::Gitlab => print_stdout(&gitlab::report(&files)),
         LintFormat::Human => Ok(()),
     };
     if let Err(e) = written {

@@ -79,6 +79,18 @@ pub struct InputArgs {
     max_per_rule: Option<usize>,
 }
 
+impl Default for InputArgs {
+    /// What the flags say when none is given.
+    fn default() -> InputArgs {
+        InputArgs {
+            object: None,
+            input_format: None,
+            max_input_bytes: scapi::input::DEFAULT_MAX_INPUT_BYTES,
+            max_per_rule: None,
+        }
+    }
+}
+
 impl InputArgs {
     fn options(&self) -> scapi::Options {
         scapi::Options {

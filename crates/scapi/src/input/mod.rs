@@ -578,6 +578,7 @@ fn outline(export: &Export) -> Vec<crate::source::OptionPlace> {
         .flat_map(|s| {
             s.options.iter().map(|o| crate::source::OptionPlace {
                 name: format!("{}/{}", s.name, o.key),
+                key: o.key_span,
                 span: o.key_span.join(o.value_span),
             })
         })

@@ -28,19 +28,24 @@ impl Style {
     }
 }
 
-/// Renders one file's report; empty string when there is nothing to show.
-pub fn render_file(file: &FileDiagnostics, style: Style) -> String {
-    if file.diagnostics.is_empty() {
-        return String::new();
-    }
+/// miette's renderer in a style.
+fn handler(style: Style) -> GraphicalReportHandler {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme)
+    GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
-        .with_links(false);
+        .with_links(false)
+}
+
+/// Renders one file's report; empty string when there is nothing to show.
+pub fn render_file(file: &FileDiagnostics, style: Style) -> String {
+    if file.diagnostics.is_empty() {
+        return String::new();
+    }
+    let handler = handler(style);
     // A human reads the first few hundred; machine formats carry them all.
     // The closing counts of rules over their limit are always drawn.
     let (closing, listed): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
@@ -279,14 +284,7 @@ pub fn render_located_error(
     help: Option<&str>,
     style: Style,
 ) -> String {
-    let theme = if style.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(style.width)
-        .with_links(false);
+    let handler = handler(style);
     let mut d = miette::MietteDiagnostic::new(message.to_string())
         .with_severity(miette::Severity::Error)
         .with_label(miette::LabeledSpan::at(range, label.to_string()));

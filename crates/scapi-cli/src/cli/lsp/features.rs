@@ -82,12 +82,18 @@ pub fn diagnostics(uri: &Uri, a: &Analysis) -> Vec<lsp_types::Diagnostic> {
         .collect()
 }
 
-fn lsp_diagnostic(uri: &Uri, a: &Analysis, d: &Diagnostic) -> lsp_types::Diagnostic {
-    let range = if d.located {
+/// Where a finding is in the document (a finding about the whole file: at
+/// its start).
+fn finding_range(a: &Analysis, d: &Diagnostic) -> Range {
+    if d.located {
         range_of(a, d.span.start, d.span.end)
     } else {
         Range::default()
-    };
+    }
+}
+
+fn lsp_diagnostic(uri: &Uri, a: &Analysis, d: &Diagnostic) -> lsp_types::Diagnostic {
+    let range = finding_range(a, d);
     let mut message = d.message.clone();
     if let Some(help) = &d.help {
         message.push_str("\nhelp: ");
@@ -129,20 +135,20 @@ pub fn code_actions(cx: &Context<'_>, p: CodeActionParams) -> Result<Value, Fail
     let Some(a) = cx.analysis else {
         return json(Vec::<CodeActionOrCommand>::new());
     };
-    let wanted = |kind: &CodeActionKind| {
-        p.context
-            .only
-            .as_ref()
-            .is_none_or(|only| only.iter().any(|k| kind.as_str().starts_with(k.as_str())))
-    };
+    let only = p.context.only.as_deref().unwrap_or_default();
+    let asked = |kind: &CodeActionKind| only.iter().any(|k| kind.as_str().starts_with(k.as_str()));
+    // Quick fixes unless other kinds are asked for; fixing the whole file
+    // (which compiles it again) only when asked for by kind, as editors do
+    // for "fix all" and on save — not on every move of the cursor.
+    let quick = only.is_empty() || asked(&CodeActionKind::QUICKFIX);
     let mut actions = Vec::new();
-    if wanted(&CodeActionKind::QUICKFIX) {
+    if quick {
         for d in &a.compilation.diagnostics {
             let Some(fix) = &d.fix else { continue };
-            let diag = lsp_diagnostic(cx.uri, a, d);
-            if !overlaps(diag.range, p.range) {
+            if !overlaps(finding_range(a, d), p.range) {
                 continue;
             }
+            let diag = lsp_diagnostic(cx.uri, a, d);
             let edits: Vec<TextEdit> = fix
                 .parts()
                 .into_iter()
@@ -170,17 +176,19 @@ pub fn code_actions(cx: &Context<'_>, p: CodeActionParams) -> Result<Value, Fail
             }));
         }
     }
-    if wanted(&CodeActionKind::SOURCE_FIX_ALL)
+    if asked(&CodeActionKind::SOURCE_FIX_ALL)
         && a.compilation.diagnostics.iter().any(|d| {
             d.fix
                 .as_ref()
                 .is_some_and(|f| f.applicability == Applicability::Safe)
         })
     {
-        let options = cx.settings.options(&default_input(), &cx.name);
+        let options = cx
+            .settings
+            .options(&crate::cli::InputArgs::default(), &cx.name);
         if let Ok(run) =
             scapi::fix::fix_file(&cx.name, cx.text.as_bytes().to_vec(), &options, false)
-            && run.changed()
+            && let Some(fixed) = &run.fixed_bytes
         {
             let whole = cx.index.range(cx.text, 0, cx.text.len());
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
@@ -194,7 +202,7 @@ pub fn code_actions(cx: &Context<'_>, p: CodeActionParams) -> Result<Value, Fail
                     cx.uri,
                     vec![TextEdit {
                         range: whole,
-                        new_text: String::from_utf8_lossy(&run.bytes)
+                        new_text: String::from_utf8_lossy(fixed)
                             .trim_start_matches('\u{feff}')
                             .to_string(),
                     }],
@@ -210,15 +218,6 @@ fn edit_of(uri: &Uri, edits: Vec<TextEdit>) -> WorkspaceEdit {
     WorkspaceEdit {
         changes: Some(HashMap::from([(uri.clone(), edits)])),
         ..WorkspaceEdit::default()
-    }
-}
-
-fn default_input() -> crate::cli::InputArgs {
-    crate::cli::InputArgs {
-        object: None,
-        input_format: None,
-        max_input_bytes: scapi::input::DEFAULT_MAX_INPUT_BYTES,
-        max_per_rule: None,
     }
 }
 
@@ -312,14 +311,16 @@ pub fn hover(cx: &Context<'_>, p: HoverParams) -> Result<Value, Failure> {
     let word = cx.text.get(start..end).unwrap_or("");
     // An option name.
     if let Some(a) = cx.analysis {
-        let base = a.compilation.source.base();
-        if let Some(place) = a.compilation.source.option_at(offset.saturating_sub(base)) {
+        let at = offset.saturating_sub(a.compilation.source.base());
+        if let Some(place) = a.compilation.source.option_at(at)
+            && place.key.start <= at
+            && at <= place.key.end
+        {
             let key = place
                 .name
                 .split_once('/')
                 .map_or(place.name.as_str(), |(_, k)| k);
-            let key_here = word.contains(key) || key.contains(word) && !word.is_empty();
-            if key_here && let Some(doc) = scapi::options::doc(key) {
+            if let Some(doc) = scapi::options::doc(key) {
                 return json(markdown(format!(
                     "**`{key}`** — {}\n\nValue: {}",
                     doc.meaning, doc.value
@@ -454,7 +455,9 @@ fn at_option_key(text: &str, offset: usize) -> bool {
 /// Formatting through `fmt`: cfg/ini exports only, and only one that
 /// compiles; otherwise an error with `fmt`'s reason.
 pub fn formatting(cx: &Context<'_>, _p: DocumentFormattingParams) -> Result<Value, Failure> {
-    let options = cx.settings.options(&default_input(), &cx.name);
+    let options = cx
+        .settings
+        .options(&crate::cli::InputArgs::default(), &cx.name);
     match scapi::fmt::format(&cx.name, cx.text.as_bytes(), &options) {
         Ok(f) if f.changed() => {
             let whole = cx.index.range(cx.text, 0, cx.text.len());

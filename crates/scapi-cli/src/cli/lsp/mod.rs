@@ -168,13 +168,7 @@ fn compile_loop(
             newest.insert(more.key.clone(), more);
         }
         for (key, job) in newest {
-            let input = super::InputArgs {
-                object: None,
-                input_format: None,
-                max_input_bytes: scapi::input::DEFAULT_MAX_INPUT_BYTES,
-                max_per_rule: None,
-            };
-            let options = settings.options(&input, &job.name);
+            let options = settings.options(&super::InputArgs::default(), &job.name);
             let compilation = scapi::compile(&job.name, job.text.as_bytes(), &options);
             let analysis = Analysis {
                 version: job.version,
