@@ -30,10 +30,19 @@ export interface Decision {
   entry: Entry | null;
 }
 
-/** An attached-data write split by `write-allowed`. */
+/** The attached data of a request split by `write-allowed`. */
 export interface WriteSplit {
+  /** Keys that may be written, in request order. */
   allowed: string[];
+  /** Keys stripped, in request order. */
   denied: string[];
+  /**
+   * Whether the request is refused (`no-writable-keys`): only a request
+   * whose purpose is the write (`interaction.setUserData`,
+   * `interaction.deleteUserData`) with no key left. A dial, transfer or
+   * consultation proceeds with its attached data stripped.
+   */
+  deny: boolean;
 }
 
 /** A redacted event or result: as given (text stays text), and the keys removed. */
@@ -71,7 +80,13 @@ export interface RateLimiter {
 export interface Policy {
   /** Decides a request: no repair of the origin, compared byte for byte. */
   check(origin: string, request: string): Decision;
-  splitWrite(keys: Iterable<string>): WriteSplit;
+  /**
+   * Filters the attached data a request carries (the keys of
+   * `setUserData`'s map, `deleteUserData`'s list, the `userData` of
+   * `voice.dialEx`, the transfers, the consultation). `request` defaults to
+   * `interaction.setUserData`.
+   */
+  splitWrite(keys: Iterable<string>, request?: string): WriteSplit;
   /** Throws an `Error` with `code: 'event'` when the text is not JSON. */
   redact(event: string): Redacted<string>;
   redact<T extends object>(event: T): Redacted<T>;

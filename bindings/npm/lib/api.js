@@ -135,8 +135,9 @@ export function api(raw, { compiler, exports }) {
       };
     }
 
-    splitWrite(keys) {
-      return JSON.parse(this.#raw.splitWrite(Array.from(keys, String)));
+    splitWrite(keys, request) {
+      const r = request === undefined || request === null ? undefined : String(request);
+      return JSON.parse(this.#raw.splitWrite(Array.from(keys, String), r));
     }
 
     redact(event) {

@@ -79,7 +79,14 @@ test('check, splitWrite, redact and the rate-limit result', () => {
   assert.equal(p.check('https://crm.example.com', 'voice.dial').reason, 'granted');
   assert.equal(p.check('https://crm.example.com', `voice.${'x'.repeat(3000)}`).reason, 'request-not-permitted');
   assert.equal(p.check('https://crm.example.com\u0000', 'voice.dial').reason, 'origin-not-canonical');
-  assert.deepEqual(p.splitWrite(['AccountNumber', 'IW_CaseUid']), { allowed: ['AccountNumber'], denied: ['IW_CaseUid'] });
+  assert.deepEqual(p.splitWrite(['AccountNumber', 'IW_CaseUid']), { allowed: ['AccountNumber'], denied: ['IW_CaseUid'], deny: false });
+  // Nothing left: a set is refused, a dial with attached data goes on.
+  assert.equal(p.splitWrite(['IW_CaseUid']).deny, true);
+  assert.equal(p.splitWrite(['IW_CaseUid'], 'interaction.deleteUserData').deny, true);
+  assert.deepEqual(p.splitWrite(['IW_CaseUid'], 'voice.dialEx'), { allowed: [], denied: ['IW_CaseUid'], deny: false });
+  // Outbound records are attached data too.
+  const records = '{"interaction": {"chainedRecords": [{"GSW_PHONE": "+1", "AccountNumber": 2}]}}';
+  assert.deepEqual(p.redact(records), { event: '{"interaction": {"chainedRecords": [{"AccountNumber": 2}]}}', removed: ['GSW_PHONE'] });
   // As text, every byte but the removed keys stays as written.
   const event = '{"interaction": {"userData": {"CustomerSSN": "1", "AccountNumber": 1.50}}}';
   assert.deepEqual(p.redact(event), { event: '{"interaction": {"userData": {"AccountNumber": 1.50}}}', removed: ['CustomerSSN'] });

@@ -31,9 +31,9 @@ function decide(policy, limiter, item) {
   if (d.outcome !== 'allow') return d;
   const keys = item.userData ?? item.keys;
   if (keys) {
-    const split = policy.splitWrite(keys);
+    const split = policy.splitWrite(keys, item.request);
     if (split.denied.length) d.deniedKeys = split.denied;
-    if (split.allowed.length === 0) return { ...d, outcome: 'deny', reason: 'no-writable-keys' };
+    if (split.deny) return { ...d, outcome: 'deny', reason: 'no-writable-keys' };
   }
   const a = limiter.admit(item.client, item.request, item.at);
   const until = (u) => (u === null ? null : rfc3339(u));

@@ -55,14 +55,16 @@ impl Broker {
         if !decision.is_allowed() {
             return format!("refuse {request} from {origin}: {}", decision.reason);
         }
-        // 2. Attached-data writes: strip what `write-allowed` does not list.
+        // 2. Attached data (of a set or delete, a dialEx, a transfer…):
+        //    strip what `write-allowed` does not list; only a set or delete
+        //    with nothing left is refused.
         let keys: Vec<&str> = match (message.get("userData"), message.get("keys")) {
             (Some(Value::Object(m)), _) => m.keys().map(String::as_str).collect(),
             (_, Some(Value::Array(k))) => k.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
         let split = self.policy.user_data().split_write(keys.iter().copied());
-        if !keys.is_empty() && split.nothing_left() {
+        if !keys.is_empty() && split.denies(request) {
             return format!("refuse {request} from {origin}: no writable keys");
         }
         // 3. Rate limit. The in-memory store never fails; a fleet store may.

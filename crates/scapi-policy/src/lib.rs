@@ -69,9 +69,13 @@
 //!
 //! ```
 //! # let policy = scapi_policy::CompiledPolicy::load(r#"{"schemaVersion": 1, "source": {"name": "w", "sha256": "0"}, "origins": [], "anyOrigin": null, "rateLimit": {"windowSeconds": 60, "default": 0, "perRequest": {}, "quarantineSeconds": 30}, "userData": {"read": ["CaseId"], "write": ["CaseId"]}, "webExtensions": []}"#).unwrap();
-//! // Writes keep only the writable keys…
+//! // Writes keep only the writable keys — of a `setUserData`, and of every
+//! // request that carries attached data (`voice.dialEx`, the transfers…)…
 //! let split = policy.user_data().split_write(["CaseId", "Password"]);
 //! assert_eq!((split.allowed, split.denied), (vec!["CaseId"], vec!["Password"]));
+//! // …and with nothing left only a set or delete is refused: a dial goes on.
+//! let none = policy.user_data().split_write(["Password"]);
+//! assert!(none.denies("interaction.setUserData") && !none.denies("voice.dialEx"));
 //! // …and what goes back keeps only the readable ones, every other byte as
 //! // it was (numbers of any size included).
 //! let event = r#"{"data": {"interaction": {"userData": {"CaseId": "1", "Secret": "x"}, "n": 12345678901234567890123}}}"#;

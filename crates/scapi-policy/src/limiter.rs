@@ -4,8 +4,11 @@
 //! first L requests of a window aligned to the Unix epoch are admitted; the
 //! next one gets the rate-limit error result and starts the quarantine of
 //! that (client, request) at that instant; during the quarantine every
-//! request of that type is ignored; when it ends the counter starts again
-//! from zero. A quarantine delay of 0 lasts until the session ends.
+//! request of that type is ignored. **At most L requests are admitted per
+//! (client, request, window), always**: the quarantine is a penalty on top
+//! of the window, not a reset of it — a request after the quarantine, in a
+//! window that already admitted L, is refused again (error result, new
+//! quarantine). A quarantine delay of 0 lasts until the session ends.
 //!
 //! The transition is one pure function, [`step`]; a store applies it
 //! atomically per key. [`CounterStore`] is the contract, written for a
@@ -17,7 +20,8 @@
 //!
 //! **Time going backwards** never grants budget: a counter's window never
 //! moves back, so a request stamped earlier than the counter's window counts
-//! in that window; a quarantine ends only when time reaches its end.
+//! in that window (and a quarantine it starts starts at the window's start,
+//! not earlier); a quarantine ends only when time reaches its end.
 //!
 //! **Memory per client is bounded.** A frame granted a pattern (`*`,
 //! `agent.*`) chooses its own request names. A client has at most one
@@ -182,6 +186,11 @@ pub enum CounterState {
     Quarantined {
         /// End of the quarantine.
         until: Option<Millis>,
+        /// Requests already admitted in the window holding `until`: the
+        /// window's count when the quarantine ends in the window it started
+        /// in, so the window's budget is not granted again; 0 when it ends
+        /// in a later window (or never).
+        count: u32,
     },
 }
 
@@ -206,16 +215,26 @@ pub enum Admission {
 /// One request at `now` against a counter (`None`: never seen). Returns the
 /// new state and the admission. Pure: stores apply it atomically.
 pub fn step(state: Option<CounterState>, limit: Limit, now: Millis) -> (CounterState, Admission) {
-    let fresh = CounterState::Counting {
-        window: window_start(now),
-        count: 0,
-    };
-    let (window, count) = match state.unwrap_or(fresh) {
-        CounterState::Quarantined { until: Some(end) } if now >= end => (window_start(now), 0),
-        q @ CounterState::Quarantined { until } => return (q, Admission::Ignored { until }),
+    let current = window_start(now);
+    let (window, count) = match state {
+        None => (current, 0),
+        // Over: counting resumes, in the window the quarantine started in
+        // if it is still the current one (its admissions still count).
+        Some(CounterState::Quarantined {
+            until: Some(end),
+            count,
+        }) if now >= end => {
+            if current == window_start(end) {
+                (current, count)
+            } else {
+                (current, 0)
+            }
+        }
+        Some(q @ CounterState::Quarantined { until, .. }) => {
+            return (q, Admission::Ignored { until });
+        }
         // The window never moves back, so an earlier timestamp gains nothing.
-        CounterState::Counting { window, count } => {
-            let current = window_start(now);
+        Some(CounterState::Counting { window, count }) => {
             if current > window {
                 (current, 0)
             } else {
@@ -232,14 +251,23 @@ pub fn step(state: Option<CounterState>, limit: Limit, now: Millis) -> (CounterS
             Admission::Admitted,
         );
     }
+    // A request stamped before its counter's window is taken at the
+    // window's start: an earlier timestamp does not end a quarantine sooner.
+    let start = now.max(window);
     let until = match limit.quarantine {
         Quarantine::Seconds(s) => {
-            Some(now.saturating_add(Millis::from(s.get()).saturating_mul(1000)))
+            Some(start.saturating_add(Millis::from(s.get()).saturating_mul(1000)))
         }
         Quarantine::Forever => None,
     };
+    // What the window admitted still counts if the quarantine ends in it
+    // (it never ends in an earlier one).
+    let count = match until {
+        Some(end) if window_start(end) == window => count,
+        _ => 0,
+    };
     (
-        CounterState::Quarantined { until },
+        CounterState::Quarantined { until, count },
         Admission::Limited { until },
     )
 }
@@ -249,8 +277,11 @@ pub fn step(state: Option<CounterState>, limit: Limit, now: Millis) -> (CounterS
 pub fn is_idle(state: CounterState, now: Millis) -> bool {
     match state {
         CounterState::Counting { window, .. } => window < window_start(now),
-        CounterState::Quarantined { until: Some(end) } => now >= end,
-        CounterState::Quarantined { until: None } => false,
+        CounterState::Quarantined {
+            until: Some(end),
+            count,
+        } => now >= end && (count == 0 || window_start(end) < window_start(now)),
+        CounterState::Quarantined { until: None, .. } => false,
     }
 }
 
@@ -375,7 +406,7 @@ impl ClientName {
 #[derive(Clone, Copy, Debug)]
 enum Stored {
     Counting { window: Millis, count: u32 },
-    Until(Millis),
+    Until { until: Millis, count: u32 },
     Forever,
 }
 
@@ -383,8 +414,11 @@ impl From<CounterState> for Stored {
     fn from(s: CounterState) -> Stored {
         match s {
             CounterState::Counting { window, count } => Stored::Counting { window, count },
-            CounterState::Quarantined { until: Some(t) } => Stored::Until(t),
-            CounterState::Quarantined { until: None } => Stored::Forever,
+            CounterState::Quarantined {
+                until: Some(until),
+                count,
+            } => Stored::Until { until, count },
+            CounterState::Quarantined { until: None, .. } => Stored::Forever,
         }
     }
 }
@@ -393,8 +427,14 @@ impl From<Stored> for CounterState {
     fn from(s: Stored) -> CounterState {
         match s {
             Stored::Counting { window, count } => CounterState::Counting { window, count },
-            Stored::Until(t) => CounterState::Quarantined { until: Some(t) },
-            Stored::Forever => CounterState::Quarantined { until: None },
+            Stored::Until { until, count } => CounterState::Quarantined {
+                until: Some(until),
+                count,
+            },
+            Stored::Forever => CounterState::Quarantined {
+                until: None,
+                count: 0,
+            },
         }
     }
 }
@@ -1094,7 +1134,8 @@ mod tests {
         assert_eq!(
             s,
             CounterState::Quarantined {
-                until: Some(Millis::MAX)
+                until: Some(Millis::MAX),
+                count: u32::MAX
             }
         );
         assert_eq!(window_start(Millis::MIN), Millis::MIN);
@@ -1113,8 +1154,79 @@ mod tests {
         assert_eq!(s.evict_idle(WINDOW_MILLIS), 100);
         assert_eq!(
             s.state("q", "r.x"),
-            Some(CounterState::Quarantined { until: None })
+            Some(CounterState::Quarantined {
+                until: None,
+                count: 0
+            })
         );
+    }
+
+    /// The vendor's example read literally: `rate-limit.voice.dial=4` with
+    /// the default 30 s quarantine admits 4 in the minute, not 8.
+    #[test]
+    fn a_quarantine_ending_in_its_window_admits_nothing_more_there() {
+        let s = MemoryStore::new();
+        let l = limit(4, 30);
+        let w = 1_700_000_040_000;
+        for i in 0..4 {
+            assert_eq!(
+                adm(&s, "c", "voice.dial", l, w + i * 1000),
+                Admission::Admitted
+            );
+        }
+        let first = Admission::Limited {
+            until: Some(w + 34_000),
+        };
+        assert_eq!(adm(&s, "c", "voice.dial", l, w + 4_000), first);
+        assert_eq!(
+            s.state("c", "voice.dial"),
+            Some(CounterState::Quarantined {
+                until: Some(w + 34_000),
+                count: 4
+            })
+        );
+        // 35 s: the quarantine is over, the window still has its 4.
+        assert_eq!(
+            adm(&s, "c", "voice.dial", l, w + 35_000),
+            Admission::Limited {
+                until: Some(w + 65_000)
+            }
+        );
+        for t in [36_000, 37_000, 38_000, 64_999] {
+            assert!(matches!(
+                adm(&s, "c", "voice.dial", l, w + t),
+                Admission::Ignored { .. }
+            ));
+        }
+        // The new quarantine ends in the next window: a fresh count there.
+        assert!(!is_idle(s.state("c", "voice.dial").unwrap(), w + 59_999));
+        for i in 0..4 {
+            assert_eq!(
+                adm(&s, "c", "voice.dial", l, w + 65_000 + i),
+                Admission::Admitted
+            );
+        }
+        assert!(matches!(
+            adm(&s, "c", "voice.dial", l, w + 65_010),
+            Admission::Limited { .. }
+        ));
+        // A changed limit applies from the next request: the window's
+        // count (4) is kept through the quarantine, so 6 admits 2 more.
+        let six = limit(6, 30);
+        assert!(matches!(
+            adm(&s, "c", "voice.dial", six, w + 95_009),
+            Admission::Ignored { .. }
+        ));
+        for _ in 0..2 {
+            assert_eq!(
+                adm(&s, "c", "voice.dial", six, w + 95_010),
+                Admission::Admitted
+            );
+        }
+        assert!(matches!(
+            adm(&s, "c", "voice.dial", six, w + 95_011),
+            Admission::Limited { .. }
+        ));
     }
 
     #[test]

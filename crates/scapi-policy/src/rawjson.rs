@@ -4,8 +4,8 @@
 //! event that goes through it comes back with `12345678901234567890123`
 //! written `1.2345678901234568e22`. Brokers that forward events as text can
 //! redact them here instead: the text is read token by token, the members
-//! of every `userData` object that `read-allowed` does not list are cut
-//! out, and every other byte — numbers of any size and precision, key
+//! of every attached-data object (see [`crate::userdata`]) that
+//! `read-allowed` does not list are cut out, and every other byte — numbers of any size and precision, key
 //! order, string escapes, white space — is copied as it was.
 //!
 //! The reader is strict JSON (RFC 8259), iterative (no recursion on the
@@ -358,17 +358,27 @@ struct Member {
     remove: bool,
 }
 
-/// Removes from `text` (one JSON value) the members of every `userData`
-/// object whose keys `readable` does not list; returns the text and the
-/// removed keys, sorted and without repeats. Every other byte is kept.
+/// An open container, as redaction sees it.
+enum Open {
+    /// An attached-data object being filtered, with its members so far.
+    Filtered(Vec<Member>),
+    /// A `chainedRecords` list: its objects are attached data.
+    Records,
+    /// Anything else.
+    Other,
+}
+
+/// Removes from `text` (one JSON value) the members of every attached-data
+/// object (a `userData` object, a record of a `chainedRecords` list) whose
+/// keys `readable` does not list; returns the text and the removed keys,
+/// sorted and without repeats. Every other byte is kept.
 pub fn redact(text: &str, readable: &KeySet) -> Result<(String, Vec<String>), JsonError> {
     let toks = tokens(text)?;
     let KeySet::Keys(readable) = readable else {
         return Ok((text.to_string(), Vec::new()));
     };
-    // Per open container: `Some(members)` for a `userData` object being
-    // filtered, `None` otherwise; and the key of the member being read.
-    let mut stack: Vec<Option<Vec<Member>>> = Vec::new();
+    // Per open container, and the key of the member being read.
+    let mut stack: Vec<Open> = Vec::new();
     let mut last_key: Vec<Option<usize>> = Vec::new();
     // Byte ranges to cut, in order.
     let mut cuts: Vec<(usize, usize)> = Vec::new();
@@ -378,19 +388,32 @@ pub fn redact(text: &str, readable: &KeySet) -> Result<(String, Vec<String>), Js
     while let Some(t) = toks.get(i) {
         match t.kind {
             TokenKind::BeginObject | TokenKind::BeginArray => {
-                // Is this the value of a `userData` member?
-                let is_user_data = t.kind == TokenKind::BeginObject
-                    && last_key
-                        .last()
-                        .copied()
-                        .flatten()
-                        .and_then(|k| toks.get(k))
-                        .is_some_and(|k| decode_string(slice(k)) == "userData");
-                stack.push(is_user_data.then(Vec::new));
+                // The member this container is the value of, if any.
+                let key = last_key
+                    .last()
+                    .copied()
+                    .flatten()
+                    .and_then(|k| toks.get(k))
+                    .map(|k| decode_string(slice(k)));
+                let in_records = matches!(stack.last(), Some(Open::Records));
+                let open = match t.kind {
+                    TokenKind::BeginObject
+                        if in_records || key.as_deref() == Some(crate::userdata::USER_DATA) =>
+                    {
+                        Open::Filtered(Vec::new())
+                    }
+                    TokenKind::BeginArray
+                        if key.as_deref() == Some(crate::userdata::CHAINED_RECORDS) =>
+                    {
+                        Open::Records
+                    }
+                    _ => Open::Other,
+                };
+                stack.push(open);
                 last_key.push(None);
             }
             TokenKind::EndObject | TokenKind::EndArray => {
-                if let Some(Some(members)) = stack.pop() {
+                if let Some(Open::Filtered(members)) = stack.pop() {
                     cut_members(&members, &mut cuts);
                 }
                 last_key.pop();
@@ -404,7 +427,7 @@ pub fn redact(text: &str, readable: &KeySet) -> Result<(String, Vec<String>), Js
                 if let Some(k) = last_key.last_mut() {
                     *k = Some(i);
                 }
-                if let Some(Some(members)) = stack.last_mut() {
+                if let Some(Open::Filtered(members)) = stack.last_mut() {
                     let key = decode_string(slice(t));
                     let remove = !readable.contains(&key);
                     if remove {
@@ -421,7 +444,7 @@ pub fn redact(text: &str, readable: &KeySet) -> Result<(String, Vec<String>), Js
         }
         // A member's value ends where the next `,` or the object's `}` is:
         // record its end on the member just read.
-        if let (Some(Some(members)), Some(next)) = (stack.last_mut(), toks.get(i + 1))
+        if let (Some(Open::Filtered(members)), Some(next)) = (stack.last_mut(), toks.get(i + 1))
             && matches!(next.kind, TokenKind::Comma | TokenKind::EndObject)
             && let Some(m) = members.last_mut()
         {
@@ -513,6 +536,14 @@ mod tests {
         assert_eq!(
             r(r#"[{"userData":{}}, {"userData":{"x":1}}]"#, &["x"]),
             r#"[{"userData":{}}, {"userData":{"x":1}}]"#
+        );
+        // Each record of a `chainedRecords` list, and nothing else in it.
+        assert_eq!(
+            r(
+                r#"{"chainedRecords": [{"GSW_PHONE": "+1", "K": 1}, [{"x": 1}], 7], "k": {"x": 2}}"#,
+                &["K"]
+            ),
+            r#"{"chainedRecords": [{"K": 1}, [{"x": 1}], 7], "k": {"x": 2}}"#
         );
         // Only objects that are the value of `userData`, found through escapes.
         assert_eq!(

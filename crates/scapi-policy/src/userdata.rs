@@ -1,17 +1,24 @@
-//! Attached data (user data): write filtering and read redaction .
+//! Attached data (user data): write filtering and read redaction.
 //!
-//! `write-allowed` restricts `interaction.setUserData` (the keys of its map)
-//! and `interaction.deleteUserData` (its key list): keys not listed are
-//! stripped and reported, and a request left with no key is denied.
-//! `read-allowed` filters the `userData` property of every Interaction object
-//! a request returns or an event carries: top-level keys not listed are
-//! removed. Keys compare exactly (case-sensitive).
+//! `write-allowed` restricts every request that carries attached data: the
+//! keys of `interaction.setUserData`'s map, `interaction.deleteUserData`'s
+//! key list, and the `userData` parameter of `voice.dialEx`,
+//! `interaction.singleStepTransfer`, `interaction.singleStepConference` and
+//! `interaction.consult` ([`attached_data`]). Keys not listed are stripped
+//! and reported. A request whose purpose is the write (set, delete) is
+//! denied when no key is left; any other proceeds with what is left — a
+//! dial with its attached data stripped is still a dial.
 //!
-//! An "Interaction object" is any JSON object with a `userData` object —
-//! wherever it sits (an event's `data.interaction`, a list of interactions
-//! in a result): redacting too much is safe, too little is a leak. Other
-//! properties are left alone, including `chainedRecords` of outbound
-//! interactions, which the vendor does not filter.
+//! `read-allowed` filters every attached-data object a request returns or
+//! an event carries: the `userData` of every Interaction object and each
+//! record of an outbound interaction's `chainedRecords` (its fields,
+//! `GSW_PHONE` and the campaign's custom fields, are the customer's
+//! attached data). Top-level keys not listed are removed; keys compare
+//! exactly (case-sensitive).
+//!
+//! Such an object is found wherever it sits (an event's `data.interaction`,
+//! a list of interactions in a result): redacting too much is safe, too
+//! little is a leak.
 
 use crate::policy::{KeySet, UserDataPolicy};
 use serde_json::Value;
@@ -21,6 +28,45 @@ use std::collections::BTreeSet;
 pub const SET_USER_DATA: &str = "interaction.setUserData";
 /// `interaction.deleteUserData`
 pub const DELETE_USER_DATA: &str = "interaction.deleteUserData";
+/// The property holding an Interaction object's attached data.
+pub const USER_DATA: &str = "userData";
+/// The property holding an outbound interaction's records, each one
+/// attached data.
+pub const CHAINED_RECORDS: &str = "chainedRecords";
+
+/// The requests that carry attached data besides their purpose, in the
+/// vendor's signatures (`voice.dialEx(destination, userData, …)`, …).
+pub const CARRY_USER_DATA: [&str; 4] = [
+    "interaction.consult",
+    "interaction.singleStepConference",
+    "interaction.singleStepTransfer",
+    "voice.dialEx",
+];
+
+/// How a request touches attached data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AttachedData {
+    /// Writing it is the request's purpose (`interaction.setUserData`,
+    /// `interaction.deleteUserData`): denied when no key is left.
+    Purpose,
+    /// It carries attached data beside its purpose (`voice.dialEx`, the
+    /// transfers, the consultation): filtered, then it proceeds.
+    Carried,
+}
+
+/// How `request` touches attached data, `None` when the catalog says it
+/// carries none. A name outside the catalog may (newer WWE releases add
+/// requests): a broker that finds attached data on it filters it as
+/// [`AttachedData::Carried`].
+pub fn attached_data(request: &str) -> Option<AttachedData> {
+    if request == SET_USER_DATA || request == DELETE_USER_DATA {
+        Some(AttachedData::Purpose)
+    } else if CARRY_USER_DATA.contains(&request) || crate::catalog::lookup(request).is_none() {
+        Some(AttachedData::Carried)
+    } else {
+        None
+    }
+}
 
 /// Keys of a write request split by `write-allowed`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,9 +78,15 @@ pub struct WriteSplit<'k> {
 }
 
 impl WriteSplit<'_> {
-    /// Whether the request has nothing left to write (and is denied).
+    /// Whether nothing is left to write.
     pub fn nothing_left(&self) -> bool {
         self.allowed.is_empty()
+    }
+
+    /// Whether `request`, carrying these keys, is denied: only a request
+    /// whose purpose is the write, with no key left.
+    pub fn denies(&self, request: &str) -> bool {
+        self.nothing_left() && attached_data(request) == Some(AttachedData::Purpose)
     }
 }
 
@@ -63,27 +115,38 @@ impl UserDataPolicy {
         crate::rawjson::redact(text, &self.read)
     }
 
-    /// Removes the keys `read-allowed` does not list from the `userData` of
-    /// every Interaction object in `value`; returns the removed keys,
-    /// sorted and without repeats.
+    /// Removes the keys `read-allowed` does not list from every
+    /// attached-data object in `value` (each `userData` object, each
+    /// record of a `chainedRecords` list); returns the removed keys, sorted
+    /// and without repeats.
     pub fn redact(&self, value: &mut Value) -> Vec<String> {
         let KeySet::Keys(readable) = &self.read else {
             return Vec::new();
         };
         let mut removed = BTreeSet::new();
+        let mut filter = |data: &mut serde_json::Map<String, Value>| {
+            data.retain(|k, _| {
+                let keep = readable.contains(k);
+                if !keep {
+                    removed.insert(k.clone());
+                }
+                keep
+            });
+        };
         // Iterative: event documents come from outside and may be deep.
         let mut todo: Vec<&mut Value> = vec![value];
         while let Some(v) = todo.pop() {
             match v {
                 Value::Object(map) => {
-                    if let Some(Value::Object(user_data)) = map.get_mut("userData") {
-                        user_data.retain(|k, _| {
-                            let keep = readable.contains(k);
-                            if !keep {
-                                removed.insert(k.clone());
+                    if let Some(Value::Object(user_data)) = map.get_mut(USER_DATA) {
+                        filter(user_data);
+                    }
+                    if let Some(Value::Array(records)) = map.get_mut(CHAINED_RECORDS) {
+                        for r in records.iter_mut() {
+                            if let Value::Object(record) = r {
+                                filter(record);
                             }
-                            keep
-                        });
+                        }
                     }
                     todo.extend(map.values_mut());
                 }
@@ -135,6 +198,45 @@ mod tests {
         assert_eq!(removed, vec!["IW_BundleUid", "Other", "Secret"]);
         assert_eq!(v["interactions"][0]["userData"], json!({"IW_CaseUid": "a"}));
         assert_eq!(v["interactions"][1]["userData"], json!({}));
+    }
+
+    #[test]
+    fn outbound_records_are_attached_data() {
+        let p = UserDataPolicy {
+            read: keys(&["GSW_CALLING_LIST"]),
+            write: KeySet::All,
+        };
+        // The vendor's RECORDS_RETRIEVED event, shortened.
+        let mut v = json!({"event": "interaction", "data": {"eventType": "RECORDS_RETRIEVED",
+        "interaction": {"interactionId": "1", "chainedRecords": [
+            {"GSW_PHONE": "+33647005", "GSW_CALLING_LIST": "Calling List Custom"},
+            {"Custom_String_with_default": "Hello", "GSW_CALLING_LIST": "L"},
+            "not a record"
+        ]}}});
+        let removed = p.redact(&mut v);
+        assert_eq!(removed, vec!["Custom_String_with_default", "GSW_PHONE"]);
+        assert_eq!(
+            v["data"]["interaction"]["chainedRecords"],
+            json!([{"GSW_CALLING_LIST": "Calling List Custom"}, {"GSW_CALLING_LIST": "L"}, "not a record"])
+        );
+    }
+
+    #[test]
+    fn only_a_write_request_is_denied_with_no_key_left() {
+        let p = UserDataPolicy {
+            read: KeySet::All,
+            write: keys(&["Key1"]),
+        };
+        let s = p.split_write(["Key2"]);
+        assert!(s.denies(SET_USER_DATA) && s.denies(DELETE_USER_DATA));
+        for r in CARRY_USER_DATA {
+            assert_eq!(attached_data(r), Some(AttachedData::Carried));
+            assert!(crate::catalog::lookup(r).is_some(), "{r}");
+            assert!(!s.denies(r), "{r}");
+        }
+        assert_eq!(attached_data("voice.dial"), None);
+        assert_eq!(attached_data("newns.x"), Some(AttachedData::Carried));
+        assert!(!p.split_write(["Key1"]).denies(SET_USER_DATA));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The shared rate limiter under load and against a reference model.
 //!
 //! * Many threads hammering the same counters admit exactly the limit per
-//!   window, limit exactly once, then ignore until the quarantine ends, and
-//!   count again from zero after it — never one request more.
+//!   window, limit exactly once, then ignore until the quarantine ends; a
+//!   quarantine that ends in the window it started in admits nothing more
+//!   in that window — never one request more than the limit per window.
 //! * Sessions ending and idle sweeps racing with admissions neither deadlock
 //!   nor lose the counters still in use.
 //! * On random timelines (time going backwards included, several clients and
@@ -159,14 +160,11 @@ fn threads_admit_exactly_the_limit_and_honour_the_quarantine() {
         for (k, t) in hammer(&limiter, &keys, PER_THREAD, t0 + 29_999) {
             assert_eq!((t.admitted, t.limited, t.ignored), (0, 0, sent), "{k:?}");
         }
-        // The quarantine (from t0) ends at t0 + 30 s: the counter starts
-        // again from zero, in the same window.
+        // The quarantine (from t0) ends at t0 + 30 s, in the same window,
+        // which has admitted its L already: refused again (one error
+        // result, a new quarantine until t0 + 60 s), nothing admitted.
         for (k, t) in hammer(&limiter, &keys, PER_THREAD, t0 + 30_000) {
-            assert_eq!(
-                (t.admitted, t.limited),
-                (LIMIT, 1),
-                "{k:?} after quarantine"
-            );
+            assert_eq!((t.admitted, t.limited), (0, 1), "{k:?} after quarantine");
         }
         // The next window does not end a running quarantine.
         for (k, t) in hammer(&limiter, &keys, PER_THREAD, W + MINUTE) {
@@ -265,9 +263,9 @@ fn sessions_ending_and_sweeps_race_with_admissions_safely() {
     });
 }
 
-/// A counter of the model: `Ok((window start, admitted in it))`, or
-/// `Err(quarantined until)` (`None`: forever).
-type ModelCounter = Result<(Millis, u32), Option<Millis>>;
+/// A counter of the model: the window start, the requests admitted in it,
+/// and the quarantine, if one runs (`Some(None)`: forever).
+type ModelCounter = (Millis, u32, Option<Option<Millis>>);
 
 /// The rate-limit rules of the README's rate-limit semantics, written out naively per key.
 #[derive(Debug, Default)]
@@ -286,16 +284,13 @@ impl Model {
             return Admission::Admitted;
         }
         let window_of = |t: Millis| t.div_euclid(MINUTE) * MINUTE;
-        let state = self.keys.entry(key).or_insert(Ok((window_of(t), 0)));
-        if let Err(until) = *state {
-            match until {
-                Some(end) if t >= end => *state = Ok((window_of(t), 0)),
-                _ => return Admission::Ignored { until },
-            }
+        let (window, count, quarantine) = self.keys.entry(key).or_insert((window_of(t), 0, None));
+        match *quarantine {
+            Some(Some(end)) if t >= end => *quarantine = None,
+            Some(until) => return Admission::Ignored { until },
+            None => {}
         }
-        let Ok((window, count)) = state else {
-            unreachable!()
-        };
+        // A new window starts a new count; an older one counts in the newer.
         if window_of(t) > *window {
             *window = window_of(t);
             *count = 0;
@@ -304,11 +299,12 @@ impl Model {
             *count += 1;
             return Admission::Admitted;
         }
+        // Stamped before the counter's window: from the window's start.
         let until = limits
             .quarantine
             .seconds()
-            .map(|s| t + Millis::from(s) * 1000);
-        *state = Err(until);
+            .map(|s| t.max(*window) + Millis::from(s) * 1000);
+        *quarantine = Some(until);
         Admission::Limited { until }
     }
 }
@@ -349,6 +345,32 @@ proptest! {
             let want = model.admit(&limits, (client, name), request, t);
             let Ok(got) = limiter.admit_at(&format!("client-{client}"), request, t);
             prop_assert_eq!(got, want, "step {} ({} {} at {})", i, client, request, t);
+        }
+    }
+
+    /// The promise an administrator reads: at most L admissions per
+    /// (client, request, window), whatever the quarantine and the timing.
+    #[test]
+    fn never_more_than_the_limit_per_window(
+        default in 1u32..6,
+        quarantine in prop_oneof![Just(0u32), 1u32..130],
+        steps in proptest::collection::vec((0u8..2, 0u8..3, 0i64..20_000), 1..400),
+    ) {
+        let limiter = RateLimiter::with_store(
+            limits(default, quarantine),
+            MemoryStore::with_clock(ManualClock::new(W)),
+        );
+        let mut admitted: HashMap<(u8, u8, Millis), u32> = HashMap::new();
+        let mut t = W;
+        for (client, name, dt) in steps {
+            t += dt;
+            let request = NAMES[usize::from(name)];
+            let Ok(a) = limiter.admit_at(&format!("client-{client}"), request, t);
+            if a == Admission::Admitted {
+                let n = admitted.entry((client, name, t.div_euclid(MINUTE))).or_default();
+                *n += 1;
+                prop_assert!(*n <= default, "{} admitted in one window of {} {}", n, client, request);
+            }
         }
     }
 }

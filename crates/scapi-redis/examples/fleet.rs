@@ -74,7 +74,9 @@ impl Broker {
                 .policy
                 .user_data()
                 .split_write(keys.iter().map(String::as_str));
-            if split.nothing_left() {
+            // Only a set or delete is refused with nothing left; a dial or a
+            // transfer goes on with its attached data stripped.
+            if split.denies(request) {
                 return format!("refuse {request} from {origin}: no writable keys");
             }
         }

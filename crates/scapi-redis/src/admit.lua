@@ -18,7 +18,10 @@
 -- error result is sent), 2 ignored (no answer); until the end of the
 -- quarantine, -1 for forever; now the time used.
 --
--- A counter is a string: "C <window> <count>", "Q <until>" or "F".
+-- A counter is a string: "C <window> <count>", "Q <until> <count>" or "F".
+-- A quarantine keeps the count of the window it ends in (0 when that is a
+-- later window than the one it started in): at most `limit` admissions per
+-- window, always.
 
 local key, keys, others, overflow = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
@@ -53,7 +56,11 @@ local window, count = window_start(now), 0          -- fresh
 if state then
   local kind, a, b = string.match(state, '^(%a) ?(%-?%d*) ?(%d*)$')
   if kind == 'Q' and now >= tonumber(a) then           -- quarantine over
-    window, count = window_start(now), 0
+    if window_start(now) == window_start(tonumber(a)) then
+      window, count = window_start(now), tonumber(b) or 0
+    else
+      window, count = window_start(now), 0
+    end
   elseif kind == 'Q' then                              -- still quarantined
     return {2, tonumber(a), now}
   elseif kind == 'F' then                              -- until the session ends
@@ -81,6 +88,13 @@ if quarantine == 0 then
   redis.call('SET', key, 'F', 'PX', int(cap))
   return {1, -1, now}
 end
-local ends = now + quarantine
-redis.call('SET', key, 'Q ' .. int(ends), 'PX', int(math.min(quarantine + 1000, cap)))
+-- Stamped before the counter's window: the quarantine starts at the window.
+local ends = math.max(now, window) + quarantine
+-- What the window admitted still counts if the quarantine ends in it, so
+-- the key lives until that window is over.
+local kept, ttl = 0, ends - now + 1000
+if window_start(ends) == window then
+  kept, ttl = count, window + WINDOW - now + 1000
+end
+redis.call('SET', key, 'Q ' .. int(ends) .. ' ' .. int(kept), 'PX', int(math.min(ttl, cap)))
 return {1, ends, now}

@@ -103,6 +103,43 @@ fn the_script_is_step_on_random_timelines() {
         .unwrap();
 }
 
+/// The promise, through Redis: on random timelines (time only forward), at
+/// most L admissions per (client, request, window).
+#[test]
+fn never_more_than_the_limit_per_window_in_redis() {
+    if !redis() {
+        return;
+    }
+    let server = Server::start();
+    let steps = proptest::collection::vec((0u8..2, 0u8..4, 0i64..20_000), 1..200);
+    let mut runner = TestRunner::new(Config::with_cases(32));
+    runner
+        .run(
+            &(1u32..5, prop_oneof![Just(0u32), 1u32..130], steps),
+            |(n, q, steps)| {
+                let redis = store(&server, FailureMode::Closed);
+                let mut admitted = std::collections::HashMap::new();
+                let mut t = W;
+                for (client, name, dt) in steps {
+                    t += dt;
+                    let client = format!("agent-{client}");
+                    let key = CounterKey::new(&client, NAMES[usize::from(name)]);
+                    let got = CounterStore::admit(&redis, key, limit(n, q), At::Time(t))
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    if got == Admission::Admitted {
+                        let c = admitted
+                            .entry((client, name, t.div_euclid(60_000)))
+                            .or_insert(0);
+                        *c += 1;
+                        prop_assert!(*c <= n, "{} admitted in one window", c);
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
 /// Every eval case decides the same through Redis as in memory.
 #[path = "../../../tests/common/mod.rs"]
 mod common;
@@ -308,7 +345,13 @@ fn quarantines_and_session_ends_cross_brokers() {
         Admission::Ignored { until: Some(u) } if u == until
     ));
     std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(a.admit(key, short, At::Now).unwrap(), Admission::Admitted);
+    // Over: admitted in a new window, or — the window having admitted its
+    // one already — refused again with a new quarantine.
+    match a.admit(key, short, At::Now).unwrap() {
+        Admission::Admitted => {}
+        Admission::Limited { until: Some(u) } => assert!(u > until),
+        other => panic!("the quarantine is over, yet {other:?}"),
+    }
 }
 
 /// Redis killed mid-run and restarted: fail-open counts locally and says

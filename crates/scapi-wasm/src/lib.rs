@@ -154,15 +154,21 @@ impl Policy {
         })
     }
 
-    /// Splits the keys of an attached-data write into those `write-allowed`
-    /// lists and those stripped: `{"allowed", "denied"}`.
+    /// Splits the keys of the attached data a request carries into those
+    /// `write-allowed` lists and those stripped: `{"allowed", "denied",
+    /// "deny"}`, `deny` saying whether the request is refused — only a
+    /// request whose purpose is the write (`interaction.setUserData`,
+    /// `…deleteUserData`; the default when no request is named) with no
+    /// key left.
     #[wasm_bindgen(js_name = splitWrite)]
-    pub fn split_write(&self, keys: Vec<String>) -> String {
+    pub fn split_write(&self, keys: Vec<String>, request: Option<String>) -> String {
         let split = self
             .inner
             .user_data()
             .split_write(keys.iter().map(String::as_str));
-        json!({"allowed": split.allowed, "denied": split.denied}).to_string()
+        let request = request.as_deref().unwrap_or(scapi_policy::userdata::SET_USER_DATA);
+        json!({"allowed": split.allowed, "denied": split.denied, "deny": split.denies(request)})
+            .to_string()
     }
 
     /// Removes the keys `read-allowed` does not list from the `userData` of

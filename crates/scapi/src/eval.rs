@@ -3,7 +3,8 @@
 //! A requests file is a JSON array, JSON Lines or a YAML list of items.
 //! A request item has `at` (RFC 3339 or seconds since the epoch), `origin`,
 //! `request`, optionally `client` (default `"default"`), `userData` (the map
-//! of `interaction.setUserData`), `keys` (the list of
+//! of `interaction.setUserData`, or the attached data of a request that
+//! carries it, such as `voice.dialEx`), `keys` (the list of
 //! `interaction.deleteUserData`) and `expect`. An event item has `at` and
 //! `event` (a notification or result to redact). Items must be in time
 //! order. Every problem names the item; nothing is guessed: an unknown
@@ -27,7 +28,7 @@ use scapi_policy::limiter::{
     Admission, CounterStore, ManualClock, MemoryStore, Millis, RateLimitResult, RateLimiter,
 };
 use scapi_policy::policy::Policy;
-use scapi_policy::userdata::{DELETE_USER_DATA, SET_USER_DATA};
+use scapi_policy::userdata::{CARRY_USER_DATA, DELETE_USER_DATA, SET_USER_DATA, attached_data};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::Cell;
 use std::fmt;
@@ -579,8 +580,11 @@ fn build_item(
                 "`{DELETE_USER_DATA}` needs `keys`, the list it deletes"
             ));
         }
-        (r, Some(_), _) if r != SET_USER_DATA => {
-            return Err(format!("`userData` is only for `{SET_USER_DATA}`"));
+        (r, Some(_), _) if r == DELETE_USER_DATA || attached_data(r).is_none() => {
+            return Err(format!(
+                "`{r}` carries no attached data; `userData` is for `{SET_USER_DATA}` and the requests that carry it ({})",
+                CARRY_USER_DATA.join(", ")
+            ));
         }
         (r, _, Some(_)) if r != DELETE_USER_DATA => {
             return Err(format!("`keys` is only for `{DELETE_USER_DATA}`"));
@@ -996,7 +1000,7 @@ fn request<'p, S: CounterStore>(
             .user_data()
             .split_write(keys.iter().map(String::as_str));
         e.denied_keys = split.denied.iter().map(|k| k.to_string()).collect();
-        if split.nothing_left() {
+        if split.denies(&r.request) {
             e.outcome = Outcome::Deny;
             e.reason = Reason::NoWritableKeys;
             return Ok(());
