@@ -166,7 +166,9 @@ impl Policy {
             .inner
             .user_data()
             .split_write(keys.iter().map(String::as_str));
-        let request = request.as_deref().unwrap_or(scapi_policy::userdata::SET_USER_DATA);
+        let request = request
+            .as_deref()
+            .unwrap_or(scapi_policy::userdata::SET_USER_DATA);
         json!({"allowed": split.allowed, "denied": split.denied, "deny": split.denies(request)})
             .to_string()
     }

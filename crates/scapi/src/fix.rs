@@ -73,12 +73,18 @@ pub enum FixRunError {
     /// Occurs when fixes cannot be applied to the text (a bug).
     #[error("its fixes do not apply: {0}")]
     Apply(FixError),
+    /// Occurs when safe fixes would widen access (`scapi diff` reports a
+    /// widening): a fix classified safe that is not, reported instead of
+    /// written.
+    #[error("its safe fixes would widen access ({0}); nothing was written")]
+    Widens(String),
 }
 
 /// Applies the machine-applicable fixes of a file — the safe ones, and the
 /// unsafe ones too when `include_unsafe` — round after round (a fix may
 /// make another finding's fix possible) until none is left, then checks
-/// that the fixed file has none of the fixed findings and no new one.
+/// that the fixed file has none of the fixed findings and no new one, and,
+/// for safe fixes, that the policy widens nowhere (`scapi diff`).
 /// Fixes of one round that touch the same bytes wait for the next round.
 pub fn fix_file(
     name: &str,
@@ -124,6 +130,9 @@ pub fn fix_file(
         .map_err(FixRunError::Apply)?;
         let next = crate::compile_vec(name, with_bom(&c.source, &text), options);
         check_no_regression(&c.diagnostics, &chosen, &next.diagnostics)?;
+        if !include_unsafe {
+            check_no_widening(c.policy.as_ref(), next.policy.as_ref())?;
+        }
         fixed.extend(chosen.into_iter().cloned());
         c = next;
     }
@@ -144,6 +153,24 @@ pub fn fix_file(
 fn with_bom(source: &crate::source::SourceFile, text: &str) -> Vec<u8> {
     let bom = if source.base() > 0 { "\u{feff}" } else { "" };
     [bom.as_bytes(), text.as_bytes()].concat()
+}
+
+/// A safe fix widens nothing: the semantic diff of a round reports no
+/// widening.
+fn check_no_widening(
+    before: Option<&scapi_policy::policy::Policy>,
+    after: Option<&scapi_policy::policy::Policy>,
+) -> Result<(), FixRunError> {
+    let (Some(old), Some(new)) = (before, after) else {
+        return Ok(());
+    };
+    match crate::diff::diff(old, new)
+        .into_iter()
+        .find(|c| c.class == crate::diff::Class::Widening)
+    {
+        Some(c) => Err(FixRunError::Widens(c.message)),
+        None => Ok(()),
+    }
 }
 
 /// Per rule, the findings after a round are at most those before it less

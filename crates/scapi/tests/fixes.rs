@@ -177,3 +177,47 @@ fn lint_fix_leaves_no_fixable_finding_and_adds_none() {
     );
     assert!(fixed >= 60, "only {fixed} findings fixed");
 }
+
+/// A safe fix widens nothing: after `lint --fix` (safe fixes only), `scapi
+/// diff before after` reports no widening — for every rule page's examples,
+/// every lint and rule case, and the shipped examples. What would widen
+/// (a trailing slash removed from an entry that matched nothing, an origin
+/// added) is an unsafe fix, applied only with `--unsafe-fixes`.
+#[test]
+fn safe_fixes_widen_nothing() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (what, name, bytes, options) in inputs() {
+        let before = scapi::compile(&name, &bytes, &options);
+        let run = match scapi::fix::fix_file(&name, bytes.clone(), &options, false) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{what}: {e}"));
+                continue;
+            }
+        };
+        let (Some(old), Some(new)) = (&before.policy, &run.after.policy) else {
+            continue;
+        };
+        if !run.changed() {
+            continue;
+        }
+        checked += 1;
+        let widening: Vec<_> = scapi::diff::diff(old, new)
+            .into_iter()
+            .filter(|c| c.class == scapi::diff::Class::Widening)
+            .map(|c| c.message)
+            .collect();
+        if !widening.is_empty() {
+            let rules: Vec<_> = run.fixed.iter().map(|d| d.code.to_string()).collect();
+            failures.push(format!("{what}: safe fixes {rules:?} widen: {widening:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(checked >= 30, "only {checked} files changed by safe fixes");
+}

@@ -377,7 +377,7 @@ fn fix_summary(f: &Fixing, unsafe_fixes: bool, diff: bool) -> String {
             n => format!("{n} more fixes are unsafe"),
         };
         out.push_str(&format!(
-            "; {what} (granting what the export does not name; `--unsafe-fixes` applies them)"
+            "; {what} (they would widen access; `--unsafe-fixes` applies them)"
         ));
     }
     out.push('\n');

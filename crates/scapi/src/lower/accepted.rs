@@ -422,7 +422,10 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
             )
             .label("browsers never send this part")
             .help(format!("use `{canonical}`"))
-            .fix(span, canonical.clone()),
+            .fix(span, canonical.clone())
+            // The entry matches nothing as written: the fix makes it a
+            // live grant, a widening to review (`--unsafe-fixes`).
+            .unsafe_fix(),
         );
     }
     match (parts.path, parts.query.or(parts.fragment)) {
@@ -437,7 +440,10 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
                 )
                 .label("browsers send origins without a trailing slash")
                 .help(format!("use `{canonical}`"))
-                .fix(span, canonical.clone()),
+                .fix(span, canonical.clone())
+                // The entry matches nothing as written: the fix makes it a
+                // live grant, a widening to review (`--unsafe-fixes`).
+                .unsafe_fix(),
             );
         }
         (Some(path), _) if path != "/" => {
@@ -455,7 +461,10 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
                 )
                 .label("not part of an origin")
                 .help(format!("use `{canonical}`"))
-                .fix(span, canonical.clone()),
+                .fix(span, canonical.clone())
+                // The entry matches nothing as written: the fix makes it a
+                // live grant, a widening to review (`--unsafe-fixes`).
+                .unsafe_fix(),
             );
         }
         _ => {}
@@ -479,7 +488,10 @@ fn check_origin(cx: &mut Cx<'_>, opt: &OptionEntry, text: &str, span: Span) -> O
             )
             .label("not part of an origin")
             .help(format!("use `{canonical}`"))
-            .fix(span, canonical.clone()),
+            .fix(span, canonical.clone())
+            // The entry matches nothing as written: the fix makes it a
+            // live grant, a widening to review (`--unsafe-fixes`).
+            .unsafe_fix(),
         );
     }
     // Cleartext is a finding of its own, whatever else is wrong: fixing the
@@ -926,8 +938,9 @@ fn lower_filter(
         )
         .label("filters are request names, without arguments")
         .help(format!("write `{name}`"));
+        // Unsafe: the filter granted nothing as written; the name grants.
         let d = if name::request(name).is_some() {
-            d.fix(span, name)
+            d.fix(span, name).unsafe_fix()
         } else {
             d
         };
@@ -1048,7 +1061,9 @@ fn lower_namespace(
             )
             .label("never matches: names are case-sensitive")
             .help(format!("write `{real}.*`"))
-            .fix(span, format!("{real}.*")),
+            .fix(span, format!("{real}.*"))
+            // It matched nothing; fixed, it grants a namespace.
+            .unsafe_fix(),
         );
         return None;
     }
@@ -1088,17 +1103,17 @@ pub(super) fn lower_request(
     };
     if let Some(id) = catalog::lookup_ignore_case(name) {
         let real = id.name();
-        push(
-            cx,
-            Diagnostic::new(
-                Code::RequestCaseMismatch,
-                span,
-                format!("request `{name}` differs from `{real}` only in case"),
-            )
-            .label("never matches: names are case-sensitive")
-            .help(format!("write `{real}`"))
-            .fix(span, real),
-        );
+        let d = Diagnostic::new(
+            Code::RequestCaseMismatch,
+            span,
+            format!("request `{name}` differs from `{real}` only in case"),
+        )
+        .label("never matches: names are case-sensitive")
+        .help(format!("write `{real}`"))
+        .fix(span, real);
+        // In a filter the fix grants what the name granted nothing of (a
+        // widening); in a rate-limit key it applies a limit (safe).
+        push(cx, if in_rate_limit { d } else { d.unsafe_fix() });
         return None;
     }
     if let Some(new) = catalog::replacement_of(name) {

@@ -21,7 +21,7 @@ mod webext;
 
 pub(crate) use accepted::canonical_target;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, sort_diagnostics};
+use crate::diagnostic::{Applicability, Diagnostic, Diagnostics, Edit, Fix, sort_diagnostics};
 use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::rules::Code;
 use crate::source::{SourceFile, Span};
@@ -387,10 +387,47 @@ impl<'a> Cx<'a> {
         .help(format!(
             "move the comment to a line of its own above the option, starting with `{}`",
             c.marker
-        ))
-        .fix(c.span, "");
-        self.value_diag(opt, d);
+        ));
+        let mut d = self.map_diag(opt, d);
+        d.fix = self.comment_moved_up(opt, c);
+        self.diags.push(d);
         c.before
+    }
+
+    /// The fix of an inline comment in a cfg file: the comment moves to a
+    /// line of its own above the option, never dropped (it is what a person
+    /// wrote). JSON has no comments and YAML's would change the value's
+    /// scalar, so they get the help alone.
+    fn comment_moved_up(&self, opt: &OptionEntry, c: InlineComment<'_>) -> Option<Fix> {
+        if self.read.format != InputFormat::Cfg || !opt.map.is_verbatim(c.span) {
+            return None;
+        }
+        let source = self.source();
+        let cut = opt.file_span(c.span);
+        let n = source.line_of(opt.key_span.start);
+        let line = source.line_span(n);
+        let eol = if source.slice(source.line_with_break(n)).ends_with("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        let comment = format!("{} {}{eol}", c.marker, c.text);
+        let kept = source.slice(Span::new(line.start, cut.start));
+        Some(Fix {
+            span: Span::new(line.start, cut.end),
+            replacement: format!("{comment}{kept}"),
+            edits: vec![
+                Edit {
+                    span: Span::point(line.start),
+                    replacement: comment,
+                },
+                Edit {
+                    span: cut,
+                    replacement: String::new(),
+                },
+            ],
+            applicability: Applicability::Safe,
+        })
     }
 
     /// The 1-based line of a file offset.

@@ -129,8 +129,10 @@ pub(super) fn check_keys(cx: &mut Cx<'_>, object: ObjectLevel) {
                     "section names are case-sensitive: rename `{}` to `{MAIN_SECTION}`",
                     section.name
                 ));
+                // Unsafe: options WWE ignores start to take effect, origins
+                // and filters among them.
                 match section.name_span {
-                    Some(span) => d.fix(span, MAIN_SECTION),
+                    Some(span) => d.fix(span, MAIN_SECTION).unsafe_fix(),
                     None => d,
                 }
             } else if closest(&section.name, [MAIN_SECTION]).is_some() {
