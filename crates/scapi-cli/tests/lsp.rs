@@ -137,7 +137,7 @@ fn bad_input_is_answered_and_the_server_keeps_serving() {
     c.open(
         uri,
         "ini",
-        "service-client-api.accepted-web-content-origins=https://crm.example.com/ (agent.get)\n",
+        "service-client-api.accepted-web-content-origins=https://crm.example.com/ (agent.get)\nservice-client-api.user-data.read-allowed=*\nservice-client-api.user-data.write-allowed=*\n",
     );
     assert_eq!(c.diagnostics(uri, 1).as_array().unwrap().len(), 1);
     let hover = json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 90}});
@@ -200,7 +200,7 @@ fn changes_are_debounced_and_close_clears() {
     c.open(
         uri,
         "ini",
-        "service-client-api.accepted-web-content-origins=https://a.example\nservice-client-api.rate-limit=60\n",
+        "service-client-api.accepted-web-content-origins=https://a.example\nservice-client-api.rate-limit=60\nservice-client-api.user-data.read-allowed=*\nservice-client-api.user-data.write-allowed=*\n",
     );
     assert_eq!(c.diagnostics(uri, 1), json!([]));
     // Five keystrokes in a row: `6` becomes `6x0yz`.

@@ -278,14 +278,14 @@ mod tests {
         crate::compile("wwews.cfg", text.as_bytes(), &crate::Options::default())
     }
 
-    const EXPORT: &str = "[interaction-workspace]\nservice-client-api.accepted-web-content-origins=https://crm.example.com (agent.*, agent.get), https://b.example.com (voice.*, voice.dial)\n";
+    const EXPORT: &str = "[interaction-workspace]\nservice-client-api.accepted-web-content-origins=https://crm.example.com (agent.*, agent.get), https://b.example.com (voice.*, voice.dial)\nservice-client-api.user-data.read-allowed=*\nservice-client-api.user-data.write-allowed=*\n";
 
     #[test]
     fn keys_survive_moved_lines_and_other_edits() {
         let a = compile(EXPORT);
         let moved = format!(
-            "; a comment\n\n[interaction-workspace]\nservice-client-api.rate-limit=10\n{}",
-            EXPORT.lines().nth(1).unwrap_or_default()
+            "; a comment\n\n[interaction-workspace]\nservice-client-api.rate-limit=10\n{}\n",
+            EXPORT.lines().skip(1).collect::<Vec<_>>().join("\n")
         );
         let b = compile(&moved);
         let ka: Vec<_> = keys(&a.source, &a.diagnostics);

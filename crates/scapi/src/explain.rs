@@ -5,7 +5,7 @@
 
 use scapi_policy::catalog::{self, RequestId};
 use scapi_policy::decision::Reason;
-use scapi_policy::policy::{Filter, Policy, Quarantine};
+use scapi_policy::policy::{Filter, KeySet, Policy, Quarantine, UserDataPolicy};
 use scapi_policy::presented::{self, NotCanonical};
 use serde_json::{Map, Value, json};
 
@@ -43,6 +43,8 @@ pub struct Explanation {
     pub other_filters: Vec<Filter>,
     /// The quarantine after a rate limit.
     pub quarantine: Quarantine,
+    /// The attached-data keys every accepted origin may read and write.
+    pub user_data: UserDataPolicy,
 }
 
 impl Explanation {
@@ -134,6 +136,30 @@ pub fn explain(policy: &Policy, origin: &str) -> Explanation {
         requests,
         other_filters,
         quarantine: limits.quarantine,
+        user_data: policy.user_data().clone(),
+    }
+}
+
+/// A key set in reports: `"*"` or the sorted keys.
+fn keys_json(k: &KeySet) -> Value {
+    match k {
+        KeySet::All => "*".into(),
+        KeySet::Keys(keys) => keys.iter().cloned().collect::<Vec<_>>().into(),
+    }
+}
+
+/// What an accepted origin may do with attached data, in words.
+fn keys_human(verb: &str, k: &KeySet, option: &str) -> String {
+    match k {
+        KeySet::All => format!("{verb} every attached-data key (`{option}` is `*` or not set)"),
+        KeySet::Keys(keys) if keys.is_empty() => format!("{verb} no attached-data key"),
+        KeySet::Keys(keys) => format!(
+            "{verb} only {}",
+            keys.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -182,6 +208,10 @@ impl Explanation {
         m.insert(
             "quarantineSeconds".into(),
             self.quarantine.seconds().map_or(Value::Null, Value::from),
+        );
+        m.insert(
+            "userData".into(),
+            json!({"read": keys_json(&self.user_data.read), "write": keys_json(&self.user_data.write)}),
         );
         Value::Object(m)
     }
@@ -270,13 +300,28 @@ impl Explanation {
                 .join(", ");
             out.push_str(&format!("\nalso granted, outside the catalog: {list}\n"));
         }
+        if self.is_accepted() {
+            out.push_str(&format!(
+                "\nattached data: {}; {}\n",
+                keys_human(
+                    "reads",
+                    &self.user_data.read,
+                    "service-client-api.user-data.read-allowed"
+                ),
+                keys_human(
+                    "writes",
+                    &self.user_data.write,
+                    "service-client-api.user-data.write-allowed"
+                ),
+            ));
+        }
         if self.requests.iter().any(|c| c.enabled && c.rate_limit > 0) {
             let after = match self.quarantine.seconds() {
                 Some(s) => format!("for {s} s"),
                 None => "until the session ends".to_string(),
             };
             out.push_str(&format!(
-                "\nLIMIT counts per client and request in 60-second windows; past it, one error result, then no answer {after}.\n\
+                "\nLIMIT counts per client and request in 60-second windows, at most LIMIT per window; past it, one error result, then no answer {after}.\n\
                  Brokers of a fleet share the counts through Redis (the `scapi-redis` crate: `RedisStore`; here `scapi eval --store redis://HOST:PORT`).\n"
             ));
         }

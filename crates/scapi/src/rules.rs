@@ -130,6 +130,7 @@ rules! {
     NoUserDataKeys = "SC0406", "no-user-data-keys", Info, "an empty user-data list allows no key at all";
     KeySeparator = "SC0407", "key-separator", Error, "user-data keys are separated with `;` or `|` instead of `,`";
     InvisibleCharacter = "SC0408", "invisible-character", Error, "a user-data key contains an invisible or control character";
+    UserDataUnrestricted = "SC0409", "user-data-unrestricted", Warning, "origins are accepted and a user-data option is absent, so every key is readable or writable";
     // --- web extensions -----------------------------------------------------
     MissingExtensionSection = "SC0501", "missing-extension-section", Error, "a web-content option names a section that is not in the export";
     ExtensionWithoutUrl = "SC0502", "extension-without-url", Error, "a web extension section has no `url`";

@@ -252,7 +252,11 @@ pub fn apply_inline(
 mod tests {
     use super::*;
 
+    /// Both user-data options set, so that no `SC0409` joins the findings.
+    const USER_DATA: &str = "service-client-api.user-data.read-allowed=*\nservice-client-api.user-data.write-allowed=*\n";
+
     fn lint(text: &str) -> Vec<(Code, usize)> {
+        let text = format!("{text}{USER_DATA}");
         let c = crate::compile("s.cfg", text.as_bytes(), &crate::Options::default());
         c.diagnostics
             .iter()
@@ -298,7 +302,7 @@ mod tests {
         o.set(Code::AnyOrigin, Level::Allow);
         let c = crate::compile(
             "o.cfg",
-            b"service-client-api.accepted-web-content-origins=http://crm.example.com (agent.*), *\n",
+            format!("service-client-api.accepted-web-content-origins=http://crm.example.com (agent.*), *\n{USER_DATA}").as_bytes(),
             &crate::Options { overrides: o, ..Default::default() },
         );
         let got: Vec<_> = c.diagnostics.iter().map(|d| (d.code, d.severity)).collect();

@@ -139,7 +139,16 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
     options::check_keys(&mut cx, object);
     let origins = accepted::lower(&mut cx);
     let numbers = numbers::lower(&mut cx);
-    let user_data = userdata::lower(&mut cx);
+    // Origins accepted (or meant to be, by an entry with an error) make the
+    // user-data defaults a promise to check.
+    let accepting = (!origins.rules.is_empty()
+        || origins.any.is_some()
+        || !origins.rejected.origins.is_empty()
+        || !origins.rejected.grants.is_empty()
+        || origins.rejected.unknown_grants)
+        .then(|| cx.option(ORIGINS))
+        .flatten();
+    let user_data = userdata::lower(&mut cx, accepting);
     let source = SourceInfo {
         name: file_name(read.source.name()),
         sha256: read.sha256.clone(),

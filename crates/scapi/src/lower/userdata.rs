@@ -22,9 +22,31 @@ struct Lowered<'o> {
     keys: Vec<(String, Span)>,
 }
 
-pub(super) fn lower(cx: &mut Cx<'_>) -> UserDataPolicy {
+/// `origins` is the origin-list option when some origin is accepted: then
+/// an absent option (every key, the compiled default) is made visible.
+pub(super) fn lower(cx: &mut Cx<'_>, origins: Option<&OptionEntry>) -> UserDataPolicy {
     let read = cx.option(READ_ALLOWED).map(|o| key_set(cx, o, "readable"));
     let write = cx.option(WRITE_ALLOWED).map(|o| key_set(cx, o, "writable"));
+    if let Some(origins) = origins {
+        for (absent, option, verb) in [
+            (read.is_none(), READ_ALLOWED, "read"),
+            (write.is_none(), WRITE_ALLOWED, "write"),
+        ] {
+            if absent {
+                cx.push(
+                    Diagnostic::new(
+                        Code::UserDataUnrestricted,
+                        origins.key_span,
+                        format!("every accepted origin can {verb} every attached-data key"),
+                    )
+                    .label(format!("`{option}` is not set"))
+                    .help(format!(
+                        "set `{option}` to the keys the applications need (an empty value allows none, `*` every key)"
+                    )),
+                );
+            }
+        }
+    }
     if let (Some(r), Some(w)) = (&read, &write)
         && let KeySet::Keys(readable) = &r.set
     {
