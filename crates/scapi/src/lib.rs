@@ -25,6 +25,8 @@
 //! [interaction-workspace]
 //! service-client-api.accepted-web-content-origins=https://crm.example.com (agent.*, voice.dial)
 //! service-client-api.rate-limit.voice.dial=4
+//! service-client-api.user-data.read-allowed=CaseId
+//! service-client-api.user-data.write-allowed=CaseId
 //! ";
 //! let c = scapi::compile("wwews.cfg", export.as_bytes(), &scapi::Options::default());
 //! assert!(c.diagnostics.is_empty());
