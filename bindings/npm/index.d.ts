@@ -126,6 +126,7 @@ export type RequestItem =
       client: string;
       userData: string[] | null;
       keys: string[] | null;
+      frame: 'embedded' | 'tab';
     }
   | { index: number; at: number; expect: string | null; event: string };
 

@@ -15,7 +15,16 @@ export type Reason =
   | 'rate-limit'
   | 'quarantine'
   | 'read-allowed'
-  | 'store-unavailable';
+  | 'store-unavailable'
+  | 'tab-dial-only'
+  | 'null-origin';
+
+/**
+ * How the calling application is displayed: embedded in the agent desktop,
+ * or in a new tab, where the vendor's API gives access to the dial
+ * operation (`voice.dial`) only.
+ */
+export type Frame = 'embedded' | 'tab';
 
 /** The entry of the export that decided: its origin (or `*`) and line. */
 export interface Entry {
@@ -78,8 +87,12 @@ export interface RateLimiter {
 
 /** A loaded policy. */
 export interface Policy {
-  /** Decides a request: no repair of the origin, compared byte for byte. */
-  check(origin: string, request: string): Decision;
+  /**
+   * Decides a request: no repair of the origin, compared byte for byte. A
+   * frame shown as a `tab` may only dial (`tab-dial-only`). Throws code
+   * `usage` for another frame name.
+   */
+  check(origin: string, request: string, frame?: Frame): Decision;
   /**
    * Filters the attached data a request carries (the keys of
    * `setUserData`'s map, `deleteUserData`'s list, the `userData` of

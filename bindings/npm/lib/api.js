@@ -108,7 +108,11 @@ export function api(raw, { compiler, exports }) {
       this.#raw = rawPolicy;
     }
 
-    check(origin, request) {
+    check(origin, request, frame) {
+      const tab = frame === 'tab';
+      if (!tab && frame !== undefined && frame !== null && frame !== 'embedded') {
+        throw Object.assign(new Error(`frame \`${String(frame)}\` is neither \`embedded\` nor \`tab\``), { code: 'usage' });
+      }
       const o = String(origin);
       const q = String(request);
       // A grown memory detaches the views (their length becomes 0).
@@ -121,7 +125,7 @@ export function api(raw, { compiler, exports }) {
         ol = put(o, originView);
         ql = put(q, requestView);
       }
-      let c = this.#raw.checkScratch(ol, half, ql);
+      let c = this.#raw.checkScratch(ol, half, ql, tab);
       const outcome = outcomes[c % 8];
       c = Math.floor(c / 8);
       const reason = reasons[c % 16];

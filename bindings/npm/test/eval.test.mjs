@@ -27,7 +27,7 @@ function decide(policy, limiter, item) {
     const { event, removed } = policy.redact(item.event);
     return { outcome: 'redacted', reason: 'read-allowed', entry: null, event: JSON.parse(event), removedKeys: removed };
   }
-  const d = { ...policy.check(item.origin, item.request) };
+  const d = { ...policy.check(item.origin, item.request, item.frame) };
   if (d.outcome !== 'allow') return d;
   const keys = item.userData ?? item.keys;
   if (keys) {

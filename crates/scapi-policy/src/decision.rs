@@ -83,11 +83,18 @@ pub enum Reason {
     /// The shared counter store is out of reach and the broker fails
     /// closed.
     StoreUnavailable,
+    /// The frame is shown as a tab, where the vendor's API gives access to
+    /// the dial operation (`voice.dial`) only.
+    TabDialOnly,
+    /// The presented origin is `null`: an opaque origin (a sandboxed
+    /// frame, a `file:` page, a `data:` URL), which says nothing about who
+    /// sent the message, so no entry — not even `*` — accepts it.
+    NullOrigin,
 }
 
 impl Reason {
     /// Every reason, in declaration order.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 11] = [
         Reason::Granted,
         Reason::OriginNotAccepted,
         Reason::OriginNotCanonical,
@@ -97,6 +104,8 @@ impl Reason {
         Reason::Quarantine,
         Reason::ReadAllowed,
         Reason::StoreUnavailable,
+        Reason::TabDialOnly,
+        Reason::NullOrigin,
     ];
 
     /// The name used in reports, e.g. `origin-not-accepted` — serde's name
@@ -259,6 +268,45 @@ pub struct Entry<'p> {
     pub line: usize,
 }
 
+/// How the application that sends a request is displayed.
+///
+/// The vendor: "If you configure Agent Desktop to display your web
+/// application in a new tab in the Agent Desktop user interface, then the
+/// service API only gives access to the dial operation." A frame shown as a
+/// tab may call [`TAB_REQUESTS`] (when its entry grants them) and nothing
+/// else, whatever its entry grants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Frame {
+    /// Embedded in the agent desktop (an iframe, a popup, a background or
+    /// hidden view): the entry's grants apply.
+    #[default]
+    Embedded,
+    /// Shown in a new tab: the dial operation only.
+    Tab,
+}
+
+impl Frame {
+    /// The name used in requests files: `embedded` or `tab`.
+    pub fn as_str(self) -> &'static str {
+        variant_name(&self)
+    }
+
+    /// The frame named `name`.
+    pub fn from_name(name: &str) -> Option<Frame> {
+        [Frame::Embedded, Frame::Tab]
+            .into_iter()
+            .find(|f| f.as_str() == name)
+    }
+}
+
+/// What a frame shown as a tab may call: the dial operation.
+pub const TAB_REQUESTS: [&str; 1] = ["voice.dial"];
+
+/// The presented origin of a sandboxed frame, a `file:` page or a `data:`
+/// URL (the serialization of an opaque origin).
+pub const NULL_ORIGIN: &str = "null";
+
 /// A decision on one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision<'p> {
@@ -301,6 +349,9 @@ impl Policy {
         }
         // Configured origins are canonical, so a hit above implies a
         // canonical origin; a miss must be checked before `*` may accept it.
+        if origin == NULL_ORIGIN {
+            return Err(Reason::NullOrigin);
+        }
         if !presented::is_canonical(origin) {
             return Err(Reason::OriginNotCanonical);
         }
@@ -324,6 +375,13 @@ impl Policy {
     /// and one bit test; a name outside the catalog is checked against the
     /// entry's filters (at most two binary searches). Allocates nothing.
     pub fn check(&self, origin: &str, request: &str) -> Decision<'_> {
+        self.check_in(origin, request, Frame::Embedded)
+    }
+
+    /// [`check`](Policy::check) for a frame displayed as `frame`: a tab
+    /// gets [`TAB_REQUESTS`] only (`tab-dial-only`), and only when its entry
+    /// grants them.
+    pub fn check_in(&self, origin: &str, request: &str, frame: Frame) -> Decision<'_> {
         let applied = match self.applied(origin) {
             Ok(a) => a,
             Err(reason) => {
@@ -338,12 +396,21 @@ impl Policy {
         // before the patterns see it.
         let permitted = match catalog::lookup(request) {
             Some(id) => applied.grant.permits_id(id),
-            None => catalog::is_request_name(request) && applied.grant.permits_uncataloged(request),
+            // A client-side helper (`system.isFrameLeading`) is answered
+            // by the frame's own library and is never a request: a broker
+            // that receives one refuses it, whatever the filters say.
+            None => {
+                catalog::is_request_name(request)
+                    && !catalog::is_client_helper(request)
+                    && applied.grant.permits_uncataloged(request)
+            }
         };
-        let (outcome, reason) = if permitted {
-            (Outcome::Allow, Reason::Granted)
-        } else {
+        let (outcome, reason) = if !permitted {
             (Outcome::Deny, Reason::RequestNotPermitted)
+        } else if frame == Frame::Tab && !TAB_REQUESTS.contains(&request) {
+            (Outcome::Deny, Reason::TabDialOnly)
+        } else {
+            (Outcome::Allow, Reason::Granted)
         };
         Decision {
             outcome,
@@ -370,6 +437,8 @@ mod tests {
                 Reason::Quarantine => 6,
                 Reason::ReadAllowed => 7,
                 Reason::StoreUnavailable => 8,
+                Reason::TabDialOnly => 9,
+                Reason::NullOrigin => 10,
             };
             assert_eq!(at, i);
         }
@@ -432,9 +501,61 @@ mod tests {
             closed.check("https://other.example", "agent.get").reason,
             Reason::OriginNotAccepted
         );
+        assert_eq!(closed.check("null", "agent.get").reason, Reason::NullOrigin);
+    }
+
+    #[test]
+    fn a_null_origin_is_named_even_under_any_origin() {
+        let p = policy(&[("*", &["*"])]);
+        assert_eq!(p.check("null", "agent.get").reason, Reason::NullOrigin);
         assert_eq!(
-            closed.check("null", "agent.get").reason,
+            p.check("NULL", "agent.get").reason,
             Reason::OriginNotCanonical
         );
+        assert!(p.check("https://a.example", "agent.get").is_allowed());
+    }
+
+    #[test]
+    fn client_side_helpers_are_never_requests() {
+        let p = policy(&[("https://crm.example.com", &["*", "system.isFrameLeading"])]);
+        let d = p.check("https://crm.example.com", "system.isFrameLeading");
+        assert_eq!(d.reason, Reason::RequestNotPermitted);
+        assert!(
+            p.check("https://crm.example.com", "system.newRequest")
+                .is_allowed()
+        );
+    }
+
+    #[test]
+    fn a_tab_may_only_dial() {
+        let p = policy(&[
+            ("https://crm.example.com", &["*"]),
+            ("https://kb.example.com", &["agent.*"]),
+        ]);
+        let tab = |o, r| p.check_in(o, r, Frame::Tab).reason;
+        assert_eq!(
+            tab("https://crm.example.com", "voice.dial"),
+            Reason::Granted
+        );
+        assert_eq!(
+            tab("https://crm.example.com", "agent.get"),
+            Reason::TabDialOnly
+        );
+        assert_eq!(
+            tab("https://crm.example.com", "voice.dialEx"),
+            Reason::TabDialOnly
+        );
+        // What the entry does not grant stays not permitted.
+        assert_eq!(
+            tab("https://kb.example.com", "voice.dial"),
+            Reason::RequestNotPermitted
+        );
+        assert_eq!(
+            p.check_in("https://crm.example.com", "agent.get", Frame::Embedded)
+                .reason,
+            Reason::Granted
+        );
+        assert_eq!(Frame::from_name("tab"), Some(Frame::Tab));
+        assert_eq!(Frame::Embedded.as_str(), "embedded");
     }
 }

@@ -118,7 +118,7 @@ pub mod rawjson;
 pub mod userdata;
 
 pub use compiled::CompiledPolicy;
-pub use decision::{Decision, Entry, Outcome, Reason};
+pub use decision::{Decision, Entry, Frame, Outcome, Reason};
 pub use policy::{KeySet, Policy, Quarantine, RateLimits, UserDataPolicy};
 
 /// A policy of `(origin, filters)` entries on line 1 (`*` is the

@@ -183,7 +183,7 @@ pub fn compiled_yaml_to_json(yaml: &str) -> Result<String, JsValue> {
 
 /// The items of a requests file (JSON Lines, a JSON array or a YAML list),
 /// read as `scapi eval` reads them: `[{"index", "at" (ms), "expect",
-/// "origin", "request", "client", "userData" (its keys), "keys"} or
+/// "origin", "request", "client", "userData" (its keys), "keys", "frame"} or
 /// {"index", "at", "expect", "event" (JSON text)}]`. Throws code
 /// `requests` for a malformed item.
 #[wasm_bindgen(js_name = parseRequests)]
@@ -200,7 +200,7 @@ pub fn parse_requests(text: &str, file_name: Option<String>) -> Result<String, J
                 ItemKind::Request(r) => json!({
                     "index": item.index, "at": item.at, "expect": expect,
                     "origin": r.origin, "request": r.request, "client": r.client,
-                    "userData": r.user_data, "keys": r.keys,
+                    "userData": r.user_data, "keys": r.keys, "frame": r.frame.as_str(),
                 }),
                 ItemKind::Event(e) => json!({
                     "index": item.index, "at": item.at, "expect": expect, "event": &*e,

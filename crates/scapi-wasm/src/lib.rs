@@ -23,7 +23,7 @@
 #![warn(missing_docs)]
 
 use scapi_policy::limiter::{Admission, Clock, MemoryStore, Millis};
-use scapi_policy::{CompiledPolicy, Outcome, Reason};
+use scapi_policy::{CompiledPolicy, Frame, Outcome, Reason};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -51,7 +51,7 @@ fn start() {
 const OUTCOMES: [Outcome; 5] = Outcome::ALL;
 
 /// The reasons, in the order of [`Policy::check`]'s code.
-const REASONS: [Reason; 9] = Reason::ALL;
+const REASONS: [Reason; 11] = Reason::ALL;
 
 /// The names behind the numbers of [`Policy::check`] and
 /// [`RateLimiter::admit`], as JSON: `{"outcomes", "reasons",
@@ -119,9 +119,10 @@ impl Policy {
     /// and `reason` index [`names`]'s lists and `entry` is 0 for none, 1
     /// for the `*` entry and 2 for the entry of the origin itself (a
     /// configured origin is matched byte for byte, so it is the origin
-    /// given).
-    pub fn check(&self, origin: &str, request: &str) -> f64 {
-        let d = self.inner.check(origin, request);
+    /// given). `tab`: the frame is shown as a tab, which may only dial.
+    pub fn check(&self, origin: &str, request: &str, tab: bool) -> f64 {
+        let frame = if tab { Frame::Tab } else { Frame::Embedded };
+        let d = self.inner.check_in(origin, request, frame);
         let outcome = OUTCOMES.iter().position(|o| *o == d.outcome).unwrap_or(1);
         let reason = REASONS.iter().position(|r| *r == d.reason).unwrap_or(1);
         let (entry, line) = match d.entry {
@@ -140,7 +141,13 @@ impl Policy {
     /// copy per call, which is most of what a call with two strings costs.
     /// Bytes that are not UTF-8 decide as an origin that is not accepted.
     #[wasm_bindgen(js_name = checkScratch)]
-    pub fn check_scratch(&self, origin_len: usize, request_at: usize, request_len: usize) -> f64 {
+    pub fn check_scratch(
+        &self,
+        origin_len: usize,
+        request_at: usize,
+        request_len: usize,
+        tab: bool,
+    ) -> f64 {
         SCRATCH.with(|s| {
             let s = s.borrow();
             let text = |from: usize, len: usize| {
@@ -148,8 +155,8 @@ impl Policy {
                     .and_then(|b| std::str::from_utf8(b).ok())
             };
             match (text(0, origin_len), text(request_at, request_len)) {
-                (Some(origin), Some(request)) => self.check(origin, request),
-                _ => self.check("", ""),
+                (Some(origin), Some(request)) => self.check(origin, request, tab),
+                _ => self.check("", "", tab),
             }
         })
     }
@@ -321,7 +328,7 @@ mod tests {
             ("https://crm.example.com/", "agent.get"),
         ] {
             let d = p.inner.check(origin, request);
-            let (o, r, kind, line) = decode(p.check(origin, request));
+            let (o, r, kind, line) = decode(p.check(origin, request, false));
             assert_eq!(OUTCOMES[o], d.outcome);
             assert_eq!(REASONS[r], d.reason);
             match d.entry {
@@ -332,5 +339,10 @@ mod tests {
                 }
             }
         }
+        // A tab may only dial; `null` is named.
+        let (_, r, _, _) = decode(p.check("https://crm.example.com", "agent.get", true));
+        assert_eq!(REASONS[r], Reason::TabDialOnly);
+        let (_, r, _, _) = decode(p.check("null", "agent.get", false));
+        assert_eq!(REASONS[r], Reason::NullOrigin);
     }
 }

@@ -207,7 +207,16 @@ fn grants(out: &mut Vec<Change>, origin: &str, old: Option<&Grant>, new: Option<
         (None, None) => {}
         (None, Some(g)) => {
             let (r, p) = (names(g.grants()), pattern_names(open_patterns(g)));
-            let msg = format!("{} is now accepted ({})", who(origin), listing(&r));
+            // What it may call: catalog requests, else the patterns that
+            // grant names outside the catalog, else nothing at all.
+            let what = match (r.is_empty(), p.is_empty()) {
+                (false, _) => format!("({})", listing(&r)),
+                (true, false) => {
+                    format!("(only requests outside the catalog: `{}`)", p.join("`, `"))
+                }
+                (true, true) => "but may call no request".to_string(),
+            };
+            let msg = format!("{} is now accepted {what}", who(origin));
             out.push(with(
                 Change::new(Class::Widening, Kind::OriginAccepted, msg),
                 r,

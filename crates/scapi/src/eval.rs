@@ -5,7 +5,8 @@
 //! `request`, optionally `client` (default `"default"`), `userData` (the map
 //! of `interaction.setUserData`, or the attached data of a request that
 //! carries it, such as `voice.dialEx`), `keys` (the list of
-//! `interaction.deleteUserData`) and `expect`. An event item has `at` and
+//! `interaction.deleteUserData`), `frame` (`embedded`, the default, or
+//! `tab`: an application shown in a tab may only dial) and `expect`. An event item has `at` and
 //! `event` (a notification or result to redact). Items must be in time
 //! order. Every problem names the item; nothing is guessed: an unknown
 //! field, a field given twice or a value of the wrong type is an error.
@@ -23,7 +24,7 @@
 //! requests never reach the counter. Events are redacted as JSON text
 //! ([`scapi_policy::rawjson`]), so nothing but the removed keys changes.
 
-use scapi_policy::decision::{Entry, Outcome, Reason};
+use scapi_policy::decision::{Entry, Frame, Outcome, Reason};
 use scapi_policy::limiter::{
     Admission, CounterStore, ManualClock, MemoryStore, Millis, RateLimitResult, RateLimiter,
 };
@@ -120,6 +121,8 @@ pub struct RequestItem {
     pub user_data: Option<Vec<String>>,
     /// The key list of `interaction.deleteUserData`.
     pub keys: Option<Vec<String>>,
+    /// How the calling application is displayed (a tab may only dial).
+    pub frame: Frame,
 }
 
 /// A requests file that cannot be evaluated.
@@ -148,7 +151,7 @@ impl fmt::Display for ItemError {
 // Reading items: one visitor for every format
 
 const FIELDS: &[&str] = &[
-    "at", "origin", "request", "client", "userData", "keys", "expect", "event",
+    "at", "origin", "request", "client", "userData", "keys", "expect", "event", "frame",
 ];
 
 /// Marks the messages of scapi's own visitors, so that an error of the
@@ -487,10 +490,10 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
     refuse!(Self::must: bool, numbers, str, null, list);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
-        let mut seen = [false; 8];
+        let mut seen = [false; 9];
         let mut at = None;
         let (mut origin, mut request, mut client, mut expect) = (None, None, None, None);
-        let (mut user_data, mut keys, mut event) = (None, None, None);
+        let (mut user_data, mut keys, mut event, mut frame) = (None, None, None, None);
         while let Some(pos) = map.next_key_seed(FieldName)? {
             let key = FIELDS.get(pos).copied().unwrap_or_default();
             // The last of two would win silently: refuse instead.
@@ -508,6 +511,7 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
                 4 => user_data = Some(map.next_value_seed(UserDataField)?),
                 5 => keys = Some(map.next_value_seed(KeysField)?),
                 6 => expect = Some(map.next_value_seed(StrField("`expect` must be a string,"))?),
+                8 => frame = Some(map.next_value_seed(StrField("`frame` must be a string,"))?),
                 _ => {
                     let e: E = map.next_value()?;
                     event =
@@ -518,18 +522,26 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
             }
         }
         build_item(
-            self.index, self.line, at, origin, request, client, user_data, keys, expect, event,
+            self.index,
+            self.line,
+            at,
+            Fields {
+                origin,
+                request,
+                client,
+                user_data,
+                keys,
+                expect,
+                event,
+                frame,
+            },
         )
         .map_err(ours)
     }
 }
 
-/// The item from its fields, with the checks that span fields.
-#[allow(clippy::too_many_arguments)]
-fn build_item(
-    index: usize,
-    line: Option<usize>,
-    at: Option<Millis>,
+/// The fields of an item as read, before the checks that span fields.
+struct Fields {
     origin: Option<String>,
     request: Option<String>,
     client: Option<String>,
@@ -537,7 +549,26 @@ fn build_item(
     keys: Option<Vec<String>>,
     expect: Option<String>,
     event: Option<Box<str>>,
+    frame: Option<String>,
+}
+
+/// The item from its fields, with the checks that span fields.
+fn build_item(
+    index: usize,
+    line: Option<usize>,
+    at: Option<Millis>,
+    fields: Fields,
 ) -> Result<Item, String> {
+    let Fields {
+        origin,
+        request,
+        client,
+        user_data,
+        keys,
+        expect,
+        event,
+        frame,
+    } = fields;
     let at = at.ok_or("missing `at`")?;
     let expect = match expect {
         None => None,
@@ -553,6 +584,7 @@ fn build_item(
             ("client", client.is_some()),
             ("userData", user_data.is_some()),
             ("keys", keys.is_some()),
+            ("frame", frame.is_some()),
         ];
         if let Some((k, _)) = present.iter().find(|(_, p)| *p) {
             return Err(format!(
@@ -569,6 +601,11 @@ fn build_item(
     }
     let origin = origin.ok_or("missing `origin`")?;
     let request = request.ok_or("missing `request`")?;
+    let frame = match frame {
+        None => Frame::Embedded,
+        Some(f) => Frame::from_name(&f)
+            .ok_or_else(|| format!("`frame` is `{f}`; it must be `embedded` or `tab`"))?,
+    };
     match (request.as_str(), &user_data, &keys) {
         (SET_USER_DATA, None, _) => {
             return Err(format!(
@@ -601,6 +638,7 @@ fn build_item(
             client: client.unwrap_or_else(|| "default".to_string()),
             user_data,
             keys,
+            frame,
         }),
         expect,
     })
@@ -988,7 +1026,7 @@ fn request<'p, S: CounterStore>(
     r: &RequestItem,
     e: &mut Decided<'p>,
 ) -> Result<(), String> {
-    let d = policy.check(&r.origin, &r.request);
+    let d = policy.check_in(&r.origin, &r.request, r.frame);
     e.outcome = d.outcome;
     e.reason = d.reason;
     e.entry = d.entry;
@@ -1721,7 +1759,7 @@ mod tests {
             ),
             (
                 r#"{"at": 1, "origin": "o", "request": "r", "extra": 1}"#,
-                "unknown field `extra`; the fields are at, origin, request, client, userData, keys, expect, event",
+                "unknown field `extra`; the fields are at, origin, request, client, userData, keys, expect, event, frame",
             ),
             (
                 r#"{"at": 1, "origin": "o", "request": "interaction.setUserData"}"#,

@@ -4,7 +4,7 @@
 //! buttons from the policy.
 
 use scapi_policy::catalog::{self, RequestId};
-use scapi_policy::decision::Reason;
+use scapi_policy::decision::{Frame, Reason, TAB_REQUESTS};
 use scapi_policy::policy::{Filter, KeySet, Policy, Quarantine, UserDataPolicy};
 use scapi_policy::presented::{self, NotCanonical};
 use serde_json::{Map, Value, json};
@@ -45,6 +45,8 @@ pub struct Explanation {
     pub quarantine: Quarantine,
     /// The attached-data keys every accepted origin may read and write.
     pub user_data: UserDataPolicy,
+    /// How the application is displayed.
+    pub frame: Frame,
 }
 
 impl Explanation {
@@ -55,8 +57,14 @@ impl Explanation {
     }
 }
 
-/// Explains what `origin` may call under `policy`.
+/// Explains what `origin` may call under `policy`, from an embedded frame.
 pub fn explain(policy: &Policy, origin: &str) -> Explanation {
+    explain_in(policy, origin, Frame::Embedded)
+}
+
+/// Explains what `origin` may call under `policy` from a frame displayed as
+/// `frame`: a tab may only dial.
+pub fn explain_in(policy: &Policy, origin: &str, frame: Frame) -> Explanation {
     let applied = policy.applied(origin);
     let limits = policy.rate_limits();
     let (reason, entry, allow) = match &applied {
@@ -80,6 +88,7 @@ pub fn explain(policy: &Policy, origin: &str) -> Explanation {
                     Reason::OriginNotCanonical => {
                         "the origin is not canonical, so it is refused".to_string()
                     }
+                    Reason::NullOrigin => "`null` is the origin of a sandboxed frame or a `file:` page; no entry accepts it".to_string(),
                     _ => "no entry accepts this origin".to_string(),
                 };
                 return Capability {
@@ -90,6 +99,17 @@ pub fn explain(policy: &Policy, origin: &str) -> Explanation {
                     rate_limit,
                 };
             };
+            if a.grant.permits_id(id) && frame == Frame::Tab && !TAB_REQUESTS.contains(&name) {
+                return Capability {
+                    request: id,
+                    enabled: false,
+                    granted_by: None,
+                    why: format!(
+                        "granted by {entry_text}, but a frame shown in a tab may only dial"
+                    ),
+                    rate_limit,
+                };
+            }
             if a.grant.permits_id(id) {
                 let by = a.grant.allow().iter().find(|f| f.matches(name)).cloned();
                 let why = match &by {
@@ -137,6 +157,7 @@ pub fn explain(policy: &Policy, origin: &str) -> Explanation {
         other_filters,
         quarantine: limits.quarantine,
         user_data: policy.user_data().clone(),
+        frame,
     }
 }
 
@@ -182,6 +203,7 @@ impl Explanation {
         m.insert("schemaVersion".into(), 1.into());
         m.insert("origin".into(), self.origin.clone().into());
         m.insert("reason".into(), self.reason.as_str().into());
+        m.insert("frame".into(), self.frame.as_str().into());
         m.insert(
             "entry".into(),
             self.entry
@@ -244,7 +266,12 @@ impl Explanation {
                     .map(|f| f.to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
-                format!("{shown}: accepted by entry `{o}` (line {l}), allow ({allow})\n")
+                let tab = if self.frame == Frame::Tab {
+                    "; shown in a tab, it may only dial"
+                } else {
+                    ""
+                };
+                format!("{shown}: accepted by entry `{o}` (line {l}), allow ({allow}){tab}\n")
             }
             (None, Reason::OriginNotCanonical) => {
                 // Advice for the reader only: decisions never repair an origin.
@@ -259,6 +286,9 @@ impl Explanation {
                     describe(self.not_canonical)
                 )
             }
+            (None, Reason::NullOrigin) => format!(
+                "{shown}: refused: `null` is the opaque origin of a sandboxed frame, a `file:` page or a `data:` URL, which says nothing about who sent a message; no entry accepts it, not even `*`\n"
+            ),
             (None, _) => format!("{shown}: refused, no entry accepts this origin\n"),
         };
         let enabled = self.requests.iter().filter(|c| c.enabled).count();

@@ -125,6 +125,7 @@ fn stream() -> impl Strategy<Value = Vec<Item>> {
                         client: client.into(),
                         user_data: None,
                         keys: None,
+                        frame: scapi::runtime::Frame::Embedded,
                     }),
                     expect: None,
                 }

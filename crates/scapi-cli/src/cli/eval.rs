@@ -362,8 +362,18 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
     format: ExplainFormat,
+    /// How the application is displayed: embedded in the agent desktop, or
+    /// in a new tab, where the API gives access to the dial operation only.
+    #[arg(long, value_enum, default_value_t = FrameArg::Embedded)]
+    frame: FrameArg,
     #[command(flatten)]
     input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FrameArg {
+    Embedded,
+    Tab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -378,7 +388,11 @@ pub fn explain(args: ExplainArgs) -> Exit {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let e = explain::explain(&policy, &args.origin);
+    let frame = match args.frame {
+        FrameArg::Embedded => scapi_policy::Frame::Embedded,
+        FrameArg::Tab => scapi_policy::Frame::Tab,
+    };
+    let e = explain::explain_in(&policy, &args.origin, frame);
     let text = match args.format {
         ExplainFormat::Human => e.to_human(),
         ExplainFormat::Json => scapi_policy::jsonfmt::to_string(&e.to_json()),

@@ -968,9 +968,17 @@ fn lower_filter(
             format!("filter `{name}` is not a request name"),
         )
         .label("expected `namespace.request`, `namespace.*` or `*`");
-        let d = match catalog::namespace_ignore_case(name) {
-            Some(ns) => d.help(format!("to allow the whole namespace, write `{ns}.*`")),
-            None => d.help("write a request name such as `agent.getState`"),
+        let named = crate::suggest::namespaced(name);
+        let d = match (catalog::namespace_ignore_case(name), named.as_slice()) {
+            (Some(ns), _) => d.help(format!("to allow the whole namespace, write `{ns}.*`")),
+            // A method without its namespace: the fix grants what the
+            // filter granted nothing of, so it is unsafe.
+            (None, [one]) => d
+                .help(format!("did you mean `{one}`?"))
+                .fix(name_span, *one)
+                .unsafe_fix(),
+            (None, [_, ..]) => d.help(format!("did you mean {}?", crate::suggest::one_of(&named))),
+            (None, []) => d.help("write a request name such as `agent.getState`"),
         };
         cx.value_diag(opt, d);
         return None;
@@ -1137,8 +1145,8 @@ pub(super) fn lower_request(
                 span,
                 format!("`{name}` is a client-side helper, not a request"),
             )
-            .label("answered inside the frame; never sent to WWE")
-            .help("remove it; it needs no permission"),
+            .label("answered inside the frame; never a request to the broker")
+            .help("remove it: the frame needs no permission for it, and brokers refuse it as a request whatever the filters"),
         );
         return Some(Filter::Request(name.to_string()));
     }

@@ -137,10 +137,21 @@ fn request_key(cx: &mut Cx<'_>, opt: &OptionEntry, name: &str, span: Span) -> bo
         } else {
             format!("rate limit for `{name}`, which is not a request name")
         };
+        let named = crate::suggest::namespaced(name);
+        let help = if name.is_empty() || named.is_empty() {
+            "name one request, e.g. `service-client-api.rate-limit.voice.dial`".to_string()
+        } else {
+            let keys: Vec<String> = named
+                .iter()
+                .map(|n| format!("service-client-api.rate-limit.{n}"))
+                .collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            format!("did you mean {}?", crate::suggest::one_of(&keys))
+        };
         cx.push(
             Diagnostic::new(Code::RateLimitUnknownRequest, opt.key_span, msg)
                 .label("expected `service-client-api.rate-limit.namespace.request`")
-                .help("name one request, e.g. `service-client-api.rate-limit.voice.dial`"),
+                .help(help),
         );
         return false;
     }
