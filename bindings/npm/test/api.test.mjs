@@ -77,6 +77,12 @@ test('check, splitWrite, redact and the rate-limit result', () => {
   assert.equal(p.check(`https://${'a'.repeat(5000)}.example`, 'voice.dial').reason, 'origin-not-canonical');
   assert.equal(p.check('https://crm.example.com', 'vöice.dial').reason, 'request-not-permitted');
   assert.equal(p.check('https://crm.example.com', 'voice.dial').reason, 'granted');
+  // A frame shown in a tab may only dial; `null` is named.
+  assert.equal(p.check('https://crm.example.com', 'voice.dial', 'tab').reason, 'granted');
+  assert.equal(p.check('https://crm.example.com', 'agent.get', 'tab').reason, 'tab-dial-only');
+  assert.equal(p.check('https://crm.example.com', 'agent.get', 'embedded').outcome, 'allow');
+  assert.throws(() => p.check('https://crm.example.com', 'voice.dial', 'popup'), { code: 'usage' });
+  assert.equal(p.check('null', 'voice.dial').reason, 'null-origin');
   assert.equal(p.check('https://crm.example.com', `voice.${'x'.repeat(3000)}`).reason, 'request-not-permitted');
   assert.equal(p.check('https://crm.example.com\u0000', 'voice.dial').reason, 'origin-not-canonical');
   assert.deepEqual(p.splitWrite(['AccountNumber', 'IW_CaseUid']), { allowed: ['AccountNumber'], denied: ['IW_CaseUid'], deny: false });
