@@ -347,3 +347,102 @@ fn an_interrupt_leaves_no_temporary_file() {
 fn even_sigkill_leaves_no_temporary_file() {
     interrupt_while_writing("-KILL");
 }
+
+/// An export with a safe fix (`HTTPS://CRM.Example.com` is written
+/// canonically).
+const FIXABLE: &str = "service-client-api.accepted-web-content-origins=HTTPS://CRM.Example.com\nservice-client-api.user-data.read-allowed=*\nservice-client-api.user-data.write-allowed=*\n";
+
+fn scapi(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    // `timeout` only guards against a hang failing the whole suite; no
+    // result depends on it.
+    let mut child = Command::new("timeout")
+        .arg("120")
+        .arg(SCAPI)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn lint_fix_refuses_a_fifo_instead_of_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("wwews.cfg");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // No writer: reading it would block for ever; it is refused unread.
+    let o = scapi(&["lint", "--fix", fifo.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a regular file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("no fixes"), "{}", stderr(&o));
+}
+
+#[test]
+fn lint_fix_refuses_a_read_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wwews.cfg");
+    std::fs::write(&file, FIXABLE).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let o = scapi(&["lint", "--fix", file.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("it is read-only"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("fixed 1"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), FIXABLE);
+    assert_eq!(listing(dir.path()), ["wwews.cfg"]);
+}
+
+#[test]
+fn lint_fix_keeps_the_owner_and_the_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wwews.cfg");
+    std::fs::write(&file, FIXABLE).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // As root (CI containers), the file belongs to someone else: replacing
+    // it must not hand it to root.
+    let root = std::fs::metadata(dir.path()).unwrap().uid() == 0
+        && Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    if root {
+        std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+    }
+    let before = std::fs::metadata(&file).unwrap();
+    let o = scapi(&["lint", "--fix", file.to_str().unwrap()], b"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("=https://crm.example.com\n"), "{text}");
+    let after = std::fs::metadata(&file).unwrap();
+    assert_eq!(after.mode() & 0o7777, 0o640);
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_ne!(
+        after.ino(),
+        before.ino(),
+        "replaced atomically, not in place"
+    );
+}
+
+#[test]
+fn lint_fix_of_standard_input_that_is_not_utf8_prints_nothing() {
+    let o = scapi(
+        &["lint", "--fix", "-"],
+        b"service-client-api.rate-limit=\xff5\n",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "{:?}", o.stdout);
+    assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
+    // Readable input with nothing to fix is echoed byte for byte.
+    let same = "service-client-api.rate-limit=5\n";
+    let o = scapi(&["lint", "--fix", "-"], same.as_bytes());
+    assert_eq!(o.stdout, same.as_bytes());
+}

@@ -93,7 +93,14 @@ pub fn fix_file(
     include_unsafe: bool,
 ) -> Result<FixRun, FixRunError> {
     let allowed = |a: Applicability| include_unsafe || a == Applicability::Safe;
-    let mut c = crate::compile_vec(name, bytes, options);
+    // Every finding counts, listed or not: past `--max-per-rule` the rest
+    // would be one closing finding, and fixing the listed ones would list
+    // more. The report at the end is made with the caller's options.
+    let every = crate::Options {
+        max_per_rule: Some(0),
+        ..options.clone()
+    };
+    let mut c = crate::compile_vec(name, bytes, &every);
     let mut fixed: Vec<Diagnostic> = Vec::new();
     // Every round fixes at least one finding; the bound only guards
     // against a fix that would undo another.
@@ -128,7 +135,7 @@ pub fn fix_file(
             chosen.iter().filter_map(|d| d.fix.as_ref()),
         )
         .map_err(FixRunError::Apply)?;
-        let next = crate::compile_vec(name, with_bom(&c.source, &text), options);
+        let next = crate::compile_vec(name, with_bom(&c.source, &text), &every);
         check_no_regression(&c.diagnostics, &chosen, &next.diagnostics)?;
         if !include_unsafe {
             check_no_widening(c.policy.as_ref(), next.policy.as_ref())?;
@@ -141,11 +148,20 @@ pub fn fix_file(
         .iter()
         .filter(|d| d.fix.as_ref().is_some_and(|f| !allowed(f.applicability)))
         .count();
+    let fixed_bytes = (!fixed.is_empty()).then(|| with_bom(&c.source, c.source.text()));
+    // What is left, reported as the caller asked (at most `max-per-rule`
+    // findings of a rule listed).
+    let after = if options.max_per_rule == Some(0) || c.is_unreadable() {
+        c
+    } else {
+        let text = with_bom(&c.source, c.source.text());
+        crate::compile_vec(name, text, options)
+    };
     Ok(FixRun {
-        fixed_bytes: (!fixed.is_empty()).then(|| with_bom(&c.source, c.source.text())),
+        fixed_bytes,
         fixed,
         unsafe_left,
-        after: c,
+        after,
     })
 }
 

@@ -11,6 +11,7 @@ use scapi::diagnostic::Severity;
 use scapi::render::{FileDiagnostics, github, gitlab, human, json, junit, sarif};
 use scapi::rules::Code;
 use scapi::suppress::Level;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -102,6 +103,19 @@ fn lint_one(
     settings: &Settings,
     fixing: &mut Fixing,
 ) -> Result<Linted, Exit> {
+    // In place means a regular file: a FIFO or a device would block or be
+    // written through, which is not fixing a file.
+    if args.fix && !args.diff && path != "-" {
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() && !m.is_dir() => {
+                error(format!(
+                    "`{path}` is not a regular file; `--fix` rewrites files in place (`--fix -` fixes standard input)"
+                ));
+                return Err(Exit::Unusable);
+            }
+            _ => {}
+        }
+    }
     let read = read_input(path, args.input.max_input_bytes).map_err(|msg| {
         error(msg);
         Exit::Unusable
@@ -122,15 +136,16 @@ fn lint_one(
                 return Err(Exit::Unusable);
             }
         };
-        fixing.unsafe_left += run.unsafe_left;
-        fixing.fixed += run.fixed.len();
-        fixing.files += usize::from(run.changed());
+        // Standard output gets the export byte for byte, and nothing when it
+        // could not be read (the error says why; a mangled copy would be
+        // data loss downstream).
         let shown = |bytes: &[u8]| {
-            print_stdout(&String::from_utf8_lossy(bytes)).map_err(|e| {
+            write_stdout(|out| out.write_all(bytes)).map_err(|e| {
                 error(e);
                 Exit::Unusable
             })
         };
+        let original = original.filter(|_| !run.after.is_unreadable());
         match (&run.fixed_bytes, original) {
             (Some(fixed), Some(before)) if args.diff => {
                 fixing.diff.push_str(&unified_diff(name, &before, fixed));
@@ -145,6 +160,10 @@ fn lint_one(
             }
             _ => {}
         }
+        // Counted once written: a refused write fixed nothing.
+        fixing.unsafe_left += run.unsafe_left;
+        fixing.fixed += run.fixed.len();
+        fixing.files += usize::from(run.changed());
         run.after
     } else {
         scapi::compile_vec(name, read.bytes, &options)
@@ -339,7 +358,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         error(e);
         return Exit::Unusable;
     }
-    if args.fix {
+    if args.fix && !files.is_empty() {
         eprint!("{}", fix_summary(&fixing, args.unsafe_fixes, false));
     }
     if held > 0 {

@@ -474,6 +474,15 @@ pub fn write_atomically_with(
     if existing.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(format!("cannot write `{shown}`: it is a directory"));
     }
+    // As formatters do: a read-only file is the user's "do not touch".
+    if existing
+        .as_ref()
+        .is_some_and(|m| m.is_file() && m.permissions().readonly())
+    {
+        return Err(format!(
+            "cannot write `{shown}`: it is read-only; nothing was written"
+        ));
+    }
     if existing.as_ref().is_some_and(|m| !m.is_file()) {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -491,9 +500,9 @@ pub fn write_atomically_with(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    // Keep the target's permissions when replacing it; a new file gets the
-    // usual 0644 rather than a temporary file's 0600.
-    let permissions = existing.map(|m| m.permissions());
+    // Keep the target's permissions and owner when replacing it; a new
+    // file gets the usual 0644 rather than a temporary file's 0600.
+    let permissions = existing;
     #[cfg(target_os = "linux")]
     if let Some(mut file) = unnamed::create(&dir) {
         fill(&mut file, write, permissions).map_err(fail)?;
@@ -518,7 +527,7 @@ pub fn write_atomically_with(
 fn fill(
     file: &mut std::fs::File,
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
-    permissions: Option<std::fs::Permissions>,
+    replaced: Option<std::fs::Metadata>,
 ) -> std::io::Result<()> {
     {
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut *file);
@@ -526,8 +535,18 @@ fn fill(
         out.flush()?;
     }
     file.sync_all()?;
-    match permissions {
-        Some(p) => file.set_permissions(p),
+    match replaced {
+        Some(m) => {
+            // The owner first: changing it may clear set-id bits, which the
+            // mode then restores. Replacing a file must not hand it to
+            // whoever ran scapi (root, in a CI container).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                std::os::unix::fs::fchown(&*file, Some(m.uid()), Some(m.gid()))?;
+            }
+            file.set_permissions(m.permissions())
+        }
         None => {
             #[cfg(unix)]
             {

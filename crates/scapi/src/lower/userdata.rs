@@ -101,7 +101,7 @@ fn key_set<'o>(cx: &mut Cx<'_>, opt: &'o OptionEntry, what: &str) -> Lowered<'o>
     // A `;` after a blank starts a comment; without one it is a separator,
     // reported by the grammar.
     let value = cx.value_without_comment(opt, |_| true);
-    if value.trim().is_empty() {
+    let no_keys = |cx: &mut Cx<'_>| {
         cx.push(
             Diagnostic::new(
                 Code::NoUserDataKeys,
@@ -113,6 +113,9 @@ fn key_set<'o>(cx: &mut Cx<'_>, opt: &'o OptionEntry, what: &str) -> Lowered<'o>
                 "this is deliberate lock-down; to allow every key remove the option or write `*`",
             ),
         );
+    };
+    if value.trim().is_empty() {
+        no_keys(cx);
         return Lowered {
             opt,
             set: KeySet::Keys(BTreeSet::new()),
@@ -189,6 +192,11 @@ fn key_set<'o>(cx: &mut Cx<'_>, opt: &'o OptionEntry, what: &str) -> Lowered<'o>
             set: KeySet::All,
             keys: listed,
         };
+    }
+    // Only empty entries (`,`): the same lock-down as an empty value, said
+    // the same way, so removing the commas reveals no new finding.
+    if keys.is_empty() {
+        no_keys(cx);
     }
     Lowered {
         opt,
