@@ -231,11 +231,13 @@ fn rule(code: Code) -> Rule {
     }
 }
 
-/// A file name as a URI reference: forward slashes, and percent-encoding of
-/// everything but unreserved characters and `/`.
+/// A file name as a URI reference: percent-encoding of everything but
+/// unreserved characters and `/`. A backslash is part of a file name on
+/// Linux, not a separator, so it is encoded (`%5C`), never turned into `/`
+/// (which would name another file).
 fn uri(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for b in name.replace('\\', "/").bytes() {
+    for b in name.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
             out.push(char::from(b));
         } else {
@@ -455,7 +457,7 @@ mod tests {
     fn uris_are_encoded() {
         assert_eq!(uri("examples/broken.cfg"), "examples/broken.cfg");
         assert_eq!(uri("<stdin>"), "%3Cstdin%3E");
-        assert_eq!(uri("a b\\c.cfg"), "a%20b/c.cfg");
+        assert_eq!(uri("a b\\c.cfg"), "a%20b%5Cc.cfg");
     }
 
     #[test]
