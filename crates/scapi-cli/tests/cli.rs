@@ -56,6 +56,8 @@ fn list_dir(dir: &Path) -> String {
 fn cli_cases() {
     let mut golden = Golden::default();
     let mut redis: Option<redis_server::Server> = None;
+    // `$LOCKED_REDIS_HOST`: a server that requires the password `s3cret`.
+    let mut locked: Option<(tempfile::TempDir, redis_server::Server)> = None;
     let dead_redis = format!("redis://127.0.0.1:{}", redis_server::free_port());
     for dir in cases("cli") {
         let line = std::fs::read_to_string(dir.join("cmd")).unwrap();
@@ -69,6 +71,19 @@ fn cli_cases() {
                 .cli(&["FLUSHALL"]);
         }
         let redis_url = redis.as_ref().map(|r| r.url()).unwrap_or_default();
+        let uses_locked = line.contains("$LOCKED_REDIS_HOST");
+        if uses_locked && !tools::have("redis-server", "redis-server") {
+            continue;
+        }
+        if uses_locked && locked.is_none() {
+            let dir = tempfile::tempdir().unwrap();
+            let server = redis_server::Server::start_in(dir.path(), &["--requirepass", "s3cret"]);
+            locked = Some((dir, server));
+        }
+        let locked_host = locked
+            .as_ref()
+            .map(|(_, s)| format!("127.0.0.1:{}", s.port))
+            .unwrap_or_default();
         let tmp = tempfile::tempdir().unwrap();
         let tmp_path = tmp.path().to_str().unwrap().to_string();
         let uses_tmp = line.contains("$TMP") || dir.join("tmp").is_dir();
@@ -81,6 +96,7 @@ fn cli_cases() {
                 a.replace("$TMP", &tmp_path)
                     .replace("$REDIS", &redis_url)
                     .replace("$DEAD_REDIS", &dead_redis)
+                    .replace("$LOCKED_REDIS_HOST", &locked_host)
             })
             .collect();
         let mut child = Command::new(env!("CARGO_BIN_EXE_scapi"))
@@ -99,6 +115,17 @@ fn cli_cases() {
         let clean = |b: &[u8]| {
             let text = String::from_utf8_lossy(b).replace(&tmp_path, "$TMP");
             let text = text.replace(&dead_redis, "$DEAD_REDIS");
+            // A password never appears in what scapi prints.
+            assert!(
+                !text.contains("s3cret"),
+                "{}: the password is shown:\n{text}",
+                dir.display()
+            );
+            let text = if locked_host.is_empty() {
+                text
+            } else {
+                text.replace(&locked_host, "$LOCKED_REDIS_HOST")
+            };
             if redis_url.is_empty() {
                 text
             } else {

@@ -142,6 +142,12 @@ pub enum RedisStoreErrorKind {
     /// Occurs when the address is not a Redis URL, or the blocking API is
     /// called from inside an async runtime.
     Usage,
+    /// Occurs when Redis refuses this client: it requires a password and
+    /// none was given (`NOAUTH`), the password or user is wrong
+    /// (`WRONGPASS`), or the user may not run the script (`NOPERM`). A
+    /// configuration error, reported when connecting rather than as a
+    /// denial of every request.
+    Refused,
 }
 
 impl RedisStoreError {
@@ -168,7 +174,11 @@ impl std::error::Error for RedisStoreError {}
 
 impl From<redis::RedisError> for RedisStoreError {
     fn from(e: redis::RedisError) -> RedisStoreError {
-        let kind = if e.is_io_error()
+        let refused = e.kind() == redis::ErrorKind::AuthenticationFailed
+            || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"));
+        let kind = if refused {
+            RedisStoreErrorKind::Refused
+        } else if e.is_io_error()
             || e.is_timeout()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
@@ -195,6 +205,10 @@ pub struct StoreStats {
     pub fallbacks: u64,
     /// Calls to Redis that failed.
     pub failures: u64,
+    /// Admissions refused because Redis could not answer
+    /// ([`FailureMode::Closed`]): each request a failure affected, the
+    /// failing call and those refused while the store waits to ask again.
+    pub refused: u64,
     /// Whether the store is waiting before it asks Redis again.
     pub degraded: bool,
 }
@@ -339,6 +353,7 @@ pub struct RedisStore {
     local_quarantine: AtomicU64,
     fallbacks: AtomicU64,
     failures: AtomicU64,
+    refused: AtomicU64,
 }
 
 impl fmt::Debug for RedisStore {
@@ -385,7 +400,7 @@ impl RedisStore {
             .runtime()?
             .spawn(async move { open_single(&url_owned, &config_owned).await })
             .await
-            .map_err(|e| unavailable(format!("cannot connect to `{url}`: {e}")))??;
+            .map_err(|e| unavailable(format!("cannot connect to `{}`: {e}", redact_url(url))))??;
         Ok(RedisStore::with_connection(connection, runtime, config))
     }
 
@@ -437,6 +452,7 @@ impl RedisStore {
             local_quarantine: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
         }
     }
 
@@ -452,6 +468,7 @@ impl RedisStore {
             local_quarantine: self.local_quarantine.load(Ordering::Relaxed),
             fallbacks: self.fallbacks.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
             degraded: self.degraded.load(Ordering::Relaxed),
         }
     }
@@ -539,9 +556,12 @@ impl RedisStore {
                 self.fallbacks.fetch_add(1, Ordering::Relaxed);
                 Ok(self.local.admit(key, limit, at))
             }
-            FailureMode::Closed => Err(unavailable(
-                "the counter store is out of reach (failing closed)",
-            )),
+            FailureMode::Closed => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                Err(unavailable(
+                    "the counter store is out of reach (failing closed)",
+                ))
+            }
         }
     }
 
@@ -743,18 +763,67 @@ async fn within<T>(
 
 /// A connection to one server, on the store's runtime.
 async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
-    let client =
-        redis::Client::open(url).map_err(|e| usage(format!("`{url}` is not a Redis URL: {e}")))?;
+    let shown = redact_url(url);
+    let client = redis::Client::open(url)
+        .map_err(|e| usage(format!("`{shown}` is not a Redis URL: {e}")))?;
     let manager_config = redis::aio::ConnectionManagerConfig::new()
         .set_response_timeout(Some(config.timeout))
         .set_connection_timeout(Some(config.connect_timeout))
         .set_number_of_retries(1);
     let connect = ConnectionManager::new_with_config(client, manager_config);
     let limit = config.connect_timeout.saturating_add(config.timeout);
-    let what = format!("cannot connect to `{url}`");
-    match within(limit, &what, connect).await? {
-        Ok(manager) => Ok(Connection::Single(manager)),
-        Err(e) => Err(unavailable(format!("{what}: {e}"))),
+    let what = format!("cannot connect to `{shown}`");
+    let mut manager = match within(limit, &what, connect).await? {
+        Ok(manager) => manager,
+        Err(e) => return Err(refused_or(e, &what)),
+    };
+    // A connection is made before any command: whether Redis accepts this
+    // client (a password it requires) is known only from an answer.
+    let ping = redis::cmd("PING");
+    match within(
+        config.timeout,
+        &what,
+        ping.query_async::<String>(&mut manager),
+    )
+    .await?
+    {
+        Ok(_) => Ok(Connection::Single(manager)),
+        Err(e) => Err(refused_or(e, &what)),
+    }
+}
+
+/// A connection error: `Refused` when Redis refused this client (say how
+/// to give the password), else `Unavailable`.
+fn refused_or(e: redis::RedisError, what: &str) -> RedisStoreError {
+    match RedisStoreError::from(e) {
+        r if r.kind() == RedisStoreErrorKind::Refused => RedisStoreError::new(
+            RedisStoreErrorKind::Refused,
+            format!(
+                "{what}: Redis refused this client ({}); give the user and password in the URL (`redis://USER:PASSWORD@HOST:PORT`)",
+                r.message.trim_start_matches("redis: ")
+            ),
+        ),
+        r => unavailable(format!(
+            "{what}: {}",
+            r.message.trim_start_matches("redis: ")
+        )),
+    }
+}
+
+/// `url` with its password (and any user information) masked, for
+/// messages and logs: `redis://:s3cret@host:6379/0` is shown as
+/// `redis://***@host:6379/0`. Every URL scapi prints goes through it.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    // The authority ends at the first `/`, `?` or `#`; its user
+    // information, at its last `@`.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
+        None => url.to_string(),
     }
 }
 
@@ -769,9 +838,14 @@ async fn open_cluster(nodes: &[&str], config: &RedisConfig) -> Result<Connection
     let connect = client.get_async_connection();
     let limit = config.connect_timeout.saturating_add(config.timeout);
     let what = "cannot connect to the cluster";
-    match within(limit, what, connect).await? {
-        Ok(c) => Ok(Connection::Cluster(c)),
-        Err(e) => Err(unavailable(format!("{what}: {e}"))),
+    let mut c = match within(limit, what, connect).await? {
+        Ok(c) => c,
+        Err(e) => return Err(refused_or(e, what)),
+    };
+    let ping = redis::cmd("PING");
+    match within(config.timeout, what, ping.query_async::<String>(&mut c)).await? {
+        Ok(_) => Ok(Connection::Cluster(c)),
+        Err(e) => Err(refused_or(e, what)),
     }
 }
 
@@ -825,6 +899,29 @@ pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            super::redact_url("redis://:s3cret@h:6379/0"),
+            "redis://***@h:6379/0"
+        );
+        assert_eq!(
+            super::redact_url("rediss://user:p%40ss@h.example"),
+            "rediss://***@h.example"
+        );
+        assert_eq!(
+            super::redact_url("redis://u:a@b@h/1?x=@"),
+            "redis://***@h/1?x=@"
+        );
+        assert_eq!(super::redact_url("redis://h:6379"), "redis://h:6379");
+        assert_eq!(
+            super::redact_url("unix:///tmp/r.sock"),
+            "unix:///tmp/r.sock"
+        );
+        assert_eq!(super::redact_url("not a url"), "not a url");
+    }
+
     use super::*;
 
     #[test]

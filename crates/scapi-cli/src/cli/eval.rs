@@ -25,7 +25,8 @@ pub struct Args {
     /// Count rate limits in Redis (`redis://HOST:PORT[/DB]`), as a fleet of
     /// brokers does, instead of in this process. Each item's `at` is the
     /// time; a store that fails makes a request `deny` / `store-unavailable`.
-    #[arg(long, value_name = "URL", value_parser = redis_url)]
+    // Checked by `run`, not by clap, whose message would echo a password.
+    #[arg(long, value_name = "URL")]
     store: Option<String>,
     /// The prefix of the Redis keys. Without it the run has keys of its own
     /// and deletes them when done; with it the counters are kept, shared with
@@ -37,13 +38,14 @@ pub struct Args {
 }
 
 /// `--store`: a Redis URL.
-fn redis_url(s: &str) -> Result<String, String> {
+fn redis_url(s: &str) -> Result<(), String> {
     let known = ["redis://", "rediss://", "redis+unix://", "unix://"];
     if known.iter().any(|k| s.starts_with(k)) {
-        Ok(s.to_string())
+        Ok(())
     } else {
         Err(format!(
-            "`{s}` is not a Redis URL; write `redis://HOST:PORT[/DB]`"
+            "`{}` is not a Redis URL; write `redis://HOST:PORT[/DB]`",
+            scapi_redis::redact_url(s)
         ))
     }
 }
@@ -126,6 +128,10 @@ fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
 }
 
 pub fn run(args: Args) -> Exit {
+    if let Some(Err(e)) = args.store.as_deref().map(redis_url) {
+        error(e);
+        return Exit::Unusable;
+    }
     let policy = match load_policy(&args.policy, &args.input) {
         Ok(p) => p,
         Err(exit) => return exit,
@@ -301,15 +307,18 @@ fn replay_on_redis(
         cleanup_failed |= limiter.end_session(client).is_err();
     }
     let stats = limiter.store().stats();
-    if stats.failures > 0 {
+    let shown = scapi_redis::redact_url(url);
+    if stats.refused > 0 {
+        let n = stats.refused;
         eprintln!(
-            "warning: the Redis store at `{url}` failed {} time(s); the requests it could not count are `deny` / `store-unavailable`",
-            stats.failures
+            "warning: the Redis store at `{shown}` could not count {n} request{}; {} `deny` / `store-unavailable`",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it is" } else { "they are" }
         );
     }
     if cleanup_failed {
         eprintln!(
-            "warning: some keys of this run are left in `{url}` under `{}:`; they expire on their own",
+            "warning: some keys of this run are left in `{shown}` under `{}:`; they expire on their own",
             limiter.store().config().prefix
         );
     }
