@@ -161,3 +161,9 @@ export declare function parseRequests(text: string, options?: { fileName?: strin
 
 /** The version of scapi. */
 export declare const version: string;
+
+/**
+ * The longest origin, request name or client id `check` and `admit` take
+ * (UTF-16 code units); a longer one throws code `too-large`.
+ */
+export declare const MAX_NAME_LENGTH: number;

@@ -4,6 +4,8 @@
 import * as raw from './pkg/runtime/scapi_wasm.js';
 import { api, load } from './lib/api.js';
 
+export { MAX_NAME_LENGTH } from './lib/api.js';
+
 const exports = await load(raw, new URL('./pkg/runtime/scapi_wasm_bg.wasm', import.meta.url));
 
 export const { loadPolicy, version } = api(raw, { compiler: false, exports });

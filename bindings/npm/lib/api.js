@@ -32,6 +32,28 @@ export function rethrow(e) {
   throw e;
 }
 
+/** An `Error` with a `code`, as every error of the package has. */
+export function coded(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * The longest origin, request name or client id a check or an admission
+ * takes, in UTF-16 code units. An origin is at most a scheme, a 253-byte
+ * host and a port; a request name is two identifiers. A frame can post a
+ * string of any length: past this bound it is refused (code `too-large`)
+ * before it reaches the WebAssembly side, whose memory never shrinks.
+ */
+export const MAX_NAME_LENGTH = 65536;
+
+function bounded(what, value) {
+  const s = String(value);
+  if (s.length > MAX_NAME_LENGTH) {
+    throw coded('too-large', `the ${what} is ${s.length} characters long; at most ${MAX_NAME_LENGTH} are taken`);
+  }
+  return s;
+}
+
 /** Calls `f`, turning the WebAssembly side's errors into `Error`s. */
 export function call(f) {
   try {
@@ -48,7 +70,7 @@ export function bytesOf(text) {
   if (typeof text === 'string') return encoder.encode(text);
   if (text instanceof Uint8Array) return text;
   if (text instanceof ArrayBuffer) return new Uint8Array(text);
-  throw new TypeError('an export is a string or a Uint8Array');
+  throw coded('usage', 'an export is a string or a Uint8Array');
 }
 
 /** Builds the API of one build over its raw exports. */
@@ -87,7 +109,7 @@ export function api(raw, { compiler, exports }) {
 
     admit(client, request, atMs) {
       const at = atMs === undefined || atMs === null ? undefined : Number(atMs);
-      const [kind, until] = this.#raw.admit(String(client), String(request), at);
+      const [kind, until] = this.#raw.admit(bounded('client', client), bounded('request name', request), at);
       const admission = admissions[kind];
       if (kind === 0) return { admission };
       return { admission, until: until < 0 ? null : until };
@@ -111,10 +133,10 @@ export function api(raw, { compiler, exports }) {
     check(origin, request, frame) {
       const tab = frame === 'tab';
       if (!tab && frame !== undefined && frame !== null && frame !== 'embedded') {
-        throw Object.assign(new Error(`frame \`${String(frame)}\` is neither \`embedded\` nor \`tab\``), { code: 'usage' });
+        throw coded('usage', `frame \`${String(frame)}\` is neither \`embedded\` nor \`tab\``);
       }
-      const o = String(origin);
-      const q = String(request);
+      const o = bounded('origin', origin);
+      const q = bounded('request name', request);
       // A grown memory detaches the views (their length becomes 0).
       if (originView.length === 0) grow(0);
       let ol = put(o, originView);
@@ -146,6 +168,9 @@ export function api(raw, { compiler, exports }) {
 
     redact(event) {
       const asText = typeof event === 'string';
+      if (!asText && (event === null || typeof event !== 'object')) {
+        throw coded('event', 'an event is JSON text or an object');
+      }
       const r = JSON.parse(call(() => this.#raw.redact(asText ? event : JSON.stringify(event))));
       return { event: asText ? r.event : JSON.parse(r.event), removed: r.removed };
     }
@@ -181,6 +206,9 @@ export function api(raw, { compiler, exports }) {
   }
 
   function loadPolicy(compiled) {
+    if (typeof compiled !== 'string' && (compiled === null || typeof compiled !== 'object')) {
+      throw coded('usage', 'a compiled policy is JSON or YAML text, or an object');
+    }
     let text = typeof compiled === 'string' ? compiled : JSON.stringify(compiled);
     if (compiler && !text.trimStart().startsWith('{')) {
       // A compiled policy written as YAML.

@@ -811,6 +811,13 @@ fn sweep(shard: &mut ShardState, now: Millis) -> usize {
     });
     shard.counters = kept;
     shard.sweep_at = (kept * 2).max(FIRST_SWEEP);
+    // A table keeps its capacity when entries go: after a burst of clients
+    // that are now idle, give the memory back (in WebAssembly, to the
+    // allocator, for the next clients), keeping room for the clients left.
+    let clients = shard.clients.len();
+    if shard.clients.capacity() > 4 * clients.max(FIRST_SWEEP / 4) {
+        shard.clients.shrink_to(2 * clients, |c| c.hash);
+    }
     before - kept
 }
 

@@ -23,9 +23,48 @@ fn lint_options(json: Option<String>) -> Result<LintOptions, JsValue> {
         Some(text) => serde_json::from_str(text)
             .map_err(|e| error("usage", format_args!("the options are not JSON: {e}")))?,
     };
-    let text = |key: &str| v.get(key).and_then(serde_json::Value::as_str);
-    let number = |key: &str| v.get(key).and_then(serde_json::Value::as_u64);
-    let format = match text("format") {
+    let usage = |m: String| error("usage", m);
+    let map = match &v {
+        serde_json::Value::Null => serde_json::Map::new(),
+        serde_json::Value::Object(m) => m.clone(),
+        _ => return Err(usage("the options are an object".to_string())),
+    };
+    const KEYS: [&str; 5] = [
+        "fileName",
+        "format",
+        "object",
+        "maxInputBytes",
+        "maxPerRule",
+    ];
+    if let Some(k) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(usage(format!(
+            "unknown option `{k}`; the options are {}",
+            KEYS.join(", ")
+        )));
+    }
+    // A key given as `undefined` is not sent (JSON has no `undefined`);
+    // `null` means absent too. Anything else must have the option's type.
+    let given = |key: &str| map.get(key).filter(|v| !v.is_null());
+    let text = |key: &str| -> Result<Option<&str>, JsValue> {
+        match given(key) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => Err(usage(format!(
+                "option `{key}` must be a string, not `{other}`"
+            ))),
+        }
+    };
+    let number = |key: &str| -> Result<Option<u64>, JsValue> {
+        match given(key) {
+            None => Ok(None),
+            Some(n) => n.as_u64().map(Some).ok_or_else(|| {
+                usage(format!(
+                    "option `{key}` must be a whole number from 0 to 2^53, not `{n}`"
+                ))
+            }),
+        }
+    };
+    let format = match text("format")? {
         None => None,
         Some("cfg") => Some(InputFormat::Cfg),
         Some("json") => Some(InputFormat::Json),
@@ -37,7 +76,7 @@ fn lint_options(json: Option<String>) -> Result<LintOptions, JsValue> {
             ));
         }
     };
-    let object = match text("object") {
+    let object = match text("object")? {
         None => None,
         Some("application") => Some(scapi::ObjectLevel::Application),
         Some("person") => Some(scapi::ObjectLevel::Person),
@@ -52,12 +91,12 @@ fn lint_options(json: Option<String>) -> Result<LintOptions, JsValue> {
         }
     };
     Ok(LintOptions {
-        file_name: text("fileName").unwrap_or("<input>").to_string(),
+        file_name: text("fileName")?.unwrap_or("<input>").to_string(),
         options: scapi::Options {
             format,
             object,
-            max_input_bytes: number("maxInputBytes"),
-            max_per_rule: number("maxPerRule").and_then(|n| usize::try_from(n).ok()),
+            max_input_bytes: number("maxInputBytes")?,
+            max_per_rule: number("maxPerRule")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
             ..scapi::Options::default()
         },
     })
