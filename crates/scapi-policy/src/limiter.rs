@@ -470,11 +470,25 @@ impl OtherCounters {
         self.table.len() + usize::from(self.overflow.is_some())
     }
 
+    /// Whether a name without a counter of its own counts on the shared
+    /// one: while the shared counter holds state (it goes only once idle),
+    /// and when the table is full. A name that counted there must not get a
+    /// fresh counter because a sweep made room in the table.
+    /// (An idle shared counter is as good as gone, as its Redis key is.)
+    fn shared(&self, now: Option<Millis>) -> bool {
+        let live = match (self.overflow, now) {
+            (Some(o), Some(now)) => !is_idle(o.into(), now),
+            (o, None) => o.is_some(),
+            (None, _) => false,
+        };
+        live || self.table.len() >= MAX_OTHER_NAMES
+    }
+
     fn get(&self, hasher: &RandomKeys, request: &str) -> Option<Stored> {
         let h = hasher.hash_one(request);
         match self.table.find(h, |(n, _)| **n == *request) {
             Some((_, s)) => Some(*s),
-            None if self.table.len() >= MAX_OTHER_NAMES => self.overflow,
+            None if self.shared(None) => self.overflow,
             None => None,
         }
     }
@@ -491,7 +505,7 @@ impl OtherCounters {
         if let Some((_, state)) = self.table.find_mut(h, |(n, _)| **n == *request) {
             return (apply(state, limit, now), false);
         }
-        if self.table.len() < MAX_OTHER_NAMES {
+        if !self.shared(Some(now)) {
             let (state, admission) = step(None, limit, now);
             self.table
                 .insert_unique(h, (request.into(), state.into()), |(n, _)| {
@@ -1331,6 +1345,36 @@ mod tests {
         assert_eq!(adm(&s, "c", "voice.dial", l, 5), Admission::Admitted);
         // Idle counters go, the shared one with them.
         assert_eq!(s.evict_idle(10 * WINDOW_MILLIS), MAX_OTHER_NAMES + 3);
+    }
+
+    /// A sweep that empties the table does not give a name that counted
+    /// on the shared counter a fresh one of its own.
+    #[test]
+    fn a_name_on_the_shared_counter_stays_there_through_sweeps() {
+        let s = MemoryStore::new();
+        let l = limit(1, 0);
+        for i in 0..MAX_OTHER_NAMES {
+            adm(&s, "c", &format!("x.n{i}"), l, 0);
+        }
+        // `x.target` shares the overflow counter and is quarantined forever.
+        assert_eq!(
+            adm(&s, "c", "x.target", l, WINDOW_MILLIS),
+            Admission::Admitted
+        );
+        assert_eq!(
+            adm(&s, "c", "x.target", l, WINDOW_MILLIS + 1),
+            Admission::Limited { until: None }
+        );
+        // The named counters are idle a window later; the shared one is not.
+        assert_eq!(s.evict_idle(2 * WINDOW_MILLIS), MAX_OTHER_NAMES);
+        assert_eq!(
+            adm(&s, "c", "x.target", l, 3 * WINDOW_MILLIS),
+            Admission::Ignored { until: None }
+        );
+        assert_eq!(
+            adm(&s, "c", "x.brand-new", l, 3 * WINDOW_MILLIS),
+            Admission::Ignored { until: None }
+        );
     }
 
     #[test]

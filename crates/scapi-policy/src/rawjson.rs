@@ -395,15 +395,17 @@ pub fn redact(text: &str, readable: &KeySet) -> Result<(String, Vec<String>), Js
                     .flatten()
                     .and_then(|k| toks.get(k))
                     .map(|k| decode_string(slice(k)));
+                // Records are the objects of a `chainedRecords` list, at any
+                // depth of nested lists, or its value when it is one object
+                // (redacting too much is safe, too little a leak).
                 let in_records = matches!(stack.last(), Some(Open::Records));
+                let key = key.as_deref();
+                let attached = key == Some(crate::userdata::USER_DATA)
+                    || key == Some(crate::userdata::CHAINED_RECORDS);
                 let open = match t.kind {
-                    TokenKind::BeginObject
-                        if in_records || key.as_deref() == Some(crate::userdata::USER_DATA) =>
-                    {
-                        Open::Filtered(Vec::new())
-                    }
+                    TokenKind::BeginObject if in_records || attached => Open::Filtered(Vec::new()),
                     TokenKind::BeginArray
-                        if key.as_deref() == Some(crate::userdata::CHAINED_RECORDS) =>
+                        if in_records || key == Some(crate::userdata::CHAINED_RECORDS) =>
                     {
                         Open::Records
                     }
@@ -456,6 +458,12 @@ pub fn redact(text: &str, readable: &KeySet) -> Result<(String, Vec<String>), Js
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for (start, end) in cuts {
+        // A cut inside one already made (a removed member whose value holds
+        // attached data of its own) is part of it: never write text twice.
+        if start < at {
+            at = at.max(end);
+            continue;
+        }
         out.push_str(text.get(at..start).unwrap_or(""));
         at = end;
     }
@@ -537,13 +545,34 @@ mod tests {
             r(r#"[{"userData":{}}, {"userData":{"x":1}}]"#, &["x"]),
             r#"[{"userData":{}}, {"userData":{"x":1}}]"#
         );
+        // A removed member holding attached data of its own goes whole.
+        assert_eq!(
+            r(r#"{"userData":{"userData":{"x":1},"tail":"SECRET"}}"#, &[]),
+            r#"{"userData":{}}"#
+        );
+        assert_eq!(
+            r(
+                r#"{"chainedRecords":[{"CaseId":"1","GSW_PHONE":[{"userData":{"x":1}},"+15551234567"]}]}"#,
+                &["CaseId"]
+            ),
+            r#"{"chainedRecords":[{"CaseId":"1"}]}"#
+        );
+        // One record as an object, records in nested lists.
+        assert_eq!(
+            r(r#"{"chainedRecords": {"GSW_PHONE": "x", "K": 1}}"#, &["K"]),
+            r#"{"chainedRecords": {"K": 1}}"#
+        );
+        assert_eq!(
+            r(r#"{"chainedRecords": [[{"GSW_PHONE": "x"}]]}"#, &[]),
+            r#"{"chainedRecords": [[{}]]}"#
+        );
         // Each record of a `chainedRecords` list, and nothing else in it.
         assert_eq!(
             r(
                 r#"{"chainedRecords": [{"GSW_PHONE": "+1", "K": 1}, [{"x": 1}], 7], "k": {"x": 2}}"#,
                 &["K"]
             ),
-            r#"{"chainedRecords": [{"K": 1}, [{"x": 1}], 7], "k": {"x": 2}}"#
+            r#"{"chainedRecords": [{"K": 1}, [{}], 7], "k": {"x": 2}}"#
         );
         // Only objects that are the value of `userData`, found through escapes.
         assert_eq!(

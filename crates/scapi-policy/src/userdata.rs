@@ -141,11 +141,15 @@ impl UserDataPolicy {
                     if let Some(Value::Object(user_data)) = map.get_mut(USER_DATA) {
                         filter(user_data);
                     }
-                    if let Some(Value::Array(records)) = map.get_mut(CHAINED_RECORDS) {
-                        for r in records.iter_mut() {
-                            if let Value::Object(record) = r {
-                                filter(record);
-                            }
+                    // The records: one object, or the objects of a list at
+                    // any depth of nested lists.
+                    let mut records: Vec<&mut Value> =
+                        map.get_mut(CHAINED_RECORDS).into_iter().collect();
+                    while let Some(r) = records.pop() {
+                        match r {
+                            Value::Object(record) => filter(record),
+                            Value::Array(items) => records.extend(items.iter_mut()),
+                            _ => {}
                         }
                     }
                     todo.extend(map.values_mut());

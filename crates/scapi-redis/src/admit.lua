@@ -41,8 +41,10 @@ local function int(x) return string.format('%.0f', x) end
 
 -- A client's names outside the catalog are bounded: past the bound, its
 -- new names share one counter (limited sooner, never later).
+-- A name that counted on the shared counter stays there while it lives,
+-- even if the set of names has room again (its members expired).
 if outside and redis.call('SISMEMBER', others, key) == 0 then
-  if redis.call('SCARD', others) >= max_other then
+  if redis.call('SCARD', others) >= max_other or redis.call('EXISTS', overflow) == 1 then
     key = overflow
   else
     redis.call('SADD', others, key)

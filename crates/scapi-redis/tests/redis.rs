@@ -103,6 +103,39 @@ fn the_script_is_step_on_random_timelines() {
         .unwrap();
 }
 
+/// Past the bound of names outside the catalog, memory and Redis share
+/// alike: a name on the shared counter stays there (its forever quarantine
+/// holds), and a new name joins it while it lives.
+#[test]
+fn names_past_the_bound_share_alike_in_redis() {
+    if !redis() {
+        return;
+    }
+    let server = Server::start();
+    let redis = store(&server, FailureMode::Closed);
+    let memory = MemoryStore::with_clock(ManualClock::new(0));
+    let l = limit(1, 0);
+    let mut steps: Vec<(String, i64)> = (0..64).map(|i| (format!("x.n{i}"), W)).collect();
+    steps.extend([
+        ("x.target".to_string(), W + 60_000),
+        ("x.target".to_string(), W + 60_001),
+        ("x.target".to_string(), W + 180_000),
+        ("x.other".to_string(), W + 180_001),
+        ("x.n3".to_string(), W + 180_002),
+    ]);
+    for (i, (name, t)) in steps.iter().enumerate() {
+        let key = CounterKey::new("agent-1", name);
+        let want = memory.admit(key, l, At::Time(*t));
+        let got = CounterStore::admit(&redis, key, l, At::Time(*t)).unwrap();
+        assert_eq!(got, want, "step {i}: {name} at {t}");
+    }
+    let key = CounterKey::new("agent-1", "x.other");
+    assert_eq!(
+        memory.admit(key, l, At::Time(W + 180_003)),
+        Admission::Ignored { until: None }
+    );
+}
+
 /// The promise, through Redis: on random timelines (time only forward), at
 /// most L admissions per (client, request, window).
 #[test]

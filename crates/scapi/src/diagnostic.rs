@@ -69,6 +69,28 @@ pub struct Fix {
     pub applicability: Applicability,
 }
 
+impl Fix {
+    /// A safe fix that inserts `inserted` at the point `at` and deletes
+    /// `deleted`, a later stretch; `kept` is the unchanged text between.
+    pub fn moving(at: Span, inserted: String, deleted: Span, kept: &str) -> Fix {
+        Fix {
+            span: Span::new(at.start, deleted.end),
+            replacement: format!("{inserted}{kept}"),
+            edits: vec![
+                Edit {
+                    span: at,
+                    replacement: inserted,
+                },
+                Edit {
+                    span: deleted,
+                    replacement: String::new(),
+                },
+            ],
+            applicability: Applicability::Safe,
+        }
+    }
+}
+
 /// Whether a fix only restates what the file says, or changes what it
 /// grants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -242,6 +264,20 @@ impl Diagnostic {
             edits,
             applicability: Applicability::Safe,
         });
+        self
+    }
+
+    /// Sets a fix that inserts `inserted` at the point `at` and deletes
+    /// `deleted`, a later stretch (text moved to a line of its own above);
+    /// `kept` is what stands between the two, unchanged.
+    pub fn fix_moving(
+        mut self,
+        at: Span,
+        inserted: String,
+        deleted: Span,
+        kept: &str,
+    ) -> Diagnostic {
+        self.fix = Some(Fix::moving(at, inserted, deleted, kept));
         self
     }
 

@@ -338,9 +338,11 @@ impl<'de> Visitor<'de> for UserDataField {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
         let mut keys: Vec<String> = Vec::new();
+        // Linear in the keys: a map of 100,000 is read in a blink.
+        let mut seen = std::collections::HashSet::new();
         while let Some(k) = map.next_key::<String>()? {
             map.next_value::<IgnoredAny>()?;
-            if keys.contains(&k) {
+            if !seen.insert(k.clone()) {
                 return Err(ours(format!("`userData` has the key `{k}` twice")));
             }
             keys.push(k);

@@ -156,7 +156,14 @@ pub fn explain_in(policy: &Policy, origin: &str, frame: Frame) -> Explanation {
         requests,
         other_filters,
         quarantine: limits.quarantine,
-        user_data: policy.user_data().clone(),
+        user_data: match frame {
+            Frame::Embedded => policy.user_data().clone(),
+            // A tab may only dial, which carries no attached data.
+            Frame::Tab => UserDataPolicy {
+                read: policy.user_data().read.clone(),
+                write: KeySet::Keys(Default::default()),
+            },
+        },
         frame,
     }
 }
@@ -231,9 +238,14 @@ impl Explanation {
             "quarantineSeconds".into(),
             self.quarantine.seconds().map_or(Value::Null, Value::from),
         );
+        // What an accepted origin may read and write; nothing for another.
         m.insert(
             "userData".into(),
-            json!({"read": keys_json(&self.user_data.read), "write": keys_json(&self.user_data.write)}),
+            if self.is_accepted() {
+                json!({"read": keys_json(&self.user_data.read), "write": keys_json(&self.user_data.write)})
+            } else {
+                Value::Null
+            },
         );
         Value::Object(m)
     }

@@ -279,6 +279,15 @@ impl SourceFile {
         Span::new(start, next.unwrap_or(self.inner.text.len()).max(start))
     }
 
+    /// The line break the file uses (its first one): `\r\n` or `\n`. What
+    /// a fix adds as a new line is written with it.
+    pub fn line_break(&self) -> &'static str {
+        match self.inner.text.find('\n') {
+            Some(i) if i > 0 && self.inner.text.as_bytes().get(i - 1) == Some(&b'\r') => "\r\n",
+            _ => "\n",
+        }
+    }
+
     /// The byte range of a 1-based line, without its line break (`\n` or
     /// `\r\n`).
     pub fn line_span(&self, line: usize) -> Span {

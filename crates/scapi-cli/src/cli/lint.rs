@@ -94,6 +94,8 @@ struct Fixing {
     fixed: usize,
     files: usize,
     unsafe_left: usize,
+    /// Files whose fixes were refused (left as they were).
+    refused: usize,
     diff: String,
 }
 
@@ -129,11 +131,27 @@ fn lint_one(
         // The input is kept only where it is shown again: in the diff, or
         // echoed whole when standard input has nothing to fix.
         let original = (args.diff || path == "-").then(|| read.bytes.clone());
+        let bytes = read.bytes.clone();
         let run = match scapi::fix::fix_file(name, read.bytes, &options, args.unsafe_fixes) {
             Ok(r) => r,
             Err(e) => {
+                // Refused: the file stays as it was, and is still reported
+                // (the run exits 2); standard input is echoed unchanged, so
+                // `--fix - < in > out` never writes an empty file.
                 error(format!("`{name}`: {e}"));
-                return Err(Exit::Unusable);
+                fixing.refused += 1;
+                if path == "-" && !args.diff {
+                    write_stdout(|out| out.write_all(&bytes)).map_err(|e| {
+                        error(e);
+                        Exit::Unusable
+                    })?;
+                }
+                let c = scapi::compile_vec(name, bytes, &options);
+                return Ok(Linted {
+                    path: path.to_string(),
+                    unreadable: true,
+                    report: FileDiagnostics::of(c),
+                });
             }
         };
         // Standard output gets the export byte for byte, and nothing when it
@@ -381,7 +399,9 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
 fn fix_summary(f: &Fixing, unsafe_fixes: bool, diff: bool) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     let verb = if diff { "would fix" } else { "fixed" };
-    let mut out = if f.fixed == 0 {
+    let mut out = if f.fixed == 0 && f.refused > 0 {
+        "no fixes applied".to_string()
+    } else if f.fixed == 0 {
         "no fixes to apply".to_string()
     } else {
         format!(
@@ -390,6 +410,17 @@ fn fix_summary(f: &Fixing, unsafe_fixes: bool, diff: bool) -> String {
             plural(f.files, "file")
         )
     };
+    if f.refused > 0 {
+        out.push_str(&format!(
+            "; {} left as {} (see the error above)",
+            plural(f.refused, "file"),
+            if f.refused == 1 {
+                "it was"
+            } else {
+                "they were"
+            }
+        ));
+    }
     if f.unsafe_left > 0 && !unsafe_fixes {
         let what = match f.unsafe_left {
             1 => "1 more fix is unsafe".to_string(),

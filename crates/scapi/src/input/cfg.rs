@@ -41,7 +41,7 @@ pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Export {
             continue;
         }
         if content.starts_with('[') {
-            header(content, content_span, &mut b, diags);
+            header(content, content_span, source.line_break(), &mut b, diags);
             continue;
         }
         let Some(eq) = content.find('=') else {
@@ -135,7 +135,7 @@ fn colon_option(
     })
 }
 
-fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Diagnostics) {
+fn header(content: &str, span: Span, eol: &str, b: &mut ExportBuilder, diags: &mut Diagnostics) {
     let Some(close) = content.find(']') else {
         diags.push(
             Diagnostic::new(Code::BadSectionHeader, span, "section header is not closed")
@@ -166,7 +166,18 @@ fn header(content: &str, span: Span, b: &mut ExportBuilder, diags: &mut Diagnost
             )
             .label("not part of the header")
             .help("put the section header alone on its line")
-            .fix(Span::new(span.start + close + 1, span.end), ""),
+            // What a person wrote is moved, never dropped: to a comment line
+            // of its own above the header.
+            .fix_moving(
+                Span::point(span.start),
+                if t.starts_with([';', '#']) {
+                    format!("{t}{eol}")
+                } else {
+                    format!("; {t}{eol}")
+                },
+                Span::new(span.start + close + 1, span.end),
+                content.get(..close + 1).unwrap_or(""),
+            ),
         );
     }
     if name.is_empty() {

@@ -1119,9 +1119,10 @@ pub(super) fn lower_request(
         .label("never matches: names are case-sensitive")
         .help(format!("write `{real}`"))
         .fix(span, real);
-        // In a filter the fix grants what the name granted nothing of (a
-        // widening); in a rate-limit key it applies a limit (safe).
-        push(cx, if in_rate_limit { d } else { d.unsafe_fix() });
+        // In a filter the fix grants what the name granted nothing of; in a
+        // rate-limit key it makes a limit take effect, which may loosen
+        // (`0`, or above the global limit). Either may widen.
+        push(cx, d.unsafe_fix());
         return None;
     }
     if let Some(new) = catalog::replacement_of(name) {

@@ -21,7 +21,7 @@ mod webext;
 
 pub(crate) use accepted::canonical_target;
 
-use crate::diagnostic::{Applicability, Diagnostic, Diagnostics, Edit, Fix, sort_diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Fix, sort_diagnostics};
 use crate::input::{InputFormat, MAIN_SECTION, OptionEntry, ReadExport};
 use crate::rules::Code;
 use crate::source::{SourceFile, Span};
@@ -413,30 +413,10 @@ impl<'a> Cx<'a> {
         }
         let source = self.source();
         let cut = opt.file_span(c.span);
-        let n = source.line_of(opt.key_span.start);
-        let line = source.line_span(n);
-        let eol = if source.slice(source.line_with_break(n)).ends_with("\r\n") {
-            "\r\n"
-        } else {
-            "\n"
-        };
-        let comment = format!("{} {}{eol}", c.marker, c.text);
+        let line = source.line_span(source.line_of(opt.key_span.start));
+        let comment = format!("{} {}{}", c.marker, c.text, source.line_break());
         let kept = source.slice(Span::new(line.start, cut.start));
-        Some(Fix {
-            span: Span::new(line.start, cut.end),
-            replacement: format!("{comment}{kept}"),
-            edits: vec![
-                Edit {
-                    span: Span::point(line.start),
-                    replacement: comment,
-                },
-                Edit {
-                    span: cut,
-                    replacement: String::new(),
-                },
-            ],
-            applicability: Applicability::Safe,
-        })
+        Some(Fix::moving(Span::point(line.start), comment, cut, kept))
     }
 
     /// The 1-based line of a file offset.

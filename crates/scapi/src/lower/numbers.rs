@@ -97,7 +97,7 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Numbers {
             cx.push(
                 Diagnostic::new(Code::ShortQuarantine, opt.text_span(), format!("the quarantine of {q} s can end before the one-minute window resets"))
                     .label("shorter than the window")
-                    .help("after it ends the counter restarts, so a client can exceed the limit within one minute; use 60 or more to cap every minute"),
+                    .help("the limit still holds for the whole minute: a request after the quarantine gets the error result again and a new quarantine; use 60 or more to ignore a client until the window resets"),
             );
         }
     }

@@ -176,7 +176,10 @@ fn unknown_option(
                 )),
             None => d
                 .help(format!("option names are case-sensitive: write `{fixed}`"))
-                .fix(span, fixed),
+                .fix(span, fixed)
+                // WWE ignores the option as written: fixed, it takes
+                // effect, which may widen (an origin list, a looser limit).
+                .unsafe_fix(),
         };
     }
     match closest(key, KNOWN.iter().copied()) {

@@ -313,6 +313,15 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> P<'a, F> {
                     let tok_span = span_in(self.full, tok);
                     if looks_like_target(tok) {
                         let at = self.last_end().unwrap_or(tok_span.start);
+                        // Stray text between the entries (`a | b`, reported
+                        // on its own) is what stands for the comma: the fix
+                        // replaces it, so the two fixes do not fight.
+                        let gap = self.full.get(at..tok_span.start).unwrap_or("");
+                        let fix = if gap.trim().is_empty() {
+                            (Span::point(at), ",")
+                        } else {
+                            (Span::new(at, tok_span.start), ", ")
+                        };
                         self.diags.push(
                             Diagnostic::new(
                                 Code::MissingSeparator,
@@ -321,7 +330,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> P<'a, F> {
                             )
                             .label("a new entry starts here")
                             .help("separate entries with `,`")
-                            .fix(Span::point(at), ","),
+                            .fix(fix.0, fix.1),
                         );
                         expect_entry = true;
                         last_sep = None;
