@@ -368,19 +368,28 @@ impl Server {
                 let Some(doc) = self.docs.get_mut(p.text_document.uri.as_str()) else {
                     return;
                 };
+                // Ranged edits go to a rope: each costs a logarithm of the
+                // document, so a change of 10,000 edits to a 1 MB document
+                // is linear, not 10,000 passes over it.
                 let mut text = doc.text.to_string();
+                let mut rope: Option<ropey::Rope> = None;
                 for change in p.content_changes {
                     match change.range {
-                        None => text = change.text,
+                        None => {
+                            rope = None;
+                            text = change.text;
+                        }
                         Some(range) => {
-                            let index = LineIndex::new(&text);
-                            let start = index.offset(&text, range.start);
-                            let end = index.offset(&text, range.end).max(start);
-                            if text.is_char_boundary(start) && text.is_char_boundary(end) {
-                                text.replace_range(start..end, &change.text);
-                            }
+                            let r = rope.get_or_insert_with(|| ropey::Rope::from_str(&text));
+                            let start = text::rope_offset(r, range.start);
+                            let end = text::rope_offset(r, range.end).max(start);
+                            r.remove(start..end);
+                            r.insert(start, &change.text);
                         }
                     }
+                }
+                if let Some(r) = rope {
+                    text = r.to_string();
                 }
                 doc.index = LineIndex::new(&text);
                 doc.text = text.into();

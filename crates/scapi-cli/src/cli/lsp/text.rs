@@ -107,9 +107,79 @@ impl LineIndex {
     }
 }
 
+/// The character index in `rope` of an LSP position (UTF-16 columns; past
+/// the end of a line: the line's end, before its break; past the last line:
+/// the end of the text), as [`LineIndex::offset`] finds a byte offset.
+pub fn rope_offset(rope: &ropey::Rope, p: Position) -> usize {
+    let line = p.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_chars();
+    }
+    let start = rope.line_to_char(line);
+    let mut end = rope.get_line(line).map_or(start, |l| start + l.len_chars());
+    // The line break is not part of the line's columns.
+    for brk in ['\n', '\r'] {
+        if end > start && rope.get_char(end - 1) == Some(brk) {
+            end -= 1;
+        }
+    }
+    let base = rope.char_to_utf16_cu(start);
+    let last = rope.char_to_utf16_cu(end);
+    let target = base.saturating_add(p.character as usize).min(last);
+    // Inside a surrogate pair: the character after it, as the index finds.
+    let c = rope.utf16_cu_to_char(target);
+    if rope.char_to_utf16_cu(c) < target {
+        c + 1
+    } else {
+        c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Edits through the rope give what edits of the string give, and the
+    /// rope finds every position where the line index does.
+    #[test]
+    fn rope_edits_agree_with_string_edits() {
+        let mut text: String = (0..3000)
+            .map(|i| match i % 97 {
+                3 => "\n",
+                n if n % 11 == 0 => "é",
+                n if n % 13 == 1 => "𝄞",
+                _ => "ab",
+            })
+            .collect();
+        let mut rope = ropey::Rope::from_str(&text);
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n.max(1)
+        };
+        for i in 0..2000 {
+            let ix = LineIndex::new(&text);
+            let lines = text.matches('\n').count() as u64 + 2;
+            let a = Position::new(next(lines) as u32, next(60) as u32);
+            let b = Position::new(a.line + next(2) as u32, next(60) as u32);
+            let (s, e) = (ix.offset(&text, a), ix.offset(&text, b));
+            let e = e.max(s);
+            let (rs, re) = (rope_offset(&rope, a), rope_offset(&rope, b));
+            let re = re.max(rs);
+            assert_eq!(rope.char_to_byte(rs), s, "edit {i} at {a:?}");
+            assert_eq!(rope.char_to_byte(re), e, "edit {i} at {b:?}");
+            let insert = ["", "x", "\né", "𝄞\n\n"]
+                .get(next(4) as usize)
+                .copied()
+                .unwrap_or_default();
+            text.replace_range(s..e, insert);
+            rope.remove(rs..re);
+            rope.insert(rs, insert);
+        }
+        assert_eq!(rope.to_string(), text);
+    }
 
     #[test]
     fn utf16_columns_round_trip() {

@@ -71,24 +71,74 @@ enum Frame {
     End,
 }
 
-fn read_frame(r: &mut impl BufRead) -> Frame {
+/// Standard input with bytes pushed back in front of it: what followed a
+/// message whose `Content-Length` was too long (the start of the next
+/// header) is read again.
+struct Input<R> {
+    inner: R,
+    back: Vec<u8>,
+}
+
+impl<R: BufRead> Input<R> {
+    fn new(inner: R) -> Input<R> {
+        Input {
+            inner,
+            back: Vec::new(),
+        }
+    }
+
+    /// A line, up to and including `\n`; 0 at the end.
+    fn read_line(&mut self, line: &mut Vec<u8>) -> std::io::Result<usize> {
+        if !self.back.is_empty() {
+            match memchr::memchr(b'\n', &self.back) {
+                Some(i) => {
+                    line.extend(self.back.drain(..=i));
+                    return Ok(line.len());
+                }
+                None => line.append(&mut self.back),
+            }
+        }
+        self.inner.read_until(b'\n', line)?;
+        Ok(line.len())
+    }
+
+    fn read_exact(&mut self, body: &mut [u8]) -> std::io::Result<()> {
+        let n = self.back.len().min(body.len());
+        let (head, rest) = body.split_at_mut(n);
+        for (to, from) in head.iter_mut().zip(self.back.drain(..n)) {
+            *to = from;
+        }
+        self.inner.read_exact(rest)
+    }
+
+    fn push_back(&mut self, bytes: &[u8]) {
+        self.back.splice(0..0, bytes.iter().copied());
+    }
+}
+
+fn read_frame(r: &mut Input<impl BufRead>) -> Frame {
     let mut length: Option<usize> = None;
     let mut bad: Option<String> = None;
     let mut line = Vec::new();
     loop {
         line.clear();
-        match r.read_until(b'\n', &mut line) {
+        match r.read_line(&mut line) {
             Ok(0) | Err(_) => return Frame::End,
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line);
-        let header = text.trim_end_matches(['\r', '\n']);
+        let mut header = text.trim_end_matches(['\r', '\n']);
         if header.is_empty() {
             if length.is_none() && bad.is_none() {
                 // Blank lines between messages are tolerated.
                 continue;
             }
             break;
+        }
+        // The tail of a message whose length was too short runs into the
+        // next header (`…}Content-Length: 52`): resynchronize on it.
+        if let Some(at) = header.to_ascii_lowercase().find("content-length") {
+            header = header.get(at..).unwrap_or(header);
         }
         match header.split_once(':') {
             Some((name, value)) if name.trim().eq_ignore_ascii_case("content-length") => {
@@ -115,9 +165,34 @@ fn read_frame(r: &mut impl BufRead) -> Frame {
     }
 }
 
+/// A message whose `Content-Length` was too long holds the start of the
+/// next one after its JSON value: that value, with the rest pushed back.
+fn split_overlong(body: &str) -> Option<(serde_json::Value, usize)> {
+    let mut values = serde_json::Deserializer::from_str(body).into_iter::<serde_json::Value>();
+    let value = values.next()?.ok()?;
+    let end = values.byte_offset();
+    (end < body.len()).then_some((value, end))
+}
+
+/// Why a request is not one JSON-RPC allows, if so: its id must be an
+/// integer or a string (an id the message types cannot hold — `2^31`,
+/// `1.5`, `true` — would otherwise make it read as a notification, and its
+/// sender would wait for an answer for ever).
+fn bad_request_id(value: &serde_json::Value) -> Option<String> {
+    let id = value.get("id")?;
+    value.get("method")?;
+    let fits = match id {
+        serde_json::Value::String(_) => true,
+        serde_json::Value::Number(n) => n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
+        _ => false,
+    };
+    (!fits).then(|| format!("the request id `{id}` is not an integer of 32 bits or a string"))
+}
+
 fn read_loop(r: &mut impl BufRead, to_server: &Sender<Message>, raw: &Sender<String>) {
+    let mut r = Input::new(r);
     loop {
-        let body = match read_frame(r) {
+        let body = match read_frame(&mut r) {
             Frame::End => return,
             Frame::BadHeader(why) => {
                 let _ = raw.send(error_text(-32700, &format!("bad message header: {why}")));
@@ -130,8 +205,11 @@ fn read_loop(r: &mut impl BufRead, to_server: &Sender<Message>, raw: &Sender<Str
             continue;
         };
         // Straight into a message (one pass over a large document); only
-        // a body that is not one is read again to tell why.
-        if let Ok(msg) = serde_json::from_str::<Message>(&text) {
+        // a body that is not one, or a notification that may be a request
+        // with an id out of range, is read again.
+        if let Ok(msg) = serde_json::from_str::<Message>(&text)
+            && !matches!(&msg, Message::Notification(_) if text.contains("\"id\""))
+        {
             let exit = matches!(&msg, Message::Notification(n) if n.method == "exit");
             if to_server.send(msg).is_err() || exit {
                 return;
@@ -140,13 +218,23 @@ fn read_loop(r: &mut impl BufRead, to_server: &Sender<Message>, raw: &Sender<Str
         }
         let value: serde_json::Value = match serde_json::from_str(&text) {
             Ok(v) => v,
-            Err(e) => {
-                let _ = raw.send(error_text(-32700, &format!("the message is not JSON: {e}")));
-                continue;
-            }
+            Err(e) => match split_overlong(&text) {
+                Some((v, end)) => {
+                    r.push_back(text.as_bytes().get(end..).unwrap_or_default());
+                    v
+                }
+                None => {
+                    let _ = raw.send(error_text(-32700, &format!("the message is not JSON: {e}")));
+                    continue;
+                }
+            },
         };
         let id = value.get("id").cloned();
-        match serde_json::from_value::<Message>(value) {
+        let parsed = match bad_request_id(&value) {
+            Some(why) => Err(why),
+            None => serde_json::from_value::<Message>(value).map_err(|e| e.to_string()),
+        };
+        match parsed {
             Ok(msg) => {
                 let exit = matches!(&msg, Message::Notification(n) if n.method == "exit");
                 if to_server.send(msg).is_err() || exit {
@@ -195,11 +283,12 @@ fn write_loop(w: &mut impl Write, messages: &Receiver<Message>, raw: &Receiver<S
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
     fn frames(input: &str) -> Vec<String> {
-        let mut r = std::io::Cursor::new(input.as_bytes().to_vec());
+        let mut r = Input::new(std::io::Cursor::new(input.as_bytes().to_vec()));
         let mut out = Vec::new();
         loop {
             match read_frame(&mut r) {
@@ -219,5 +308,87 @@ mod tests {
             ["{}", "bad: `x` is not a length", "[1]"]
         );
         assert_eq!(frames("junk\r\n\r\n"), ["bad: `junk` is not a header"]);
+    }
+
+    /// Runs the read loop over `input`; what reaches the server and what
+    /// is answered directly.
+    fn read_all(input: &str) -> (Vec<String>, Vec<String>) {
+        let (to_server, from_client) = unbounded();
+        let (raw_sender, raw) = unbounded();
+        read_loop(
+            &mut std::io::Cursor::new(input.as_bytes().to_vec()),
+            &to_server,
+            &raw_sender,
+        );
+        drop((to_server, raw_sender));
+        let msgs = from_client
+            .iter()
+            .map(|m: Message| match m {
+                Message::Request(r) => format!("request {} {}", r.id, r.method),
+                Message::Notification(n) => format!("notification {}", n.method),
+                Message::Response(r) => format!("response {}", r.id),
+            })
+            .collect();
+        (msgs, raw.iter().collect())
+    }
+
+    fn framed(body: &str, delta: isize) -> String {
+        format!(
+            "Content-Length: {}\r\n\r\n{body}",
+            body.len() as isize + delta
+        )
+    }
+
+    #[test]
+    fn a_length_one_byte_off_loses_one_message_at_most() {
+        let a = r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#;
+        let b = r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#;
+        let c = r#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#;
+        // One byte too many: the message is read, the next header is not lost.
+        let (msgs, _) = read_all(&format!("{}{}{}", framed(a, 1), framed(b, 0), framed(c, 0)));
+        assert_eq!(
+            msgs,
+            [
+                "request 1 shutdown",
+                "request 2 shutdown",
+                "request 3 shutdown"
+            ]
+        );
+        // One byte too few: that message is answered as broken, the rest read.
+        let (msgs, errors) = read_all(&format!(
+            "{}{}{}",
+            framed(a, -1),
+            framed(b, 0),
+            framed(c, 0)
+        ));
+        assert_eq!(msgs, ["request 2 shutdown", "request 3 shutdown"]);
+        assert!(errors.iter().any(|e| e.contains("-32700")), "{errors:?}");
+    }
+
+    #[test]
+    fn ids_outside_int32_are_answered_with_an_error() {
+        for id in ["2147483648", "1.5", "true", "null", "[1]"] {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"textDocument/hover","params":{{}}}}"#
+            );
+            let (msgs, errors) = read_all(&framed(&body, 0));
+            assert!(msgs.is_empty(), "{id}: {msgs:?}");
+            assert_eq!(errors.len(), 1, "{id}: {errors:?}");
+            let e: serde_json::Value = serde_json::from_str(&errors[0]).unwrap_or_default();
+            assert_eq!(e["error"]["code"], -32600, "{id}");
+            assert_eq!(
+                e["id"].to_string(),
+                serde_json::from_str::<serde_json::Value>(id)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                "{id}"
+            );
+        }
+        // A notification stays one.
+        let (msgs, errors) = read_all(&framed(
+            r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#,
+            0,
+        ));
+        assert_eq!((msgs.len(), errors.len()), (1, 0));
     }
 }
