@@ -364,9 +364,17 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     // Machine formats are streamed: a report of many thousands of findings
     // is never held whole.
     let successful = exit != Exit::Unusable;
+    // Which configuration decided the verdict is part of the report: a
+    // `scapi.toml` found upward can allow or re-grade rules.
+    let configuration = settings.file.as_ref().map(|p| p.display().to_string());
+    let configuration = configuration.as_deref();
     let written = match args.format {
-        LintFormat::Json => write_stdout(|out| json::write_report(&files, out)),
-        LintFormat::Sarif => write_stdout(|out| sarif::write_log(&files, successful, out)),
+        LintFormat::Json => {
+            write_stdout(|out| json::write_report_configured(&files, configuration, out))
+        }
+        LintFormat::Sarif => {
+            write_stdout(|out| sarif::write_log_configured(&files, successful, configuration, out))
+        }
         LintFormat::Github => print_stdout(&github::annotations(&files)),
         LintFormat::Junit => print_stdout(&junit::report(&files, threshold)),
         LintFormat::Gitlab => print_stdout(&gitlab::report(&files)),
@@ -384,6 +392,11 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
             "{held} finding{} held by the baseline",
             if held == 1 { "" } else { "s" }
         );
+    }
+    if let Some(file) = configuration
+        && !files.is_empty()
+    {
+        eprintln!("configuration: `{file}` (`--isolated` ignores it)");
     }
     match args.format {
         LintFormat::Human if !files.is_empty() => {

@@ -15,6 +15,9 @@ pub struct LintReport {
     pub schema_version: u32,
     /// The tool.
     pub tool: Tool,
+    /// The configuration file (`scapi.toml`) the run read, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<String>,
     /// Every diagnostic, file by file, in position order.
     pub diagnostics: Vec<JsonDiagnostic>,
     /// Counts.
@@ -174,12 +177,21 @@ pub fn write_report(
     files: &[FileDiagnostics],
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
-    scapi_policy::jsonfmt::write_streamed(
-        out,
-        &shell(files),
-        "/diagnostics",
-        all_diagnostics(files),
-    )
+    write_report_configured(files, None, out)
+}
+
+/// [`write_report`] for a run configured by a file (`scapi.toml`), which
+/// the report names (`configuration`).
+pub fn write_report_configured(
+    files: &[FileDiagnostics],
+    configuration: Option<&str>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let shell = LintReport {
+        configuration: configuration.map(str::to_string),
+        ..shell(files)
+    };
+    scapi_policy::jsonfmt::write_streamed(out, &shell, "/diagnostics", all_diagnostics(files))
 }
 
 fn all_diagnostics(files: &[FileDiagnostics]) -> impl Iterator<Item = JsonDiagnostic> + '_ {
@@ -197,6 +209,7 @@ fn shell(files: &[FileDiagnostics]) -> LintReport {
     LintReport {
         schema_version: 1,
         tool: Tool::this(),
+        configuration: None,
         diagnostics: Vec::new(),
         summary: LintSummary {
             files: files.len(),

@@ -36,6 +36,15 @@ struct Run {
 #[serde(rename_all = "camelCase")]
 struct Invocation {
     execution_successful: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<InvocationProperties>,
+}
+
+/// What the run was configured by: the `scapi.toml` read, if any.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InvocationProperties {
+    configuration_file: String,
 }
 
 #[derive(Serialize)]
@@ -410,13 +419,27 @@ pub fn write_log(
     successful: bool,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<()> {
+    write_log_configured(files, successful, None, out)
+}
+
+/// [`write_log`] for a run configured by a file (`scapi.toml`): its path is
+/// the invocation's `properties.configurationFile`.
+pub fn write_log_configured(
+    files: &[FileDiagnostics],
+    successful: bool,
+    configuration: Option<&str>,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let used = used_rules(files);
-    scapi_policy::jsonfmt::write_streamed(
-        out,
-        &shell(&used, successful),
-        "/runs/0/results",
-        results(files, &used),
-    )
+    let mut shell = shell(&used, successful);
+    if let (Some(file), Some(run)) = (configuration, shell.runs.first_mut()) {
+        for i in &mut run.invocations {
+            i.properties = Some(InvocationProperties {
+                configuration_file: file.to_string(),
+            });
+        }
+    }
+    scapi_policy::jsonfmt::write_streamed(out, &shell, "/runs/0/results", results(files, &used))
 }
 
 /// The log without its results.
@@ -437,6 +460,7 @@ fn shell(used: &[Code], successful: bool) -> Log {
             column_kind: "unicodeCodePoints",
             invocations: vec![Invocation {
                 execution_successful: successful,
+                properties: None,
             }],
         }],
     }
