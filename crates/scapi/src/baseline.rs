@@ -1,8 +1,11 @@
 //! Findings that survive edits: their identity, fingerprints and baselines.
 //!
 //! A finding is identified by its rule, its file, the option it is in and
-//! the text it points at — never by its line or column, so moving lines or
-//! editing other options changes nothing. Identical findings (the same rule
+//! what it is about — the text it points at together with its message,
+//! which names the entry (`http` alone would match the cleartext finding
+//! of every origin) — never by its line or column, so moving lines or
+//! editing other options changes nothing. What `scapi.toml` may not allow
+//! (an unreadable file, a bad suppression) is never recorded or held. Identical findings (the same rule
 //! on the same text of the same option) are told apart by their order. The
 //! identity gives the stable fingerprints of SARIF (`partialFingerprints`)
 //! and GitLab Code Quality, and the entries of a baseline: `lint
@@ -25,8 +28,8 @@ pub struct FindingKey {
     pub file: String,
     /// The option it is in (`section/key`), empty for the file as a whole.
     pub option: String,
-    /// SHA-256 of the text it points at, whitespace at its ends dropped:
-    /// 16 hex digits.
+    /// SHA-256 of the text it points at (whitespace at its ends dropped)
+    /// and of its message: 16 hex digits.
     pub text_hash: String,
 }
 
@@ -75,8 +78,16 @@ pub fn key_in(file: &str, source: &SourceFile, d: &Diagnostic) -> FindingKey {
         code: d.code.as_str().to_string(),
         file: normal_path(file),
         option,
-        text_hash: hex16(source.slice(d.span).trim().as_bytes()),
+        text_hash: hex16(format!("{}\0{}", source.slice(d.span).trim(), d.message).as_bytes()),
     }
+}
+
+/// Whether a baseline may hold a finding: not what no configuration may
+/// silence (an unreadable file, a bad suppression).
+/// Nor the closing count of findings past `--max-per-rule`, which would
+/// hold new findings unseen.
+fn holdable(d: &Diagnostic) -> bool {
+    crate::suppress::can_be_silenced(d.code) && d.omitted == 0
 }
 
 /// The keys of a file's findings, each with its occurrence: how many
@@ -163,7 +174,7 @@ impl Baseline {
     ) -> Baseline {
         let mut entries: BTreeMap<FindingKey, BaselineEntry> = BTreeMap::new();
         for (file, source, diagnostics) in files {
-            for d in diagnostics {
+            for d in diagnostics.iter().filter(|d| holdable(d)) {
                 let key = key_in(file, source, d);
                 entries
                     .entry(key.clone())
@@ -238,6 +249,9 @@ impl Matcher<'_> {
     ) -> usize {
         let before = diagnostics.len();
         diagnostics.retain(|d| {
+            if !holdable(d) {
+                return true;
+            }
             let key = key_in(file, source, d);
             match self.left.get_mut(&key) {
                 Some(n) if *n > 0 => {

@@ -123,10 +123,15 @@ fn lint_one(
         Exit::Unusable
     })?;
     let name = shown(path);
-    let options = scapi::Options {
+    let mut options = scapi::Options {
         size: read.size,
         ..settings.options(&args.input, path)
     };
+    // A baseline matches every finding one by one, listed or not: past
+    // `--max-per-rule` a closing count would hide new findings.
+    if args.baseline.is_some() || args.write_baseline.is_some() {
+        options.max_per_rule = Some(0);
+    }
     let c = if args.fix || args.diff {
         // The input is kept only where it is shown again: in the diff, or
         // echoed whole when standard input has nothing to fix.
