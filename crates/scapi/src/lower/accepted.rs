@@ -887,7 +887,10 @@ fn redundant_filters(cx: &mut Cx<'_>, opt: &OptionEntry, filters: &[(Filter, Spa
     };
     for (f, span, removal) in filters {
         let explicit = matches!(f, Filter::Request(r) if catalog::lookup(r).is_some_and(|id| id.get().explicit_only));
-        if explicit || *f == Filter::All {
+        // A client-side helper is covered by nothing (it is never a
+        // request); `SC0212` reports it.
+        let helper = matches!(f, Filter::Request(r) if catalog::is_client_helper(r));
+        if explicit || helper || *f == Filter::All {
             continue;
         }
         let cover = match (star, f) {
