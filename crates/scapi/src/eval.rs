@@ -494,8 +494,7 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
         let mut seen = [false; 9];
         let mut at = None;
-        let (mut origin, mut request, mut client, mut expect) = (None, None, None, None);
-        let (mut user_data, mut keys, mut event, mut frame) = (None, None, None, None);
+        let mut f = Fields::default();
         while let Some(pos) = map.next_key_seed(FieldName)? {
             let key = FIELDS.get(pos).copied().unwrap_or_default();
             // The last of two would win silently: refuse instead.
@@ -507,42 +506,30 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
             }
             match pos {
                 0 => at = Some(map.next_value_seed(AtField)?),
-                1 => origin = Some(map.next_value_seed(StrField("`origin` must be a string,"))?),
-                2 => request = Some(map.next_value_seed(StrField("`request` must be a string,"))?),
-                3 => client = Some(map.next_value_seed(StrField("`client` must be a string,"))?),
-                4 => user_data = Some(map.next_value_seed(UserDataField)?),
-                5 => keys = Some(map.next_value_seed(KeysField)?),
-                6 => expect = Some(map.next_value_seed(StrField("`expect` must be a string,"))?),
-                8 => frame = Some(map.next_value_seed(StrField("`frame` must be a string,"))?),
+                1 => f.origin = Some(map.next_value_seed(StrField("`origin` must be a string,"))?),
+                2 => {
+                    f.request = Some(map.next_value_seed(StrField("`request` must be a string,"))?)
+                }
+                3 => f.client = Some(map.next_value_seed(StrField("`client` must be a string,"))?),
+                4 => f.user_data = Some(map.next_value_seed(UserDataField)?),
+                5 => f.keys = Some(map.next_value_seed(KeysField)?),
+                6 => f.expect = Some(map.next_value_seed(StrField("`expect` must be a string,"))?),
+                8 => f.frame = Some(map.next_value_seed(StrField("`frame` must be a string,"))?),
                 _ => {
                     let e: E = map.next_value()?;
-                    event =
+                    f.event =
                         Some(e.into_object_text().map_err(|kind| {
                             ours(format!("`event` must be an object, not {kind}"))
                         })?);
                 }
             }
         }
-        build_item(
-            self.index,
-            self.line,
-            at,
-            Fields {
-                origin,
-                request,
-                client,
-                user_data,
-                keys,
-                expect,
-                event,
-                frame,
-            },
-        )
-        .map_err(ours)
+        build_item(self.index, self.line, at, f).map_err(ours)
     }
 }
 
 /// The fields of an item as read, before the checks that span fields.
+#[derive(Default)]
 struct Fields {
     origin: Option<String>,
     request: Option<String>,
