@@ -29,6 +29,10 @@ if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- A time given by the caller (a replay) is not the server's: key lifetimes
+-- computed from it would run out on the server's clock, so such keys live
+-- for the session cap.
+local replay = tonumber(ARGV[1]) ~= nil
 local limit = tonumber(ARGV[2])
 local quarantine = tonumber(ARGV[3])
 local outside = ARGV[4] == '1'
@@ -83,6 +87,7 @@ end
 if count < limit then
   -- Idle once its window is over: it may go then.
   local ttl = math.min(math.max(window + WINDOW - now, 1) + 1000, cap)
+  if replay then ttl = cap end
   redis.call('SET', key, 'C ' .. int(window) .. ' ' .. int(count + 1), 'PX', int(ttl))
   return {0, 0, now}
 end
@@ -98,5 +103,6 @@ local kept, ttl = 0, ends - now + 1000
 if window_start(ends) == window then
   kept, ttl = count, window + WINDOW - now + 1000
 end
+if replay then ttl = cap end
 redis.call('SET', key, 'Q ' .. int(ends) .. ' ' .. int(kept), 'PX', int(math.min(ttl, cap)))
 return {1, ends, now}

@@ -669,7 +669,11 @@ impl RedisStore {
                 self.failed(&e, local);
                 self.fallback(key, limit, at)
             }
-            Err(e) => Err(e),
+            // Refused or not understood: the request could not be counted.
+            Err(e) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                Err(e)
+            }
         }
     }
 
@@ -821,10 +825,25 @@ pub fn redact_url(url: &str) -> String {
     // information, at its last `@`.
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
-        None => url.to_string(),
+    let shown = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}"),
+        None => format!("{scheme}://{authority}"),
+    };
+    // A Unix socket's URL gives them in its query (`?user=…&pass=…`).
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    if query.is_empty() {
+        return format!("{shown}{tail}");
     }
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if matches!(k, "pass" | "password" | "user" | "username") => {
+                format!("{k}=***")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{shown}{path}?{}", query.join("&"))
 }
 
 /// A connection to a cluster, on the store's runtime.
@@ -920,6 +939,14 @@ mod tests {
             "unix:///tmp/r.sock"
         );
         assert_eq!(super::redact_url("not a url"), "not a url");
+        assert_eq!(
+            super::redact_url("redis+unix:///tmp/r.sock?pass=s3cret&db=9"),
+            "redis+unix:///tmp/r.sock?pass=***&db=9"
+        );
+        assert_eq!(
+            super::redact_url("unix:///s?user=u&password=p"),
+            "unix:///s?user=***&password=***"
+        );
     }
 
     use super::*;

@@ -136,6 +136,24 @@ fn names_past_the_bound_share_alike_in_redis() {
     );
 }
 
+/// A replay's times are not the server's: its keys live for the session
+/// cap, so a replay slower than its items' times still counts them.
+#[test]
+fn replayed_keys_outlive_the_replay() {
+    if !redis() {
+        return;
+    }
+    let server = Server::start();
+    let redis = store(&server, FailureMode::Closed);
+    let key = CounterKey::new("agent-1", "voice.dial");
+    let got = CounterStore::admit(&redis, key, limit(1, 30), At::Time(W)).unwrap();
+    assert_eq!(got, Admission::Admitted);
+    let name = redis.counter_key("agent-1", "voice.dial");
+    let ttl: i64 = server.cli(&["PTTL", &name]).trim().parse().unwrap();
+    let cap = i64::try_from(RedisConfig::default().session_cap.as_millis()).unwrap();
+    assert!(ttl > cap - 60_000, "{ttl} ms left of a {cap} ms cap");
+}
+
 /// The promise, through Redis: on random timelines (time only forward), at
 /// most L admissions per (client, request, window).
 #[test]

@@ -79,6 +79,14 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         Ok(s) => s,
         Err(exit) => return exit,
     };
+    // A `scapi.toml` found upward can re-grade rules, and so decide what
+    // compiles: say which one.
+    if let Some(file) = &settings.file {
+        eprintln!(
+            "configuration: `{}` (`--isolated` ignores it)",
+            file.display()
+        );
+    }
     let format = match output_format(&args) {
         Ok(f) => f,
         Err(e) => {

@@ -155,20 +155,26 @@ fn header(content: &str, span: Span, eol: &str, b: &mut ExportBuilder, diags: &m
     let name_start = span.start + 1 + (inner.len() - inner.trim_start_matches(BLANKS).len());
     let name_span = Span::new(name_start, name_start + name.len());
     let trailing = content.get(close + 1..).unwrap_or("");
+    // A bare CR is no line break here, but some readers take it for one:
+    // a file with them is not one to rewrite (the "text" would be the
+    // rest of the export).
+    let movable = !trailing.contains('\r');
     if !trailing.trim_matches(BLANKS).is_empty() {
         let t = trailing.trim_start_matches(BLANKS);
         let t_start = span.start + close + 1 + (trailing.len() - t.len());
-        diags.push(
-            Diagnostic::new(
-                Code::BadSectionHeader,
-                Span::new(t_start, span.end),
-                "text after the section header",
-            )
-            .label("not part of the header")
-            .help("put the section header alone on its line")
+        let d = Diagnostic::new(
+            Code::BadSectionHeader,
+            Span::new(t_start, span.end),
+            "text after the section header",
+        )
+        .label("not part of the header")
+        .help("put the section header alone on its line");
+        diags.push(if !movable {
+            d
+        } else {
             // What a person wrote is moved, never dropped: to a comment line
             // of its own above the header.
-            .fix_moving(
+            d.fix_moving(
                 Span::point(span.start),
                 if t.starts_with([';', '#']) {
                     format!("{t}{eol}")
@@ -177,8 +183,8 @@ fn header(content: &str, span: Span, eol: &str, b: &mut ExportBuilder, diags: &m
                 },
                 Span::new(span.start + close + 1, span.end),
                 content.get(..close + 1).unwrap_or(""),
-            ),
-        );
+            )
+        });
     }
     if name.is_empty() {
         diags.push(
