@@ -190,6 +190,44 @@ fn bad_input_is_answered_and_the_server_keeps_serving() {
     assert_eq!(c.stop(), Some(0));
 }
 
+/// A client whose framing drifts by a byte, or whose request ids do not
+/// fit 32 bits, is answered, and the server goes on serving: it never
+/// stops answering for good.
+#[test]
+fn a_drifting_client_is_answered_and_served_again() {
+    use std::io::Write;
+    let mut c = Client::start(env!("CARGO_BIN_EXE_scapi"));
+    c.initialize();
+    let uri = "file:///x/drift.cfg";
+    c.open(uri, "ini", "service-client-api.rate-limit=5\n");
+    c.diagnostics(uri, 1);
+    let hover = json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 3}});
+    for delta in [1i64, -1, 7] {
+        let body = json!({"jsonrpc": "2.0", "id": 500 + delta, "method": "textDocument/hover", "params": hover}).to_string();
+        let len = body.len() as i64 + delta;
+        write!(c.stdin, "Content-Length: {len}\r\n\r\n{body}").unwrap();
+        c.stdin.flush().unwrap();
+        // The next well-framed request is answered, whatever became of the
+        // drifting one (read, when it was too long; an error, when short).
+        let r = c.request("textDocument/hover", hover.clone());
+        assert!(r["error"].is_null(), "after a length off by {delta}: {r}");
+    }
+    for id in ["2147483648", "1.5", "true"] {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"textDocument/hover","params":{hover}}}"#
+        );
+        c.send_raw(body.as_bytes());
+        let want: serde_json::Value = serde_json::from_str(id).unwrap();
+        let e = c.wait_for("an error answer with the id", |v| {
+            v["id"] == want && !v["error"].is_null()
+        });
+        assert_eq!(e["error"]["code"], -32600, "{e}");
+    }
+    let r = c.request("textDocument/hover", hover);
+    assert!(r["error"].is_null(), "{r}");
+    assert_eq!(c.stop(), Some(0));
+}
+
 /// A change is compiled once the typing stops, and only its newest
 /// version is published; closing clears the document's findings.
 #[test]
