@@ -77,7 +77,11 @@ export interface RateLimitResult {
 
 /** Per client and request, fixed 60-second windows; in memory. */
 export interface RateLimiter {
-  /** Admits one request now (`Date.now()`) or at `atMs`. */
+  /**
+   * Admits one request now (`Date.now()`) or at `atMs` (milliseconds from 0
+   * to 253402300799999). Throws code `usage` for another time or a
+   * non-string, `too-large` for a string over `MAX_NAME_LENGTH`.
+   */
   admit(client: string, request: string, atMs?: number): Admission;
   /** Ends a client's session: its counters and quarantines go. */
   endSession(client: string): void;
@@ -99,7 +103,7 @@ export interface Policy {
    * `voice.dialEx`, the transfers, the consultation). `request` defaults to
    * `interaction.setUserData`.
    */
-  splitWrite(keys: Iterable<string>, request?: string): WriteSplit;
+  splitWrite(keys: readonly string[], request?: string): WriteSplit;
   /** Throws an `Error` with `code: 'event'` when the text is not JSON. */
   redact(event: string): Redacted<string>;
   redact<T extends object>(event: T): Redacted<T>;

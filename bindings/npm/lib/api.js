@@ -46,19 +46,37 @@ export function coded(code, message) {
  */
 export const MAX_NAME_LENGTH = 65536;
 
+/** The latest time a limiter takes: 9999-12-31T23:59:59.999Z, in ms. */
+const MAX_TIME_MS = 253402300799999;
+
+/**
+ * A string a frame chose (an origin, a request name, a client id, an
+ * attached-data key): a string, not converted from anything else (an array
+ * would be checked as one text and forwarded as another), and bounded.
+ */
 function bounded(what, value) {
-  const s = String(value);
+  if (typeof value !== 'string') {
+    throw coded('usage', `the ${what} is a string, not ${value === null ? 'null' : typeof value}`);
+  }
+  const s = value;
   if (s.length > MAX_NAME_LENGTH) {
     throw coded('too-large', `the ${what} is ${s.length} characters long; at most ${MAX_NAME_LENGTH} are taken`);
   }
   return s;
 }
 
-/** Calls `f`, turning the WebAssembly side's errors into `Error`s. */
+/**
+ * Calls `f`, turning the WebAssembly side's errors into `Error`s. Every
+ * error leaves with a code: one JavaScript raised on an argument
+ * (a `TypeError` of a value JSON cannot hold) is `usage`.
+ */
 export function call(f) {
   try {
     return f();
   } catch (e) {
+    if (e instanceof Error && e.code === undefined && (e instanceof TypeError || e instanceof RangeError)) {
+      e.code = 'usage';
+    }
     rethrow(e);
   }
 }
@@ -108,7 +126,12 @@ export function api(raw, { compiler, exports }) {
     }
 
     admit(client, request, atMs) {
-      const at = atMs === undefined || atMs === null ? undefined : Number(atMs);
+      // A time is milliseconds since the epoch, from 1970 to 9999 as in
+      // requests files: anything else would count in a window of its own.
+      if (atMs !== undefined && atMs !== null && !(typeof atMs === 'number' && atMs >= 0 && atMs <= MAX_TIME_MS)) {
+        throw coded('usage', `a time is milliseconds from 0 to ${MAX_TIME_MS}, not \`${String(atMs)}\``);
+      }
+      const at = atMs === undefined || atMs === null ? undefined : Math.floor(atMs);
       const [kind, until] = this.#raw.admit(bounded('client', client), bounded('request name', request), at);
       const admission = admissions[kind];
       if (kind === 0) return { admission };
@@ -116,7 +139,7 @@ export function api(raw, { compiler, exports }) {
     }
 
     endSession(client) {
-      this.#raw.endSession(String(client));
+      this.#raw.endSession(bounded('client', client));
     }
 
     free() {
@@ -162,16 +185,26 @@ export function api(raw, { compiler, exports }) {
     }
 
     splitWrite(keys, request) {
-      const r = request === undefined || request === null ? undefined : String(request);
-      return JSON.parse(this.#raw.splitWrite(Array.from(keys, String), r));
+      // The keys of the attached data (`Object.keys(userData)`), each a
+      // bounded string: a map or a string given instead would strip nothing.
+      if (!Array.isArray(keys)) {
+        throw coded('usage', 'the keys are an array of strings (`Object.keys(userData)`)');
+      }
+      const list = keys.map((k) => bounded('attached-data key', k));
+      const r = request === undefined || request === null ? undefined : bounded('request name', request);
+      return JSON.parse(this.#raw.splitWrite(list, r));
     }
 
     redact(event) {
+      // A boxed string is text too, not an object to serialize.
+      if (event instanceof String) event = String(event);
       const asText = typeof event === 'string';
       if (!asText && (event === null || typeof event !== 'object')) {
         throw coded('event', 'an event is JSON text or an object');
       }
-      const r = JSON.parse(call(() => this.#raw.redact(asText ? event : JSON.stringify(event))));
+      const text = asText ? event : call(() => JSON.stringify(event));
+      if (typeof text !== 'string') throw coded('event', 'the event has no JSON form');
+      const r = JSON.parse(call(() => this.#raw.redact(text)));
       return { event: asText ? r.event : JSON.parse(r.event), removed: r.removed };
     }
 
@@ -180,7 +213,7 @@ export function api(raw, { compiler, exports }) {
     }
 
     rateLimitResult(request) {
-      return JSON.parse(this.#raw.rateLimitResult(String(request)));
+      return JSON.parse(this.#raw.rateLimitResult(bounded('request name', request)));
     }
 
     toJSON() {
@@ -209,7 +242,8 @@ export function api(raw, { compiler, exports }) {
     if (typeof compiled !== 'string' && (compiled === null || typeof compiled !== 'object')) {
       throw coded('usage', 'a compiled policy is JSON or YAML text, or an object');
     }
-    let text = typeof compiled === 'string' ? compiled : JSON.stringify(compiled);
+    let text = typeof compiled === 'string' ? compiled : call(() => JSON.stringify(compiled));
+    if (typeof text !== 'string') throw coded('usage', 'the compiled policy has no JSON form');
     if (compiler && !text.trimStart().startsWith('{')) {
       // A compiled policy written as YAML.
       text = call(() => raw.compiledYamlToJson(text));
@@ -219,9 +253,10 @@ export function api(raw, { compiler, exports }) {
 
   const exported = { loadPolicy, version: raw.version() };
   if (compiler) {
-    exported.lint = (text, options = {}) => JSON.parse(call(() => raw.lint(bytesOf(text), JSON.stringify(options))));
+    exported.lint = (text, options = {}) =>
+      JSON.parse(call(() => raw.lint(bytesOf(text), JSON.stringify(options ?? {}))));
     exported.compile = (text, options = {}) =>
-      JSON.parse(call(() => raw.compile(bytesOf(text), JSON.stringify(options))));
+      JSON.parse(call(() => raw.compile(bytesOf(text), JSON.stringify(options ?? {}))));
     exported.rules = () => JSON.parse(raw.rules());
     exported.rule = (code) => JSON.parse(call(() => raw.rule(String(code))));
     exported.parseRequests = (text, options = {}) =>

@@ -40,6 +40,35 @@ for (const [name, pkg] of [
     assert.equal(pkg.loadPolicy(policyJson).check('https://crm.example.com', 'voice.dial').outcome, 'allow');
   });
 
+  test(`${name}: what a frame sends is taken as it is, or refused`, () => {
+    const p = pkg.loadPolicy(policyJson);
+    const limiter = p.rateLimiter();
+    // Not strings: refused, never converted (an array would be checked as
+    // one text and forwarded as another).
+    for (const bad of [['voice.dial'], new String('voice.dial'), 42, null, undefined, { toString: () => 'voice.dial' }]) {
+      assert.throws(() => p.check('https://crm.example.com', bad), { code: 'usage' }, String(bad));
+      assert.throws(() => limiter.admit('c', bad, 0), { code: 'usage' }, String(bad));
+    }
+    // Attached-data keys: an array of bounded strings; a map or a string
+    // given instead would strip nothing.
+    assert.throws(() => p.splitWrite({ Secret: 'x' }, 'voice.dialEx'), { code: 'usage' });
+    assert.throws(() => p.splitWrite('Secret', 'voice.dialEx'), { code: 'usage' });
+    assert.throws(() => p.splitWrite(null), { code: 'usage' });
+    assert.throws(() => p.splitWrite([42]), { code: 'usage' });
+    assert.throws(() => p.splitWrite(['x'.repeat(2 ** 28)], 'voice.dialEx'), { code: 'too-large' });
+    assert.throws(() => limiter.endSession('x'.repeat(2 ** 28)), { code: 'too-large' });
+    assert.throws(() => p.rateLimitResult('x'.repeat(2 ** 28)), { code: 'too-large' });
+    // Times: milliseconds from 1970 to 9999.
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -1, 1e300, 'yesterday', {}]) {
+      assert.throws(() => limiter.admit('c', 'voice.dial', bad), { code: 'usage' }, String(bad));
+    }
+    assert.equal(limiter.admit('c', 'voice.dial', 0).admission, 'admitted');
+    // A boxed string is redacted as the text it holds.
+    const boxed = p.redact(new String('{"userData": {"CustomerSSN": 1}}'));
+    assert.deepEqual(boxed.removed, ['CustomerSSN']);
+    assert.equal(p.check('https://crm.example.com', 'voice.dial').outcome, 'allow');
+  });
+
   test(`${name}: arguments of the wrong type are errors with a code`, () => {
     for (const bad of [undefined, null, 42, true]) {
       assert.throws(() => pkg.loadPolicy(bad), { code: 'usage' }, String(bad));
@@ -49,6 +78,14 @@ for (const [name, pkg] of [
       assert.throws(() => p.redact(bad), { code: 'event' }, String(bad));
     }
     assert.throws(() => p.check('https://crm.example.com', 'voice.dial', 'popup'), { code: 'usage' });
+    // Values JSON cannot hold, or that say they have no JSON form.
+    const cyclic = {};
+    cyclic.self = cyclic;
+    assert.throws(() => pkg.loadPolicy(cyclic), { code: 'usage' });
+    assert.throws(() => pkg.loadPolicy({ toJSON() {} }), { code: 'usage' });
+    assert.throws(() => p.redact(cyclic), { code: 'usage' });
+    assert.throws(() => p.redact({ n: 1n }), { code: 'usage' });
+    assert.throws(() => p.redact({ toJSON() {} }), { code: 'event' });
   });
 }
 

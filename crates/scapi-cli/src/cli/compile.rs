@@ -84,7 +84,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     if let Some(file) = &settings.file {
         eprintln!(
             "configuration: `{}` (`--isolated` ignores it)",
-            file.display()
+            scapi::render::exact(&file.display().to_string())
         );
     }
     let format = match output_format(&args) {

@@ -401,7 +401,12 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     if let Some(file) = configuration
         && !files.is_empty()
     {
-        eprintln!("configuration: `{file}` (`--isolated` ignores it)");
+        // Escaped: a directory name cannot drive the terminal or hide
+        // the very line that names it.
+        eprintln!(
+            "configuration: `{}` (`--isolated` ignores it)",
+            scapi::render::exact(file)
+        );
     }
     match args.format {
         LintFormat::Human if !files.is_empty() => {

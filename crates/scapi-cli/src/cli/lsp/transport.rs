@@ -12,6 +12,9 @@ use std::thread::JoinHandle;
 /// The largest message accepted: a 64 MiB export, escaped, fits.
 const MAX_MESSAGE: usize = 512 * 1024 * 1024;
 
+/// A header line is kept to this many bytes (its end): no header is longer.
+const MAX_HEADER_LINE: usize = 8 * 1024;
+
 /// The threads of a transport.
 pub struct Transport {
     reader: JoinHandle<()>,
@@ -87,7 +90,10 @@ impl<R: BufRead> Input<R> {
         }
     }
 
-    /// A line, up to and including `\n`; 0 at the end.
+    /// A line, up to and including `\n`; 0 at the end. A header line
+    /// longer than [`MAX_HEADER_LINE`] keeps only its end (where a
+    /// `Content-Length` that resynchronizes would be) and is read through
+    /// in bounded memory.
     fn read_line(&mut self, line: &mut Vec<u8>) -> std::io::Result<usize> {
         if !self.back.is_empty() {
             match memchr::memchr(b'\n', &self.back) {
@@ -98,8 +104,25 @@ impl<R: BufRead> Input<R> {
                 None => line.append(&mut self.back),
             }
         }
-        self.inner.read_until(b'\n', line)?;
-        Ok(line.len())
+        loop {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(line.len());
+            }
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            line.extend_from_slice(chunk.get(..take).unwrap_or_default());
+            self.inner.consume(take);
+            if line.len() > MAX_HEADER_LINE {
+                let cut = line.len() - MAX_HEADER_LINE;
+                line.drain(..cut);
+            }
+            if done {
+                return Ok(line.len());
+            }
+        }
     }
 
     fn read_exact(&mut self, body: &mut [u8]) -> std::io::Result<()> {
@@ -137,7 +160,7 @@ fn read_frame(r: &mut Input<impl BufRead>) -> Frame {
         }
         // The tail of a message whose length was too short runs into the
         // next header (`…}Content-Length: 52`): resynchronize on it.
-        if let Some(at) = header.to_ascii_lowercase().find("content-length") {
+        if let Some(at) = header.to_ascii_lowercase().rfind("content-length") {
             header = header.get(at..).unwrap_or(header);
         }
         match header.split_once(':') {
@@ -308,6 +331,15 @@ mod tests {
             ["{}", "bad: `x` is not a length", "[1]"]
         );
         assert_eq!(frames("junk\r\n\r\n"), ["bad: `junk` is not a header"]);
+        // The tail of a cut message that mentions `Content-Length` itself:
+        // the last one on the line is the header.
+        assert_eq!(
+            frames("Content-Length: 5 in the docs\"}}}Content-Length: 3\r\n\r\n[1]"),
+            ["[1]"]
+        );
+        // A header line of any length is read in bounded memory.
+        let long = format!("{}Content-Length: 3\r\n\r\n[1]", "x".repeat(1 << 20));
+        assert_eq!(frames(&long), ["[1]"]);
     }
 
     /// Runs the read loop over `input`; what reaches the server and what
