@@ -253,10 +253,21 @@ export function api(raw, { compiler, exports }) {
 
   const exported = { loadPolicy, version: raw.version() };
   if (compiler) {
+    // Numbers JSON would turn into `null` (NaN, Infinity) or round (past
+    // 2^53) are refused here; the module checks the rest.
+    const lintOptions = (options) => {
+      for (const key of ['maxInputBytes', 'maxPerRule']) {
+        const n = options?.[key];
+        if (n !== undefined && n !== null && !(Number.isSafeInteger(n) && n >= 0)) {
+          throw coded('usage', `option \`${key}\` must be a whole number from 0 to 2^53, not \`${String(n)}\``);
+        }
+      }
+      return call(() => JSON.stringify(options ?? {}));
+    };
     exported.lint = (text, options = {}) =>
-      JSON.parse(call(() => raw.lint(bytesOf(text), JSON.stringify(options ?? {}))));
+      JSON.parse(call(() => raw.lint(bytesOf(text), lintOptions(options))));
     exported.compile = (text, options = {}) =>
-      JSON.parse(call(() => raw.compile(bytesOf(text), JSON.stringify(options ?? {}))));
+      JSON.parse(call(() => raw.compile(bytesOf(text), lintOptions(options))));
     exported.rules = () => JSON.parse(raw.rules());
     exported.rule = (code) => JSON.parse(call(() => raw.rule(String(code))));
     exported.parseRequests = (text, options = {}) =>
