@@ -197,6 +197,45 @@ fn split_overlong(body: &str) -> Option<(serde_json::Value, usize)> {
     (end < body.len()).then_some((value, end))
 }
 
+/// `text` with every `\uXXXX` escape of an unpaired surrogate written as
+/// `\ufffd` (an escaped backslash before a `u` is left alone).
+fn without_lone_surrogates(text: &str) -> String {
+    let hex = |s: &str| s.get(..4).and_then(|h| u16::from_str_radix(h, 16).ok());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\\') {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let after = from.get(1..).unwrap_or("");
+        if let Some(code) = after.strip_prefix('u').and_then(hex) {
+            let next = after.get(5..).unwrap_or("");
+            let low = next.strip_prefix("\\u").and_then(hex);
+            match code {
+                0xD800..=0xDBFF if low.is_some_and(|l| (0xDC00..=0xDFFF).contains(&l)) => {
+                    // A pair: both escapes as written.
+                    out.push_str(from.get(..12).unwrap_or(from));
+                    rest = from.get(12..).unwrap_or("");
+                }
+                0xD800..=0xDFFF => {
+                    out.push_str("\\ufffd");
+                    rest = from.get(6..).unwrap_or("");
+                }
+                _ => {
+                    out.push_str(from.get(..6).unwrap_or(from));
+                    rest = from.get(6..).unwrap_or("");
+                }
+            }
+        } else {
+            // Any other escape: the backslash and the character it escapes.
+            let len = after.chars().next().map_or(0, char::len_utf8);
+            out.push_str(from.get(..1 + len).unwrap_or(from));
+            rest = from.get(1 + len..).unwrap_or("");
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Why a request is not one JSON-RPC allows, if so: its id must be an
 /// integer or a string (an id the message types cannot hold — `2^31`,
 /// `1.5`, `true` — would otherwise make it read as a notification, and its
@@ -239,7 +278,19 @@ fn read_loop(r: &mut impl BufRead, to_server: &Sender<Message>, raw: &Sender<Str
             }
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_str(&text) {
+        // JavaScript writes a lone surrogate as `\ud800`, which is not
+        // Unicode: read it as U+FFFD (one UTF-16 unit too, so positions
+        // stay aligned with the editor's) rather than drop the message.
+        let parsed = serde_json::from_str::<serde_json::Value>(&text);
+        let (text, parsed) = match parsed {
+            Err(e) if e.to_string().contains("surrogate") => {
+                let clean = without_lone_surrogates(&text);
+                let again = serde_json::from_str(&clean);
+                (clean, again)
+            }
+            p => (text, p),
+        };
+        let value: serde_json::Value = match parsed {
             Ok(v) => v,
             Err(e) => match split_overlong(&text) {
                 Some((v, end)) => {
@@ -395,6 +446,17 @@ mod tests {
         ));
         assert_eq!(msgs, ["request 2 shutdown", "request 3 shutdown"]);
         assert!(errors.iter().any(|e| e.contains("-32700")), "{errors:?}");
+    }
+
+    #[test]
+    fn lone_surrogates_are_read_as_replacement_characters() {
+        assert_eq!(
+            without_lone_surrogates(r#"{"t":"a\ud800b\\ud800\ud83d\ude00\udc00\n"}"#),
+            r#"{"t":"a\ufffdb\\ud800\ud83d\ude00\ufffd\n"}"#
+        );
+        let body = r#"{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///a.cfg","languageId":"ini","version":1,"text":"; \udc00bc"}}}"#;
+        let (msgs, errors) = read_all(&framed(body, 0));
+        assert_eq!((msgs.len(), errors.len()), (1, 0), "{errors:?}");
     }
 
     #[test]
