@@ -54,11 +54,16 @@ const MAX_TIME_MS = 253402300799999;
  * attached-data key): a string, not converted from anything else (an array
  * would be checked as one text and forwarded as another), and bounded.
  */
-function bounded(what, value) {
+function bounded(what, value, { identity = false } = {}) {
   if (typeof value !== 'string') {
     throw coded('usage', `the ${what} is a string, not ${value === null ? 'null' : typeof value}`);
   }
   const s = value;
+  // An identity (a client, a key) with a lone surrogate would cross as
+  // U+FFFD and be one with every other such string.
+  if (identity && !s.isWellFormed()) {
+    throw coded('usage', `the ${what} has a lone surrogate, which is not Unicode`);
+  }
   if (s.length > MAX_NAME_LENGTH) {
     throw coded('too-large', `the ${what} is ${s.length} characters long; at most ${MAX_NAME_LENGTH} are taken`);
   }
@@ -132,14 +137,18 @@ export function api(raw, { compiler, exports }) {
         throw coded('usage', `a time is milliseconds from 0 to ${MAX_TIME_MS}, not \`${String(atMs)}\``);
       }
       const at = atMs === undefined || atMs === null ? undefined : Math.floor(atMs);
-      const [kind, until] = this.#raw.admit(bounded('client', client), bounded('request name', request), at);
+      const [kind, until] = this.#raw.admit(
+        bounded('client', client, { identity: true }),
+        bounded('request name', request, { identity: true }),
+        at,
+      );
       const admission = admissions[kind];
       if (kind === 0) return { admission };
       return { admission, until: until < 0 ? null : until };
     }
 
     endSession(client) {
-      this.#raw.endSession(bounded('client', client));
+      this.#raw.endSession(bounded('client', client, { identity: true }));
     }
 
     free() {
@@ -190,7 +199,7 @@ export function api(raw, { compiler, exports }) {
       if (!Array.isArray(keys)) {
         throw coded('usage', 'the keys are an array of strings (`Object.keys(userData)`)');
       }
-      const list = keys.map((k) => bounded('attached-data key', k));
+      const list = keys.map((k) => bounded('attached-data key', k, { identity: true }));
       const r = request === undefined || request === null ? undefined : bounded('request name', request);
       return JSON.parse(this.#raw.splitWrite(list, r));
     }

@@ -58,6 +58,10 @@ for (const [name, pkg] of [
     assert.throws(() => p.splitWrite(['x'.repeat(2 ** 28)], 'voice.dialEx'), { code: 'too-large' });
     assert.throws(() => limiter.endSession('x'.repeat(2 ** 28)), { code: 'too-large' });
     assert.throws(() => p.rateLimitResult('x'.repeat(2 ** 28)), { code: 'too-large' });
+    // Identities with a lone surrogate would cross as U+FFFD and collide.
+    assert.throws(() => limiter.admit('tab-\uD800', 'agent.get', 0), { code: 'usage' });
+    assert.throws(() => p.splitWrite(['Case\uD800'], 'voice.dialEx'), { code: 'usage' });
+    assert.equal(p.check('https://crm.example.com', 'voice.dial\uD800').reason, 'request-not-permitted');
     // Times: milliseconds from 1970 to 9999.
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, -1, 1e300, 'yesterday', {}]) {
       assert.throws(() => limiter.admit('c', 'voice.dial', bad), { code: 'usage' }, String(bad));
