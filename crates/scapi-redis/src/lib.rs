@@ -921,32 +921,24 @@ mod tests {
 
     #[test]
     fn urls_are_shown_without_credentials() {
-        assert_eq!(
-            super::redact_url("redis://:s3cret@h:6379/0"),
-            "redis://***@h:6379/0"
-        );
-        assert_eq!(
-            super::redact_url("rediss://user:p%40ss@h.example"),
-            "rediss://***@h.example"
-        );
-        assert_eq!(
-            super::redact_url("redis://u:a@b@h/1?x=@"),
-            "redis://***@h/1?x=@"
-        );
-        assert_eq!(super::redact_url("redis://h:6379"), "redis://h:6379");
-        assert_eq!(
-            super::redact_url("unix:///tmp/r.sock"),
-            "unix:///tmp/r.sock"
-        );
-        assert_eq!(super::redact_url("not a url"), "not a url");
-        assert_eq!(
-            super::redact_url("redis+unix:///tmp/r.sock?pass=s3cret&db=9"),
-            "redis+unix:///tmp/r.sock?pass=***&db=9"
-        );
-        assert_eq!(
-            super::redact_url("unix:///s?user=u&password=p"),
-            "unix:///s?user=***&password=***"
-        );
+        for (url, shown) in [
+            ("redis://:s3cret@h:6379/0", "redis://***@h:6379/0"),
+            ("rediss://user:p%40ss@h.example", "rediss://***@h.example"),
+            ("redis://u:a@b@h/1?x=@", "redis://***@h/1?x=@"),
+            ("redis://h:6379", "redis://h:6379"),
+            ("unix:///tmp/r.sock", "unix:///tmp/r.sock"),
+            ("not a url", "not a url"),
+            (
+                "redis+unix:///tmp/r.sock?pass=s3cret&db=9",
+                "redis+unix:///tmp/r.sock?pass=***&db=9",
+            ),
+            (
+                "unix:///s?user=u&password=p",
+                "unix:///s?user=***&password=***",
+            ),
+        ] {
+            assert_eq!(super::redact_url(url), shown, "{url}");
+        }
     }
 
     use super::*;

@@ -95,12 +95,19 @@ pub fn fix_file(
     let allowed = |a: Applicability| include_unsafe || a == Applicability::Safe;
     // Every finding counts, listed or not: past `--max-per-rule` the rest
     // would be one closing finding, and fixing the listed ones would list
-    // more. The report at the end is made with the caller's options.
+    // more. Only a file that reached the limit is compiled again with no
+    // limit (no round adds findings, so none reaches it later), and then
+    // compiled once more at the end for the caller's report.
+    let mut c = crate::compile_vec(name, bytes, options);
     let every = crate::Options {
         max_per_rule: Some(0),
         ..options.clone()
     };
-    let mut c = crate::compile_vec(name, bytes, &every);
+    let limited = c.diagnostics.iter().any(|d| d.omitted > 0);
+    if limited {
+        c = crate::compile_vec(name, with_bom(&c.source, c.source.text()), &every);
+    }
+    let rounds = if limited { &every } else { options };
     let mut fixed: Vec<Diagnostic> = Vec::new();
     // Every round fixes at least one finding; the bound only guards
     // against a fix that would undo another.
@@ -135,7 +142,7 @@ pub fn fix_file(
             chosen.iter().filter_map(|d| d.fix.as_ref()),
         )
         .map_err(FixRunError::Apply)?;
-        let next = crate::compile_vec(name, with_bom(&c.source, &text), &every);
+        let next = crate::compile_vec(name, with_bom(&c.source, &text), rounds);
         check_no_regression(&c.diagnostics, &chosen, &next.diagnostics)?;
         if !include_unsafe {
             check_no_widening(c.policy.as_ref(), next.policy.as_ref())?;
@@ -151,11 +158,11 @@ pub fn fix_file(
     let fixed_bytes = (!fixed.is_empty()).then(|| with_bom(&c.source, c.source.text()));
     // What is left, reported as the caller asked (at most `max-per-rule`
     // findings of a rule listed).
-    let after = if options.max_per_rule == Some(0) || c.is_unreadable() {
-        c
-    } else {
+    let after = if limited && !c.is_unreadable() {
         let text = with_bom(&c.source, c.source.text());
         crate::compile_vec(name, text, options)
+    } else {
+        c
     };
     Ok(FixRun {
         fixed_bytes,

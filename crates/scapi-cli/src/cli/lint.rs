@@ -136,7 +136,6 @@ fn lint_one(
         // The input is kept only where it is shown again: in the diff, or
         // echoed whole when standard input has nothing to fix.
         let original = (args.diff || path == "-").then(|| read.bytes.clone());
-        let bytes = read.bytes.clone();
         let run = match scapi::fix::fix_file(name, read.bytes, &options, args.unsafe_fixes) {
             Ok(r) => r,
             Err(e) => {
@@ -145,6 +144,19 @@ fn lint_one(
                 // `--fix - < in > out` never writes an empty file.
                 error(format!("`{name}`: {e}"));
                 fixing.refused += 1;
+                // The input as it was: kept for standard input and the
+                // diff, read again for a file (which is unchanged).
+                let bytes = match original {
+                    Some(b) => b,
+                    None => {
+                        read_input(path, args.input.max_input_bytes)
+                            .map_err(|msg| {
+                                error(msg);
+                                Exit::Unusable
+                            })?
+                            .bytes
+                    }
+                };
                 if path == "-" && !args.diff {
                     write_stdout(|out| out.write_all(&bytes)).map_err(|e| {
                         error(e);
