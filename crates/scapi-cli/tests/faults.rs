@@ -13,6 +13,9 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+#[path = "../../../tests/common/tools.rs"]
+mod tools;
+
 const SCAPI: &str = env!("CARGO_BIN_EXE_scapi");
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -275,12 +278,12 @@ fn compile_writes_through_devices_fifos_and_links() {
     );
 }
 
-/// An export big enough that writing its compiled policy takes a while.
+/// An export whose compiled policy takes several writes.
 fn big_export(dir: &Path) -> std::path::PathBuf {
     use std::fmt::Write as _;
     let mut text =
         String::from("[interaction-workspace]\nservice-client-api.accepted-web-content-origins=");
-    for i in 0..200_000 {
+    for i in 0..2_000 {
         let _ = write!(
             text,
             "https://tenant{i}.crm.example.com (agent.*, voice.dial), "
@@ -292,60 +295,68 @@ fn big_export(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// Whether the process has a file open in `dir` (what it writes there).
-fn writes_in(pid: u32, dir: &Path) -> bool {
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
-    };
-    fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .any(|p| p.starts_with(dir) && !p.ends_with("big.cfg"))
-}
-
-/// Stops `compile -o` with `signal` while it writes the policy: neither the
-/// target nor a temporary file is left (Linux: the file has no name until
-/// it is complete, so even `SIGKILL` leaves none).
-fn interrupt_while_writing(signal: &str) {
+/// Runs `compile -o` under `strace`, which sends `signal` when the process
+/// makes the system call `at` — an exact point of the write, whatever the
+/// machine's load: `fsync` (the contents are written, the file has no name
+/// yet) or the rename (the file has its temporary name; `strace` fails the
+/// rename with `EINTR`, so the process is caught with the name in place).
+/// Neither a temporary file nor a changed target may be left.
+fn interrupt_at(at: &str, signal: &str) {
+    if !tools::have("strace", "strace") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let export = big_export(dir.path());
     let target = dir.path().join("policy.json");
-    let mut child = Command::new(SCAPI)
+    std::fs::write(&target, "old\n").unwrap();
+    let (calls, inject) = match at {
+        "fsync" => ("fsync", format!("fsync:signal={signal}")),
+        _ => (
+            "rename,renameat,renameat2",
+            format!("rename,renameat,renameat2:error=EINTR:signal={signal}"),
+        ),
+    };
+    let o = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("trace={calls}"))
+        .arg("-e")
+        .arg(format!("inject={inject}"))
+        .arg(SCAPI)
         .args([
             "compile",
             export.to_str().unwrap(),
             "-o",
             target.to_str().unwrap(),
         ])
-        .stderr(Stdio::null())
-        .spawn()
+        .output()
         .unwrap();
-    let start = std::time::Instant::now();
-    while !writes_in(child.id(), dir.path()) {
-        assert!(start.elapsed().as_secs() < 60, "never started writing");
-        if child.try_wait().unwrap().is_some() {
-            panic!("compile ended before it could be interrupted");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    let killed = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
-    assert!(!status.success(), "{signal}: {status:?}");
-    assert_eq!(listing(dir.path()), ["big.cfg"], "{signal}");
+    assert!(!o.status.success(), "{at} {signal}: {:?}", o.status);
+    assert_eq!(
+        listing(dir.path()),
+        ["big.cfg", "policy.json"],
+        "{at} {signal}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "old\n",
+        "{at} {signal}"
+    );
 }
 
 #[test]
 fn an_interrupt_leaves_no_temporary_file() {
-    interrupt_while_writing("-TERM");
-    interrupt_while_writing("-INT");
+    for signal in ["TERM", "INT", "HUP"] {
+        interrupt_at("fsync", signal);
+        interrupt_at("rename", signal);
+    }
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn even_sigkill_leaves_no_temporary_file() {
-    interrupt_while_writing("-KILL");
+    // While the file has no name; the instant between naming and renaming
+    // it is the one a `SIGKILL` can leave a `.scapi-*.tmp` behind.
+    interrupt_at("fsync", "KILL");
 }
 
 /// An export with a safe fix (`HTTPS://CRM.Example.com` is written
