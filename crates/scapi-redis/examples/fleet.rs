@@ -23,10 +23,10 @@
 //! The requests file is read with the compiler crate's reader (the one
 //! `scapi eval` uses); a broker takes its messages from its frames.
 
-use scapi::eval::{Item, ItemKind, RequestsFormat};
 use scapi_policy::limiter::{Admission, RateLimitResult, RateLimiter};
 use scapi_policy::{CompiledPolicy, Policy};
 use scapi_redis::{FailureMode, RedisConfig, RedisStore};
+use scapi_tools::eval::{Item, ItemKind, RequestsFormat};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -110,7 +110,7 @@ async fn run(
     let json = std::fs::read_to_string(policy_path).map_err(|e| format!("{policy_path}: {e}"))?;
     let text =
         std::fs::read_to_string(messages_path).map_err(|e| format!("{messages_path}: {e}"))?;
-    let items = scapi::eval::parse_items(&text, RequestsFormat::JsonLines)
+    let items = scapi_tools::eval::parse_items(&text, RequestsFormat::JsonLines)
         .map_err(|e| format!("{messages_path}: {e}"))?;
     let mut fleet = Vec::new();
     for _ in 0..brokers.max(1) {

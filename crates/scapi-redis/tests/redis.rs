@@ -242,18 +242,18 @@ fn eval_cases_decide_alike_in_redis() {
         let requests = common::find_input(&dir, "requests").unwrap();
         let text = std::fs::read_to_string(&requests).unwrap();
         let format =
-            scapi::eval::RequestsFormat::detect(requests.to_str().unwrap(), text.as_bytes());
-        let items = scapi::eval::parse_items(&text, format).unwrap();
+            scapi_tools::eval::RequestsFormat::detect(requests.to_str().unwrap(), text.as_bytes());
+        let items = scapi_tools::eval::parse_items(&text, format).unwrap();
         let limiter = RateLimiter::with_store(
             policy.rate_limits().clone(),
             store(&server, FailureMode::Closed),
         );
         let mut out = Vec::new();
-        scapi::eval::run(
+        scapi_tools::eval::run(
             &policy,
             &limiter,
             items.into_iter().map(Ok),
-            scapi::eval::ReportFormat::Json,
+            scapi_tools::eval::ReportFormat::Json,
             &mut out,
             &mut |_| {},
         )

@@ -185,7 +185,9 @@ impl Policy {
     /// What the policy grants an origin: the `explain --format json`
     /// document.
     pub fn explain(&self, origin: &str) -> String {
-        scapi_policy::jsonfmt::to_string(&scapi::explain::explain(&self.inner, origin).to_json())
+        scapi_policy::jsonfmt::to_string(
+            &scapi_tools::explain::explain(&self.inner, origin).to_json(),
+        )
     }
 
     /// Replays requests (JSON Lines, a JSON array or a YAML list) through
@@ -194,18 +196,18 @@ impl Policy {
     /// malformed item, with the CLI's message.
     pub fn evaluate(&self, requests: &str, file_name: Option<String>) -> Result<String, JsValue> {
         let name = file_name.unwrap_or_default();
-        let format = scapi::eval::RequestsFormat::detect(&name, requests.as_bytes());
+        let format = scapi_tools::eval::RequestsFormat::detect(&name, requests.as_bytes());
         let mut out = Vec::new();
-        match scapi::eval::run_text(
+        match scapi_tools::eval::run_text(
             &self.inner,
             requests,
             format,
-            scapi::eval::ReportFormat::Json,
+            scapi_tools::eval::ReportFormat::Json,
             &mut out,
         ) {
             Ok(_) => Ok(String::from_utf8_lossy(&out).into_owned()),
-            Err(scapi::eval::RunError::Items(e)) => Err(error("requests", e)),
-            Err(scapi::eval::RunError::Io(e)) => Err(error("requests", e)),
+            Err(scapi_tools::eval::RunError::Items(e)) => Err(error("requests", e)),
+            Err(scapi_tools::eval::RunError::Io(e)) => Err(error("requests", e)),
         }
     }
 }
@@ -227,10 +229,10 @@ pub fn compiled_yaml_to_json(yaml: &str) -> Result<String, JsValue> {
 /// `requests` for a malformed item.
 #[wasm_bindgen(js_name = parseRequests)]
 pub fn parse_requests(text: &str, file_name: Option<String>) -> Result<String, JsValue> {
-    use scapi::eval::ItemKind;
+    use scapi_tools::eval::ItemKind;
     let name = file_name.unwrap_or_default();
-    let format = scapi::eval::RequestsFormat::detect(&name, text.as_bytes());
-    let items = scapi::eval::parse_items(text, format).map_err(|e| error("requests", e))?;
+    let format = scapi_tools::eval::RequestsFormat::detect(&name, text.as_bytes());
+    let items = scapi_tools::eval::parse_items(text, format).map_err(|e| error("requests", e))?;
     let items: Vec<serde_json::Value> = items
         .into_iter()
         .map(|item| {

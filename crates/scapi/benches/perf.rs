@@ -106,12 +106,13 @@ fn w1(c: &mut Criterion) {
 /// names outside the catalog.
 fn pairs(n_origins: usize, count: usize) -> Vec<(String, String)> {
     let text = generator::requests(count, n_origins, 3);
-    let items = scapi::eval::parse_items(&text, scapi::eval::RequestsFormat::JsonLines).unwrap();
+    let items = scapi_tools::eval::parse_items(&text, scapi_tools::eval::RequestsFormat::JsonLines)
+        .unwrap();
     items
         .into_iter()
         .filter_map(|i| match i.kind {
-            scapi::eval::ItemKind::Request(r) => Some((r.origin, r.request)),
-            scapi::eval::ItemKind::Event(_) => None,
+            scapi_tools::eval::ItemKind::Request(r) => Some((r.origin, r.request)),
+            scapi_tools::eval::ItemKind::Event(_) => None,
         })
         .collect()
 }
@@ -351,11 +352,11 @@ fn w4(c: &mut Criterion) {
             // Every byte of the report is produced; the sink stands in for
             // standard output.
             let mut out = std::io::sink();
-            scapi::eval::run_text(
+            scapi_tools::eval::run_text(
                 &policy,
                 black_box(&requests),
-                scapi::eval::RequestsFormat::JsonLines,
-                scapi::eval::ReportFormat::Json,
+                scapi_tools::eval::RequestsFormat::JsonLines,
+                scapi_tools::eval::ReportFormat::Json,
                 &mut out,
             )
             .unwrap()

@@ -236,7 +236,9 @@ mod tests {
         );
         assert_eq!(c.policy.unwrap().origins().len(), 300);
         let r = super::requests(100, 300, 7);
-        let items = scapi::eval::parse_items(&r, scapi::eval::RequestsFormat::JsonLines).unwrap();
+        let items =
+            scapi_tools::eval::parse_items(&r, scapi_tools::eval::RequestsFormat::JsonLines)
+                .unwrap();
         assert_eq!(items.len(), 100);
     }
 }

@@ -187,9 +187,9 @@ fn check_no_widening(
     let (Some(old), Some(new)) = (before, after) else {
         return Ok(());
     };
-    match crate::diff::diff(old, new)
+    match scapi_tools::diff::diff(old, new)
         .into_iter()
-        .find(|c| c.class == crate::diff::Class::Widening)
+        .find(|c| c.class == scapi_tools::diff::Class::Widening)
     {
         Some(c) => Err(FixRunError::Widens(c.message)),
         None => Ok(()),

@@ -7,12 +7,12 @@
 //! without nightly. A panic anywhere below is itself a finding.
 
 use crate::diagnostic::Diagnostic;
-use crate::eval::{self, RequestsFormat};
 use crate::input::InputFormat;
 use crate::render::{FileDiagnostics, github, human, json, sarif};
 use crate::source::Span;
 use crate::{Compilation, Options, fmt};
 use scapi_policy::compiled::CompiledPolicy;
+use scapi_tools::eval::{self, RequestsFormat};
 
 /// What an invariant found.
 pub type Violation = String;
@@ -220,7 +220,7 @@ pub fn eval(bytes: &[u8]) -> Result<(), Violation> {
     }
     for item in &items {
         if let eval::ItemKind::Request(r) = &item.kind {
-            let _ = crate::explain::explain(&policy, &r.origin).to_json();
+            let _ = scapi_tools::explain::explain(&policy, &r.origin).to_json();
         }
     }
     Ok(())

@@ -109,9 +109,6 @@ pub use scapi_policy as runtime;
 
 pub mod baseline;
 pub mod diagnostic;
-pub mod diff;
-pub mod eval;
-pub mod explain;
 pub mod fix;
 pub mod fmt;
 pub mod input;
@@ -342,13 +339,4 @@ pub fn compiled_from_yaml(
             format!("not a compiled policy: {e}"),
         )
     })
-}
-
-/// The policy of a cfg export that must compile, for unit tests.
-#[cfg(test)]
-pub(crate) fn test_policy(text: &str) -> Policy {
-    #[allow(clippy::expect_used)]
-    compile("t.cfg", text.as_bytes(), &Options::default())
-        .policy
-        .expect("the test export compiles")
 }

@@ -12,7 +12,7 @@
 mod common;
 
 use common::{Golden, cases, find_input, policy_of};
-use scapi::diff;
+use scapi_tools::diff;
 
 #[test]
 fn diff_cases() {

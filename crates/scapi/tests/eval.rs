@@ -14,7 +14,7 @@
 mod common;
 
 use common::{Golden, cases, find_input, policy_of};
-use scapi::eval::{self, ReportFormat, RequestsFormat};
+use scapi_tools::eval::{self, ReportFormat, RequestsFormat};
 
 #[test]
 fn eval_cases() {

@@ -203,9 +203,9 @@ fn safe_fixes_widen_nothing() {
             continue;
         }
         checked += 1;
-        let widening: Vec<_> = scapi::diff::diff(old, new)
+        let widening: Vec<_> = scapi_tools::diff::diff(old, new)
             .into_iter()
-            .filter(|c| c.class == scapi::diff::Class::Widening)
+            .filter(|c| c.class == scapi_tools::diff::Class::Widening)
             .map(|c| c.message)
             .collect();
         if !widening.is_empty() {

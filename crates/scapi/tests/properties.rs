@@ -17,8 +17,8 @@
 )]
 
 use proptest::prelude::*;
-use scapi::eval::{self, Item, ItemKind, RequestItem};
 use scapi_policy::compiled::CompiledPolicy;
+use scapi_tools::eval::{self, Item, ItemKind, RequestItem};
 
 const ORIGINS: &[&str] = &[
     "https://crm.example.com",

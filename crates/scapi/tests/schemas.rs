@@ -107,15 +107,15 @@ fn eval_reports_and_requests_match_their_schemas() {
         let input = common::find_input(&dir, "requests").unwrap();
         let text = std::fs::read_to_string(&input).unwrap();
         let name = input.to_str().unwrap();
-        let items: Value = match scapi::eval::RequestsFormat::detect(name, text.as_bytes()) {
-            scapi::eval::RequestsFormat::Json => serde_json::from_str(&text).unwrap(),
-            scapi::eval::RequestsFormat::JsonLines => Value::Array(
+        let items: Value = match scapi_tools::eval::RequestsFormat::detect(name, text.as_bytes()) {
+            scapi_tools::eval::RequestsFormat::Json => serde_json::from_str(&text).unwrap(),
+            scapi_tools::eval::RequestsFormat::JsonLines => Value::Array(
                 text.lines()
                     .filter(|l| !l.trim().is_empty())
                     .map(|l| serde_json::from_str(l).unwrap())
                     .collect(),
             ),
-            scapi::eval::RequestsFormat::Yaml => serde_yaml_ng::from_str(&text).unwrap(),
+            scapi_tools::eval::RequestsFormat::Yaml => serde_yaml_ng::from_str(&text).unwrap(),
         };
         requests.check(name, &items);
         n += 1;

@@ -5,8 +5,8 @@ use super::{
     shown,
 };
 use clap::ValueEnum;
-use scapi::diff;
 use scapi_policy::policy::Policy;
+use scapi_tools::diff;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

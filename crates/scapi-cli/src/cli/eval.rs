@@ -4,8 +4,8 @@ use super::{
     Exit, HumanOrJson as Format, InputArgs, error, load_policy, print_stdout, shown, write_stdout,
 };
 use clap::ValueEnum;
-use scapi::eval::{self, Item, ItemError, JsonLines, ReportFormat, RequestsFormat, RunError};
-use scapi::explain;
+use scapi_tools::eval::{self, Item, ItemError, JsonLines, ReportFormat, RequestsFormat, RunError};
+use scapi_tools::explain;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

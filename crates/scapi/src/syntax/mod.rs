@@ -38,26 +38,7 @@ pub fn is_blank(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}'
 }
 
-/// Whether a character is invisible or changes how text is shown instead
-/// of being shown: control characters (C0, DEL, C1 — an ANSI escape, a
-/// NUL), bidirectional overrides and isolates ("Trojan Source"), and
-/// zero-width or other invisible format characters. No one types them on
-/// purpose into an option, and a terminal must not receive them raw.
-pub fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00ad}'
-                | '\u{061c}'
-                | '\u{180e}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206f}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-        )
-}
+pub use scapi_tools::text::is_invisible;
 
 /// How to remove one item of a list (an origin-list entry, a filter, a key)
 /// together with one separator. Which separator depends on which other

@@ -269,7 +269,7 @@ impl Explanation {
     /// The human report: a heading and a table.
     pub fn to_human(&self) -> String {
         // The origin as presented: escaped, so it cannot drive the terminal.
-        let shown = crate::render::exact(&self.origin);
+        let shown = crate::text::exact(&self.origin);
         let mut out = match (&self.entry, self.reason) {
             (Some((o, l)), _) => {
                 let allow = self

@@ -1,0 +1,289 @@
+//! Replaying items through a policy and a limiter.
+
+use super::report::{HumanPrinter, JsonPrinter, Printer, ReportFormat};
+use super::requests::*;
+use scapi_policy::decision::{Entry, Outcome, Reason};
+use scapi_policy::limiter::{
+    Admission, CounterStore, ManualClock, MemoryStore, Millis, RateLimitResult, RateLimiter,
+};
+use scapi_policy::policy::Policy;
+use std::io::Write;
+
+/// What happened to one item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decided<'p> {
+    /// The item's index.
+    pub index: usize,
+    /// When.
+    pub at: Millis,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why.
+    pub reason: Reason,
+    /// The deciding entry.
+    pub entry: Option<Entry<'p>>,
+    /// The error result of a rate-limited request.
+    pub result: Option<RateLimitResult>,
+    /// End of the quarantine of a rate-limited or ignored request
+    /// (`Some(None)`: forever), as RFC 3339.
+    pub quarantine_until: Option<Option<String>>,
+    /// Keys stripped from a write request.
+    pub denied_keys: Vec<String>,
+    /// The redacted event, as JSON text.
+    pub event: Option<String>,
+    /// Keys removed from the event.
+    pub removed_keys: Vec<String>,
+    /// The expected outcome when it differs from the actual one.
+    pub mismatch: Option<Outcome>,
+}
+
+/// Decides one item. A store that fails (a fleet store out of reach that
+/// fails closed) makes the request `deny` with `store-unavailable`.
+pub fn decide<'p, S: CounterStore>(
+    policy: &'p Policy,
+    limiter: &RateLimiter<S>,
+    item: &Item,
+) -> Result<Decided<'p>, ItemError> {
+    let mut d = Decided {
+        index: item.index,
+        at: item.at,
+        outcome: Outcome::Allow,
+        reason: Reason::Granted,
+        entry: None,
+        result: None,
+        quarantine_until: None,
+        denied_keys: Vec::new(),
+        event: None,
+        removed_keys: Vec::new(),
+        mismatch: None,
+    };
+    let fail = |message: String| ItemError {
+        index: Some(item.index),
+        line: item.line,
+        message,
+    };
+    match &item.kind {
+        ItemKind::Event(event) => {
+            let (text, removed) = policy.user_data().redact_json(event).map_err(|e| {
+                fail(if e.message.starts_with("nested") {
+                    format!("`event` is {}", e.message)
+                } else {
+                    format!("`event` is not JSON: {e}")
+                })
+            })?;
+            d.event = Some(text);
+            d.removed_keys = removed;
+            d.outcome = Outcome::Redacted;
+            d.reason = Reason::ReadAllowed;
+        }
+        ItemKind::Request(r) => request(policy, limiter, item.at, r, &mut d).map_err(fail)?,
+    }
+    d.mismatch = item.expect.filter(|x| *x != d.outcome);
+    Ok(d)
+}
+
+fn request<'p, S: CounterStore>(
+    policy: &'p Policy,
+    limiter: &RateLimiter<S>,
+    at: Millis,
+    r: &RequestItem,
+    e: &mut Decided<'p>,
+) -> Result<(), String> {
+    let d = policy.check_in(&r.origin, &r.request, r.frame);
+    e.outcome = d.outcome;
+    e.reason = d.reason;
+    e.entry = d.entry;
+    if !d.is_allowed() {
+        return Ok(());
+    }
+    if let Some(keys) = r.user_data.as_ref().or(r.keys.as_ref()) {
+        let split = policy
+            .user_data()
+            .split_write(keys.iter().map(String::as_str));
+        e.denied_keys = split.denied.iter().map(|k| k.to_string()).collect();
+        if split.denies(&r.request) {
+            e.outcome = Outcome::Deny;
+            e.reason = Reason::NoWritableKeys;
+            return Ok(());
+        }
+    }
+    let until = |t: Option<Millis>| {
+        match t {
+        None => Ok(None),
+        Some(t) => format_time(t).map(Some).ok_or_else(|| {
+            "the quarantine would end after 9999-12-31T23:59:59.999Z, which a report cannot write; give `at` earlier".to_string()
+        }),
+    }
+    };
+    match limiter.admit_at(&r.client, &r.request, at) {
+        Err(_) => {
+            e.outcome = Outcome::Deny;
+            e.reason = Reason::StoreUnavailable;
+        }
+        Ok(Admission::Admitted) => {}
+        Ok(Admission::Limited { until: t }) => {
+            e.quarantine_until = Some(until(t)?);
+            e.outcome = Outcome::RateLimited;
+            e.reason = Reason::RateLimit;
+            e.result = Some(RateLimitResult::new(
+                &r.request,
+                policy.rate_limits().quarantine,
+            ));
+        }
+        Ok(Admission::Ignored { until: t }) => {
+            e.quarantine_until = Some(until(t)?);
+            e.outcome = Outcome::Ignored;
+            e.reason = Reason::Quarantine;
+        }
+    }
+    Ok(())
+}
+
+/// Counts of an evaluation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Items per outcome, in [`Outcome::ALL`] order.
+    pub outcomes: [usize; 5],
+    /// Items whose `expect` differs from the outcome.
+    pub mismatches: usize,
+}
+
+impl Summary {
+    /// Counts one more item.
+    pub fn add(&mut self, d: &Decided<'_>) {
+        if let Some(slot) = Outcome::ALL
+            .iter()
+            .position(|o| *o == d.outcome)
+            .and_then(|i| self.outcomes.get_mut(i))
+        {
+            *slot += 1;
+        }
+        self.mismatches += usize::from(d.mismatch.is_some());
+    }
+
+    /// How many items were decided.
+    pub fn items(&self) -> usize {
+        self.outcomes.iter().sum()
+    }
+}
+
+/// Why [`run`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The requests file cannot be evaluated from this item on; what was
+    /// decided before it has been written.
+    #[error("{0}")]
+    Items(#[from] ItemError),
+    /// Writing the report failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Replays items through the policy and a rate limiter and streams the
+/// report: each decision is written as it is made, so a million requests
+/// are never held at once. Items must be in time order. `progress` is told
+/// how many items are done, now and then.
+pub fn run<S: CounterStore>(
+    policy: &Policy,
+    limiter: &RateLimiter<S>,
+    items: impl IntoIterator<Item = Result<Item, ItemError>>,
+    report: ReportFormat,
+    out: &mut impl Write,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Summary, RunError> {
+    let mut printer: Box<dyn Printer + '_> = match report {
+        ReportFormat::Json => Box::new(JsonPrinter::new(out)?),
+        ReportFormat::Human => Box::new(HumanPrinter::new(out)),
+    };
+    let mut summary = Summary::default();
+    let mut previous: Option<Millis> = None;
+    for item in items {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                printer.abort()?;
+                return Err(e.into());
+            }
+        };
+        if let Some(p) = previous
+            && item.at < p
+        {
+            printer.abort()?;
+            return Err(ItemError {
+                index: Some(item.index),
+                line: item.line,
+                message: format!(
+                    "`at` is {}, earlier than the item before ({}); items must be in time order",
+                    format_time(item.at).unwrap_or_default(),
+                    format_time(p).unwrap_or_default()
+                ),
+            }
+            .into());
+        }
+        previous = Some(item.at);
+        let decided = match decide(policy, limiter, &item) {
+            Ok(d) => d,
+            Err(e) => {
+                printer.abort()?;
+                return Err(e.into());
+            }
+        };
+        summary.add(&decided);
+        printer.decision(&item, &decided)?;
+        if summary.items() % 4096 == 0 {
+            progress(summary.items());
+        }
+    }
+    progress(summary.items());
+    printer.finish(&summary)?;
+    Ok(summary)
+}
+
+/// [`run`] over a requests file held in memory, with a fresh in-memory
+/// limiter and the items' own times.
+pub fn run_text(
+    policy: &Policy,
+    text: &str,
+    format: RequestsFormat,
+    report: ReportFormat,
+    out: &mut impl Write,
+) -> Result<Summary, RunError> {
+    let limiter = fresh_limiter(policy);
+    let text = text.trim_start_matches('\u{feff}');
+    let items: Box<dyn Iterator<Item = Result<Item, ItemError>>> = match format {
+        RequestsFormat::JsonLines => Box::new(JsonLines::new(text.as_bytes(), u64::MAX)),
+        _ => match list_items(text, format) {
+            Ok(items) => Box::new(items.into_iter().map(Ok)),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        },
+    };
+    run(policy, &limiter, items, report, out, &mut |_| {})
+}
+
+/// [`run`] over items already read, with a fresh in-memory limiter; the
+/// report as a string.
+pub fn report(
+    policy: &Policy,
+    items: &[Item],
+    report: ReportFormat,
+) -> Result<(String, Summary), RunError> {
+    let limiter = fresh_limiter(policy);
+    let mut out = Vec::new();
+    let summary = run(
+        policy,
+        &limiter,
+        items.iter().cloned().map(Ok),
+        report,
+        &mut out,
+        &mut |_| {},
+    )?;
+    Ok((String::from_utf8_lossy(&out).into_owned(), summary))
+}
+
+/// An in-memory limiter for a replay: every item gives its own time.
+pub fn fresh_limiter(policy: &Policy) -> RateLimiter<MemoryStore<ManualClock>> {
+    RateLimiter::with_store(
+        policy.rate_limits().clone(),
+        MemoryStore::with_clock(ManualClock::default()),
+    )
+}
