@@ -10,12 +10,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../scapi/benches/common/mod.rs"]
-mod common;
-#[path = "../../../tests/common/lsp_client.rs"]
-mod lsp_client;
-
-use lsp_client::Client;
+use scapi_testkit::lsp_client::Client;
 use serde_json::json;
 use std::process::Command;
 use std::time::Instant;
@@ -36,7 +31,7 @@ fn main() {
     assert!(bin.exists(), "{} is not built", bin.display());
     let bin = bin.to_str().unwrap().to_string();
     // About 50 MB: 800 000 origins.
-    let export = common::generator::export(800_000, 1);
+    let export = scapi_testkit::generator::export(800_000, 1);
     let mb = export.len() as f64 / 1e6;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.cfg");
@@ -85,5 +80,5 @@ fn main() {
             "—".to_string(),
         ),
     ];
-    common::print_table(&rows);
+    scapi_testkit::bench::print_table(&rows);
 }

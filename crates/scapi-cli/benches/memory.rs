@@ -10,10 +10,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../scapi/benches/common/mod.rs"]
-mod common;
-
-use common::{generator, naive_map};
+use scapi_testkit::bench::naive_map;
+use scapi_testkit::generator;
 
 /// W5: heap bytes per origin of the policy and of the naive map (measured
 /// with the counting allocator), and the peak RSS of `scapi lint`.
@@ -96,5 +94,5 @@ fn main() {
     if std::env::args().any(|a| a == "--test") {
         return;
     }
-    common::print_table(&w5());
+    scapi_testkit::bench::print_table(&w5());
 }

@@ -13,9 +13,6 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-#[path = "../../../tests/common/tools.rs"]
-mod tools;
-
 const SCAPI: &str = env!("CARGO_BIN_EXE_scapi");
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -302,7 +299,7 @@ fn big_export(dir: &Path) -> std::path::PathBuf {
 /// rename with `EINTR`, so the process is caught with the name in place).
 /// Neither a temporary file nor a changed target may be left.
 fn interrupt_at(at: &str, signal: &str) {
-    if !tools::have("strace", "strace") {
+    if !scapi_testkit::tools::have("strace", "strace") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

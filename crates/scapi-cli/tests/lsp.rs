@@ -1,15 +1,6 @@
 //! `scapi lsp` driven as an editor drives it: framed JSON-RPC over its
 //! standard input and output.
-//!
-//! Cases are folders of `tests/cases/lsp/`: `input.cfg`, `input.json` or
-//! `input.yaml` is opened, then each line of `steps` runs — `hover L:C`,
-//! `completion L:C`, `actions L:C L:C [KIND]` (code actions over a range,
-//! only of KIND when given, such as `source.fixAll`),
-//! `formatting`, `change L:C L:C TEXT` (an incremental edit; `\n` in TEXT
-//! is a line break), `close` — with 0-based lines and UTF-16 columns as
-//! LSP counts them. `expected.json` is the transcript: the diagnostics
-//! published after opening and after each change, and each step's answer
-//! (completion lists shortened to their labels).
+//! (The cases of `tests/cases/lsp/` are `cases.rs`.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,112 +8,9 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-#[path = "../../../tests/common/lsp_client.rs"]
-mod lsp_client;
-
-use common::{Golden, cases};
-use lsp_client::Client;
-use serde_json::{Value, json};
+use scapi_testkit::lsp_client::Client;
+use serde_json::json;
 use std::io::Write;
-
-fn position(s: &str) -> Value {
-    let (l, c) = s.split_once(':').unwrap();
-    json!({"line": l.parse::<u32>().unwrap(), "character": c.parse::<u32>().unwrap()})
-}
-
-#[test]
-fn lsp_cases() {
-    let mut golden = Golden::default();
-    for dir in cases("lsp") {
-        let input = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_stem().is_some_and(|s| s == "input"))
-            .unwrap_or_else(|| panic!("{}: no input.*", dir.display()));
-        let ext = input.extension().unwrap().to_str().unwrap().to_string();
-        let uri = format!(
-            "file:///cases/{}/input.{ext}",
-            dir.file_name().unwrap().to_str().unwrap()
-        );
-        let text = std::fs::read_to_string(&input).unwrap();
-        let mut c = Client::start(env!("CARGO_BIN_EXE_scapi"));
-        c.initialize();
-        c.open(&uri, &ext, &text);
-        let mut transcript = vec![json!({"opened": c.diagnostics(&uri, 1)})];
-        let steps = std::fs::read_to_string(dir.join("steps")).unwrap_or_default();
-        let mut version = 1;
-        for step in steps.lines().filter(|l| !l.trim().is_empty()) {
-            let words: Vec<&str> = step.splitn(4, ' ').collect();
-            let doc = json!({"uri": uri});
-            let answer = match words[0] {
-                "hover" => c.request(
-                    "textDocument/hover",
-                    json!({"textDocument": doc, "position": position(words[1])}),
-                ),
-                "completion" => {
-                    let mut r = c.request(
-                        "textDocument/completion",
-                        json!({"textDocument": doc, "position": position(words[1])}),
-                    );
-                    if let Some(items) = r["result"].as_array() {
-                        r["result"] = items.iter().map(|i| i["label"].clone()).collect();
-                    }
-                    r
-                }
-                "actions" => {
-                    let mut context = json!({"diagnostics": []});
-                    if let Some(kind) = words.get(3) {
-                        context["only"] = json!([kind]);
-                    }
-                    c.request(
-                        "textDocument/codeAction",
-                        json!({"textDocument": doc,
-                               "range": {"start": position(words[1]), "end": position(words[2])},
-                               "context": context}),
-                    )
-                }
-                "formatting" => c.request(
-                    "textDocument/formatting",
-                    json!({"textDocument": doc, "options": {"tabSize": 4, "insertSpaces": true}}),
-                ),
-                "change" => {
-                    version += 1;
-                    let new_text = words.get(3).copied().unwrap_or("").replace("\\n", "\n");
-                    c.notify(
-                        "textDocument/didChange",
-                        json!({"textDocument": {"uri": uri, "version": version},
-                               "contentChanges": [{"range": {"start": position(words[1]), "end": position(words[2])},
-                                                   "text": new_text}]}),
-                    );
-                    json!({"diagnostics": c.diagnostics(&uri, version)})
-                }
-                "close" => {
-                    c.notify(
-                        "textDocument/didClose",
-                        json!({"textDocument": {"uri": uri}}),
-                    );
-                    json!({"diagnostics": c.diagnostics(&uri, version)})
-                }
-                other => panic!("{}: unknown step `{other}`", dir.display()),
-            };
-            let mut answer = answer;
-            if let Some(o) = answer.as_object_mut() {
-                o.remove("jsonrpc");
-                o.remove("id");
-            }
-            transcript.push(json!({"step": step, "answer": answer}));
-        }
-        assert_eq!(c.stop(), Some(0), "{}: exit code", dir.display());
-        let shown = serde_json::to_string_pretty(&transcript)
-            .unwrap()
-            .replace(&uri, "$URI")
-            + "\n";
-        golden.check(&dir.join("expected.json"), &shown);
-    }
-    golden.finish();
-}
 
 /// Bad input never stops the server: each gets an error answer (or is
 /// ignored, for a notification), and the next request is served.

@@ -9,18 +9,13 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-#[path = "../../../tests/common/tools.rs"]
-mod tools;
-
-use common::root;
+use scapi_testkit::root;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
 fn neovim_shows_the_findings_of_scapi_lint() {
-    if !tools::have("nvim", "neovim") {
+    if !scapi_testkit::tools::have("nvim", "neovim") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -21,14 +21,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-#[path = "../../../tests/common/redis_server.rs"]
-mod redis_server;
-#[path = "../../../tests/common/tools.rs"]
-mod tools;
-
-use common::{root, split_args};
+use scapi_testkit::{root, split_args};
 use std::process::Command;
 
 struct Shown {
@@ -89,7 +82,7 @@ fn readme_commands_run_as_shown() {
         copy_tree(&root().join(dir), &scratch.path().join(dir));
     }
     let mut ran = 0;
-    let mut redis: Option<redis_server::Server> = None;
+    let mut redis: Option<scapi_testkit::redis_server::Server> = None;
     for shown in console_blocks(&readme) {
         let (cmd, comment) = match shown.command.split_once(" #") {
             Some((c, k)) => (c.trim().to_string(), k.trim().to_string()),
@@ -120,11 +113,13 @@ fn readme_commands_run_as_shown() {
         };
         const README_REDIS: &str = "redis://127.0.0.1:6379";
         let needs_redis = args.iter().any(|a| a == README_REDIS);
-        if needs_redis && !tools::have("redis-server", "redis-server") {
+        if needs_redis && !scapi_testkit::tools::have("redis-server", "redis-server") {
             continue;
         }
         let args: Vec<String> = if needs_redis {
-            let url = redis.get_or_insert_with(redis_server::Server::start).url();
+            let url = redis
+                .get_or_insert_with(scapi_testkit::redis_server::Server::start)
+                .url();
             args.iter().map(|a| a.replace(README_REDIS, &url)).collect()
         } else {
             args

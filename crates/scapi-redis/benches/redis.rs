@@ -19,21 +19,18 @@
     clippy::panic
 )]
 
-#[path = "../../../tests/common/redis_server.rs"]
-mod support;
-
 use criterion::Criterion;
 use scapi_policy::limiter::{
     Admission, AsyncCounterStore, At, CounterKey, CounterStore, Limit, MemoryStore,
 };
 use scapi_policy::policy::Quarantine;
 use scapi_redis::{ADMIT_SCRIPT, FailureMode, RedisConfig, RedisStore};
+use scapi_testkit::redis_server::Server;
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::Server;
 
 const SESSION_CAP_MS: u64 = 12 * 3600 * 1000;
 

@@ -168,26 +168,17 @@ async fn main() -> ExitCode {
 }
 
 #[cfg(test)]
-#[path = "../../../tests/common/redis_server.rs"]
-mod support;
-#[cfg(test)]
-#[path = "../../../tests/common/tools.rs"]
-mod tools;
-
-#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
-    use super::support;
-
     /// Three brokers on a real `redis-server` answer the shipped requests
     /// as one broker does: ten dials pass, the eleventh gets the error
     /// result, the twelfth none, whichever broker each reached.
     #[tokio::test]
     async fn a_fleet_answers_as_one_broker() {
-        if !super::tools::have("redis-server", "redis-server") {
+        if !scapi_testkit::tools::have("redis-server", "redis-server") {
             return;
         }
-        let server = support::Server::start();
+        let server = scapi_testkit::redis_server::Server::start();
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let lines = super::run(
             &server.url(),

@@ -9,14 +9,10 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/redis_server.rs"]
-mod support;
-#[path = "../../../tests/common/tools.rs"]
-mod tools;
-
 /// Whether a real Redis can be started here.
 fn redis() -> bool {
-    tools::have("redis-server", "redis-server") && tools::have("redis-cli", "redis-tools")
+    scapi_testkit::tools::have("redis-server", "redis-server")
+        && scapi_testkit::tools::have("redis-cli", "redis-tools")
 }
 
 use proptest::prelude::*;
@@ -26,11 +22,11 @@ use scapi_policy::limiter::{
 };
 use scapi_policy::policy::{Quarantine, RateLimits};
 use scapi_redis::{FailureMode, RedisConfig, RedisStore, RedisStoreErrorKind};
+use scapi_testkit::redis_server::{Cluster, Server};
 use std::num::NonZeroU32;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use support::{Cluster, Server};
 
 /// A start of a window, in 2026.
 const W: Millis = 1_795_168_800_000;
@@ -202,7 +198,7 @@ fn a_locked_server_refuses_at_connect_and_keeps_the_secret() {
     let dir = std::env::temp_dir().join(format!(
         "scapi-redis-locked-{}-{}",
         std::process::id(),
-        support::free_port()
+        scapi_testkit::redis_server::free_port()
     ));
     let server = Server::start_in(&dir, &["--requirepass", "s3cret"]);
     let host = format!("127.0.0.1:{}", server.port);
@@ -227,8 +223,6 @@ fn a_locked_server_refuses_at_connect_and_keeps_the_secret() {
 }
 
 /// Every eval case decides the same through Redis as in memory.
-#[path = "../../../tests/common/mod.rs"]
-mod common;
 
 #[test]
 fn eval_cases_decide_alike_in_redis() {
@@ -237,9 +231,9 @@ fn eval_cases_decide_alike_in_redis() {
     }
     let server = Server::start();
     let mut n = 0;
-    for dir in common::cases("eval") {
-        let policy = common::policy_of(&common::find_input(&dir, "policy").unwrap());
-        let requests = common::find_input(&dir, "requests").unwrap();
+    for dir in scapi_testkit::cases("eval") {
+        let policy = scapi_testkit::policy_of(&scapi_testkit::find_input(&dir, "policy").unwrap());
+        let requests = scapi_testkit::find_input(&dir, "requests").unwrap();
         let text = std::fs::read_to_string(&requests).unwrap();
         let format =
             scapi_tools::eval::RequestsFormat::detect(requests.to_str().unwrap(), text.as_bytes());

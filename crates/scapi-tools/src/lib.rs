@@ -7,6 +7,17 @@
 //! them without linking the compiler, which depends on this crate (its
 //! fixes are checked with [`diff`]).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Tests may unwrap and index: a panic there is a failing test.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod diff;
 pub mod eval;
@@ -17,7 +28,6 @@ pub mod text;
 /// The policy of a cfg export that must compile, for unit tests.
 #[cfg(test)]
 pub(crate) fn test_policy(text: &str) -> scapi_policy::policy::Policy {
-    #[allow(clippy::expect_used)]
     scapi::compile("t.cfg", text.as_bytes(), &scapi::Options::default())
         .policy
         .expect("the test export compiles")

@@ -24,9 +24,8 @@
     clippy::indexing_slicing
 )]
 
-mod common;
-
-use common::{generator, naive_map};
+use scapi_testkit::bench::naive_map;
+use scapi_testkit::generator;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use serde_json::Value;
@@ -511,7 +510,7 @@ fn report() {
             format!("{:.2}× the 1k cost", a / b),
         ));
     }
-    common::print_table(&rows);
+    scapi_testkit::bench::print_table(&rows);
 }
 
 /// Whether the command line's filters (`cargo bench -- W2`) select a

@@ -1,6 +1,5 @@
-//! Compile harness: every case of `tests/cases/lint/` whose export compiles
-//! (no errors) has its compiled policy in `compiled.json`; cases that do not
-//! compile must not have one. Plus the policy facts the vendor documents.
+//! The policy facts the vendor documents, compiled (the compiled policy of
+//! every lint case is checked in `cases.rs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,11 +7,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-
-use common::{Golden, cases, root};
 use scapi_policy::compiled::CompiledPolicy;
+use scapi_testkit::root;
 use serde_json::Value;
 
 fn compile_text(name: &str, text: &str) -> scapi::Compilation {
@@ -26,79 +22,6 @@ fn grants_of<'a>(doc: &'a CompiledPolicy, origin: &str) -> Vec<&'a str> {
         .find(|o| o.origin == origin)
         .unwrap_or_else(|| panic!("{origin} not accepted"));
     o.grants.iter().map(String::as_str).collect()
-}
-
-#[test]
-fn compile_cases() {
-    let mut golden = Golden::default();
-    for dir in cases("lint") {
-        if dir.join("args").exists() {
-            continue;
-        }
-        let input = common::lint_input(&dir);
-        let name = input.file_name().unwrap().to_str().unwrap();
-        let c = scapi::compile(
-            name,
-            &std::fs::read(&input).unwrap(),
-            &scapi::Options::default(),
-        );
-        let path = dir.join("compiled.json");
-        match c.policy {
-            Some(p) if !c.has_errors() => {
-                let doc = CompiledPolicy::from(&p);
-                golden.check(&path, &doc.to_json());
-                // `scapi compile` streams the same bytes, JSON and YAML.
-                let mut json = Vec::new();
-                CompiledPolicy::write_json(&p, &mut json).unwrap();
-                assert_eq!(
-                    String::from_utf8(json).unwrap(),
-                    doc.to_json(),
-                    "{}",
-                    dir.display()
-                );
-                let mut yaml = Vec::new();
-                scapi::write_compiled_yaml(&p, &mut yaml).unwrap();
-                assert_eq!(
-                    String::from_utf8(yaml.clone()).unwrap(),
-                    serde_yaml_ng::to_string(&doc).unwrap(),
-                    "{}",
-                    dir.display()
-                );
-                // Every output format loads back wherever a compiled policy
-                // is accepted, as the same policy.
-                for (format, bytes) in [("json", doc.to_json().into_bytes()), ("yaml", yaml)] {
-                    match scapi::load("policy", &bytes, &scapi::Options::default()) {
-                        Ok(scapi::Loaded::Compiled(loaded)) => assert!(
-                            loaded.same_rules(&p),
-                            "{}: the {format} policy loads as another policy",
-                            dir.display()
-                        ),
-                        Ok(scapi::Loaded::Export(_)) => golden.fail(format!(
-                            "{}: the compiled {format} is taken for an export",
-                            dir.display()
-                        )),
-                        Err(e) => golden.fail(format!(
-                            "{}: the compiled {format} does not load: {e}",
-                            dir.display()
-                        )),
-                    }
-                }
-            }
-            _ => {
-                if path.exists() {
-                    if common::blessing() {
-                        std::fs::remove_file(&path).unwrap();
-                    } else {
-                        golden.fail(format!(
-                            "{} exists but the export does not compile",
-                            path.display()
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    golden.finish();
 }
 
 /// The vendor's four-server example: `http://my-web-server2 (agent.*, voice.dial)`.

@@ -10,11 +10,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-
-use common::{cases, lint_input, root, rule_example};
 use scapi::rules::Code;
+use scapi_testkit::{cases, lint_input, root, rule_example};
 use std::collections::BTreeMap;
 
 /// Every input the property runs on: (what, file name, bytes, options).
@@ -39,7 +36,7 @@ fn inputs() -> Vec<(String, String, Vec<u8>, scapi::Options)> {
             input.display().to_string(),
             name,
             std::fs::read(&input).unwrap(),
-            common::options(&dir),
+            scapi_testkit::options(&dir),
         ));
     }
     for e in std::fs::read_dir(root().join("examples")).unwrap() {

@@ -14,9 +14,6 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-
 use scapi::input::InputFormat;
 use scapi::invariants::{self, Violation};
 use std::path::{Path, PathBuf};
@@ -45,7 +42,7 @@ fn inputs(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
 
 /// A target's seeds, as `fuzz/seed-corpus.sh` makes them: (name, bytes).
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
-    let root = common::root();
+    let root = scapi_testkit::root();
     let exts: &[&str] = match target {
         "lint_cfg" | "fmt_round_trip" | "origin_list" => &[".cfg"],
         "lint_json" => &[".json"],
@@ -74,7 +71,7 @@ fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
         }
     }
     if target == "eval" {
-        for dir in common::cases("eval") {
+        for dir in scapi_testkit::cases("eval") {
             let (policy, requests) = (dir.join("policy.cfg"), dir.join("requests.jsonl"));
             if policy.is_file() && requests.is_file() {
                 let mut data = std::fs::read(policy).unwrap();
@@ -92,7 +89,7 @@ fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
 /// names its target.
 fn replay(target: &str, check: Check) {
     let mut all = seeds(target);
-    let regressions = common::root().join("fuzz/regressions").join(target);
+    let regressions = scapi_testkit::root().join("fuzz/regressions").join(target);
     if let Ok(entries) = std::fs::read_dir(&regressions) {
         for e in entries {
             let p = e.unwrap().path();
@@ -117,7 +114,7 @@ fn replay(target: &str, check: Check) {
 /// Every input that found a bug is kept, named after its bug.
 #[test]
 fn regressions_are_kept() {
-    let dir = common::root().join("fuzz/regressions");
+    let dir = scapi_testkit::root().join("fuzz/regressions");
     let mut n = 0;
     for target in std::fs::read_dir(&dir).unwrap() {
         let target = target.unwrap().path();
@@ -185,13 +182,14 @@ fn every_fuzz_target_is_replayed() {
         "lint_yaml",
         "origin_list",
     ];
-    let mut targets: Vec<String> = std::fs::read_dir(common::root().join("fuzz/fuzz_targets"))
-        .unwrap()
-        .map(|e| {
-            let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            name.trim_end_matches(".rs").to_owned()
-        })
-        .collect();
+    let mut targets: Vec<String> =
+        std::fs::read_dir(scapi_testkit::root().join("fuzz/fuzz_targets"))
+            .unwrap()
+            .map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                name.trim_end_matches(".rs").to_owned()
+            })
+            .collect();
     targets.sort();
     assert_eq!(targets, REPLAYED, "a fuzz target without a replay test");
 }

@@ -8,13 +8,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-#[path = "../../../tests/common/tools.rs"]
-mod tools;
-
-use common::{cases, root};
 use scapi_policy::compiled::CompiledPolicy;
+use scapi_testkit::{cases, root};
 use serde_json::Value;
 
 /// A validator for one of the published schemas.
@@ -104,7 +99,7 @@ fn eval_reports_and_requests_match_their_schemas() {
             &out.display().to_string(),
             &serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap(),
         );
-        let input = common::find_input(&dir, "requests").unwrap();
+        let input = scapi_testkit::find_input(&dir, "requests").unwrap();
         let text = std::fs::read_to_string(&input).unwrap();
         let name = input.to_str().unwrap();
         let items: Value = match scapi_tools::eval::RequestsFormat::detect(name, text.as_bytes()) {
@@ -221,7 +216,7 @@ fn cli_outputs(flag: &str) -> Vec<(std::path::PathBuf, String)> {
 /// it).
 #[test]
 fn junit_output_matches_the_jenkins_schema() {
-    if !tools::have("xmllint", "libxml2-utils") {
+    if !scapi_testkit::tools::have("xmllint", "libxml2-utils") {
         return;
     }
     let xsd = root().join("tests/schemas/junit-10.xsd");
@@ -307,12 +302,12 @@ fn baselines_match_the_schema() {
         }
     }
     for dir in cases("lint") {
-        let input = common::lint_input(&dir);
+        let input = scapi_testkit::lint_input(&dir);
         let name = input.file_name().unwrap().to_str().unwrap().to_string();
         let c = scapi::compile(
             &name,
             &std::fs::read(&input).unwrap(),
-            &common::options(&dir),
+            &scapi_testkit::options(&dir),
         );
         let b =
             scapi::baseline::Baseline::of([(name.as_str(), &c.source, c.diagnostics.as_slice())]);

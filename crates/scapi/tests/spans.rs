@@ -12,11 +12,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../tests/common/mod.rs"]
-mod common;
-
-use common::{cases, root};
 use scapi::rules::Code;
+use scapi_testkit::{cases, root};
 
 #[derive(Clone, Copy, Debug)]
 enum Style {

@@ -3,7 +3,6 @@
 //! them and sets `SCAPI_REQUIRE_TOOLS=1`, so in CI a missing one fails the
 //! test; a plain `cargo test` on a machine without one skips those tests
 //! and says so on standard error.
-#![allow(dead_code, clippy::panic)]
 
 /// Whether `program` is on the `PATH`; without it, panics when tools are
 /// required, else prints why the calling test is skipped.

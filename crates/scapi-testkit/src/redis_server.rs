@@ -1,13 +1,6 @@
 //! Real Redis servers for tests and benchmarks: `redis-server` from the
 //! distribution (`.ci/run` installs it), on free loopback ports, without
 //! persistence, stopped by their PID when dropped.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

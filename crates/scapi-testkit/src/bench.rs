@@ -1,9 +1,4 @@
-//! What the benchmarks share: the generator, the naive baseline map and
-//! the ratio table.
-#![allow(dead_code)]
-
-#[path = "../../examples/gen.rs"]
-pub mod generator;
+//! What the benchmarks share: the naive baseline map and the ratio table.
 
 use std::collections::{HashMap, HashSet};
 

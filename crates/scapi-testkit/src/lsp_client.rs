@@ -1,12 +1,5 @@
 //! A language-server client for tests and benchmarks: starts `scapi lsp`,
 //! frames JSON-RPC to its standard input, and reads what it answers.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
