@@ -89,8 +89,9 @@
 //!
 //! The pipeline runs one way: [`input`] (bytes → sections and options with
 //! spans) → the nom grammars of each option value → lowering (the typed
-//! policy plus semantic diagnostics) → [`render`], the compiled document,
-//! and the tools on top: [`eval`], [`explain`], [`diff`], [`fmt`].
+//! policy plus semantic diagnostics) → [`render`], the compiled document
+//! and [`fmt`]. The tools over a compiled policy (`eval`, `explain`,
+//! `diff`) are the crate [`scapi_tools`], which needs only the runtime.
 //! `ARCHITECTURE.md` in the repository describes the invariants.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -6,7 +6,7 @@ use super::requests::*;
 use scapi_policy::decision::Outcome;
 use std::io::Write;
 
-/// How [`run`] writes its report.
+/// How [`run`](super::run) writes its report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
     /// A table, one row per item, then the counts (`scapi eval`).
