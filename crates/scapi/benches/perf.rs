@@ -227,7 +227,10 @@ fn w3(c: &mut Criterion) {
     g.throughput(Throughput::Elements(stream.len() as u64));
     // Steady state, as in a broker during a shift: every counter exists
     // (one warm pass), and each pass admits the whole stream again.
-    let ours = scapi_policy::limiter::RateLimiter::new(limits);
+    let ours = scapi_policy::limiter::RateLimiter::with_store(
+        limits,
+        scapi_policy::limiter::MemoryStore::with_clock(scapi_policy::limiter::FastClock::new()),
+    );
     for (client, name) in &stream {
         let Ok(_) = ours.admit(client, name);
     }

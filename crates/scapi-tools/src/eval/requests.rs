@@ -127,65 +127,91 @@ const FIELDS: &[&str] = &[
     "at", "origin", "request", "client", "userData", "keys", "expect", "event", "frame",
 ];
 
-/// Marks the messages of scapi's own visitors, so that an error of the
-/// requests file is told apart from a syntax error of the parser.
-const OURS: char = '\u{1f}';
-
-/// An error of scapi's own, with its message.
-fn ours<E: de::Error>(message: impl fmt::Display) -> E {
-    E::custom(format_args!("{OURS}{message}"))
+/// What a problem of the requests file spoils: one item, or the file
+/// (not a list at all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Item,
+    File,
 }
 
-/// The message of one of scapi's own errors, without the parser's position
-/// suffix; `None` for the parser's own errors.
-fn our_message(error: &str) -> Option<String> {
-    let (_, message) = error.split_once(OURS)?;
-    let message = message.rsplit_once(" at line ").map_or(message, |(m, _)| m);
-    Some(message.to_string())
+/// A problem of the requests file found by one of scapi's own visitors.
+#[derive(Debug)]
+struct Problem {
+    scope: Scope,
+    message: String,
+}
+
+thread_local! {
+    /// Serde carries a visitor's error to the caller only as the parser's
+    /// error type, whose text adds a position. So the visitor leaves its
+    /// [`Problem`] here as well (a parse runs on one thread, and each
+    /// parse starts with none), and the caller takes it back, typed, when
+    /// the parse fails; a syntax error of the parser leaves none.
+    static PROBLEM: Cell<Option<Problem>> = const { Cell::new(None) };
+}
+
+/// The parser's error for a problem of `scope`, the problem kept for the
+/// caller.
+fn problem<E: de::Error>(scope: Scope, message: impl fmt::Display) -> E {
+    let message = message.to_string();
+    let error = E::custom(&message);
+    PROBLEM.with(|p| p.set(Some(Problem { scope, message })));
+    error
+}
+
+/// The parser's error for a problem of the item being read.
+fn ours<E: de::Error>(message: impl fmt::Display) -> E {
+    problem(Scope::Item, message)
+}
+
+/// The problem a visitor left, if any (and none left behind).
+fn take_problem() -> Option<Problem> {
+    PROBLEM.with(Cell::take)
 }
 
 /// Visitor methods that refuse what came, saying in scapi's words what the
 /// value must be (`$must`) and what it is: `bool`, `numbers`, `str`,
 /// `null` (and a missing YAML value), `list`, `object`.
 macro_rules! refuse {
-    ($must:path: $($kind:ident),+) => { $(refuse!(@$kind $must);)+ };
-    (@bool $must:path) => {
+    ($scope:ident, $must:path: $($kind:ident),+) => { $(refuse!(@$kind $scope $must);)+ };
+    (@bool $scope:ident $must:path) => {
         fn visit_bool<X: de::Error>(self, _: bool) -> Result<Self::Value, X> {
-            Err(ours(format!("{} not a boolean", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not a boolean", $must(&self))))
         }
     };
-    (@numbers $must:path) => {
+    (@numbers $scope:ident $must:path) => {
         fn visit_i64<X: de::Error>(self, _: i64) -> Result<Self::Value, X> {
-            Err(ours(format!("{} not a number", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not a number", $must(&self))))
         }
         fn visit_u64<X: de::Error>(self, _: u64) -> Result<Self::Value, X> {
-            Err(ours(format!("{} not a number", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not a number", $must(&self))))
         }
         fn visit_f64<X: de::Error>(self, _: f64) -> Result<Self::Value, X> {
-            Err(ours(format!("{} not a number", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not a number", $must(&self))))
         }
     };
-    (@str $must:path) => {
+    (@str $scope:ident $must:path) => {
         fn visit_str<X: de::Error>(self, _: &str) -> Result<Self::Value, X> {
-            Err(ours(format!("{} not a string", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not a string", $must(&self))))
         }
     };
-    (@null $must:path) => {
+    (@null $scope:ident $must:path) => {
         fn visit_unit<X: de::Error>(self) -> Result<Self::Value, X> {
-            Err(ours(format!("{} not null", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not null", $must(&self))))
         }
         fn visit_none<X: de::Error>(self) -> Result<Self::Value, X> {
             self.visit_unit()
         }
     };
-    (@list $must:path) => {
+    (@list $scope:ident $must:path) => {
         fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-            Err(ours(format!("{} not a list", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not a list", $must(&self))))
         }
     };
-    (@object $must:path) => {
+    (@object $scope:ident $must:path) => {
         fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-            Err(ours(format!("{} not an object", $must(&self))))
+            Err(problem(Scope::$scope, format!("{} not an object", $must(&self))))
         }
     };
 }
@@ -218,7 +244,7 @@ impl<'de> Visitor<'de> for StrField {
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
         Ok(v)
     }
-    refuse!(Self::must: bool, numbers, null, list, object);
+    refuse!(Item, Self::must: bool, numbers, null, list, object);
 }
 
 /// `at`: an RFC 3339 time or a number of seconds.
@@ -273,7 +299,7 @@ impl<'de> Visitor<'de> for AtField {
         }
         self.seconds(v, &v.to_string())
     }
-    refuse!(Self::must: bool, null, list, object);
+    refuse!(Item, Self::must: bool, null, list, object);
 }
 
 impl AtField {
@@ -322,7 +348,7 @@ impl<'de> Visitor<'de> for UserDataField {
         }
         Ok(keys)
     }
-    refuse!(Self::must: bool, numbers, str, null, list);
+    refuse!(Item, Self::must: bool, numbers, str, null, list);
 }
 
 /// `keys`: a list of strings.
@@ -353,7 +379,7 @@ impl<'de> Visitor<'de> for KeysField {
         }
         Ok(keys)
     }
-    refuse!(Self::must: bool, numbers, str, null, object);
+    refuse!(Item, Self::must: bool, numbers, str, null, object);
 }
 
 /// A field name of an item: its position in [`FIELDS`], read without
@@ -462,7 +488,7 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an item")
     }
-    refuse!(Self::must: bool, numbers, str, null, list);
+    refuse!(Item, Self::must: bool, numbers, str, null, list);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
         let mut seen = [false; 9];
@@ -628,11 +654,11 @@ fn lower_first(s: &str) -> String {
 /// with its column.
 fn json_error(e: &serde_json::Error, index: Option<usize>, line: Option<usize>) -> ItemError {
     let text = e.to_string();
-    match our_message(&text) {
-        Some(message) => ItemError {
-            index: index.filter(|_| !message.starts_with("the file")),
+    match take_problem() {
+        Some(p) => ItemError {
+            index: index.filter(|_| p.scope == Scope::Item),
             line,
-            message,
+            message: p.message,
         },
         None => ItemError {
             index: None,
@@ -648,6 +674,7 @@ fn json_error(e: &serde_json::Error, index: Option<usize>, line: Option<usize>) 
 
 /// Reads one JSON Lines line as an item.
 pub(super) fn json_line(index: usize, line_no: usize, text: &str) -> Result<Item, ItemError> {
+    take_problem();
     let mut d = serde_json::Deserializer::from_str(text);
     let item = ItemSeed::<Box<serde_json::value::RawValue>>::new(index, Some(line_no))
         .deserialize(&mut d)
@@ -699,12 +726,13 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ListSeed<'_, E> 
     fn visit_none<X: de::Error>(self) -> Result<Vec<Item>, X> {
         Ok(Vec::new())
     }
-    refuse!(Self::must: bool, numbers, str, object);
+    refuse!(File, Self::must: bool, numbers, str, object);
 }
 
 /// Reads every item of a JSON array or YAML list, in file order (time order
 /// is checked as they are replayed).
 pub(super) fn list_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>, ItemError> {
+    take_problem();
     let at = Cell::new(0);
     match format {
         RequestsFormat::Yaml => {
@@ -717,11 +745,11 @@ pub(super) fn list_items(text: &str, format: RequestsFormat) -> Result<Vec<Item>
             .map_err(|e| {
                 let line = e.location().map(|l| l.line());
                 let text = e.to_string();
-                match our_message(&text) {
-                    Some(message) => ItemError {
-                        index: Some(at.get()).filter(|_| !message.starts_with("the file")),
+                match take_problem() {
+                    Some(p) => ItemError {
+                        index: Some(at.get()).filter(|_| p.scope == Scope::Item),
                         line,
-                        message,
+                        message: p.message,
                     },
                     None => {
                         let col = e
