@@ -127,6 +127,9 @@ impl Default for RedisConfig {
 pub struct RedisStoreError {
     kind: RedisStoreErrorKind,
     message: String,
+    /// The client library's error, when there is one
+    /// ([`source`](std::error::Error::source)).
+    source: Option<std::sync::Arc<redis::RedisError>>,
 }
 
 /// The kind of a [`RedisStoreError`].
@@ -155,7 +158,13 @@ impl RedisStoreError {
         RedisStoreError {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    fn caused_by(mut self, source: std::sync::Arc<redis::RedisError>) -> RedisStoreError {
+        self.source = Some(source);
+        self
     }
 
     /// What kind of failure it is.
@@ -170,7 +179,13 @@ impl fmt::Display for RedisStoreError {
     }
 }
 
-impl std::error::Error for RedisStoreError {}
+impl std::error::Error for RedisStoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<redis::RedisError> for RedisStoreError {
     fn from(e: redis::RedisError) -> RedisStoreError {
@@ -188,7 +203,8 @@ impl From<redis::RedisError> for RedisStoreError {
         } else {
             RedisStoreErrorKind::Protocol
         };
-        RedisStoreError::new(kind, format!("redis: {e}"))
+        let message = format!("redis: {e}");
+        RedisStoreError::new(kind, message).caused_by(std::sync::Arc::new(e))
     }
 }
 
@@ -769,7 +785,7 @@ async fn within<T>(
 async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
     let shown = redact_url(url);
     let client = redis::Client::open(url)
-        .map_err(|e| usage(format!("`{shown}` is not a Redis URL: {e}")))?;
+        .map_err(|e| usage(format!("`{shown}` is not a Redis URL: {e}")).caused_by(e.into()))?;
     let manager_config = redis::aio::ConnectionManagerConfig::new()
         .set_response_timeout(Some(config.timeout))
         .set_connection_timeout(Some(config.connect_timeout))
@@ -799,18 +815,21 @@ async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, Redi
 /// A connection error: `Refused` when Redis refused this client (say how
 /// to give the password), else `Unavailable`.
 fn refused_or(e: redis::RedisError, what: &str) -> RedisStoreError {
-    match RedisStoreError::from(e) {
-        r if r.kind() == RedisStoreErrorKind::Refused => RedisStoreError::new(
+    let r = RedisStoreError::from(e);
+    let shown = r.message.trim_start_matches("redis: ");
+    let error = if r.kind() == RedisStoreErrorKind::Refused {
+        RedisStoreError::new(
             RedisStoreErrorKind::Refused,
             format!(
-                "{what}: Redis refused this client ({}); give the user and password in the URL (`redis://USER:PASSWORD@HOST:PORT`)",
-                r.message.trim_start_matches("redis: ")
+                "{what}: Redis refused this client ({shown}); give the user and password in the URL (`redis://USER:PASSWORD@HOST:PORT`)"
             ),
-        ),
-        r => unavailable(format!(
-            "{what}: {}",
-            r.message.trim_start_matches("redis: ")
-        )),
+        )
+    } else {
+        unavailable(format!("{what}: {shown}"))
+    };
+    match r.source {
+        Some(source) => error.caused_by(source),
+        None => error,
     }
 }
 
@@ -853,7 +872,7 @@ async fn open_cluster(nodes: &[&str], config: &RedisConfig) -> Result<Connection
         .response_timeout(config.timeout)
         .retries(1)
         .build()
-        .map_err(|e| usage(format!("not a Redis Cluster address: {e}")))?;
+        .map_err(|e| usage(format!("not a Redis Cluster address: {e}")).caused_by(e.into()))?;
     let connect = client.get_async_connection();
     let limit = config.connect_timeout.saturating_add(config.timeout);
     let what = "cannot connect to the cluster";

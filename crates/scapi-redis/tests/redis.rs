@@ -209,6 +209,9 @@ fn a_locked_server_refuses_at_connect_and_keeps_the_secret() {
         let e = RedisStore::connect(&url, RedisConfig::default()).unwrap_err();
         assert_eq!(e.kind(), RedisStoreErrorKind::Refused, "{e}");
         assert!(!e.to_string().contains("s3cret"), "{e}");
+        // The client library's error is kept, and does not show it either.
+        let source = std::error::Error::source(&e).expect("the redis error");
+        assert!(!source.to_string().contains("s3cret"), "{source}");
         assert!(
             e.to_string().contains("redis://USER:PASSWORD@HOST:PORT"),
             "{e}"

@@ -1,7 +1,7 @@
 //! `scapi compile FILE [-o OUT]`
 
 use super::{
-    Exit, InputArgs, SeverityArgs, eprint_diagnostics, error, read_input, shown,
+    CliError, Exit, InputArgs, SeverityArgs, display_name, eprint_diagnostics, error, read_input,
     write_atomically_with, write_stdout,
 };
 use clap::ValueEnum;
@@ -57,17 +57,17 @@ impl OutputFormat {
 
 /// The format to write: `--output-format`, else the extension of `-o`,
 /// else JSON. A flag that contradicts the extension is a usage error.
-fn output_format(args: &Args) -> Result<OutputFormat, String> {
+fn output_format(args: &Args) -> Result<OutputFormat, CliError> {
     let by_name = args.output.as_deref().and_then(OutputFormat::of_path);
     match (args.output_format, by_name) {
-        (Some(f), Some(n)) if f != n => Err(format!(
+        (Some(f), Some(n)) if f != n => Err(CliError::Usage(format!(
             "`--output-format {}` contradicts the extension of `{}`; drop the flag or rename the file",
             f.name(),
             args.output
                 .as_deref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default()
-        )),
+        ))),
         (Some(f), _) | (None, Some(f)) => Ok(f),
         (None, None) => Ok(OutputFormat::Json),
     }
@@ -89,10 +89,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     }
     let format = match output_format(&args) {
         Ok(f) => f,
-        Err(e) => {
-            error(e);
-            return Exit::Unusable;
-        }
+        Err(e) => return e.report(),
     };
     let read = match read_input(&args.file, args.input.max_input_bytes) {
         Ok(r) => r,
@@ -101,7 +98,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
             return Exit::Unusable;
         }
     };
-    let name = shown(&args.file);
+    let name = display_name(&args.file);
     let c = scapi::compile_vec(
         name,
         read.bytes,

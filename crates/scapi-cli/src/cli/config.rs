@@ -349,13 +349,12 @@ pub fn settings(
         Ok(Some(path)) => {
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
-                Err(e) => {
-                    error(format!(
-                        "cannot read `{}`: {}",
-                        path.display(),
-                        super::io_reason(&e)
-                    ));
-                    return Err(Exit::Unusable);
+                Err(source) => {
+                    return Err(super::CliError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    }
+                    .report());
                 }
             };
             match read(&path, &text) {
@@ -417,7 +416,7 @@ pub struct Args {
 }
 
 impl Source {
-    fn shown(&self, file: Option<&Path>) -> String {
+    fn describe(&self, file: Option<&Path>) -> String {
         match (self, file) {
             (Source::Default, _) => "default".into(),
             (Source::File(line), Some(f)) => format!("{}:{line}", f.display()),
@@ -460,13 +459,13 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
             let doc = serde_json::json!({
                 "schemaVersion": 1,
                 "configFile": file.map(|f| f.display().to_string()),
-                "failLevel": {"value": s.fail_level.0.as_str(), "from": s.fail_level.1.shown(file)},
-                "maxPerRule": {"value": s.max_per_rule.0, "from": s.max_per_rule.1.shown(file)},
+                "failLevel": {"value": s.fail_level.0.as_str(), "from": s.fail_level.1.describe(file)},
+                "maxPerRule": {"value": s.max_per_rule.0, "from": s.max_per_rule.1.describe(file)},
                 "rules": s.overrides.iter().map(|(c, l, src)| serde_json::json!({
-                    "code": c.as_str(), "name": c.name(), "level": level_name(*l), "from": src.shown(file),
+                    "code": c.as_str(), "name": c.name(), "level": level_name(*l), "from": src.describe(file),
                 })).collect::<Vec<_>>(),
                 "files": s.files.iter().map(|f| serde_json::json!({
-                    "path": f.pattern, "object": object_name(f.object), "from": Source::File(f.line).shown(file),
+                    "path": f.pattern, "object": object_name(f.object), "from": Source::File(f.line).describe(file),
                 })).collect::<Vec<_>>(),
             });
             scapi_policy::jsonfmt::to_string(&doc)
@@ -480,25 +479,25 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
             out.push_str(&row(
                 "fail-level",
                 s.fail_level.0.as_str().to_string(),
-                s.fail_level.1.shown(file),
+                s.fail_level.1.describe(file),
             ));
             out.push_str(&row(
                 "max-per-rule",
                 s.max_per_rule.0.to_string(),
-                s.max_per_rule.1.shown(file),
+                s.max_per_rule.1.describe(file),
             ));
             for (c, l, src) in &s.overrides {
                 out.push_str(&row(
                     level_name(*l),
                     format!("{} {}", c.as_str(), c.name()),
-                    src.shown(file),
+                    src.describe(file),
                 ));
             }
             for f in &s.files {
                 out.push_str(&row(
                     "object",
                     format!("{} for {}", object_name(f.object), f.pattern),
-                    Source::File(f.line).shown(file),
+                    Source::File(f.line).describe(file),
                 ));
             }
             out

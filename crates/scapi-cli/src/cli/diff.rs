@@ -1,8 +1,8 @@
 //! `scapi diff OLD NEW [--format human|json] [--fail-on widening|any]`
 
 use super::{
-    Exit, HumanOrJson as Format, InputArgs, eprint_diagnostics, error, print_stdout, read_policy,
-    shown,
+    Exit, HumanOrJson as Format, InputArgs, display_name, eprint_diagnostics, print_stdout,
+    read_policy,
 };
 use clap::ValueEnum;
 use scapi_policy::policy::Policy;
@@ -47,7 +47,7 @@ fn side(path: &str, input: &InputArgs) -> Result<Policy, Exit> {
         return Err(Exit::Unusable);
     }
     if c.has_errors() {
-        let name = shown(path);
+        let name = display_name(path);
         eprintln!(
             "note: `{name}` has errors; comparing what it certainly grants (see `scapi lint {name}`)"
         );
@@ -70,8 +70,7 @@ pub fn run(args: Args) -> Exit {
         Format::Json => scapi_policy::jsonfmt::to_string(&diff::to_json(&changes)),
     };
     if let Err(e) = print_stdout(&text) {
-        error(e);
-        return Exit::Unusable;
+        return e.report();
     }
     let (widening, _) = diff::counts(&changes);
     match args.fail_on {

@@ -1,7 +1,8 @@
 //! `scapi eval POLICY REQUESTS` and `scapi explain POLICY --origin ORIGIN`.
 
 use super::{
-    Exit, HumanOrJson as Format, InputArgs, error, load_policy, print_stdout, shown, write_stdout,
+    CliError, Exit, HumanOrJson as Format, InputArgs, display_name, error, load_policy,
+    print_stdout, write_stdout,
 };
 use clap::ValueEnum;
 use scapi_tools::eval::{self, Item, ItemError, JsonLines, ReportFormat, RequestsFormat, RunError};
@@ -72,18 +73,21 @@ struct Source {
     read: Arc<AtomicU64>,
 }
 
-fn open(path: &str) -> Result<Source, String> {
+fn open(path: &str) -> Result<Source, CliError> {
     let (inner, size): (Box<dyn Read>, Option<u64>) = if path == "-" {
         super::check_stdin_open()?;
         (Box::new(std::io::stdin()), None)
     } else {
-        let f = std::fs::File::open(path)
-            .map_err(|e| format!("cannot read `{path}`: {}", super::io_reason(&e)))?;
-        let meta = f
-            .metadata()
-            .map_err(|e| format!("cannot read `{path}`: {}", super::io_reason(&e)))?;
+        let fail = |source| CliError::Read {
+            path: path.to_string(),
+            source,
+        };
+        let f = std::fs::File::open(path).map_err(fail)?;
+        let meta = f.metadata().map_err(fail)?;
         if meta.is_dir() {
-            return Err(format!("cannot read `{path}`: it is a directory"));
+            return Err(CliError::ReadDirectory {
+                path: path.to_string(),
+            });
         }
         (Box::new(f), meta.is_file().then_some(meta.len()))
     };
@@ -136,19 +140,15 @@ pub fn run(args: Args) -> Exit {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let name = shown(&args.requests).to_string();
+    let name = display_name(&args.requests).to_string();
     let mut source = match open(&args.requests) {
         Ok(s) => s,
-        Err(e) => {
-            error(e);
-            return Exit::Unusable;
-        }
+        Err(e) => return e.report(),
     };
     let format = match source.reader.fill_buf() {
         Ok(start) => RequestsFormat::detect(&args.requests, start),
-        Err(e) => {
-            error(format!("cannot read `{name}`: {}", super::io_reason(&e)));
-            return Exit::Unusable;
+        Err(source) => {
+            return CliError::Read { path: name, source }.report();
         }
     };
     let limit = args.input.max_input_bytes;
@@ -159,14 +159,10 @@ pub fn run(args: Args) -> Exit {
     } else {
         let bytes = match read_whole(source.reader, source.size, limit, &name) {
             Ok(b) => b,
-            Err(e) => {
-                error(e);
-                return Exit::Unusable;
-            }
+            Err(e) => return e.report(),
         };
         let Ok(text) = String::from_utf8(bytes) else {
-            error(format!("`{name}` is not UTF-8 text"));
-            return Exit::Unusable;
+            return CliError::NotUtf8 { path: name }.report();
         };
         match eval::parse_items(&text, format) {
             Ok(items) => Box::new(items.into_iter().map(Ok)),
@@ -210,7 +206,7 @@ pub fn run(args: Args) -> Exit {
                 ) {
                     Ok(r) => r,
                     Err(e) => {
-                        outcome = Some(Err(Unusable::Store(e)));
+                        outcome = Some(Err(e));
                         return Ok(());
                     }
                 }
@@ -221,8 +217,11 @@ pub fn run(args: Args) -> Exit {
                 outcome = Some(Ok(summary));
                 Ok(())
             }
-            Err(RunError::Items(e)) => {
-                outcome = Some(Err(Unusable::Items(e)));
+            Err(RunError::Items(source)) => {
+                outcome = Some(Err(CliError::Requests {
+                    path: name.clone(),
+                    source,
+                }));
                 Ok(())
             }
             Err(RunError::Io(e)) => Err(e),
@@ -233,19 +232,11 @@ pub fn run(args: Args) -> Exit {
         bar.finish_and_clear();
     }
     if let Err(e) = written {
-        error(e);
-        return Exit::Unusable;
+        return e.report();
     }
     let summary = match outcome {
         Some(Ok(s)) => s,
-        Some(Err(Unusable::Items(e))) => {
-            error(format!("`{name}`: {e}"));
-            return Exit::Unusable;
-        }
-        Some(Err(Unusable::Store(e))) => {
-            error(e);
-            return Exit::Unusable;
-        }
+        Some(Err(e)) => return e.report(),
         None => return Exit::Unusable,
     };
     if summary.mismatches > 0 {
@@ -258,12 +249,6 @@ pub fn run(args: Args) -> Exit {
 /// Standard output, as `write_stdout` gives it.
 type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
-/// Why a replay could not be made.
-enum Unusable {
-    Items(ItemError),
-    Store(String),
-}
-
 /// Replays the items through a Redis store that fails closed: a failure is
 /// a `deny` / `store-unavailable` in the report, and a warning. Without a
 /// prefix, the run's keys are its own and are deleted at the end.
@@ -275,7 +260,7 @@ fn replay_on_redis(
     report: ReportFormat,
     out: &mut Stdout,
     progress: &mut dyn FnMut(usize),
-) -> Result<Result<eval::Summary, RunError>, String> {
+) -> Result<Result<eval::Summary, RunError>, CliError> {
     use scapi_redis::{FailureMode, RedisConfig, RedisStore};
     let own = prefix.is_none();
     let config = RedisConfig {
@@ -286,7 +271,7 @@ fn replay_on_redis(
         failure: FailureMode::Closed,
         ..RedisConfig::default()
     };
-    let store = RedisStore::connect(url, config).map_err(|e| e.to_string())?;
+    let store = RedisStore::connect(url, config).map_err(|source| CliError::Store { source })?;
     let limiter =
         scapi_policy::limiter::RateLimiter::with_store(policy.rate_limits().clone(), store);
     let mut clients = std::collections::HashSet::new();
@@ -338,24 +323,27 @@ fn read_whole(
     size: Option<u64>,
     limit: u64,
     name: &str,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, CliError> {
     if let Some(n) = size.filter(|&n| n > limit) {
-        return Err(format!(
+        return Err(CliError::TooLarge(format!(
             "`{name}` is {}, over the limit of {}; JSON Lines are read as they stream, a JSON array or YAML list whole (raise `--max-input-bytes`, or write one item per line)",
-            super::bytes(n),
-            super::bytes(limit)
-        ));
+            scapi::input::byte_count(n),
+            scapi::input::byte_count(limit)
+        )));
     }
     let mut bytes = Vec::new();
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read `{name}`: {}", super::io_reason(&e)))?;
+        .map_err(|source| CliError::Read {
+            path: name.to_string(),
+            source,
+        })?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
+        return Err(CliError::TooLarge(format!(
             "`{name}` is more than {}, over the limit; JSON Lines are read as they stream, a JSON array or YAML list whole (raise `--max-input-bytes`, or write one item per line)",
-            super::bytes(limit)
-        ));
+            scapi::input::byte_count(limit)
+        )));
     }
     Ok(bytes)
 }

@@ -1,7 +1,8 @@
 //! `scapi fmt FILE… [--check | --write]`
 
 use super::{
-    Exit, InputArgs, eprint_diagnostics, error, print_stdout, read_input, shown, write_atomically,
+    Exit, InputArgs, display_name, eprint_diagnostics, error, print_stdout, read_input,
+    write_atomically,
 };
 use scapi::fmt::{self, FmtError};
 use scapi::render::FileDiagnostics;
@@ -40,13 +41,10 @@ pub fn run(args: Args) -> Exit {
 fn one(args: &Args, path: &str) -> Exit {
     let read = match read_input(path, args.input.max_input_bytes) {
         Ok(r) => r,
-        Err(e) => {
-            error(e);
-            return Exit::Unusable;
-        }
+        Err(e) => return e.report(),
     };
     let bytes = read.bytes;
-    let name = shown(path);
+    let name = display_name(path);
     let options = scapi::Options {
         size: read.size,
         ..args.input.options()
@@ -76,8 +74,7 @@ fn one(args: &Args, path: &str) -> Exit {
             out.push_str(&format!("{name}:{line}\n- {old}\n+ {new}\n"));
         }
         if let Err(e) = print_stdout(&out) {
-            error(e);
-            return Exit::Unusable;
+            return e.report();
         }
         return Exit::Negative;
     }

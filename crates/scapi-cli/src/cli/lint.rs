@@ -2,8 +2,8 @@
 
 use super::config::{ConfigArgs, Settings};
 use super::{
-    Exit, InputArgs, SeverityArgs, error, print_stdout, read_input, shown, stderr_style,
-    write_atomically, write_stdout,
+    CliError, Exit, InputArgs, SeverityArgs, display_name, error, print_stdout, read_input,
+    stderr_style, write_atomically, write_stdout,
 };
 use clap::ValueEnum;
 use scapi::baseline::Baseline;
@@ -122,7 +122,7 @@ fn lint_one(
         error(msg);
         Exit::Unusable
     })?;
-    let name = shown(path);
+    let name = display_name(path);
     let mut options = scapi::Options {
         size: read.size,
         ..settings.options(&args.input, path)
@@ -158,10 +158,7 @@ fn lint_one(
                     }
                 };
                 if path == "-" && !args.diff {
-                    write_stdout(|out| out.write_all(&bytes)).map_err(|e| {
-                        error(e);
-                        Exit::Unusable
-                    })?;
+                    write_stdout(|out| out.write_all(&bytes)).map_err(CliError::report)?;
                 }
                 let c = scapi::compile_vec(name, bytes, &options);
                 return Ok(Linted {
@@ -174,24 +171,17 @@ fn lint_one(
         // Standard output gets the export byte for byte, and nothing when it
         // could not be read (the error says why; a mangled copy would be
         // data loss downstream).
-        let shown = |bytes: &[u8]| {
-            write_stdout(|out| out.write_all(bytes)).map_err(|e| {
-                error(e);
-                Exit::Unusable
-            })
-        };
+        let echo =
+            |bytes: &[u8]| write_stdout(|out| out.write_all(bytes)).map_err(CliError::report);
         let original = original.filter(|_| !run.after.is_unreadable());
         match (&run.fixed_bytes, original) {
             (Some(fixed), Some(before)) if args.diff => {
                 fixing.diff.push_str(&unified_diff(name, &before, fixed));
             }
-            (Some(fixed), _) if path == "-" => shown(fixed)?,
-            (None, Some(before)) if path == "-" && !args.diff => shown(&before)?,
+            (Some(fixed), _) if path == "-" => echo(fixed)?,
+            (None, Some(before)) if path == "-" && !args.diff => echo(&before)?,
             (Some(fixed), _) if !args.diff => {
-                write_atomically(std::path::Path::new(path), fixed).map_err(|e| {
-                    error(e);
-                    Exit::Unusable
-                })?;
+                write_atomically(std::path::Path::new(path), fixed).map_err(CliError::report)?;
             }
             _ => {}
         }
@@ -245,13 +235,12 @@ fn unified_diff(name: &str, before: &[u8], after: &[u8]) -> String {
 }
 
 fn read_baseline(path: &std::path::Path) -> Result<Baseline, Exit> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        error(format!(
-            "cannot read the baseline `{}`: {}",
-            path.display(),
-            super::io_reason(&e)
-        ));
-        Exit::Unusable
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        super::CliError::ReadBaseline {
+            path: path.display().to_string(),
+            source,
+        }
+        .report()
     })?;
     Baseline::from_json(&text).map_err(|e| {
         error(format!("`{}`: {e}", path.display()));
@@ -316,8 +305,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
             )
         }));
         if let Err(e) = write_atomically(path, b.to_json().as_bytes()) {
-            error(e);
-            return Exit::Unusable;
+            return e.report();
         }
         let n: usize = b.findings.iter().map(|e| e.count).sum();
         eprintln!(
@@ -363,8 +351,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     if args.diff {
         // The diff is the output; its verdict is whether there is one.
         if let Err(e) = print_stdout(&fixing.diff) {
-            error(e);
-            return Exit::Unusable;
+            return e.report();
         }
         eprint!("{}", fix_summary(&fixing, args.unsafe_fixes, true));
         return if exit == Exit::Unusable {
@@ -398,8 +385,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         LintFormat::Human => Ok(()),
     };
     if let Err(e) = written {
-        error(e);
-        return Exit::Unusable;
+        return e.report();
     }
     if args.fix && !files.is_empty() {
         eprint!("{}", fix_summary(&fixing, args.unsafe_fixes, false));

@@ -348,7 +348,7 @@ pub enum InputSize {
 }
 
 /// `1 byte`, `2 bytes`.
-pub fn bytes(n: u64) -> String {
+pub fn byte_count(n: u64) -> String {
     if n == 1 {
         "1 byte".to_string()
     } else {
@@ -424,16 +424,16 @@ pub fn decode(
     };
     if bytes.len() as u64 > max_input_bytes {
         let is = match size {
-            Some(InputSize::Exact(n)) => self::bytes(n),
-            Some(InputSize::MoreThan(n)) => format!("more than {}", self::bytes(n)),
-            None => self::bytes(bytes.len() as u64),
+            Some(InputSize::Exact(n)) => byte_count(n),
+            Some(InputSize::MoreThan(n)) => format!("more than {}", byte_count(n)),
+            None => byte_count(bytes.len() as u64),
         };
         return Err(fail(
             InputError::new(
                 InputErrorKind::TooLarge,
                 format!(
                     "file is {is}, over the limit of {}",
-                    self::bytes(max_input_bytes)
+                    byte_count(max_input_bytes)
                 ),
             )
             .help("raise the limit with `--max-input-bytes` if this export is genuine"),

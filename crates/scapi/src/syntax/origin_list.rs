@@ -83,7 +83,7 @@ pub fn origin_list(value: &str) -> OriginList<'_> {
 /// one is known (its removal span needs it), so a list of a million entries
 /// is never held in memory at once. Returns the syntax problems.
 pub fn each_entry<'a>(value: &'a str, each: impl FnMut(WrittenEntry<'a>)) -> Vec<Diagnostic> {
-    let mut p = P {
+    let mut p = OriginListParser {
         full: value,
         rest: value,
         diags: Vec::new(),
@@ -122,7 +122,9 @@ fn args(i: &str) -> Res<'_, &str> {
     recognize((char('('), take_till(|c| c == ')'), opt(char(')')))).parse(i)
 }
 
-struct P<'a, F: FnMut(WrittenEntry<'a>)> {
+/// The state of one origin list being parsed: the text, what is left of it,
+/// the findings so far, and where each entry goes.
+struct OriginListParser<'a, F: FnMut(WrittenEntry<'a>)> {
     full: &'a str,
     rest: &'a str,
     diags: Vec<Diagnostic>,
@@ -133,7 +135,7 @@ struct P<'a, F: FnMut(WrittenEntry<'a>)> {
     each: F,
 }
 
-impl<'a, F: FnMut(WrittenEntry<'a>)> P<'a, F> {
+impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
     /// The end of the last entry parsed.
     fn last_end(&self) -> Option<usize> {
         self.pending.as_ref().map(|e| e.span.end)
