@@ -1,0 +1,352 @@
+//! `accepted-web-content-origins`: origins (validated and canonicalized with
+//! `url`) and their request filters (checked against the catalog).
+
+use super::{Cx, ORIGINS};
+
+mod filters;
+mod origin;
+
+use crate::diagnostic::Diagnostic;
+use crate::input::{MAIN_SECTION, OptionEntry};
+use crate::rules::Code;
+use crate::source::Span;
+use crate::syntax::Removal;
+use crate::syntax::origin_list::{self, WrittenEntry};
+pub(in crate::lower) use filters::lower_request;
+use filters::*;
+pub(crate) use origin::canonical_target;
+use origin::*;
+use scapi_policy::catalog;
+use scapi_policy::policy::{Filter, Grant, OriginRule};
+
+/// What the origin list lowers to.
+pub(super) struct Origins {
+    pub rules: Vec<OriginRule>,
+    pub any: Option<Grant>,
+    /// File offset just after the origin list's value, for fixes that append
+    /// an origin (none when the option is absent or cannot be edited there).
+    pub option_end: Option<usize>,
+    /// What the entries with an error meant: findings that only follow
+    /// from such an entry (a limit nobody may hit, an extension whose
+    /// origin is not accepted) are not reported, since fixing the entry's
+    /// own error settles them.
+    pub rejected: Rejected,
+}
+
+/// What the entries that grant nothing because of an error were meant to
+/// accept and grant.
+#[derive(Default)]
+pub(super) struct Rejected {
+    /// The origins they name, canonical, where one can be read off the
+    /// entry (`https://crm.example.com/` means `https://crm.example.com`).
+    pub origins: std::collections::HashSet<String>,
+    /// What their filter lists grant.
+    pub grants: Vec<Grant>,
+    /// Whether some filter list has an error, so what the list was meant to
+    /// grant is not known.
+    pub unknown_grants: bool,
+}
+
+impl Rejected {
+    /// Whether a rejected entry may have meant to grant `request`.
+    pub fn may_grant(&self, request: &str) -> bool {
+        self.unknown_grants || self.grants.iter().any(|g| g.permits(request))
+    }
+}
+
+/// An entry that survived validation.
+struct Lowered {
+    /// `None` for `*`.
+    origin: Option<Box<str>>,
+    grant: Grant,
+    /// The entry's span in the value.
+    span: Span,
+    removal: Removal,
+}
+
+pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
+    let Some(opt) = cx.option(ORIGINS) else {
+        if cx.main_options().next().is_some() || cx.read.export.sections.is_empty() {
+            let msg = format!("`{ORIGINS}` is not set, so no origin is accepted");
+            // Point at the section the option belongs in, when it is written.
+            let d = match cx
+                .read
+                .export
+                .section(MAIN_SECTION)
+                .and_then(|s| s.name_span)
+            {
+                Some(span) => {
+                    Diagnostic::new(Code::ApiClosed, span, msg).label("no origin list here")
+                }
+                None => Diagnostic::file_level(Code::ApiClosed, msg),
+            };
+            cx.push(
+                d.help("list the origins of the web applications that call the Service Client API"),
+            );
+        }
+        return Origins {
+            rules: Vec::new(),
+            any: None,
+            option_end: None,
+            rejected: Rejected::default(),
+        };
+    };
+    // `value ; note` is a comment, `a ; https://b` a mistaken separator
+    // (reported by the grammar); `#` is never a separator.
+    let value = cx.value_without_comment(opt, |c| c.marker == '#' || !starts_entry(c.text));
+    // Entries are lowered as they are parsed: a long list is never held as
+    // a syntax tree.
+    let mut kept: Vec<Lowered> = Vec::new();
+    let mut rejected = Rejected::default();
+    let mut entries = 0usize;
+    let syntax = origin_list::each_entry(value, |entry| {
+        entries += 1;
+        match lower_entry(cx, opt, &entry) {
+            Ok(l) => kept.push(l),
+            Err((origin, grant)) => {
+                rejected.origins.extend(origin);
+                match grant {
+                    Some(g) => rejected.grants.push(g),
+                    None => rejected.unknown_grants = true,
+                }
+            }
+        }
+    });
+    for d in syntax {
+        cx.value_diag(opt, d);
+    }
+    let out = merge(cx, opt, kept);
+    // Entries that failed are reported already; an empty list is news.
+    if entries == 0 {
+        cx.push(
+            Diagnostic::new(
+                Code::ApiClosed,
+                opt.text_span(),
+                "no origin is accepted, so the Service Client API is closed",
+            )
+            .label("no entry")
+            .help("list the origins of the web applications that call the Service Client API"),
+        );
+    }
+    let end = Span::point(value.len());
+    let option_end = cx
+        .fix_is_verbatim(opt, end, ", https://x")
+        .then(|| opt.file_span(end).start);
+    Origins {
+        option_end,
+        rejected,
+        ..out
+    }
+}
+
+/// Whether text after a `;` starts another entry of an origin list (so the
+/// `;` is a mistaken separator, not a comment).
+fn starts_entry(text: &str) -> bool {
+    let first = text
+        .split(|c: char| crate::syntax::is_blank(c) || matches!(c, ',' | ';' | '('))
+        .next()
+        .unwrap_or("");
+    first.contains("://") || first == "*" || first.starts_with(crate::syntax::QUOTES)
+}
+
+/// Merges duplicate origins (with a warning) and checks entries against `*`.
+fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins {
+    // Repeats are found by sorting the entries by origin, then position (a
+    // span's start): equal origins end up side by side, the first written
+    // first. No map of a million origins; and the rules come out sorted, as
+    // the policy keeps them.
+    kept.sort_unstable_by(|a, b| {
+        a.origin
+            .cmp(&b.origin)
+            .then(a.span.start.cmp(&b.span.start))
+    });
+    // Each repeat is merged into the first entry of its origin, in the
+    // order they are written.
+    let mut repeat = vec![false; kept.len()];
+    let mut first = 0;
+    for i in 1..kept.len() {
+        let same = match (kept.get(first), kept.get(i)) {
+            (Some(f), Some(r)) => f.origin == r.origin,
+            _ => false,
+        };
+        if !same {
+            first = i;
+            continue;
+        }
+        if let Some(flag) = repeat.get_mut(i) {
+            *flag = true;
+        }
+        let Some(r) = kept.get(i) else {
+            continue;
+        };
+        let (grant, span, removal) = (r.grant.clone(), r.span, r.removal);
+        let name = r.origin.as_deref().unwrap_or("*").to_string();
+        let Some(first) = kept.get_mut(first) else {
+            continue;
+        };
+        let same = first.grant.normal_form() == grant.normal_form();
+        let d = Diagnostic::new(
+            Code::DuplicateOrigin,
+            span,
+            format!("`{name}` is listed twice"),
+        )
+        .label(if same {
+            "grants nothing more"
+        } else {
+            "its filters are merged with the first entry"
+        })
+        .with_secondary(first.span, "first listed here");
+        first.grant = first.grant.merge(&grant);
+        if same {
+            cx.value_removal(opt, d.help("remove the repeated entry"), removal);
+        } else {
+            cx.value_diag(
+                opt,
+                d.help("list the origin once, with all its filters in one list"),
+            );
+        }
+    }
+    // Drop the repeats in place: no second list of a million entries.
+    let mut position = 0;
+    kept.retain(|_| {
+        let keep = repeat.get(position) == Some(&false);
+        position += 1;
+        keep
+    });
+    drop(repeat);
+    let merged = kept;
+    let any_pos = merged.iter().position(|l| l.origin.is_none());
+    let any = any_pos
+        .and_then(|i| merged.get(i))
+        .map(|l| (l.grant.clone(), l.span));
+    if let Some((any_grant, any_span)) = &any {
+        any_origin_checks(cx, opt, any_grant, *any_span);
+        let any_form = any_grant.normal_form();
+        for l in merged.iter().filter(|l| l.origin.is_some()) {
+            if l.grant.normal_form() == any_form {
+                let name = l.origin.as_deref().unwrap_or_default();
+                cx.value_removal(
+                    opt,
+                    Diagnostic::new(
+                        Code::RedundantEntry,
+                        l.span,
+                        format!("entry `{name}` grants exactly what `*` grants"),
+                    )
+                    .label("redundant")
+                    .with_secondary(
+                        *any_span,
+                        "`*` already accepts every origin with these filters",
+                    )
+                    .help("remove the entry"),
+                    l.removal,
+                );
+            }
+        }
+    }
+    // Collected in place: the entries' allocation is reused for the rules.
+    let rules = merged
+        .into_iter()
+        .filter_map(|l| {
+            l.origin.map(|origin| OriginRule {
+                origin,
+                grant: l.grant,
+            })
+        })
+        .collect();
+    Origins {
+        rules,
+        any: any.map(|(grant, _)| grant),
+        option_end: None,
+        rejected: Rejected::default(),
+    }
+}
+
+fn any_origin_checks(cx: &mut Cx<'_>, opt: &OptionEntry, grant: &Grant, span: Span) {
+    let everything = grant.allow().contains(&Filter::All);
+    let msg = if everything {
+        "`*` lets every website call the Service Client API".to_string()
+    } else {
+        let n = grant.grants().names().len();
+        format!(
+            "`*` lets every website call {n} request{}",
+            if n == 1 { "" } else { "s" }
+        )
+    };
+    cx.value_diag(
+        opt,
+        Diagnostic::new(Code::AnyOrigin, span, msg)
+            .label("any origin")
+            .help("list the origins of the applications that need the API instead of `*`"),
+    );
+    if let Some(id) = catalog::lookup("auth.getJwtToken")
+        && grant.permits_id(id)
+    {
+        cx.value_diag(
+            opt,
+            Diagnostic::new(Code::JwtForAnyOrigin, span, "`*` grants `auth.getJwtToken` to every website")
+                .label("any site can obtain the agent's token")
+                .help("grant `auth.getJwtToken` only to the origins that need it, e.g. `https://app.example (auth.getJwtToken)`"),
+        );
+    }
+}
+
+/// Lowers one entry; `Err` holds what an entry with an error meant (its
+/// origin, where one can be read off it, and its grant, if the filters
+/// lowered).
+fn lower_entry(
+    cx: &mut Cx<'_>,
+    opt: &OptionEntry,
+    entry: &WrittenEntry<'_>,
+) -> Result<Lowered, (Option<String>, Option<Grant>)> {
+    let tspan = entry.target_span(&opt.value);
+    let origin = if entry.target == "*" {
+        Some(None)
+    } else {
+        check_origin(cx, opt, entry.target, tspan).map(|o| Some(o.into_boxed_str()))
+    };
+    let offset = opt.file_span(entry.span).start;
+    let line = cx.line(offset);
+    let grant = lower_grant(cx, opt, entry.filters.as_ref(), line);
+    match (origin, grant) {
+        (Some(origin), Some(grant)) => Ok(Lowered {
+            origin,
+            grant,
+            span: entry.span,
+            removal: entry.removal,
+        }),
+        (origin, grant) => {
+            let meant = match origin {
+                Some(o) => o.map(String::from),
+                None => intended_origin(entry.target),
+            };
+            Err((meant, grant))
+        }
+    }
+}
+
+/// Loopback origins are potentially trustworthy to browsers even over http.
+fn is_loopback(canonical: &str) -> bool {
+    use url::Host;
+    url::Url::parse(canonical)
+        .ok()
+        .is_some_and(|u| match u.host() {
+            Some(Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(Host::Ipv4(a)) => a.is_loopback(),
+            Some(Host::Ipv6(a)) => a.is_loopback(),
+            None => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback() {
+        assert!(is_loopback("http://localhost:8080"));
+        assert!(is_loopback("http://127.0.0.1"));
+        assert!(is_loopback("http://[::1]:3000"));
+        assert!(!is_loopback("http://my-web-server"));
+        assert!(!is_loopback("http://localhost.evil.com"));
+    }
+}
