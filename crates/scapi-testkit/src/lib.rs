@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod api;
 pub mod bench;
 pub mod cases;
 pub mod generator;
