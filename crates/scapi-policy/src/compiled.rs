@@ -314,6 +314,7 @@ pub enum LoadErrorKind {
 }
 
 impl LoadError {
+    #[doc(hidden)] // the compiler's, not a broker's
     /// An error of `kind`, saying `message` (one short lowercase sentence
     /// naming the offending field).
     pub fn new(kind: LoadErrorKind, message: impl Into<String>) -> LoadError {
@@ -539,6 +540,7 @@ impl CompiledPolicy {
     }
 }
 
+#[doc(hidden)] // the compiler's, not a broker's
 /// Whether `text` looks like a compiled policy rather than an option export:
 /// a JSON object with `schemaVersion` and `origins` at the top.
 pub fn looks_compiled(text: &str) -> bool {

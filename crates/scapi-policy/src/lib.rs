@@ -11,6 +11,10 @@
 //! It parses no option text and renders no diagnostics — that is the `scapi`
 //! crate, the compiler. It depends on `serde`, `serde_json`, `hashbrown`
 //! and `idna` only (plus `quanta` with the `fast-clock` feature).
+//! Items hidden from this documentation (`#[doc(hidden)]`: building a
+//! policy, the JSON tokenizer and printer, the hash seed) are shared with
+//! the compiler and the WebAssembly build, not part of the API; the API is
+//! the snapshot `api.txt` beside this crate's manifest.
 //!
 //! ## Load a policy and decide
 //!
@@ -108,6 +112,7 @@
 pub mod catalog;
 pub mod compiled;
 pub mod decision;
+#[doc(hidden)] // the WebAssembly build's seed
 pub mod hashing;
 #[doc(hidden)]
 pub mod jsonfmt;

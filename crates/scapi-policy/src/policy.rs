@@ -144,6 +144,7 @@ impl PartialEq for Grant {
 
 impl Eq for Grant {}
 
+#[doc(hidden)] // the compiler's, not a broker's
 /// Builds grants, sharing the rules of identical filter lists. Each list
 /// is stored once, in its rules (the table holds only the shared pointers).
 #[derive(Debug, Default)]
@@ -201,6 +202,7 @@ impl Grant {
         GrantCache::new().grant(filters, line)
     }
 
+    #[doc(hidden)] // the compiler's, not a broker's
     /// Both grants together (for an origin listed twice); the line is the
     /// first one's.
     pub fn merge(&self, other: &Grant) -> Grant {
@@ -456,6 +458,7 @@ impl Policy {
             && self.web_extensions == other.web_extensions
     }
 
+    #[doc(hidden)] // the compiler's, not a broker's
     /// A policy from its parts; origins are sorted and indexed.
     pub fn new(
         mut origins: Vec<OriginRule>,
@@ -502,6 +505,7 @@ impl Policy {
         }
     }
 
+    #[doc(hidden)] // the compiler's, not a broker's
     /// The same policy with these web extensions (they are checked against
     /// the origins, so they are added last).
     pub fn with_web_extensions(mut self, web_extensions: Vec<WebExtension>) -> Policy {

@@ -21,6 +21,7 @@ pub const MAX_DEPTH: usize = 128;
 // The refusal says the number.
 const _: () = assert!(MAX_DEPTH == 128);
 
+#[doc(hidden)] // the readers' of the workspace
 /// What a token is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenKind {
@@ -42,6 +43,7 @@ pub enum TokenKind {
     Scalar,
 }
 
+#[doc(hidden)] // the readers' of the workspace
 /// A token and where it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Token {
@@ -74,6 +76,7 @@ fn err(offset: usize, message: &'static str) -> JsonError {
     JsonError { offset, message }
 }
 
+#[doc(hidden)] // the readers' of the workspace
 /// The tokens of a text holding exactly one JSON value, checked: the
 /// grammar, string escapes, and nesting up to [`MAX_DEPTH`].
 pub fn tokens(text: &str) -> Result<Vec<Token>, JsonError> {
@@ -286,7 +289,7 @@ fn end_of_token(bytes: &[u8], i: usize) -> Result<usize, JsonError> {
 
 /// The text of a string literal (quotes included), escapes decoded. A
 /// lone surrogate escape decodes to U+FFFD, as JavaScript would show it.
-pub fn decode_string(literal: &str) -> String {
+pub(crate) fn decode_string(literal: &str) -> String {
     let inner = literal
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))

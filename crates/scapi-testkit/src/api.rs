@@ -88,9 +88,13 @@ fn collect(
             let child = format!("{path}::{}", m.ident);
             let child_public = public && is_pub(&m.vis);
             match &m.content {
-                Some((_, inner)) => {
-                    collect(inner.clone(), &dir.join(m.ident.to_string()), &child, child_public, out)
-                }
+                Some((_, inner)) => collect(
+                    inner.clone(),
+                    &dir.join(m.ident.to_string()),
+                    &child,
+                    child_public,
+                    out,
+                ),
                 None => {
                     let name = m.ident.to_string();
                     let explicit = m.attrs.iter().find_map(|a| {
@@ -141,10 +145,9 @@ fn defined(item: &Item) -> Option<(String, &Visibility)> {
 fn render(item: &Item, at: &str, name: &str) -> Vec<String> {
     let full = format!("{at}::{name}");
     match item {
-        Item::Fn(i) => vec![format!("pub {}", tokens(&i.sig)).replace(
-            &format!("fn {name}"),
-            &format!("fn {full}"),
-        )],
+        Item::Fn(i) => vec![
+            format!("pub {}", tokens(&i.sig)).replace(&format!("fn {name}"), &format!("fn {full}")),
+        ],
         Item::Struct(i) => {
             let mut out = vec![format!("pub struct {full}{}", tokens(&i.generics))];
             for f in &i.fields {
@@ -245,10 +248,7 @@ pub fn public_api(crate_dir: &Path, crate_name: &str) -> String {
                 let Some(ty) = ty else { continue };
                 match &i.trait_ {
                     Some((_, t, _)) => {
-                        traits
-                            .entry(ty)
-                            .or_default()
-                            .insert(tokens(t));
+                        traits.entry(ty).or_default().insert(tokens(t));
                     }
                     None => {
                         for it in &i.items {
@@ -262,10 +262,11 @@ pub fn public_api(crate_dir: &Path, crate_name: &str) -> String {
                                 && is_pub(&c.vis)
                                 && !hidden(&c.attrs)
                             {
-                                methods
-                                    .entry(ty.clone())
-                                    .or_default()
-                                    .push(format!("const {}: {}", c.ident, tokens(&c.ty)));
+                                methods.entry(ty.clone()).or_default().push(format!(
+                                    "const {}: {}",
+                                    c.ident,
+                                    tokens(&c.ty)
+                                ));
                             }
                         }
                     }

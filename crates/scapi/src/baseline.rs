@@ -65,7 +65,7 @@ pub fn key_of(source: &SourceFile, d: &Diagnostic) -> FindingKey {
 
 /// The identity of a finding of `source`, the file named `file` (a
 /// baseline names files relative to itself).
-pub fn key_in(file: &str, source: &SourceFile, d: &Diagnostic) -> FindingKey {
+pub(crate) fn key_in(file: &str, source: &SourceFile, d: &Diagnostic) -> FindingKey {
     let option = if d.located {
         source
             .option_at(d.span.start)

@@ -280,14 +280,6 @@ impl Diagnostic {
         self.fix = Some(Fix::moving(at, inserted, deleted, kept));
         self
     }
-
-    /// Sets a fix only when `fix` is `Some`.
-    pub fn maybe_fix(mut self, fix: Option<Fix>) -> Diagnostic {
-        if fix.is_some() {
-            self.fix = fix;
-        }
-        self
-    }
 }
 
 /// By default a file lists at most this many findings of one rule; the
@@ -412,10 +404,13 @@ impl Diagnostics {
             .collect();
         (self.items, summaries)
     }
+}
 
+#[cfg(test)]
+impl Diagnostics {
     /// The diagnostics sorted by position, then code, with exact repeats
     /// removed, followed by the findings about omitted ones.
-    pub fn into_sorted(self) -> Vec<Diagnostic> {
+    fn into_sorted(self) -> Vec<Diagnostic> {
         let (mut items, summaries) = self.finish();
         sort_diagnostics(&mut items);
         items.extend(summaries);

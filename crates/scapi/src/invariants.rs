@@ -26,7 +26,7 @@ fn span_ok(text: &str, s: Span) -> bool {
 
 /// Every span of every diagnostic is inside the text and on character
 /// boundaries.
-pub fn spans_in_bounds(text: &str, diags: &[Diagnostic]) -> Result<(), Violation> {
+pub(crate) fn spans_in_bounds(text: &str, diags: &[Diagnostic]) -> Result<(), Violation> {
     for d in diags {
         let spans = std::iter::once(d.span)
             .chain(d.secondary.iter().map(|l| l.span))

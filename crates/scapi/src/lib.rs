@@ -304,7 +304,7 @@ pub fn load_vec(
 /// Whether `text` looks like a compiled policy written as YAML
 /// (`scapi compile --output-format yaml`): a mapping with `schemaVersion`
 /// and `origins` at the top, which no option export has.
-pub fn looks_compiled_yaml(text: &str) -> bool {
+pub(crate) fn looks_compiled_yaml(text: &str) -> bool {
     let top = |key: &str| {
         text.lines().any(|l| {
             l.strip_prefix(key)

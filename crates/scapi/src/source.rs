@@ -88,7 +88,7 @@ impl From<Range<usize>> for Span {
 ///
 /// Parsers built on `&str` hand back sub-slices of their input; this turns such
 /// a slice back into a position without trusting it blindly.
-pub fn offset_in(whole: &str, part: &str) -> Option<usize> {
+pub(crate) fn offset_in(whole: &str, part: &str) -> Option<usize> {
     let base = whole.as_ptr() as usize;
     let at = part.as_ptr() as usize;
     let off = at.checked_sub(base)?;

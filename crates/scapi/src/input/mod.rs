@@ -50,7 +50,7 @@ impl InputFormat {
     }
 
     /// The format a file name's extension says, if any.
-    pub fn from_extension(name: &str) -> Option<InputFormat> {
+    pub(crate) fn from_extension(name: &str) -> Option<InputFormat> {
         let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
         match ext.as_str() {
             "cfg" | "ini" | "conf" => Some(InputFormat::Cfg),
@@ -62,7 +62,7 @@ impl InputFormat {
 
     /// The format the content looks like: `{` starts JSON, a section header
     /// or a `key=value` line starts cfg, anything else is taken as YAML.
-    pub fn sniff(text: &str) -> InputFormat {
+    pub(crate) fn sniff(text: &str) -> InputFormat {
         let first = text
             .trim_start_matches('\u{feff}')
             .lines()
@@ -586,7 +586,10 @@ fn outline(export: &Export) -> Vec<crate::source::OptionPlace> {
 }
 
 /// Parses an already decoded source (its size is not checked again).
-pub fn read_source(source: SourceFile, options: ReadOptions) -> Result<ReadExport, ReadFailure> {
+pub(crate) fn read_source(
+    source: SourceFile,
+    options: ReadOptions,
+) -> Result<ReadExport, ReadFailure> {
     let format = options
         .format
         .or_else(|| InputFormat::from_extension(source.name()))

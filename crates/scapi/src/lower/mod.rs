@@ -81,7 +81,7 @@ pub enum ObjectLevel {
 impl ObjectLevel {
     /// The level GAX's export file name says (`CfgPerson_annex_<dbid>.cfg`,
     /// `CfgAgentGroup_annex_<dbid>.cfg`), if any.
-    pub fn from_file_name(path: &str) -> Option<ObjectLevel> {
+    pub(crate) fn from_file_name(path: &str) -> Option<ObjectLevel> {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
         if name.starts_with("CfgPerson_annex_") {
             Some(ObjectLevel::Person)

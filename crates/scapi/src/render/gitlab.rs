@@ -50,7 +50,7 @@ fn severity(s: Severity) -> &'static str {
 }
 
 /// The issues of a lint run.
-pub fn issues(files: &[FileDiagnostics]) -> Vec<Issue> {
+pub(crate) fn issues(files: &[FileDiagnostics]) -> Vec<Issue> {
     let mut out = Vec::new();
     for f in files {
         let keys = crate::baseline::keys(&f.source, &f.diagnostics);

@@ -127,7 +127,7 @@ pub struct LintSummary {
 }
 
 /// One diagnostic with its positions resolved against its file.
-pub fn json_diagnostic(source: &SourceFile, d: &Diagnostic) -> JsonDiagnostic {
+pub(crate) fn json_diagnostic(source: &SourceFile, d: &Diagnostic) -> JsonDiagnostic {
     let start = source.line_col(d.span.start);
     let end = source.line_col(d.span.end);
     // A finding about the whole file sits at the very start of it.
