@@ -33,8 +33,32 @@ fn is_pub(v: &Visibility) -> bool {
 }
 
 fn tokens(t: &impl ToTokens) -> String {
-    t.to_token_stream()
-        .to_string()
+    let text = t.to_token_stream().to_string();
+    // Attributes on fields (`#[source]`, `#[serde(…)]`) are not API.
+    let mut plain = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("# [") {
+        plain.push_str(&rest[..at]);
+        let after = &rest[at + 3..];
+        let mut depth = 1;
+        let mut end = after.len();
+        for (i, c) in after.char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = after[end..].trim_start();
+    }
+    plain.push_str(rest);
+    plain
         .replace(" ,", ",")
         .replace(" :: ", "::")
         .replace(":: ", "::")

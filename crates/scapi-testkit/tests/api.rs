@@ -12,6 +12,7 @@ const CRATES: &[&str] = &[
     "scapi",
     "scapi-redis",
     "scapi-wasm",
+    "scapi-lsp",
 ];
 
 fn main() {

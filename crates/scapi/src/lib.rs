@@ -112,6 +112,7 @@ pub mod baseline;
 pub mod diagnostic;
 pub mod fix;
 pub mod fmt;
+pub mod front;
 pub mod input;
 #[cfg(feature = "invariants")]
 pub mod invariants;

@@ -104,7 +104,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         read.bytes,
         &scapi::Options {
             size: read.size,
-            ..settings.options(&args.input, &args.file)
+            ..settings.options(args.input.options(), &args.file)
         },
     );
     let refused = c.has_errors();

@@ -78,6 +78,9 @@ pub enum CliError {
         #[source]
         source: scapi_redis::RedisStoreError,
     },
+    /// The language server could not run.
+    #[error("{0}")]
+    Lsp(#[from] scapi_lsp::LspError),
     /// The command line asks for something that cannot be done (an unknown
     /// rule, contradicting flags); the message says what and how.
     #[error("{0}")]
@@ -95,6 +98,7 @@ impl CliError {
             | CliError::NotUtf8 { .. }
             | CliError::Requests { .. }
             | CliError::Store { .. }
+            | CliError::Lsp(_)
             | CliError::ReadDirectory { .. }
             | CliError::StdinClosed
             | CliError::Write { .. }

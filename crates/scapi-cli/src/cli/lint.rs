@@ -125,7 +125,7 @@ fn lint_one(
     let name = display_name(path);
     let mut options = scapi::Options {
         size: read.size,
-        ..settings.options(&args.input, path)
+        ..settings.options(args.input.options(), path)
     };
     // A baseline matches every finding one by one, listed or not: past
     // `--max-per-rule` a closing count would hide new findings.
@@ -207,8 +207,8 @@ fn relative_to(baseline: &std::path::Path, path: &str) -> String {
     let Ok(cwd) = std::env::current_dir() else {
         return path.to_string();
     };
-    let file = super::config::normalize(&cwd.join(path));
-    let dir = super::config::normalize(&cwd.join(baseline));
+    let file = scapi::front::config::normalize(&cwd.join(path));
+    let dir = scapi::front::config::normalize(&cwd.join(baseline));
     match dir.parent().and_then(|d| file.strip_prefix(d).ok()) {
         Some(rel) if path != "-" => rel.to_string_lossy().into_owned(),
         _ => path.to_string(),

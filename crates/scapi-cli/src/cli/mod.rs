@@ -74,11 +74,11 @@ enum Command {
 pub struct InputArgs {
     /// The Configuration Server object the export belongs to (GAX file names
     /// `CfgPerson_annex_*` and `CfgAgentGroup_annex_*` are detected).
-    #[arg(long, value_enum)]
-    object: Option<Object>,
+    #[arg(long, value_parser = object_parser())]
+    object: Option<ObjectLevel>,
     /// Read the input as this format instead of detecting it.
-    #[arg(long, value_enum)]
-    input_format: Option<Format>,
+    #[arg(long, value_parser = input_format_parser())]
+    input_format: Option<InputFormat>,
     /// Refuse inputs larger than this many bytes.
     #[arg(long, default_value_t = scapi::input::DEFAULT_MAX_INPUT_BYTES, value_name = "BYTES")]
     max_input_bytes: u64,
@@ -101,10 +101,10 @@ impl Default for InputArgs {
 }
 
 impl InputArgs {
-    fn options(&self) -> scapi::Options {
+    pub fn options(&self) -> scapi::Options {
         scapi::Options {
-            format: self.input_format.map(Format::into),
-            object: self.object.map(Object::into),
+            format: self.input_format,
+            object: self.object,
             max_input_bytes: Some(self.max_input_bytes),
             max_per_rule: Some(
                 self.max_per_rule
@@ -163,38 +163,21 @@ fn overrides(m: &clap::ArgMatches) -> Result<Vec<(Code, Level)>, CliError> {
     Ok(o)
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Object {
-    Application,
-    Person,
-    AgentGroup,
+/// A value of `--object` or `--input-format`: the names the compiler's
+/// `FromStr` reads (the same in `scapi.toml` and the npm package), offered
+/// as the possible values of `--help` and completions.
+fn names<T>(all: [T; 3], name: fn(T) -> &'static str) -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(all.map(name))
 }
 
-impl From<Object> for ObjectLevel {
-    fn from(o: Object) -> ObjectLevel {
-        match o {
-            Object::Application => ObjectLevel::Application,
-            Object::Person => ObjectLevel::Person,
-            Object::AgentGroup => ObjectLevel::AgentGroup,
-        }
-    }
+fn object_parser() -> impl clap::builder::TypedValueParser<Value = ObjectLevel> {
+    use clap::builder::TypedValueParser;
+    names(ObjectLevel::ALL, ObjectLevel::as_str).try_map(|s| s.parse::<ObjectLevel>())
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Cfg,
-    Json,
-    Yaml,
-}
-
-impl From<Format> for InputFormat {
-    fn from(f: Format) -> InputFormat {
-        match f {
-            Format::Cfg => InputFormat::Cfg,
-            Format::Json => InputFormat::Json,
-            Format::Yaml => InputFormat::Yaml,
-        }
-    }
+fn input_format_parser() -> impl clap::builder::TypedValueParser<Value = InputFormat> {
+    use clap::builder::TypedValueParser;
+    names(InputFormat::ALL, InputFormat::as_str).try_map(|s| s.parse::<InputFormat>())
 }
 
 /// The command's verdict, as an exit code.

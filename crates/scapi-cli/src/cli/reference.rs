@@ -1,7 +1,8 @@
 //! Small reference commands: `requests`, `rule`, `schema`.
 
-use super::{Exit, error, print_stdout};
+use super::{CliError, Exit, print_stdout};
 use clap::ValueEnum;
+use scapi::front::RuleJson;
 use scapi::rules::Code;
 use scapi_policy::catalog::REQUESTS;
 use serde::Serialize;
@@ -55,10 +56,7 @@ enum SchemaKind {
 fn emit(text: &str) -> Exit {
     match print_stdout(text) {
         Ok(()) => Exit::Success,
-        Err(e) => {
-            error(e);
-            Exit::Unusable
-        }
+        Err(e) => e.report(),
     }
 }
 
@@ -109,34 +107,13 @@ pub fn requests(args: RequestsArgs) -> Exit {
     emit(&out)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RuleJson {
-    code: &'static str,
-    name: &'static str,
-    severity: &'static str,
-    summary: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    documentation: Option<&'static str>,
-}
-
-fn rule_json(c: Code, with_doc: bool) -> RuleJson {
-    RuleJson {
-        code: c.as_str(),
-        name: c.name(),
-        severity: c.default_severity().as_str(),
-        summary: c.summary(),
-        documentation: with_doc.then(|| c.doc()),
-    }
-}
-
 pub fn rule(args: RuleArgs) -> Exit {
     let Some(text) = args.code else {
         if args.format == TableFormat::Json {
             return emit(&to_json(
                 &Code::ALL
                     .iter()
-                    .map(|&c| rule_json(c, false))
+                    .map(|&c| RuleJson::of(c, false))
                     .collect::<Vec<_>>(),
             ));
         }
@@ -153,14 +130,12 @@ pub fn rule(args: RuleArgs) -> Exit {
         }
         return emit(&out);
     };
-    let Some(code) = Code::parse(&text) else {
-        error(format!(
-            "unknown rule `{text}`; `scapi rule` lists every rule"
-        ));
-        return Exit::Unusable;
+    let code = match scapi::front::rule(&text) {
+        Ok(code) => code,
+        Err(message) => return CliError::Usage(message).report(),
     };
     if args.format == TableFormat::Json {
-        return emit(&to_json(&rule_json(code, true)));
+        return emit(&to_json(&RuleJson::of(code, true)));
     }
     emit(&rule_page(code))
 }

@@ -40,6 +40,25 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
+    /// Every format, in the order usage messages list them.
+    pub const ALL: [InputFormat; 3] = [InputFormat::Cfg, InputFormat::Json, InputFormat::Yaml];
+}
+
+/// `cfg`, `json` or `yaml`, as every front end writes it (`--input-format`,
+/// the npm package's `format`); anything else is a usage error that says
+/// what to write.
+impl std::str::FromStr for InputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<InputFormat, String> {
+        InputFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not an export format; write `cfg`, `json` or `yaml`"))
+    }
+}
+
+impl InputFormat {
     /// `cfg`, `json` or `yaml`.
     pub fn as_str(self) -> &'static str {
         match self {

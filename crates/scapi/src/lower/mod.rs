@@ -79,6 +79,41 @@ pub enum ObjectLevel {
 }
 
 impl ObjectLevel {
+    /// Every level, in the order usage messages list them.
+    pub const ALL: [ObjectLevel; 3] = [
+        ObjectLevel::Application,
+        ObjectLevel::Person,
+        ObjectLevel::AgentGroup,
+    ];
+
+    /// `application`, `person` or `agent-group`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectLevel::Application => "application",
+            ObjectLevel::Person => "person",
+            ObjectLevel::AgentGroup => "agent-group",
+        }
+    }
+}
+
+/// `application`, `person` or `agent-group`, as every front end writes it
+/// (`--object`, `scapi.toml`, the npm package's `object`).
+impl std::str::FromStr for ObjectLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ObjectLevel, String> {
+        ObjectLevel::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not an object level; write `application`, `person` or `agent-group`"
+                )
+            })
+    }
+}
+
+impl ObjectLevel {
     /// The level GAX's export file name says (`CfgPerson_annex_<dbid>.cfg`,
     /// `CfgAgentGroup_annex_<dbid>.cfg`), if any.
     pub(crate) fn from_file_name(path: &str) -> Option<ObjectLevel> {

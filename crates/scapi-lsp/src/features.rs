@@ -2,9 +2,8 @@
 //! and formatting — each from the compiler (findings, fixes, rule pages,
 //! the request catalog, option docs, `fmt`), none computed a second way.
 
-use super::Analysis;
-use super::text::LineIndex;
-use crate::cli::config::Settings;
+use crate::Analysis;
+use crate::text::LineIndex;
 use lsp_server::ErrorCode;
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
@@ -14,6 +13,7 @@ use lsp_types::{
     Position, Range, TextEdit, Uri, WorkspaceEdit,
 };
 use scapi::diagnostic::{Applicability, Diagnostic, Severity};
+use scapi::front::config::Settings;
 use scapi_policy::catalog;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -183,9 +183,7 @@ pub fn code_actions(cx: &Context<'_>, p: CodeActionParams) -> Result<Value, Fail
                 .is_some_and(|f| f.applicability == Applicability::Safe)
         })
     {
-        let options = cx
-            .settings
-            .options(&crate::cli::InputArgs::default(), &cx.name);
+        let options = cx.settings.options(scapi::Options::default(), &cx.name);
         if let Ok(run) =
             scapi::fix::fix_file(&cx.name, cx.text.as_bytes().to_vec(), &options, false)
             && let Some(fixed) = &run.fixed_bytes
@@ -455,9 +453,7 @@ fn at_option_key(text: &str, offset: usize) -> bool {
 /// Formatting through `fmt`: cfg/ini exports only, and only one that
 /// compiles; otherwise an error with `fmt`'s reason.
 pub fn formatting(cx: &Context<'_>, _p: DocumentFormattingParams) -> Result<Value, Failure> {
-    let options = cx
-        .settings
-        .options(&crate::cli::InputArgs::default(), &cx.name);
+    let options = cx.settings.options(scapi::Options::default(), &cx.name);
     match scapi::fmt::format(&cx.name, cx.text.as_bytes(), &options) {
         Ok(f) if f.changed() => {
             let whole = cx.index.range(cx.text, 0, cx.text.len());

@@ -1,18 +1,29 @@
-//! `scapi lsp`: a Language Server (LSP 3.17 over stdio) for option exports
-//! — cfg, ini, JSON and YAML — on the compiler's own diagnostics, fixes,
-//! rule pages, request catalog and `fmt`.
+//! The language server of `scapi lsp`: LSP 3.17 over standard input and
+//! output for option exports — cfg, ini, JSON and YAML — on the compiler's
+//! own diagnostics, fixes, rule pages, request catalog and `fmt`, with the
+//! settings of `scapi.toml` ([`scapi::front::config`]).
 //!
 //! The main thread answers the editor; a worker thread compiles. A change
 //! is compiled after a short quiet time (the editor keeps typing), and a
 //! result for a version the editor has since changed is dropped, so a large
 //! export never holds up hover, completion or the next keystroke.
 
+#![forbid(unsafe_code)]
+// Tests may unwrap and index: a panic there is a failing test.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 mod features;
 mod text;
 mod transport;
 
-use super::config::{ConfigArgs, Settings};
-use super::{Exit, error};
 use crossbeam_channel::{Receiver, Sender, select, unbounded};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::{
@@ -20,26 +31,28 @@ use lsp_types::{
     HoverProviderCapability, InitializeResult, OneOf, ServerCapabilities, ServerInfo,
     TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
 };
+use scapi::front::config::Settings;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use text::LineIndex;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Talk LSP over standard input and output (the only transport; the
-    /// flag is accepted because clients pass it).
-    #[arg(long)]
-    stdio: bool,
-    #[command(flatten)]
-    config: ConfigArgs,
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LspError {
+    /// Standard input and output could not be set up for LSP.
+    #[error("cannot start the language server: {0}")]
+    Start(#[source] std::io::Error),
+    /// The compiler's thread could not be started.
+    #[error("cannot start the language server's compiler thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 /// How long a document must stay unchanged before it is compiled again.
 const QUIET: Duration = Duration::from_millis(150);
 
 /// A compilation of one version of a document.
-pub struct Analysis {
+pub(crate) struct Analysis {
     version: i32,
     /// The text it was made from.
     text: Arc<str>,
@@ -113,29 +126,18 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub fn run(args: Args) -> Exit {
-    let _ = args.stdio;
-    let settings = match super::config::settings(&args.config, None, None, &[]) {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
-    let (connection, transport) = match transport::stdio() {
-        Ok(c) => c,
-        Err(e) => {
-            error(format!("cannot start the language server: {e}"));
-            return Exit::Unusable;
-        }
-    };
+/// Serves the editor on standard input and output until it exits: `true`
+/// when it asked to shut down first (a clean exit), `false` when it went
+/// away without asking.
+pub fn run(settings: Settings) -> Result<bool, LspError> {
+    let (connection, transport) = transport::stdio().map_err(LspError::Start)?;
     let (jobs, job_queue) = unbounded::<Job>();
     let (results_sender, results) = unbounded::<(String, Arc<Analysis>)>();
     let worker_settings = settings.clone();
     let worker = std::thread::Builder::new()
         .name("scapi-lsp-compiler".into())
         .spawn(move || compile_loop(&job_queue, &results_sender, &worker_settings));
-    let Ok(worker) = worker else {
-        error("cannot start the language server's compiler thread");
-        return Exit::Unusable;
-    };
+    let worker = worker.map_err(LspError::Thread)?;
     let mut server = Server {
         connection,
         docs: HashMap::new(),
@@ -151,7 +153,7 @@ pub fn run(args: Args) -> Exit {
     drop(connection);
     let _ = worker.join();
     transport.join();
-    if clean { Exit::Success } else { Exit::Negative }
+    Ok(clean)
 }
 
 /// The worker: compiles the newest version of each document asked for.
@@ -168,7 +170,7 @@ fn compile_loop(
             newest.insert(more.key.clone(), more);
         }
         for (key, job) in newest {
-            let options = settings.options(&super::InputArgs::default(), &job.name);
+            let options = settings.options(scapi::Options::default(), &job.name);
             let compilation = scapi::compile(&job.name, job.text.as_bytes(), &options);
             let analysis = Analysis {
                 version: job.version,

@@ -1,0 +1,328 @@
+//! `scapi.toml`: the settings of `lint` and `compile` for a repository, and
+//! where each setting comes from (`scapi config` prints them). The
+//! command line, the language server and any other front end read it here.
+//!
+//! ```toml
+//! [lint]
+//! fail-level = "warning"        # error (default) or warning
+//! allow = ["SC0405"]            # codes or names
+//! warn = ["cleartext-origin"]
+//! deny = ["SC0207"]
+//! max-per-rule = 100
+//!
+//! [[lint.files]]                # the object kind of exports, by path
+//! path = "annexes/CfgPerson_*.cfg"
+//! object = "person"
+//! ```
+//!
+//! The file is `scapi.toml` or `.scapi.toml` in the current directory or the
+//! nearest one above it; `--config FILE` names it, `--isolated` ignores any.
+//! Paths in `[[lint.files]]` are globs relative to the file's directory.
+//! Command-line flags override it; an unknown key is an error.
+
+use crate::ObjectLevel;
+use crate::diagnostic::Severity;
+use crate::rules::Code;
+use crate::suppress::{Level, Overrides};
+use serde::Deserialize;
+use std::path::{Component, Path, PathBuf};
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDoc {
+    #[serde(default)]
+    lint: Option<Spanned<LintTable>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct LintTable {
+    fail_level: Option<Spanned<String>>,
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    warn: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
+    max_per_rule: Option<Spanned<usize>>,
+    #[serde(default)]
+    files: Vec<FileRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRule {
+    path: Spanned<String>,
+    object: Spanned<String>,
+}
+
+/// Where a setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Built in.
+    Default,
+    /// A line of the configuration file.
+    File(usize),
+    /// A command-line flag.
+    Flag(&'static str),
+}
+
+/// A path glob of `[[lint.files]]` and the object of the exports it matches.
+#[derive(Clone, Debug)]
+pub struct FileObject {
+    /// The glob as written.
+    pub pattern: String,
+    matcher: globset::GlobMatcher,
+    /// The object of the exports it matches.
+    pub object: ObjectLevel,
+    /// Its line in the file.
+    pub line: usize,
+}
+
+/// The effective settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The configuration file read, if any.
+    pub file: Option<PathBuf>,
+    /// Findings at or above it fail `lint`.
+    pub fail_level: (Severity, Source),
+    /// At most this many findings of one rule per file.
+    pub max_per_rule: (usize, Source),
+    /// Severity overrides, file first, then flags (the last wins).
+    pub overrides: Vec<(Code, Level, Source)>,
+    /// Objects by path.
+    pub files: Vec<FileObject>,
+}
+
+impl Settings {
+    /// The settings without a configuration file or flags.
+    pub fn defaults() -> Settings {
+        Settings {
+            file: None,
+            fail_level: (Severity::Error, Source::Default),
+            max_per_rule: (crate::diagnostic::DEFAULT_MAX_PER_RULE, Source::Default),
+            overrides: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// The overrides to apply.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides::new();
+        for (code, level, _) in &self.overrides {
+            o.set(*code, *level);
+        }
+        o
+    }
+
+    /// The compile options of the export at `path`: `base` (the flags),
+    /// with its object if it has one, else the object `[[lint.files]]`
+    /// gives it; the limit per rule and the overrides of these settings.
+    pub fn options(&self, base: crate::Options, path: &str) -> crate::Options {
+        crate::Options {
+            object: base.object.or_else(|| self.object_of(path)),
+            max_per_rule: Some(self.max_per_rule.0),
+            overrides: self.overrides(),
+            ..base
+        }
+    }
+
+    /// The object `[[lint.files]]` gives an export, if a glob matches it.
+    pub fn object_of(&self, path: &str) -> Option<ObjectLevel> {
+        let dir = self.file.as_ref()?.parent()?;
+        let cwd = std::env::current_dir().ok()?;
+        let full = normalize(&cwd.join(path));
+        let relative = full.strip_prefix(normalize(&cwd.join(dir))).ok()?;
+        self.files
+            .iter()
+            .find(|f| f.matcher.is_match(relative))
+            .map(|f| f.object)
+    }
+}
+
+/// `a/./b/../c` as `a/c`, without asking the file system.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The configuration file that applies: `explicit` (`--config`), none when
+/// `isolated`, else `scapi.toml` or
+/// `.scapi.toml` in the current directory or the nearest above it.
+pub fn find(explicit: Option<&Path>, isolated: bool) -> Result<Option<PathBuf>, String> {
+    if isolated {
+        return Ok(None);
+    }
+    if let Some(p) = explicit {
+        return Ok(Some(p.to_path_buf()));
+    }
+    let Ok(mut dir) = std::env::current_dir() else {
+        return Ok(None);
+    };
+    loop {
+        let found: Vec<PathBuf> = ["scapi.toml", ".scapi.toml"]
+            .iter()
+            .map(|n| dir.join(n))
+            .filter(|p| p.is_file())
+            .collect();
+        match found.as_slice() {
+            [] => {}
+            [one] => return Ok(Some(one.clone())),
+            _ => {
+                return Err(format!(
+                    "both `scapi.toml` and `.scapi.toml` are in `{}`; keep one",
+                    dir.display()
+                ));
+            }
+        }
+        if !dir.pop() {
+            return Ok(None);
+        }
+    }
+}
+
+/// A configuration error at a place of the file, drawn with its snippet.
+#[derive(Clone, Debug)]
+pub struct Located {
+    /// The bytes it is about.
+    pub range: std::ops::Range<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// The label under the bytes.
+    pub label: &'static str,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+fn at<T>(s: &Spanned<T>, message: String, label: &'static str, help: Option<String>) -> Located {
+    Located {
+        range: s.span(),
+        message,
+        label,
+        help,
+    }
+}
+
+/// The 1-based lines of a text's offsets, found by a binary search over
+/// its line starts (counted once): reading a list of 100,000 rules stays
+/// linear.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Lines {
+        Lines(memchr::memchr_iter(b'\n', text.as_bytes()).collect())
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.0.partition_point(|&nl| nl < offset) + 1
+    }
+}
+
+fn rule(name: &Spanned<String>) -> Result<Code, Located> {
+    let code = Code::parse(name.get_ref()).ok_or_else(|| {
+        at(
+            name,
+            format!("unknown rule `{}`", name.get_ref()),
+            "not a rule",
+            Some("`scapi rule` lists every rule".into()),
+        )
+    })?;
+    if !crate::suppress::can_be_silenced(code) {
+        return Err(at(
+            name,
+            format!("`{code}` cannot be allowed or re-graded"),
+            "reports an unreadable file or a suppression",
+            None,
+        ));
+    }
+    Ok(code)
+}
+
+/// Reads a configuration file into settings (before flags).
+pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
+    let doc: FileDoc = toml::from_str(text).map_err(|e| Located {
+        range: e.span().unwrap_or(0..0),
+        message: e.message().trim_end().replace('\n', "; "),
+        label: "here",
+        help: Some(
+            "the keys are `[lint]` `fail-level`, `allow`, `warn`, `deny`, `max-per-rule` and `[[lint.files]]` `path`, `object`".into(),
+        ),
+    })?;
+    let mut s = Settings {
+        file: Some(path.to_path_buf()),
+        fail_level: (Severity::Error, Source::Default),
+        max_per_rule: (crate::diagnostic::DEFAULT_MAX_PER_RULE, Source::Default),
+        overrides: Vec::new(),
+        files: Vec::new(),
+    };
+    let Some(lint) = doc.lint.map(Spanned::into_inner) else {
+        return Ok(s);
+    };
+    let lines = Lines::of(text);
+    let line = |r: std::ops::Range<usize>| Source::File(lines.line_of(r.start));
+    if let Some(f) = &lint.fail_level {
+        let level = match f.get_ref().as_str() {
+            "error" => Severity::Error,
+            "warning" => Severity::Warning,
+            other => {
+                return Err(at(
+                    f,
+                    format!("`{other}` is not a fail level"),
+                    "expected `error` or `warning`",
+                    None,
+                ));
+            }
+        };
+        s.fail_level = (level, line(f.span()));
+    }
+    if let Some(n) = &lint.max_per_rule {
+        s.max_per_rule = (*n.get_ref(), line(n.span()));
+    }
+    for (list, level) in [
+        (&lint.allow, Level::Allow),
+        (&lint.warn, Level::Warn),
+        (&lint.deny, Level::Deny),
+    ] {
+        for name in list {
+            s.overrides.push((rule(name)?, level, line(name.span())));
+        }
+    }
+    for f in &lint.files {
+        let object = f.object.get_ref().parse::<ObjectLevel>().map_err(|_| {
+            at(
+                &f.object,
+                format!("`{}` is not an object kind", f.object.get_ref()),
+                "expected `application`, `person` or `agent-group`",
+                None,
+            )
+        })?;
+        let glob = globset::GlobBuilder::new(f.path.get_ref())
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                at(
+                    &f.path,
+                    format!("`{}` is not a path glob: {}", f.path.get_ref(), e.kind()),
+                    "here",
+                    None,
+                )
+            })?;
+        s.files.push(FileObject {
+            pattern: f.path.get_ref().clone(),
+            matcher: glob.compile_matcher(),
+            object,
+            line: lines.line_of(f.path.span().start),
+        });
+    }
+    Ok(s)
+}
