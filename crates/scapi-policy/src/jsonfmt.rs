@@ -11,6 +11,14 @@
 //! of byte ranges, and laid out: every scalar and key is copied as written.
 //! The tree is at most [`crate::rawjson::MAX_DEPTH`] deep, so the printer's
 //! recursion is bounded.
+//!
+//! **One output layer.** Every document scapi writes goes through here: a
+//! small one whole ([`to_string`]), a large one through a [`Streamer`] —
+//! the text before its one large array, the items one at a time, the text
+//! after — so a report of a million decisions is never held. An item is
+//! laid out from its serialization, or, on a hot path, written directly
+//! with the same layout rules ([`push_object`], [`push_strings`],
+//! [`push_raw`]).
 
 use serde::Serialize;
 use std::io::{self, Write};
@@ -41,12 +49,188 @@ where
     I: Serialize,
     W: Write,
 {
-    let Some(split) = Split::of(doc, pointer) else {
+    let Some(mut s) = Streamer::begin(&mut *out, doc, pointer) else {
         return out.write_all(to_string(doc).as_bytes());
     };
-    out.write_all(split.head.as_bytes())?;
-    write_array(out, split.depth, items)?;
-    out.write_all(split.tail.as_bytes())
+    for item in items {
+        s.item(&item)?;
+    }
+    s.finish()
+}
+
+/// Write the buffer to the output when it holds this much.
+const FLUSH_AT: usize = 60 * 1024;
+
+/// A document being written around its one large array: [`begin`]
+/// (the text before the array), [`item`] or [`item_with`] for each
+/// element, then [`finish`] (the text after). The output is buffered; a
+/// document [`abort`]ed before anything reached the output leaves none.
+///
+/// [`begin`]: Streamer::begin
+/// [`item`]: Streamer::item
+/// [`item_with`]: Streamer::item_with
+/// [`finish`]: Streamer::finish
+/// [`abort`]: Streamer::abort
+pub struct Streamer<W: Write> {
+    out: W,
+    split: Split,
+    buf: Vec<u8>,
+    first: bool,
+    begun: bool,
+}
+
+impl<W: Write> Streamer<W> {
+    /// Starts `doc`, whose array at `pointer` (a JSON pointer) is to be
+    /// streamed; `None` when there is no array there.
+    pub fn begin<T: Serialize>(out: W, doc: &T, pointer: &str) -> Option<Streamer<W>> {
+        let split = Split::of(doc, pointer)?;
+        let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+        buf.extend_from_slice(split.head.as_bytes());
+        Some(Streamer {
+            out,
+            split,
+            buf,
+            first: true,
+            begun: false,
+        })
+    }
+
+    /// One element, laid out from its serialization.
+    pub fn item<I: Serialize + ?Sized>(&mut self, item: &I) -> io::Result<()> {
+        let compact = serde_json::to_string(item).map_err(io::Error::other)?;
+        self.item_with(|out, depth| push_raw(out, &compact, depth))
+    }
+
+    /// One element written by `write` at a depth (it writes the value only,
+    /// with the layout rules of this module).
+    pub fn item_with(&mut self, write: impl FnOnce(&mut Vec<u8>, usize)) -> io::Result<()> {
+        self.buf
+            .extend_from_slice(if self.first { b"[\n" } else { b",\n" });
+        self.first = false;
+        push_pad(&mut self.buf, self.split.depth + 1);
+        write(&mut self.buf, self.split.depth + 1);
+        if self.buf.len() >= FLUSH_AT {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+            self.begun = true;
+        }
+        Ok(())
+    }
+
+    /// Ends the array and writes the rest of the document as it was begun.
+    pub fn finish(self) -> io::Result<()> {
+        let tail = self.split.tail.clone();
+        self.finish_with_tail(&tail)
+    }
+
+    /// Ends the array and writes the rest of `doc` (the document begun,
+    /// with what only the items decided, such as a summary), split at the
+    /// same `pointer`.
+    pub fn finish_with<T: Serialize>(self, doc: &T, pointer: &str) -> io::Result<()> {
+        let split = Split::of(doc, pointer)
+            .ok_or_else(|| io::Error::other("the document has no array to stream"))?;
+        self.finish_with_tail(&split.tail)
+    }
+
+    fn finish_with_tail(mut self, tail: &str) -> io::Result<()> {
+        if self.first {
+            self.buf.extend_from_slice(b"[]");
+        } else {
+            self.buf.push(b'\n');
+            push_pad(&mut self.buf, self.split.depth);
+            self.buf.push(b']');
+        }
+        self.buf.extend_from_slice(tail.as_bytes());
+        self.out.write_all(&self.buf)?;
+        self.out.flush()
+    }
+
+    /// Stops early. A document nothing of which reached the output is
+    /// dropped (an error found early prints nothing); one that has begun is
+    /// written out to where it stopped.
+    pub fn abort(mut self) -> io::Result<()> {
+        if self.begun {
+            self.out.write_all(&self.buf)?;
+        }
+        self.buf.clear();
+        self.out.flush()
+    }
+}
+
+/// A scalar written directly ([`push_object`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Scalar<'a> {
+    /// `null`.
+    Null,
+    /// A whole number.
+    Num(usize),
+    /// A string, escaped as JSON.
+    Str(&'a str),
+}
+
+impl Scalar<'_> {
+    /// Its printed length.
+    fn len(self) -> usize {
+        match self {
+            Scalar::Null => 4,
+            Scalar::Num(n) => n.checked_ilog10().map_or(1, |d| d as usize + 1),
+            Scalar::Str(s) => json_len(s),
+        }
+    }
+
+    /// Writes it.
+    pub fn push(self, out: &mut Vec<u8>) {
+        match self {
+            Scalar::Null => out.extend_from_slice(b"null"),
+            Scalar::Num(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Scalar::Str(s) => push_json_str(out, s),
+        }
+    }
+}
+
+/// An object of scalars at `depth`, laid out as [`to_string`] lays it out:
+/// on one line when short, else one field per line.
+pub fn push_object(out: &mut Vec<u8>, fields: &[(&str, Scalar<'_>)], depth: usize) {
+    let inline: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+    if fields.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else if inline <= INLINE_MAX {
+        out.push(b'{');
+        for (i, (k, v)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            push_json_str(out, k);
+            out.extend_from_slice(b": ");
+            v.push(out);
+        }
+        out.push(b'}');
+    } else {
+        out.extend_from_slice(b"{\n");
+        for (i, (k, v)) in fields.iter().enumerate() {
+            push_pad(out, depth + 1);
+            push_json_str(out, k);
+            out.extend_from_slice(b": ");
+            v.push(out);
+            out.extend_from_slice(if i + 1 < fields.len() { b",\n" } else { b"\n" });
+        }
+        push_pad(out, depth);
+        out.push(b'}');
+    }
+}
+
+/// An array of strings, on one line as [`to_string`] writes it.
+pub fn push_strings(out: &mut Vec<u8>, items: &[String]) {
+    out.push(b'[');
+    for (i, k) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        push_json_str(out, k);
+    }
+    out.push(b']');
 }
 
 /// A document printed around one array: the text before it, the text
@@ -87,35 +271,6 @@ impl Split {
 /// Stands for the streamed array; it cannot occur in a printed document,
 /// since a NUL is always escaped there.
 const MARKER: &str = "\u{0}scapi:streamed-array\u{0}";
-
-/// Prints an array of objects or arrays at `depth`, item by item, exactly
-/// as [`to_string`] prints it inside a document.
-pub fn write_array<I: Serialize, W: Write>(
-    out: &mut W,
-    depth: usize,
-    items: impl IntoIterator<Item = I>,
-) -> io::Result<()> {
-    let mut items = items.into_iter().peekable();
-    if items.peek().is_none() {
-        return out.write_all(b"[]");
-    }
-    out.write_all(b"[\n")?;
-    let mut buf = Vec::new();
-    while let Some(item) = items.next() {
-        buf.clear();
-        push_pad(&mut buf, depth + 1);
-        let compact = serde_json::to_string(&item).map_err(io::Error::other)?;
-        push_raw(&mut buf, &compact, depth + 1);
-        buf.extend_from_slice(if items.peek().is_some() {
-            b",\n"
-        } else {
-            b"\n"
-        });
-        out.write_all(&buf)?;
-    }
-    out.write_all("  ".repeat(depth).as_bytes())?;
-    out.write_all(b"]")
-}
 
 /// Writes a string as a JSON string into `out`.
 pub fn push_json_str(out: &mut Vec<u8>, s: &str) {

@@ -4,6 +4,9 @@
 use super::replay::{Decided, Summary};
 use super::requests::*;
 use scapi_policy::decision::Outcome;
+use scapi_policy::jsonfmt::{
+    Scalar, Streamer, push_json_str, push_object, push_pad, push_raw, push_strings,
+};
 use std::io::Write;
 
 /// How [`run`](super::run) writes its report.
@@ -28,14 +31,10 @@ pub(super) trait Printer {
 /// Flush the buffer to the output when it holds this much.
 const FLUSH_AT: usize = 60 * 1024;
 
-/// The JSON report, printed as `jsonfmt` lays documents out.
+/// The JSON report, streamed through `jsonfmt`'s [`Streamer`].
 pub(super) struct JsonPrinter<'w, W: Write> {
-    out: &'w mut W,
-    buf: Vec<u8>,
-    depth: usize,
-    first: bool,
-    /// Whether some of the report is on the output already.
-    begun: bool,
+    /// `None` once finished or aborted.
+    doc: Option<Streamer<&'w mut W>>,
 }
 
 /// The report document with no decisions: its text around the array.
@@ -48,120 +47,34 @@ fn document(summary: &Summary) -> serde_json::Value {
     serde_json::json!({"schemaVersion": 1, "decisions": [], "summary": s})
 }
 
-fn split(summary: &Summary) -> std::io::Result<scapi_policy::jsonfmt::Split> {
-    scapi_policy::jsonfmt::Split::of(&document(summary), "/decisions")
-        .ok_or_else(|| std::io::Error::other("the eval document has no decisions"))
-}
-
 impl<'w, W: Write> JsonPrinter<'w, W> {
     pub(super) fn new(out: &'w mut W) -> std::io::Result<JsonPrinter<'w, W>> {
-        let head = split(&Summary::default())?;
-        let mut buf = Vec::with_capacity(64 * 1024);
-        buf.extend_from_slice(head.head.as_bytes());
-        Ok(JsonPrinter {
-            out,
-            buf,
-            depth: head.depth,
-            first: true,
-            begun: false,
-        })
+        let doc = Streamer::begin(out, &document(&Summary::default()), "/decisions")
+            .ok_or_else(|| std::io::Error::other("the eval document has no decisions"))?;
+        Ok(JsonPrinter { doc: Some(doc) })
     }
 }
 
 impl<W: Write> Printer for JsonPrinter<'_, W> {
     fn decision(&mut self, _: &Item, d: &Decided<'_>) -> std::io::Result<()> {
-        self.buf
-            .extend_from_slice(if self.first { b"[\n" } else { b",\n" });
-        self.first = false;
-        scapi_policy::jsonfmt::push_pad(&mut self.buf, self.depth + 1);
-        push_decision(&mut self.buf, d, self.depth + 1);
-        if self.buf.len() >= FLUSH_AT {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-            self.begun = true;
+        match &mut self.doc {
+            Some(doc) => doc.item_with(|out, depth| push_decision(out, d, depth)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn finish(&mut self, summary: &Summary) -> std::io::Result<()> {
-        if self.first {
-            self.buf.extend_from_slice(b"[]");
-        } else {
-            self.buf.push(b'\n');
-            scapi_policy::jsonfmt::push_pad(&mut self.buf, self.depth);
-            self.buf.push(b']');
+        match self.doc.take() {
+            Some(doc) => doc.finish_with(&document(summary), "/decisions"),
+            None => Ok(()),
         }
-        self.buf.extend_from_slice(split(summary)?.tail.as_bytes());
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.flush()
     }
 
     fn abort(&mut self) -> std::io::Result<()> {
-        if self.begun {
-            self.out.write_all(&self.buf)?;
+        match self.doc.take() {
+            Some(doc) => doc.abort(),
+            None => Ok(()),
         }
-        self.buf.clear();
-        self.out.flush()
-    }
-}
-
-/// A scalar of the report, borrowed.
-#[derive(Clone, Copy)]
-enum Scalar<'a> {
-    Null,
-    Num(usize),
-    Str(&'a str),
-}
-
-impl Scalar<'_> {
-    fn len(self) -> usize {
-        match self {
-            Scalar::Null => 4,
-            Scalar::Num(n) => n.checked_ilog10().map_or(1, |d| d as usize + 1),
-            Scalar::Str(s) => scapi_policy::jsonfmt::json_len(s),
-        }
-    }
-
-    fn push(self, out: &mut Vec<u8>) {
-        match self {
-            Scalar::Null => out.extend_from_slice(b"null"),
-            Scalar::Num(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Scalar::Str(s) => scapi_policy::jsonfmt::push_json_str(out, s),
-        }
-    }
-}
-
-/// An object of scalars, laid out as `jsonfmt` lays it out: on one line
-/// when short, else one field per line.
-fn push_scalar_object(out: &mut Vec<u8>, fields: &[(&str, Scalar<'_>)], depth: usize) {
-    let inline: usize = fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
-    if fields.is_empty() {
-        out.extend_from_slice(b"{}");
-    } else if inline <= scapi_policy::jsonfmt::INLINE_MAX {
-        out.push(b'{');
-        for (i, (k, v)) in fields.iter().enumerate() {
-            if i > 0 {
-                out.extend_from_slice(b", ");
-            }
-            scapi_policy::jsonfmt::push_json_str(out, k);
-            out.extend_from_slice(b": ");
-            v.push(out);
-        }
-        out.push(b'}');
-    } else {
-        out.extend_from_slice(b"{\n");
-        for (i, (k, v)) in fields.iter().enumerate() {
-            scapi_policy::jsonfmt::push_pad(out, depth + 1);
-            scapi_policy::jsonfmt::push_json_str(out, k);
-            out.extend_from_slice(b": ");
-            v.push(out);
-            out.extend_from_slice(if i + 1 < fields.len() { b",\n" } else { b"\n" });
-        }
-        scapi_policy::jsonfmt::push_pad(out, depth);
-        out.push(b'}');
     }
 }
 
@@ -186,7 +99,7 @@ fn push_decision(out: &mut Vec<u8>, d: &Decided<'_>, depth: usize) {
         if let Some(x) = d.mismatch {
             head.push(("expected", Scalar::Str(x.as_str())));
         }
-        push_scalar_object(out, &head, depth);
+        push_object(out, &head, depth);
         return;
     }
     // Not all scalars: one field per line.
@@ -194,8 +107,8 @@ fn push_decision(out: &mut Vec<u8>, d: &Decided<'_>, depth: usize) {
         if !first {
             out.extend_from_slice(b",\n");
         }
-        scapi_policy::jsonfmt::push_pad(out, depth + 1);
-        scapi_policy::jsonfmt::push_json_str(out, key);
+        push_pad(out, depth + 1);
+        push_json_str(out, key);
         out.extend_from_slice(b": ");
     };
     out.extend_from_slice(b"{\n");
@@ -206,7 +119,7 @@ fn push_decision(out: &mut Vec<u8>, d: &Decided<'_>, depth: usize) {
     field(out, "entry", false);
     match d.entry {
         None => out.extend_from_slice(b"null"),
-        Some(e) => push_scalar_object(
+        Some(e) => push_object(
             out,
             &[
                 ("origin", Scalar::Str(e.origin)),
@@ -217,7 +130,7 @@ fn push_decision(out: &mut Vec<u8>, d: &Decided<'_>, depth: usize) {
     }
     if let Some(r) = &d.result {
         field(out, "result", false);
-        push_scalar_object(
+        push_object(
             out,
             &[
                 ("errorMessage", Scalar::Str(&r.error_message)),
@@ -232,32 +145,21 @@ fn push_decision(out: &mut Vec<u8>, d: &Decided<'_>, depth: usize) {
     }
     if !d.denied_keys.is_empty() {
         field(out, "deniedKeys", false);
-        push_string_array(out, &d.denied_keys);
+        push_strings(out, &d.denied_keys);
     }
     if let Some(ev) = &d.event {
         field(out, "event", false);
-        scapi_policy::jsonfmt::push_raw(out, ev, depth + 1);
+        push_raw(out, ev, depth + 1);
         field(out, "removedKeys", false);
-        push_string_array(out, &d.removed_keys);
+        push_strings(out, &d.removed_keys);
     }
     if let Some(x) = d.mismatch {
         field(out, "expected", false);
         Scalar::Str(x.as_str()).push(out);
     }
     out.push(b'\n');
-    scapi_policy::jsonfmt::push_pad(out, depth);
+    push_pad(out, depth);
     out.push(b'}');
-}
-
-fn push_string_array(out: &mut Vec<u8>, items: &[String]) {
-    out.push(b'[');
-    for (i, k) in items.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        scapi_policy::jsonfmt::push_json_str(out, k);
-    }
-    out.push(b']');
 }
 
 /// The widest a cell of the human table gets, in characters.
