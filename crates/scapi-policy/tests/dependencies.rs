@@ -46,6 +46,19 @@ fn linked(features: &[&str]) -> BTreeSet<String> {
 fn a_broker_links_at_most_25_crates_and_no_compiler() {
     let crates = linked(&[]);
     assert!(crates.len() <= 25, "{} crates: {crates:?}", crates.len());
+    // The documents say how many, truly.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let n = crates.len();
+    assert!(
+        readme.contains(&format!("`idna` — {n} crates in all")),
+        "the README's library table must say {n} crates"
+    );
+    let architecture = std::fs::read_to_string(format!("{root}/ARCHITECTURE.md")).unwrap();
+    assert!(
+        architecture.contains(&format!("lists {n} crates")),
+        "ARCHITECTURE.md must say {n} crates"
+    );
     for banned in [
         "clap",
         "miette",
