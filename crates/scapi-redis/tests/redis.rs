@@ -1,5 +1,5 @@
 //! The fleet store against a real `redis-server` (never a mock): the
-//! script equals the limiter's `step`, eval decides alike, a fleet of
+//! script equals the limiter's `step` (eval cases: `cases.rs`), a fleet of
 //! processes admits exactly the limit, failures are decisions, keys expire
 //! and sessions end cleanly, and a Cluster keeps one client in one slot.
 #![allow(
@@ -223,47 +223,6 @@ fn a_locked_server_refuses_at_connect_and_keeps_the_secret() {
     let admitted = CounterStore::admit(&store, key, limit(1, 30), At::Now).unwrap();
     assert_eq!(admitted, Admission::Admitted);
     assert!(!format!("{store:?}").contains("s3cret"));
-}
-
-/// Every eval case decides the same through Redis as in memory.
-
-#[test]
-fn eval_cases_decide_alike_in_redis() {
-    if !redis() {
-        return;
-    }
-    let server = Server::start();
-    let mut n = 0;
-    for dir in scapi_testkit::cases("eval") {
-        let policy = scapi_testkit::policy_of(&scapi_testkit::find_input(&dir, "policy").unwrap());
-        let requests = scapi_testkit::find_input(&dir, "requests").unwrap();
-        let text = std::fs::read_to_string(&requests).unwrap();
-        let format =
-            scapi_tools::eval::RequestsFormat::detect(requests.to_str().unwrap(), text.as_bytes());
-        let items = scapi_tools::eval::parse_items(&text, format).unwrap();
-        let limiter = RateLimiter::with_store(
-            policy.rate_limits().clone(),
-            store(&server, FailureMode::Closed),
-        );
-        let mut out = Vec::new();
-        scapi_tools::eval::run(
-            &policy,
-            &limiter,
-            items.into_iter().map(Ok),
-            scapi_tools::eval::ReportFormat::Json,
-            &mut out,
-            &mut |_| {},
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            std::fs::read_to_string(dir.join("expected.json")).unwrap(),
-            "{}",
-            dir.display()
-        );
-        n += 1;
-    }
-    assert!(n >= 10);
 }
 
 /// One broker process of the fleet test: 4 threads admitting the same
