@@ -7,7 +7,7 @@ use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 fn compilation(bytes: Vec<u8>, options: Option<String>) -> Result<scapi::Compilation, JsValue> {
-    let o = LintOptions::from_json(options.as_deref()).map_err(|m| error("usage", m))?;
+    let o = LintOptions::from_json(options.as_deref()).map_err(|e| error("usage", e))?;
     Ok(scapi::compile_vec(&o.file_name, bytes, &o.options))
 }
 
@@ -38,7 +38,7 @@ pub fn rules() -> String {
 /// --format json` prints it; throws code `usage` for an unknown rule.
 #[wasm_bindgen]
 pub fn rule(code: &str) -> Result<String, JsValue> {
-    let c = front::rule(code).map_err(|m| error("usage", m))?;
+    let c = front::rule(code).map_err(|e| error("usage", e))?;
     Ok(serde_json::to_string(&RuleJson::of(c, true)).unwrap_or_default())
 }
 

@@ -1,7 +1,7 @@
 //! `scapi compile FILE [-o OUT]`
 
 use super::{
-    CliError, Exit, InputArgs, SeverityArgs, display_name, eprint_diagnostics, error, read_input,
+    CliError, Exit, InputArgs, SeverityArgs, display_name, eprint_diagnostics, read_input,
     write_atomically_with, write_stdout,
 };
 use clap::ValueEnum;
@@ -93,10 +93,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     };
     let read = match read_input(&args.file, args.input.max_input_bytes) {
         Ok(r) => r,
-        Err(msg) => {
-            error(msg);
-            return Exit::Unusable;
-        }
+        Err(e) => return e.report(),
     };
     let name = display_name(&args.file);
     let c = scapi::compile_vec(
@@ -119,8 +116,11 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         Some(p) if !refused => p,
         _ if unreadable => return Exit::Unusable,
         _ => {
-            error(format!("`{name}` has errors; not compiled"));
-            return Exit::Negative;
+            return CliError::HasErrors {
+                path: name.to_string(),
+                what: "not compiled".into(),
+            }
+            .report();
         }
     };
     // Streamed: a policy of a million origins is never one document in
@@ -135,9 +135,6 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     };
     match written {
         Ok(()) => Exit::Success,
-        Err(e) => {
-            error(e);
-            Exit::Unusable
-        }
+        Err(e) => e.report(),
     }
 }

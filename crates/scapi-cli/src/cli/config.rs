@@ -20,7 +20,7 @@
 //! Paths in `[[lint.files]]` are globs relative to the file's directory.
 //! Command-line flags override it; an unknown key is an error.
 
-use super::{Exit, HumanOrJson as Format, SeverityArgs, error, print_stdout, stderr_style};
+use super::{Exit, HumanOrJson as Format, SeverityArgs, print_stdout, stderr_style};
 use scapi::diagnostic::Severity;
 pub use scapi::front::config::Settings;
 use scapi::front::config::{Source, find, read};
@@ -49,10 +49,7 @@ pub fn settings(
     flags: &[(Code, Level)],
 ) -> Result<Settings, Exit> {
     let mut s = match find(config.config.as_deref(), config.isolated) {
-        Err(e) => {
-            error(e);
-            return Err(Exit::Unusable);
-        }
+        Err(e) => return Err(super::CliError::Config(e).report()),
         Ok(None) => Settings::defaults(),
         Ok(Some(path)) => {
             let text = match std::fs::read_to_string(&path) {
@@ -204,9 +201,6 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     };
     match print_stdout(&text) {
         Ok(()) => Exit::Success,
-        Err(e) => {
-            error(e);
-            Exit::Unusable
-        }
+        Err(e) => e.report(),
     }
 }

@@ -24,10 +24,56 @@ pub enum CliError {
         #[source]
         source: io::Error,
     },
-    /// An input over the size limit that must be read whole; the message
-    /// gives its size and how to get past the limit.
-    #[error("{0}")]
-    TooLarge(String),
+    /// A requests file over the size limit that must be read whole (a JSON
+    /// array or a YAML list): its size (`None`: standard input, more than
+    /// the limit) and the limit.
+    #[error(
+        "`{path}` is {}, over the limit of {}; JSON Lines are read as they stream, a JSON array or YAML list whole (raise `--max-input-bytes`, or write one item per line)",
+        size.map_or_else(|| format!("more than {}", scapi::input::byte_count(*limit)), scapi::input::byte_count),
+        scapi::input::byte_count(*limit)
+    )]
+    TooLarge {
+        path: String,
+        size: Option<u64>,
+        limit: u64,
+    },
+    /// An export with errors, which the command refuses to use (exit 1):
+    /// `what` says what was not done.
+    #[error("`{path}` has errors; {what}")]
+    HasErrors { path: String, what: String },
+    /// `lint --fix` of something that is not a regular file.
+    #[error(
+        "`{path}` is not a regular file; `--fix` rewrites files in place (`--fix -` fixes standard input)"
+    )]
+    NotRegularFile { path: String },
+    /// `fmt` could not format an export.
+    #[error("`{path}`: {source}")]
+    Format {
+        path: String,
+        #[source]
+        source: scapi::fmt::FmtError,
+    },
+    /// `lint --fix` refused to write a file (it stays as it was).
+    #[error("`{path}`: {source}")]
+    FixRefused {
+        path: String,
+        #[source]
+        source: scapi::fix::FixRunError,
+    },
+    /// A baseline that cannot be used.
+    #[error("`{path}`: {source}")]
+    Baseline {
+        path: String,
+        #[source]
+        source: scapi::baseline::BaselineError,
+    },
+    /// Where the configuration is cannot be told (two files in one
+    /// directory).
+    #[error(transparent)]
+    Config(#[from] scapi::front::config::ConfigError),
+    /// A rule name that cannot be used (`--allow`, `scapi rule`).
+    #[error(transparent)]
+    Rule(#[from] scapi::front::RuleError),
     /// A text input that is not UTF-8.
     #[error("`{path}` is not UTF-8 text")]
     NotUtf8 { path: String },
@@ -94,7 +140,13 @@ impl CliError {
         match self {
             CliError::Read { .. }
             | CliError::ReadBaseline { .. }
-            | CliError::TooLarge(_)
+            | CliError::TooLarge { .. }
+            | CliError::NotRegularFile { .. }
+            | CliError::Format { .. }
+            | CliError::FixRefused { .. }
+            | CliError::Baseline { .. }
+            | CliError::Config(_)
+            | CliError::Rule(_)
             | CliError::NotUtf8 { .. }
             | CliError::Requests { .. }
             | CliError::Store { .. }
@@ -107,6 +159,7 @@ impl CliError {
             | CliError::Stdout { .. }
             | CliError::Policy { .. }
             | CliError::Usage(_) => Exit::Unusable,
+            CliError::HasErrors { .. } => Exit::Negative,
         }
     }
 

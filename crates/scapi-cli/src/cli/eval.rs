@@ -1,8 +1,8 @@
 //! `scapi eval POLICY REQUESTS` and `scapi explain POLICY --origin ORIGIN`.
 
 use super::{
-    CliError, Exit, HumanOrJson as Format, InputArgs, display_name, error, load_policy,
-    print_stdout, write_stdout,
+    CliError, Exit, HumanOrJson as Format, InputArgs, display_name, load_policy, print_stdout,
+    write_stdout,
 };
 use clap::ValueEnum;
 use scapi_tools::eval::{self, Item, ItemError, JsonLines, ReportFormat, RequestsFormat, RunError};
@@ -39,15 +39,15 @@ pub struct Args {
 }
 
 /// `--store`: a Redis URL.
-fn redis_url(s: &str) -> Result<(), String> {
+fn redis_url(s: &str) -> Result<(), CliError> {
     let known = ["redis://", "rediss://", "redis+unix://", "unix://"];
     if known.iter().any(|k| s.starts_with(k)) {
         Ok(())
     } else {
-        Err(format!(
+        Err(CliError::Usage(format!(
             "`{}` is not a Redis URL; write `redis://HOST:PORT[/DB]`",
             scapi_redis::redact_url(s)
-        ))
+        )))
     }
 }
 
@@ -133,8 +133,7 @@ fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
 
 pub fn run(args: Args) -> Exit {
     if let Some(Err(e)) = args.store.as_deref().map(redis_url) {
-        error(e);
-        return Exit::Unusable;
+        return e.report();
     }
     let policy = match load_policy(&args.policy, &args.input) {
         Ok(p) => p,
@@ -325,11 +324,11 @@ fn read_whole(
     name: &str,
 ) -> Result<Vec<u8>, CliError> {
     if let Some(n) = size.filter(|&n| n > limit) {
-        return Err(CliError::TooLarge(format!(
-            "`{name}` is {}, over the limit of {}; JSON Lines are read as they stream, a JSON array or YAML list whole (raise `--max-input-bytes`, or write one item per line)",
-            scapi::input::byte_count(n),
-            scapi::input::byte_count(limit)
-        )));
+        return Err(CliError::TooLarge {
+            path: name.to_string(),
+            size: Some(n),
+            limit,
+        });
     }
     let mut bytes = Vec::new();
     reader
@@ -340,10 +339,11 @@ fn read_whole(
             source,
         })?;
     if bytes.len() as u64 > limit {
-        return Err(CliError::TooLarge(format!(
-            "`{name}` is more than {}, over the limit; JSON Lines are read as they stream, a JSON array or YAML list whole (raise `--max-input-bytes`, or write one item per line)",
-            scapi::input::byte_count(limit)
-        )));
+        return Err(CliError::TooLarge {
+            path: name.to_string(),
+            size: None,
+            limit,
+        });
     }
     Ok(bytes)
 }
@@ -400,9 +400,6 @@ pub fn explain(args: ExplainArgs) -> Exit {
         // says whether the origin is accepted at all.
         Ok(()) if e.is_accepted() => Exit::Success,
         Ok(()) => Exit::Negative,
-        Err(e) => {
-            error(e);
-            Exit::Unusable
-        }
+        Err(e) => e.report(),
     }
 }

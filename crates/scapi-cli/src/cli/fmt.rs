@@ -1,7 +1,7 @@
 //! `scapi fmt FILE… [--check | --write]`
 
 use super::{
-    Exit, InputArgs, display_name, eprint_diagnostics, error, print_stdout, read_input,
+    CliError, Exit, InputArgs, display_name, eprint_diagnostics, print_stdout, read_input,
     write_atomically,
 };
 use scapi::fmt::{self, FmtError};
@@ -25,10 +25,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> Exit {
     if !(args.check || args.write) && args.files.len() > 1 {
-        error(
-            "formatting several files to standard output is ambiguous; use `--check` or `--write`",
-        );
-        return Exit::Unusable;
+        return CliError::Usage(
+            "formatting several files to standard output is ambiguous; use `--check` or `--write`"
+                .into(),
+        )
+        .report();
     }
     let mut exit = Exit::Success;
     for path in &args.files {
@@ -57,12 +58,18 @@ fn one(args: &Args, path: &str) -> Exit {
             if unreadable {
                 return Exit::Unusable;
             }
-            error(format!("`{name}` has errors; not formatted"));
-            return Exit::Negative;
+            return CliError::HasErrors {
+                path: name.to_string(),
+                what: "not formatted".into(),
+            }
+            .report();
         }
-        Err(e) => {
-            error(format!("`{name}`: {e}"));
-            return Exit::Unusable;
+        Err(source) => {
+            return CliError::Format {
+                path: name.to_string(),
+                source,
+            }
+            .report();
         }
     };
     if args.check {
@@ -81,7 +88,7 @@ fn one(args: &Args, path: &str) -> Exit {
     if args.write {
         if !formatted.changed() || path == "-" {
             return if path == "-" {
-                write_stdout(&formatted.text)
+                print(&formatted.text)
             } else {
                 Exit::Success
             };
@@ -99,21 +106,16 @@ fn one(args: &Args, path: &str) -> Exit {
                 );
                 Exit::Success
             }
-            Err(e) => {
-                error(e);
-                Exit::Unusable
-            }
+            Err(e) => e.report(),
         };
     }
-    write_stdout(&formatted.text)
+    print(&formatted.text)
 }
 
-fn write_stdout(text: &str) -> Exit {
+/// Prints the formatted export on standard output.
+fn print(text: &str) -> Exit {
     match print_stdout(text) {
         Ok(()) => Exit::Success,
-        Err(e) => {
-            error(e);
-            Exit::Unusable
-        }
+        Err(e) => e.report(),
     }
 }

@@ -2,8 +2,8 @@
 
 use super::config::{ConfigArgs, Settings};
 use super::{
-    CliError, Exit, InputArgs, SeverityArgs, display_name, error, print_stdout, read_input,
-    stderr_style, write_atomically, write_stdout,
+    CliError, Exit, InputArgs, SeverityArgs, display_name, print_stdout, read_input, stderr_style,
+    write_atomically, write_stdout,
 };
 use clap::ValueEnum;
 use scapi::baseline::Baseline;
@@ -110,18 +110,15 @@ fn lint_one(
     if args.fix && !args.diff && path != "-" {
         match std::fs::metadata(path) {
             Ok(m) if !m.is_file() && !m.is_dir() => {
-                error(format!(
-                    "`{path}` is not a regular file; `--fix` rewrites files in place (`--fix -` fixes standard input)"
-                ));
-                return Err(Exit::Unusable);
+                return Err(CliError::NotRegularFile {
+                    path: path.to_string(),
+                }
+                .report());
             }
             _ => {}
         }
     }
-    let read = read_input(path, args.input.max_input_bytes).map_err(|msg| {
-        error(msg);
-        Exit::Unusable
-    })?;
+    let read = read_input(path, args.input.max_input_bytes).map_err(CliError::report)?;
     let name = display_name(path);
     let mut options = scapi::Options {
         size: read.size,
@@ -138,11 +135,15 @@ fn lint_one(
         let original = (args.diff || path == "-").then(|| read.bytes.clone());
         let run = match scapi::fix::fix_file(name, read.bytes, &options, args.unsafe_fixes) {
             Ok(r) => r,
-            Err(e) => {
+            Err(source) => {
                 // Refused: the file stays as it was, and is still reported
                 // (the run exits 2); standard input is echoed unchanged, so
                 // `--fix - < in > out` never writes an empty file.
-                error(format!("`{name}`: {e}"));
+                let _ = CliError::FixRefused {
+                    path: name.to_string(),
+                    source,
+                }
+                .report();
                 fixing.refused += 1;
                 // The input as it was: kept for standard input and the
                 // diff, read again for a file (which is unchanged).
@@ -150,10 +151,7 @@ fn lint_one(
                     Some(b) => b,
                     None => {
                         read_input(path, args.input.max_input_bytes)
-                            .map_err(|msg| {
-                                error(msg);
-                                Exit::Unusable
-                            })?
+                            .map_err(CliError::report)?
                             .bytes
                     }
                 };
@@ -242,9 +240,12 @@ fn read_baseline(path: &std::path::Path) -> Result<Baseline, Exit> {
         }
         .report()
     })?;
-    Baseline::from_json(&text).map_err(|e| {
-        error(format!("`{}`: {e}", path.display()));
-        Exit::Unusable
+    Baseline::from_json(&text).map_err(|source| {
+        CliError::Baseline {
+            path: path.display().to_string(),
+            source,
+        }
+        .report()
     })
 }
 
@@ -259,21 +260,24 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         Err(exit) => return exit,
     };
     if args.unsafe_fixes && !(args.fix || args.diff) {
-        error("`--unsafe-fixes` applies with `--fix` or `--diff`");
-        return Exit::Unusable;
+        return CliError::Usage("`--unsafe-fixes` applies with `--fix` or `--diff`".into())
+            .report();
     }
     // Standard output holds one thing: the report, the diff (`--diff`) or
     // the fixed export (`--fix -`).
     if args.format != LintFormat::Human {
         if args.diff {
-            error("`--diff` prints the diff on standard output; use it without `--format`");
-            return Exit::Unusable;
+            return CliError::Usage(
+                "`--diff` prints the diff on standard output; use it without `--format`".into(),
+            )
+            .report();
         }
         if args.fix && args.files.iter().any(|f| f == "-") {
-            error(
-                "`--fix -` prints the fixed export on standard output; use it without `--format`",
-            );
-            return Exit::Unusable;
+            return CliError::Usage(
+                "`--fix -` prints the fixed export on standard output; use it without `--format`"
+                    .into(),
+            )
+            .report();
         }
     }
     let baseline = match &args.baseline {

@@ -3,7 +3,7 @@
 
 use super::error::CliError;
 use super::read::read_input;
-use super::{Exit, InputArgs, display_name, eprint_diagnostics, error};
+use super::{Exit, InputArgs, display_name, eprint_diagnostics};
 
 /// Reads a policy argument and loads it: a compiled policy JSON, or the
 /// compilation of an export. Exit 2 when the file cannot be read or is a
@@ -42,10 +42,11 @@ pub fn load_policy(path: &str, input: &InputArgs) -> Result<scapi_policy::policy
         if c.policy.is_none() {
             return Err(Exit::Unusable);
         }
-        error(format!(
-            "`{name}` has errors; fix them first (`scapi lint {name}`)"
-        ));
-        return Err(Exit::Negative);
+        return Err(CliError::HasErrors {
+            path: name.to_string(),
+            what: format!("fix them first (`scapi lint {name}`)"),
+        }
+        .report());
     }
     if counts.warnings > 0 {
         eprintln!(

@@ -148,36 +148,58 @@ fn overrides(m: &clap::ArgMatches) -> Result<Vec<(Code, Level)>, CliError> {
     flags.sort_by_key(|f| f.0);
     let mut o = Vec::new();
     for (_, level, name) in flags {
-        let code = Code::parse(name).ok_or_else(|| {
-            CliError::Usage(format!(
-                "unknown rule `{name}`; `scapi rule` lists every rule"
-            ))
-        })?;
-        if !scapi::suppress::can_be_silenced(code) {
-            return Err(CliError::Usage(format!(
-                "`{code}` cannot be allowed or re-graded: it reports an unreadable file or a suppression"
-            )));
-        }
-        o.push((code, level));
+        o.push((scapi::front::overridable(name)?, level));
     }
     Ok(o)
 }
 
-/// A value of `--object` or `--input-format`: the names the compiler's
-/// `FromStr` reads (the same in `scapi.toml` and the npm package), offered
-/// as the possible values of `--help` and completions.
-fn names<T>(all: [T; 3], name: fn(T) -> &'static str) -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(all.map(name))
+/// A value of `--object` or `--input-format`, read by the compiler's
+/// `FromStr` (the names and the message of `scapi.toml` and the npm
+/// package), offered as the possible values of `--help` and completions.
+#[derive(Clone)]
+struct NameParser<T> {
+    names: [&'static str; 3],
+    parse: fn(&str) -> Result<T, scapi::front::UnknownName>,
 }
 
-fn object_parser() -> impl clap::builder::TypedValueParser<Value = ObjectLevel> {
-    use clap::builder::TypedValueParser;
-    names(ObjectLevel::ALL, ObjectLevel::as_str).try_map(|s| s.parse::<ObjectLevel>())
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for NameParser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_string_lossy();
+        (self.parse)(&text).map_err(|e| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{e}\n")).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.names
+                .iter()
+                .map(|n| clap::builder::PossibleValue::new(*n)),
+        ))
+    }
 }
 
-fn input_format_parser() -> impl clap::builder::TypedValueParser<Value = InputFormat> {
-    use clap::builder::TypedValueParser;
-    names(InputFormat::ALL, InputFormat::as_str).try_map(|s| s.parse::<InputFormat>())
+fn object_parser() -> NameParser<ObjectLevel> {
+    NameParser {
+        names: ObjectLevel::ALL.map(ObjectLevel::as_str),
+        parse: str::parse,
+    }
+}
+
+fn input_format_parser() -> NameParser<InputFormat> {
+    NameParser {
+        names: InputFormat::ALL.map(InputFormat::as_str),
+        parse: str::parse,
+    }
 }
 
 /// The command's verdict, as an exit code.

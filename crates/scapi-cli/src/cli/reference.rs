@@ -132,7 +132,7 @@ pub fn rule(args: RuleArgs) -> Exit {
     };
     let code = match scapi::front::rule(&text) {
         Ok(code) => code,
-        Err(message) => return CliError::Usage(message).report(),
+        Err(e) => return CliError::Rule(e).report(),
     };
     if args.format == TableFormat::Json {
         return emit(&to_json(&RuleJson::of(code, true)));

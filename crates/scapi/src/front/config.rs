@@ -159,7 +159,7 @@ pub fn normalize(p: &Path) -> PathBuf {
 /// The configuration file that applies: `explicit` (`--config`), none when
 /// `isolated`, else `scapi.toml` or
 /// `.scapi.toml` in the current directory or the nearest above it.
-pub fn find(explicit: Option<&Path>, isolated: bool) -> Result<Option<PathBuf>, String> {
+pub fn find(explicit: Option<&Path>, isolated: bool) -> Result<Option<PathBuf>, ConfigError> {
     if isolated {
         return Ok(None);
     }
@@ -179,16 +179,24 @@ pub fn find(explicit: Option<&Path>, isolated: bool) -> Result<Option<PathBuf>, 
             [] => {}
             [one] => return Ok(Some(one.clone())),
             _ => {
-                return Err(format!(
-                    "both `scapi.toml` and `.scapi.toml` are in `{}`; keep one",
-                    dir.display()
-                ));
+                return Err(ConfigError::TwoFiles { dir });
             }
         }
         if !dir.pop() {
             return Ok(None);
         }
     }
+}
+
+/// Which configuration applies cannot be told.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Both names in one directory.
+    #[error("both `scapi.toml` and `.scapi.toml` are in `{}`; keep one", dir.display())]
+    TwoFiles {
+        /// The directory.
+        dir: PathBuf,
+    },
 }
 
 /// A configuration error at a place of the file, drawn with its snippet.
@@ -229,23 +237,13 @@ impl Lines {
 }
 
 fn rule(name: &Spanned<String>) -> Result<Code, Located> {
-    let code = Code::parse(name.get_ref()).ok_or_else(|| {
-        at(
-            name,
-            format!("unknown rule `{}`", name.get_ref()),
-            "not a rule",
-            Some("`scapi rule` lists every rule".into()),
-        )
-    })?;
-    if !crate::suppress::can_be_silenced(code) {
-        return Err(at(
-            name,
-            format!("`{code}` cannot be allowed or re-graded"),
-            "reports an unreadable file or a suppression",
-            None,
-        ));
-    }
-    Ok(code)
+    super::overridable(name.get_ref()).map_err(|e| {
+        let label = match e {
+            super::RuleError::Unknown(_) => "not a rule",
+            super::RuleError::NotOverridable(_) => "not overridable",
+        };
+        at(name, e.headline(), label, Some(e.help().to_string()))
+    })
 }
 
 /// Reads a configuration file into settings (before flags).
@@ -298,14 +296,11 @@ pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
         }
     }
     for f in &lint.files {
-        let object = f.object.get_ref().parse::<ObjectLevel>().map_err(|_| {
-            at(
-                &f.object,
-                format!("`{}` is not an object kind", f.object.get_ref()),
-                "expected `application`, `person` or `agent-group`",
-                None,
-            )
-        })?;
+        let object = f
+            .object
+            .get_ref()
+            .parse::<ObjectLevel>()
+            .map_err(|e| at(&f.object, e.to_string(), "not an object level", None))?;
         let glob = globset::GlobBuilder::new(f.path.get_ref())
             .literal_separator(true)
             .build()

@@ -49,37 +49,40 @@ impl LintOptions {
     /// (`null` is absent). No text, or an empty one, is the defaults. An
     /// unknown key or a value of the wrong type is a usage error saying
     /// what to write.
-    pub fn from_json(text: Option<&str>) -> Result<LintOptions, String> {
+    pub fn from_json(text: Option<&str>) -> Result<LintOptions, OptionsError> {
         let v: serde_json::Value = match text {
             None | Some("") => serde_json::Value::Null,
             Some(text) => {
-                serde_json::from_str(text).map_err(|e| format!("the options are not JSON: {e}"))?
+                serde_json::from_str(text).map_err(|e| OptionsError::NotJson(e.to_string()))?
             }
         };
         let map = match v {
             serde_json::Value::Null => serde_json::Map::new(),
             serde_json::Value::Object(m) => m,
-            _ => return Err("the options are an object".to_string()),
+            _ => return Err(OptionsError::NotObject),
         };
         if let Some(k) = map.keys().find(|k| !OPTION_KEYS.contains(&k.as_str())) {
-            return Err(format!(
-                "unknown option `{k}`; the options are {}",
-                OPTION_KEYS.join(", ")
-            ));
+            return Err(OptionsError::UnknownKey { key: k.clone() });
         }
         let given = |key: &str| map.get(key).filter(|v| !v.is_null());
-        let text = |key: &str| -> Result<Option<&str>, String> {
+        let text = |key: &'static str| -> Result<Option<&str>, OptionsError> {
             match given(key) {
                 None => Ok(None),
                 Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
-                Some(other) => Err(format!("option `{key}` must be a string, not `{other}`")),
+                Some(other) => Err(OptionsError::WrongType {
+                    key,
+                    must: "a string",
+                    given: other.to_string(),
+                }),
             }
         };
-        let number = |key: &str| -> Result<Option<u64>, String> {
+        let number = |key: &'static str| -> Result<Option<u64>, OptionsError> {
             match given(key) {
                 None => Ok(None),
-                Some(n) => n.as_u64().map(Some).ok_or_else(|| {
-                    format!("option `{key}` must be a whole number from 0 to 2^53, not `{n}`")
+                Some(n) => n.as_u64().map(Some).ok_or_else(|| OptionsError::WrongType {
+                    key,
+                    must: "a whole number from 0 to 2^53",
+                    given: n.to_string(),
                 }),
             }
         };
@@ -97,15 +100,102 @@ impl LintOptions {
     }
 }
 
-/// What every front end says of a name that is no rule.
-pub fn unknown_rule(name: &str) -> String {
-    format!("unknown rule `{name}`; `scapi rule` lists every rule")
+/// A name the user wrote that is not one of those accepted (an export
+/// format, an object level): what every front end says of it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{given}` is not {what}; write {}", written(accepted))]
+pub struct UnknownName {
+    /// What was written.
+    pub given: String,
+    /// What it should have been (`an object level`).
+    pub what: &'static str,
+    /// The names accepted.
+    pub accepted: &'static [&'static str],
 }
 
-/// A rule by code (`SC0103`) or name (`origin-has-path`), or the
-/// [`unknown_rule`] message.
-pub fn rule(name: &str) -> Result<Code, String> {
-    Code::parse(name).ok_or_else(|| unknown_rule(name))
+/// `` `a`, `b` or `c` ``.
+fn written(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+/// A rule name that cannot be used where it was written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// No rule has this code or name.
+    #[error("unknown rule `{0}`; `scapi rule` lists every rule")]
+    Unknown(String),
+    /// A rule no flag or configuration may silence or re-grade.
+    #[error("`{0}` cannot be allowed or re-graded: it reports an unreadable file or a suppression")]
+    NotOverridable(Code),
+}
+
+impl RuleError {
+    /// The first half of the message, for a finding drawn at its place
+    /// (`scapi.toml`), whose help is [`help`](RuleError::help).
+    pub fn headline(&self) -> String {
+        match self {
+            RuleError::Unknown(name) => format!("unknown rule `{name}`"),
+            RuleError::NotOverridable(code) => format!("`{code}` cannot be allowed or re-graded"),
+        }
+    }
+
+    /// The second half: the way out, or the reason.
+    pub fn help(&self) -> &'static str {
+        match self {
+            RuleError::Unknown(_) => "`scapi rule` lists every rule",
+            RuleError::NotOverridable(_) => "it reports an unreadable file or a suppression",
+        }
+    }
+}
+
+/// A rule by code (`SC0103`) or name (`origin-has-path`).
+pub fn rule(name: &str) -> Result<Code, RuleError> {
+    Code::parse(name).ok_or_else(|| RuleError::Unknown(name.to_string()))
+}
+
+/// A rule whose severity a flag or `scapi.toml` may change (`--allow`,
+/// `--warn`, `--deny`).
+pub fn overridable(name: &str) -> Result<Code, RuleError> {
+    let code = rule(name)?;
+    if crate::suppress::can_be_silenced(code) {
+        Ok(code)
+    } else {
+        Err(RuleError::NotOverridable(code))
+    }
+}
+
+/// Options that cannot be read; the message says what to write.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    /// Not JSON at all.
+    #[error("the options are not JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not an object.
+    #[error("the options must be a JSON object")]
+    NotObject,
+    /// A key that is not an option.
+    #[error("unknown option `{key}`; the options are {}", OPTION_KEYS.join(", "))]
+    UnknownKey {
+        /// The key.
+        key: String,
+    },
+    /// A value of the wrong type.
+    #[error("option `{key}` must be {must}, not `{given}`")]
+    WrongType {
+        /// The option.
+        key: &'static str,
+        /// Its type.
+        must: &'static str,
+        /// What was given, as JSON.
+        given: String,
+    },
+    /// A name that is not one of those accepted.
+    #[error(transparent)]
+    Name(#[from] UnknownName),
 }
 
 /// A rule as `scapi rule --format json` and the npm package give it.
@@ -189,9 +279,12 @@ mod tests {
                 r#"{"maxPerRule": -1}"#,
                 "option `maxPerRule` must be a whole number from 0 to 2^53, not `-1`",
             ),
-            ("[]", "the options are an object"),
+            ("[]", "the options must be a JSON object"),
         ] {
-            assert_eq!(LintOptions::from_json(Some(json)).unwrap_err(), message);
+            assert_eq!(
+                LintOptions::from_json(Some(json)).unwrap_err().to_string(),
+                message
+            );
         }
         assert_eq!(
             rule("SC9999").unwrap_err(),

@@ -48,13 +48,17 @@ impl InputFormat {
 /// the npm package's `format`); anything else is a usage error that says
 /// what to write.
 impl std::str::FromStr for InputFormat {
-    type Err = String;
+    type Err = crate::front::UnknownName;
 
-    fn from_str(s: &str) -> Result<InputFormat, String> {
+    fn from_str(s: &str) -> Result<InputFormat, crate::front::UnknownName> {
         InputFormat::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not an export format; write `cfg`, `json` or `yaml`"))
+            .ok_or_else(|| crate::front::UnknownName {
+                given: s.to_string(),
+                what: "an export format",
+                accepted: &["cfg", "json", "yaml"],
+            })
     }
 }
 

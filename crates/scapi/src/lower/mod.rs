@@ -99,16 +99,16 @@ impl ObjectLevel {
 /// `application`, `person` or `agent-group`, as every front end writes it
 /// (`--object`, `scapi.toml`, the npm package's `object`).
 impl std::str::FromStr for ObjectLevel {
-    type Err = String;
+    type Err = crate::front::UnknownName;
 
-    fn from_str(s: &str) -> Result<ObjectLevel, String> {
+    fn from_str(s: &str) -> Result<ObjectLevel, crate::front::UnknownName> {
         ObjectLevel::ALL
             .into_iter()
             .find(|o| o.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "`{s}` is not an object level; write `application`, `person` or `agent-group`"
-                )
+            .ok_or_else(|| crate::front::UnknownName {
+                given: s.to_string(),
+                what: "an object level",
+                accepted: &["application", "person", "agent-group"],
             })
     }
 }
