@@ -54,8 +54,15 @@ fn main() {
         dead_redis: format!("redis://127.0.0.1:{}", free_port()),
     });
     let cases = Arc::clone(&shared);
+    // A case that needs a Redis, where none can be started, says it was
+    // not checked (and in CI, where tools are required, that fails).
+    let redis = scapi_testkit::tools::have("redis-server", "redis-server");
+    let needs_redis = move |dir: &Path| {
+        let line = std::fs::read_to_string(dir.join("cmd")).unwrap_or_default();
+        Some(!redis && (line.contains("$REDIS") || line.contains("$LOCKED_REDIS_HOST")))
+    };
     let conclusion = Suite::new()
-        .cases("cli", None, move |dir, golden| {
+        .cases_where("cli", None, needs_redis, move |dir, golden| {
             cli_case(&cases, dir, golden)
         })
         .cases("lsp", None, lsp_case)
@@ -108,10 +115,6 @@ fn list_dir(dir: &Path) -> String {
 fn cli_case(shared: &Shared, dir: &Path, golden: &mut Golden) {
     let line = std::fs::read_to_string(dir.join("cmd")).unwrap();
     let uses_redis = line.contains("$REDIS");
-    if uses_redis && !scapi_testkit::tools::have("redis-server", "redis-server") {
-        golden.pass();
-        return;
-    }
     // Cases that use a server run one at a time, each on an emptied one.
     let mut redis = match uses_redis {
         true => Some(shared.redis.lock().unwrap_or_else(PoisonError::into_inner)),
@@ -126,10 +129,6 @@ fn cli_case(shared: &Shared, dir: &Path, golden: &mut Golden) {
         .map(Server::url)
         .unwrap_or_default();
     let uses_locked = line.contains("$LOCKED_REDIS_HOST");
-    if uses_locked && !scapi_testkit::tools::have("redis-server", "redis-server") {
-        golden.pass();
-        return;
-    }
     let mut locked = shared.locked.lock().unwrap_or_else(PoisonError::into_inner);
     if uses_locked && locked.is_none() {
         let dir = tempfile::tempdir().unwrap();

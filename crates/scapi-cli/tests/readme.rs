@@ -103,6 +103,22 @@ fn readme_commands_run_as_shown() {
             }
             ["scapi", rest @ ..] => rest.iter().map(|s| s.to_string()).collect(),
             ["cargo", "test"] | ["BLESS=1", "cargo", "test"] | ["bash", ".ci/run"] => continue,
+            // One case by name: run as written (everything is built), it
+            // must run that case and pass.
+            ["cargo", "test", "--", filter] => {
+                let out = Command::new(env!("CARGO"))
+                    .args(["test", "--offline", "--", filter])
+                    .current_dir(root())
+                    .output()
+                    .unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                assert!(out.status.success(), "`{cmd}`:\n{stdout}");
+                assert!(
+                    stdout.contains(&format!("test {filter} ")),
+                    "`{cmd}` runs no test named `{filter}`:\n{stdout}"
+                );
+                continue;
+            }
             // Installing is a release build of its own; what it installs is
             // checked by `install_commands_name_the_binary_crate`.
             ["cargo", "install", ..] => continue,

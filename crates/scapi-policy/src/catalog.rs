@@ -536,7 +536,7 @@ fn is_ident(s: &str) -> bool {
 /// Whether `name` has the shape of a request name, `namespace.method`
 /// (ASCII letters, digits and `_`, neither part starting with a digit);
 /// whether it is in the catalog is [`lookup`]'s question.
-pub fn is_request_name(name: &str) -> bool {
+pub(crate) fn is_request_name(name: &str) -> bool {
     name.split_once('.')
         .is_some_and(|(ns, method)| is_ident(ns) && is_ident(method))
 }
@@ -610,12 +610,12 @@ mod grants {
 }
 
 /// What `*` grants: every request but the explicit-only ones.
-pub fn all_grants() -> RequestSet {
+pub(crate) fn all_grants() -> RequestSet {
     RequestSet(grants::ALL)
 }
 
 /// What `ns.*` grants (empty for a namespace outside the catalog).
-pub fn namespace_grants(ns: &str) -> RequestSet {
+pub(crate) fn namespace_grants(ns: &str) -> RequestSet {
     NAMESPACES
         .binary_search(&ns)
         .ok()

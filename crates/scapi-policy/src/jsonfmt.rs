@@ -49,9 +49,8 @@ where
     I: Serialize,
     W: Write,
 {
-    let Some(mut s) = Streamer::begin(&mut *out, doc, pointer) else {
-        return out.write_all(to_string(doc).as_bytes());
-    };
+    let mut s = Streamer::begin(&mut *out, doc, pointer)
+        .ok_or_else(|| io::Error::other(format!("the document has no array at `{pointer}`")))?;
     for item in items {
         s.item(&item)?;
     }

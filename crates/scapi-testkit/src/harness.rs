@@ -45,18 +45,38 @@ impl Suite {
         aspect: Option<&str>,
         check: impl Fn(&Path, &mut Golden) + Send + Sync + 'static,
     ) -> &mut Suite {
+        self.cases_where(group, aspect, |_| Some(false), check)
+    }
+
+    /// [`cases`](Suite::cases) for the folders `select` keeps (`None`
+    /// leaves a folder out: the harness has nothing to check there), each
+    /// marked ignored when `select` says so (`Some(true)`: a program it
+    /// needs is missing), so the run says it was not checked.
+    pub fn cases_where(
+        &mut self,
+        group: &str,
+        aspect: Option<&str>,
+        select: impl Fn(&Path) -> Option<bool>,
+        check: impl Fn(&Path, &mut Golden) + Send + Sync + 'static,
+    ) -> &mut Suite {
         let check = Arc::new(check);
         for dir in cases(group) {
+            let Some(ignored) = select(&dir) else {
+                continue;
+            };
             let mut name = case_name(group, &dir);
             if let Some(a) = aspect {
                 name = format!("{name}::{a}");
             }
             let check = Arc::clone(&check);
-            self.trials.push(Trial::test(name, move || {
-                let mut golden = Golden::default();
-                check(&dir, &mut golden);
-                golden.result().map_err(Failed::from)
-            }));
+            self.trials.push(
+                Trial::test(name, move || {
+                    let mut golden = Golden::default();
+                    check(&dir, &mut golden);
+                    golden.result().map_err(Failed::from)
+                })
+                .with_ignored_flag(ignored),
+            );
         }
         self
     }

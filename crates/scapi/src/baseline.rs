@@ -34,7 +34,7 @@ pub struct FindingKey {
 }
 
 /// The file name as baselines and fingerprints write it.
-pub fn normal_path(path: &str) -> String {
+pub(crate) fn normal_path(path: &str) -> String {
     let p = path.replace('\\', "/");
     p.strip_prefix("./").unwrap_or(&p).to_string()
 }
@@ -59,7 +59,7 @@ fn shown(text: &str) -> String {
 }
 
 /// The identity of a finding of `source`, under the name it was given.
-pub fn key_of(source: &SourceFile, d: &Diagnostic) -> FindingKey {
+pub(crate) fn key_of(source: &SourceFile, d: &Diagnostic) -> FindingKey {
     key_in(source.name(), source, d)
 }
 

@@ -427,7 +427,7 @@ impl Extend<Diagnostic> for Diagnostics {
 }
 
 /// Sorts by position then code, and removes exact repeats.
-pub fn sort_diagnostics(items: &mut Vec<Diagnostic>) {
+pub(crate) fn sort_diagnostics(items: &mut Vec<Diagnostic>) {
     items.sort_by(|a, b| {
         (a.span.start, a.span.end, a.code).cmp(&(b.span.start, b.span.end, b.code))
     });

@@ -97,7 +97,7 @@ pub(crate) fn offset_in(whole: &str, part: &str) -> Option<usize> {
 
 /// The span of `part` inside `whole` (empty span at 0 if it is not a sub-slice,
 /// which would be a bug in the caller, never a panic).
-pub fn span_in(whole: &str, part: &str) -> Span {
+pub(crate) fn span_in(whole: &str, part: &str) -> Span {
     match offset_in(whole, part) {
         Some(off) => Span::new(off, off + part.len()),
         None => Span::point(0),

@@ -107,7 +107,7 @@ struct Active {
 /// Applies the inline suppressions of a cfg export to its diagnostics:
 /// returns the diagnostics left (including reports of wrong or unused
 /// suppressions) and the ones suppressed.
-pub fn apply_inline(
+pub(crate) fn apply_inline(
     source: &SourceFile,
     export: &Export,
     diags: Vec<Diagnostic>,

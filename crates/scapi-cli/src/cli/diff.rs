@@ -56,6 +56,9 @@ fn side(path: &str, input: &InputArgs) -> Result<Policy, Exit> {
 }
 
 pub fn run(args: Args) -> Exit {
+    if let Err(e) = super::stdin_once([args.old.as_str(), args.new.as_str()]) {
+        return e.report();
+    }
     let old = match side(&args.old, &args.input) {
         Ok(p) => p,
         Err(e) => return e,

@@ -135,6 +135,9 @@ pub fn run(args: Args) -> Exit {
     if let Some(Err(e)) = args.store.as_deref().map(redis_url) {
         return e.report();
     }
+    if let Err(e) = super::stdin_once([args.policy.as_str(), args.requests.as_str()]) {
+        return e.report();
+    }
     let policy = match load_policy(&args.policy, &args.input) {
         Ok(p) => p,
         Err(exit) => return exit,
@@ -236,7 +239,9 @@ pub fn run(args: Args) -> Exit {
     let summary = match outcome {
         Some(Ok(s)) => s,
         Some(Err(e)) => return e.report(),
-        None => return Exit::Unusable,
+        // The reader of standard output went away (`| head`): as for every
+        // command, a closed pipe is not an error.
+        None => return Exit::Success,
     };
     if summary.mismatches > 0 {
         Exit::Negative

@@ -24,6 +24,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Exit {
+    if let Err(e) = super::stdin_once(args.files.iter().map(String::as_str)) {
+        return e.report();
+    }
     if !(args.check || args.write) && args.files.len() > 1 {
         return CliError::Usage(
             "formatting several files to standard output is ambiguous; use `--check` or `--write`"

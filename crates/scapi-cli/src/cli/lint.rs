@@ -36,7 +36,7 @@ pub struct Args {
     unsafe_fixes: bool,
     /// Print the unified diff of the fixes instead of writing them; exit 1
     /// when there is one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fix")]
     diff: bool,
     /// Report (and fail on) only findings not recorded in this baseline.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
@@ -250,6 +250,9 @@ fn read_baseline(path: &std::path::Path) -> Result<Baseline, Exit> {
 }
 
 pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
+    if let Err(e) = super::stdin_once(args.files.iter().map(String::as_str)) {
+        return e.report();
+    }
     let settings = match super::config::settings(
         &args.config,
         args.fail_level.map(Into::into),

@@ -88,18 +88,6 @@ pub struct InputArgs {
     max_per_rule: Option<usize>,
 }
 
-impl Default for InputArgs {
-    /// What the flags say when none is given.
-    fn default() -> InputArgs {
-        InputArgs {
-            object: None,
-            input_format: None,
-            max_input_bytes: scapi::input::DEFAULT_MAX_INPUT_BYTES,
-            max_per_rule: None,
-        }
-    }
-}
-
 impl InputArgs {
     pub fn options(&self) -> scapi::Options {
         scapi::Options {
@@ -281,8 +269,23 @@ pub fn eprint_diagnostics(file: &scapi::render::FileDiagnostics) {
 }
 
 /// Prints a usage or I/O error the way the whole CLI does.
+///
+/// Messages quote what the user gave (a file name, a field of a requests
+/// file), so they reach the terminal as `render::exact` shows untrusted
+/// text: an escape sequence or a line break in them is written escaped.
 pub fn error(msg: impl std::fmt::Display) {
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", scapi::render::exact(&msg.to_string()));
+}
+
+/// Standard input can be read once: naming `-` twice is a usage error,
+/// not an empty second file.
+pub fn stdin_once<'a>(paths: impl IntoIterator<Item = &'a str>) -> Result<(), CliError> {
+    if paths.into_iter().filter(|p| *p == "-").count() > 1 {
+        return Err(CliError::Usage(
+            "`-` (standard input) is given more than once; it can be read only once".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// How human output to stderr should look: colour only on a terminal and

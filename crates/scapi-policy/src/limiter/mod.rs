@@ -39,7 +39,8 @@ mod store;
 pub use clock::FastClock;
 pub use clock::{Clock, DefaultClock, ManualClock, SystemClock};
 pub use memory::{MAX_OTHER_NAMES, MemoryStore};
-pub use step::{Admission, CounterState, Limit, is_idle, step};
+pub(crate) use step::is_idle;
+pub use step::{Admission, CounterState, Limit, step};
 pub use store::{AsyncCounterStore, At, CounterKey, CounterStore};
 
 use crate::catalog;

@@ -117,7 +117,7 @@ pub fn step(state: Option<CounterState>, limit: Limit, now: Millis) -> (CounterS
 
 /// Whether a counter behaves exactly like a fresh one at `now`, so it can be
 /// dropped.
-pub fn is_idle(state: CounterState, now: Millis) -> bool {
+pub(crate) fn is_idle(state: CounterState, now: Millis) -> bool {
     match state {
         CounterState::Counting { window, .. } => window < window_start(now),
         CounterState::Quarantined {

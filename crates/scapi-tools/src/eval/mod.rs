@@ -31,12 +31,12 @@ mod requests;
 pub use replay::{Decided, RunError, Summary, decide, fresh_limiter, report, run, run_text};
 pub use report::ReportFormat;
 pub use requests::{
-    Item, ItemError, ItemKind, JsonLines, RequestItem, RequestsFormat, format_time, parse_items,
+    Item, ItemError, ItemKind, JsonLines, RequestItem, RequestsFormat, parse_items,
 };
 
 #[cfg(test)]
 mod tests {
-    use super::requests::{MAX_MILLIS, json_line};
+    use super::requests::{MAX_MILLIS, format_time, json_line};
     use super::*;
     use scapi_policy::decision::Outcome;
 

@@ -924,7 +924,7 @@ impl<R: BufRead> Iterator for JsonLines<R> {
 
 /// RFC 3339 in UTC, with milliseconds only when there are some; `None`
 /// past the end of year 9999, which RFC 3339 cannot write.
-pub fn format_time(t: Millis) -> Option<String> {
+pub(crate) fn format_time(t: Millis) -> Option<String> {
     if !(0..=MAX_MILLIS).contains(&t) {
         return None;
     }

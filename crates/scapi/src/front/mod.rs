@@ -287,7 +287,7 @@ mod tests {
             );
         }
         assert_eq!(
-            rule("SC9999").unwrap_err(),
+            rule("SC9999").unwrap_err().to_string(),
             "unknown rule `SC9999`; `scapi rule` lists every rule"
         );
         for f in InputFormat::ALL {

@@ -573,7 +573,7 @@ pub fn read(name: &str, bytes: &[u8], options: ReadOptions) -> Result<ReadExport
 
 /// Reads an export from bytes it takes over: the text is the same memory,
 /// never a copy, which matters for exports of many megabytes.
-pub fn read_vec(
+pub(crate) fn read_vec(
     name: &str,
     bytes: Vec<u8>,
     options: ReadOptions,
