@@ -1,7 +1,7 @@
 // Differential: for every `tests/cases/eval` case, a broker written with
 // the package's JavaScript API (check, splitWrite, the rate limiter with
 // each item's time, redact) decides every item as the native `scapi eval`
-// does (its `expected.json`, which `crates/scapi/tests/eval.rs` holds equal
+// does (its `expected.json`, which `crates/scapi-tools/tests/cases.rs` holds equal
 // to the native output); and the package's own `evaluate` gives that
 // document.
 import assert from 'node:assert/strict';

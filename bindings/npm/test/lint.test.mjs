@@ -1,7 +1,7 @@
 // Differential: on every rule's fixtures — the example that triggers it and
 // the fixed version, taken from its documentation page as `scapi rule CODE`
 // prints it (or `tests/cases/rules/<CODE>/fail.*` and `pass.*` when the
-// example cannot be text), as `crates/scapi/tests/rules.rs` takes them —
+// example cannot be text), as `rules::<CODE>` of `crates/scapi/tests/cases.rs` takes them —
 // the package's `lint` gives the document the native `scapi lint --format
 // json` prints for the same file with the same options, and `compile`
 // refuses exactly what has an error.

@@ -301,3 +301,48 @@ fn the_harness_table_lists_every_test_file() {
     }
     assert_eq!(listed, files, "the harness table of `## Development`");
 }
+
+/// The source files of the crates under `dir`, as paths relative to it.
+fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_code_map_names_every_source_file() {
+    let map = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let mut files = Vec::new();
+    for c in std::fs::read_dir(root().join("crates")).unwrap() {
+        let src = c.unwrap().path().join("src");
+        if src.is_dir() {
+            sources(&src, &mut files);
+        }
+    }
+    let mut missing = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        // A module's own file is named by its folder (`limiter/`); the
+        // roots of crates by their crate.
+        let named = match name.as_str() {
+            "lib.rs" | "main.rs" => continue,
+            "mod.rs" => format!(
+                "{}/",
+                f.parent().unwrap().file_name().unwrap().to_string_lossy()
+            ),
+            _ => name,
+        };
+        if !map.contains(&format!("`{named}`")) && !map.contains(&named) {
+            missing.push(f.strip_prefix(root()).unwrap().display().to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name: {missing:#?}"
+    );
+}

@@ -546,8 +546,10 @@ mod tests {
             write_streamed(&mut out, &shell, "/runs/0/results", some).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), to_string(&whole));
         }
+        // No array there: refused, and nothing written.
         let mut out = Vec::new();
-        write_streamed(&mut out, &serde_json::json!({"a": []}), "/nope", [1]).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "{\n  \"a\": []\n}\n");
+        let e = write_streamed(&mut out, &serde_json::json!({"a": []}), "/nope", [1]).unwrap_err();
+        assert_eq!(e.to_string(), "the document has no array at `/nope`");
+        assert!(out.is_empty());
     }
 }

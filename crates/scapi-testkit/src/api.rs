@@ -7,8 +7,10 @@
 //! items, and what a public module re-exports with `pub use` from a private
 //! one, under the re-exporting module. A type's public inherent methods and
 //! fields follow it, and the traits it implements. Items marked
-//! `#[doc(hidden)]` (shared between the workspace's crates, not for users)
-//! and `#[cfg(test)]` are not listed.
+//! `#[doc(hidden)]` (shared between the workspace's crates, not for users),
+//! `#[cfg(test)]` and `#[cfg(doctest)]` are not listed. Derived traits are
+//! (`(derived)`). Methods are matched to their type by its name; items a
+//! `macro_rules!` defines (the rule codes) are not seen.
 
 use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +26,7 @@ struct Module {
 fn hidden(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|a| {
         let text = a.to_token_stream().to_string().replace(' ', "");
-        text.contains("doc(hidden)") || text.contains("cfg(test)")
+        text.contains("doc(hidden)") || text.contains("cfg(test)") || text.contains("cfg(doctest)")
     })
 }
 
@@ -304,6 +306,27 @@ pub fn public_api(crate_dir: &Path, crate_name: &str) -> String {
         let at = shown(at);
         for l in render(item, &at, name) {
             lines.insert(l);
+        }
+        let attrs = match item {
+            Item::Struct(i) => Some(&i.attrs),
+            Item::Enum(i) => Some(&i.attrs),
+            _ => None,
+        };
+        for a in attrs
+            .into_iter()
+            .flatten()
+            .filter(|a| a.path().is_ident("derive"))
+        {
+            let Ok(paths) = a.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            ) else {
+                continue;
+            };
+            for p in paths {
+                if let Some(t) = p.segments.last() {
+                    lines.insert(format!("impl {} for {at}::{name} (derived)", t.ident));
+                }
+            }
         }
         if matches!(item, Item::Struct(_) | Item::Enum(_)) {
             let def_name = defined(item).map(|d| d.0).unwrap_or_default();

@@ -3,9 +3,8 @@
 //! ([`explain`]) and what changed between two policies ([`diff`]).
 //!
 //! They need only [`scapi_policy`] — a compiled policy is all they read —
-//! so a broker, the `scapi serve` service or the npm runtime build can use
-//! them without linking the compiler, which depends on this crate (its
-//! fixes are checked with [`diff`]).
+//! so a broker or a service can use them without linking the compiler,
+//! which depends on this crate (its fixes are checked with [`diff`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Tests may unwrap and index: a panic there is a failing test.
