@@ -203,7 +203,7 @@ impl From<redis::RedisError> for RedisStoreError {
         } else {
             RedisStoreErrorKind::Protocol
         };
-        let message = format!("redis: {e}");
+        let message = format!("redis: {}", reason(&e));
         RedisStoreError::new(kind, message).caused_by(std::sync::Arc::new(e))
     }
 }
@@ -383,6 +383,25 @@ impl fmt::Debug for RedisStore {
 
 fn millis(d: Duration) -> Millis {
     Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// A client library's error as the rest of a message: lower case, without
+/// the operating system's error number (`connection refused`).
+fn reason(e: &impl fmt::Display) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error ") {
+        Some(at) => format!(
+            "{}{}",
+            &text[..at],
+            text[at..].split_once(')').map_or("", |(_, rest)| rest)
+        ),
+        None => text,
+    };
+    let mut c = text.chars();
+    match (c.next(), c.clone().next()) {
+        (Some(f), Some(g)) if !g.is_uppercase() => f.to_lowercase().chain(c).collect(),
+        _ => text,
+    }
 }
 
 fn usage(message: impl Into<String>) -> RedisStoreError {

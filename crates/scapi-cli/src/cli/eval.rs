@@ -78,18 +78,8 @@ fn open(path: &str) -> Result<Source, CliError> {
         super::check_stdin_open()?;
         (Box::new(std::io::stdin()), None)
     } else {
-        let fail = |source| CliError::Read {
-            path: path.to_string(),
-            source,
-        };
-        let f = std::fs::File::open(path).map_err(fail)?;
-        let meta = f.metadata().map_err(fail)?;
-        if meta.is_dir() {
-            return Err(CliError::ReadDirectory {
-                path: path.to_string(),
-            });
-        }
-        (Box::new(f), meta.is_file().then_some(meta.len()))
+        let (f, size) = super::read::open_file(path)?;
+        (Box::new(f), size)
     };
     let read = Arc::new(AtomicU64::new(0));
     Ok(Source {

@@ -39,6 +39,23 @@ pub fn check_stdin_open() -> Result<(), CliError> {
     Ok(())
 }
 
+/// Opens a file argument to read it: a directory is refused; the size is
+/// known for a regular file (not a device or a pipe).
+pub fn open_file(path: &str) -> Result<(std::fs::File, Option<u64>), CliError> {
+    let fail = |source| CliError::Read {
+        path: path.to_string(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(fail)?;
+    let meta = f.metadata().map_err(fail)?;
+    if meta.is_dir() {
+        return Err(CliError::ReadDirectory {
+            path: path.to_string(),
+        });
+    }
+    Ok((f, meta.is_file().then_some(meta.len())))
+}
+
 /// Reads an input file (`-` is standard input) without reading more than
 /// `limit + 1` bytes, so an oversized file is refused cheaply (and said to
 /// be its true size).
@@ -54,23 +71,13 @@ pub fn read_input(path: &str, limit: u64) -> Result<Input, CliError> {
         check_stdin_open()?;
         std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
     } else {
-        match std::fs::File::open(path) {
-            Ok(f) => {
-                let meta = f.metadata().map_err(fail)?;
-                if meta.is_dir() {
-                    return Err(CliError::ReadDirectory {
-                        path: path.to_string(),
-                    });
-                }
-                known = meta.is_file().then_some(meta.len());
-                // Sized from the metadata up front: growing by doubling
-                // would hold up to twice the file while reading.
-                let expected = known.unwrap_or(0).min(cap);
-                bytes.reserve_exact(usize::try_from(expected).unwrap_or(0).saturating_add(1));
-                f.take(cap).read_to_end(&mut bytes)
-            }
-            Err(e) => return Err(fail(e)),
-        }
+        let (f, size) = open_file(path)?;
+        known = size;
+        // Sized from the metadata up front: growing by doubling would hold
+        // up to twice the file while reading.
+        let expected = known.unwrap_or(0).min(cap);
+        bytes.reserve_exact(usize::try_from(expected).unwrap_or(0).saturating_add(1));
+        f.take(cap).read_to_end(&mut bytes)
     };
     result.map_err(fail)?;
     let size = (bytes.len() as u64 > limit).then_some(match known {
