@@ -429,7 +429,8 @@ impl<C: Clock> MemoryStore<C> {
         }
     }
 
-    /// Drops counters that are idle at `now` ([`is_idle`]); returns how many.
+    /// Drops counters that are idle at `now` (dropping them changes no
+    /// decision); returns how many.
     pub fn evict_idle(&self, now: Millis) -> usize {
         self.shards
             .iter()
