@@ -313,7 +313,11 @@ fn interrupt_at(at: &str, signal: &str) {
             format!("rename,renameat,renameat2:error=EINTR:signal={signal}"),
         ),
     };
-    let o = Command::new("strace")
+    // A run started in the background (`… &` in a script, as CI may be)
+    // inherits SIGINT ignored; `env --default-signal` gives scapi the
+    // default disposition of the signals it is sent, as a terminal would.
+    let o = Command::new("env")
+        .args(["--default-signal=INT,TERM,HUP", "strace"])
         .args(["-f", "-qq", "-o", "/dev/null", "-e"])
         .arg(format!("trace={calls}"))
         .arg("-e")
