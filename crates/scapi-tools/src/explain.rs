@@ -268,6 +268,12 @@ impl Explanation {
 
     /// The human report: a heading and a table.
     pub fn to_human(&self) -> String {
+        self.to_human_with(false)
+    }
+
+    /// [`to_human`](Explanation::to_human), listing only the enabled
+    /// requests when `only_enabled` (the count still says of how many).
+    pub fn to_human_with(&self, only_enabled: bool) -> String {
         // The origin as presented: escaped, so it cannot drive the terminal.
         let shown = crate::text::exact(&self.origin);
         let mut out = match (&self.entry, self.reason) {
@@ -311,6 +317,7 @@ impl Explanation {
         let width = self
             .requests
             .iter()
+            .filter(|c| c.enabled || !only_enabled)
             .map(|c| c.request.name().len())
             .max()
             .unwrap_or(7);
@@ -318,7 +325,7 @@ impl Explanation {
             "{:<width$}  {:<8}  {:>9}  {}\n",
             "REQUEST", "STATE", "LIMIT", "WHY"
         ));
-        for c in &self.requests {
+        for c in self.requests.iter().filter(|c| c.enabled || !only_enabled) {
             let limit = if c.rate_limit == 0 {
                 "-".to_string()
             } else {

@@ -358,6 +358,10 @@ pub struct ExplainArgs {
     /// in a new tab, where the API gives access to the dial operation only.
     #[arg(long, value_enum, default_value_t = FrameArg::Embedded)]
     frame: FrameArg,
+    /// List only the requests the origin may call (the table and the JSON
+    /// `requests`; the state event always lists every request).
+    #[arg(long)]
+    only_enabled: bool,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -386,8 +390,16 @@ pub fn explain(args: ExplainArgs) -> Exit {
     };
     let e = explain::explain_in(&policy, &args.origin, frame);
     let text = match args.format {
-        ExplainFormat::Human => e.to_human(),
-        ExplainFormat::Json => scapi_policy::jsonfmt::to_string(&e.to_json()),
+        ExplainFormat::Human => e.to_human_with(args.only_enabled),
+        ExplainFormat::Json => {
+            let mut doc = e.to_json();
+            if args.only_enabled
+                && let Some(requests) = doc.get_mut("requests").and_then(|r| r.as_array_mut())
+            {
+                requests.retain(|r| r.get("enabled") == Some(&serde_json::Value::Bool(true)));
+            }
+            scapi_policy::jsonfmt::to_string(&doc)
+        }
         ExplainFormat::StateEvent => scapi_policy::jsonfmt::to_string(&e.to_state_event()),
     };
     match print_stdout(&text) {

@@ -8,7 +8,7 @@ use super::{
 use clap::ValueEnum;
 use scapi::baseline::Baseline;
 use scapi::diagnostic::Severity;
-use scapi::render::{FileDiagnostics, github, gitlab, human, json, junit, sarif};
+use scapi::render::{FileDiagnostics, concise, github, gitlab, human, json, junit, sarif};
 use scapi::rules::Code;
 use scapi::suppress::Level;
 use std::io::Write;
@@ -64,6 +64,8 @@ enum LintFormat {
     Junit,
     /// GitLab Code Quality JSON.
     Gitlab,
+    /// One line per finding: `path:line:col: CODE message`.
+    Concise,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -389,6 +391,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         LintFormat::Github => print_stdout(&github::annotations(&files)),
         LintFormat::Junit => print_stdout(&junit::report(&files, threshold)),
         LintFormat::Gitlab => print_stdout(&gitlab::report(&files)),
+        LintFormat::Concise => print_stdout(&concise::lines(&files)),
         LintFormat::Human => Ok(()),
     };
     if let Err(e) = written {

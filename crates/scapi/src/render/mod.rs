@@ -3,6 +3,7 @@
 //! A [`FileDiagnostics`] pairs a source with its diagnostics; renderers
 //! never change what was found, only how it is shown.
 
+pub mod concise;
 mod excerpt;
 pub mod github;
 pub mod gitlab;
