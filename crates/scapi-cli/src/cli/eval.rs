@@ -95,6 +95,28 @@ fn open(path: &str) -> Result<Source, CliError> {
     })
 }
 
+/// The bytes of `reader` up to and including its first one that is not
+/// blank or part of a BOM (at most 64 KiB, or all of a shorter input):
+/// enough to tell the format, read whatever chunks the input arrives in.
+fn first_bytes(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut start = Vec::new();
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(start);
+        }
+        let n = chunk.len();
+        start.extend_from_slice(chunk);
+        reader.consume(n);
+        let told = start
+            .iter()
+            .any(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0xef | 0xbb | 0xbf));
+        if told || start.len() >= 64 * 1024 {
+            return Ok(start);
+        }
+    }
+}
+
 /// Whether a replay shows its progress: only on a terminal's standard
 /// error, and not while a machine format is printed on the same terminal.
 fn shows_progress(format: Format) -> bool {
@@ -137,19 +159,23 @@ pub fn run(args: Args) -> Exit {
         Ok(s) => s,
         Err(e) => return e.report(),
     };
-    let format = match source.reader.fill_buf() {
-        Ok(start) => RequestsFormat::detect(&args.requests, start),
+    // The format is told by the first byte that is not blank (or a BOM):
+    // a pipe may deliver a leading line break alone.
+    let start = match first_bytes(&mut source.reader) {
+        Ok(start) => start,
         Err(source) => {
             return CliError::Read { path: name, source }.report();
         }
     };
+    let format = RequestsFormat::detect(&args.requests, &start);
+    let reader = std::io::Cursor::new(start).chain(source.reader);
     let limit = args.input.max_input_bytes;
     // JSON Lines stream in bounded memory; a JSON array or a YAML list is
     // read whole, so it must fit the input size limit.
     let items: Box<dyn Iterator<Item = Result<Item, ItemError>>> = if format.streams() {
-        Box::new(JsonLines::new(source.reader, limit))
+        Box::new(JsonLines::new(reader, limit))
     } else {
-        let bytes = match read_whole(source.reader, source.size, limit, &name) {
+        let bytes = match read_whole(reader, source.size, limit, &name) {
             Ok(b) => b,
             Err(e) => return e.report(),
         };
@@ -408,5 +434,31 @@ pub fn explain(args: ExplainArgs) -> Exit {
         Ok(()) if e.is_accepted() => Exit::Success,
         Ok(()) => Exit::Negative,
         Err(e) => e.report(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_is_told_past_blank_chunks_and_a_bom() {
+        // A reader that gives one byte at a time, as a slow pipe may.
+        let text = "\u{feff}\n \n{\"at\": 1, \"origin\": \"o\", \"request\": \"r\"}\n";
+        let mut reader = BufReader::with_capacity(1, text.as_bytes());
+        let start = first_bytes(&mut reader).unwrap();
+        assert_eq!(start, "\u{feff}\n \n{".as_bytes());
+        assert_eq!(
+            RequestsFormat::detect("-", &start),
+            RequestsFormat::detect("-", text.as_bytes())
+        );
+        // Nothing is lost: the start and the rest are the input.
+        let mut all = String::new();
+        std::io::Cursor::new(start)
+            .chain(reader)
+            .read_to_string(&mut all)
+            .unwrap();
+        assert_eq!(all, text);
     }
 }
