@@ -7,7 +7,7 @@
 use crate::cases::{Golden, cases};
 pub use libtest_mimic::Conclusion;
 use libtest_mimic::{Arguments, Failed, Trial};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The test name of a case folder: `lint::agent_group_flag`.
@@ -123,10 +123,4 @@ impl Suite {
         let args = Arguments::from_args();
         libtest_mimic::run(&args, std::mem::take(&mut self.trials))
     }
-}
-
-/// The case folders of `group` (for harnesses that read every case at once,
-/// such as a corpus).
-pub fn case_dirs(group: &str) -> Vec<PathBuf> {
-    cases(group)
 }
