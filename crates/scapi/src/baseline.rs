@@ -218,6 +218,16 @@ impl Baseline {
         scapi_policy::jsonfmt::to_string(self)
     }
 
+    /// Which of the findings of `source`, the file named `file`, this
+    /// baseline holds (one by one, as [`Matcher::filter`] would drop them).
+    pub fn holds(&self, file: &str, source: &SourceFile, diagnostics: &[Diagnostic]) -> Vec<bool> {
+        let mut m = self.matcher();
+        diagnostics
+            .iter()
+            .map(|d| m.takes(file, source, d))
+            .collect()
+    }
+
     /// Starts matching findings against the baseline.
     pub fn matcher(&self) -> Matcher<'_> {
         let mut left = BTreeMap::new();
@@ -248,20 +258,22 @@ impl Matcher<'_> {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> usize {
         let before = diagnostics.len();
-        diagnostics.retain(|d| {
-            if !holdable(d) {
-                return true;
-            }
-            let key = key_in(file, source, d);
-            match self.left.get_mut(&key) {
-                Some(n) if *n > 0 => {
-                    *n -= 1;
-                    false
-                }
-                _ => true,
-            }
-        });
+        diagnostics.retain(|d| !self.takes(file, source, d));
         before - diagnostics.len()
+    }
+
+    /// Whether the baseline holds `d` (consuming one of its count).
+    fn takes(&mut self, file: &str, source: &SourceFile, d: &Diagnostic) -> bool {
+        if !holdable(d) {
+            return false;
+        }
+        match self.left.get_mut(&key_in(file, source, d)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The entries nothing matched (wholly or in part), of the files that

@@ -92,7 +92,25 @@ pub fn fix_file(
     options: &crate::Options,
     include_unsafe: bool,
 ) -> Result<FixRun, FixRunError> {
+    fix_file_with(name, bytes, options, include_unsafe, None)
+}
+
+/// [`fix_file`], leaving alone the findings `held` holds: a baseline and
+/// the name it knows the file by. A team that adopted a baseline fixes
+/// (and gates on) only what is new; what the baseline accepted stays as
+/// it is, and is not counted among the unsafe fixes left.
+pub fn fix_file_with(
+    name: &str,
+    bytes: Vec<u8>,
+    options: &crate::Options,
+    include_unsafe: bool,
+    held: Option<(&crate::baseline::Baseline, &str)>,
+) -> Result<FixRun, FixRunError> {
     let allowed = |a: Applicability| include_unsafe || a == Applicability::Safe;
+    let holding = |c: &crate::Compilation| match held {
+        Some((baseline, file)) => baseline.holds(file, &c.source, &c.diagnostics),
+        None => vec![false; c.diagnostics.len()],
+    };
     // Every finding counts, listed or not: past `--max-per-rule` the rest
     // would be one closing finding, and fixing the listed ones would list
     // more. Only a file that reached the limit is compiled again with no
@@ -117,7 +135,8 @@ pub fn fix_file(
         }
         let mut chosen: Vec<&Diagnostic> = Vec::new();
         let mut taken: Vec<(usize, usize)> = Vec::new();
-        for d in &c.diagnostics {
+        let held = holding(&c);
+        for (d, _) in c.diagnostics.iter().zip(held).filter(|(_, h)| !h) {
             let Some(f) = d.fix.as_ref().filter(|f| allowed(f.applicability)) else {
                 continue;
             };
@@ -153,7 +172,8 @@ pub fn fix_file(
     let unsafe_left = c
         .diagnostics
         .iter()
-        .filter(|d| d.fix.as_ref().is_some_and(|f| !allowed(f.applicability)))
+        .zip(holding(&c))
+        .filter(|(d, h)| !h && d.fix.as_ref().is_some_and(|f| !allowed(f.applicability)))
         .count();
     let fixed_bytes = (!fixed.is_empty()).then(|| with_bom(&c.source, c.source.text()));
     // What is left, reported as the caller asked (at most `max-per-rule`

@@ -105,6 +105,7 @@ fn lint_one(
     path: &str,
     args: &Args,
     settings: &Settings,
+    baseline: Option<&Baseline>,
     fixing: &mut Fixing,
 ) -> Result<Linted, Exit> {
     // In place means a regular file: a FIFO or a device would block or be
@@ -135,39 +136,45 @@ fn lint_one(
         // The input is kept only where it is shown again: in the diff, or
         // echoed whole when standard input has nothing to fix.
         let original = (args.diff || path == "-").then(|| read.bytes.clone());
-        let run = match scapi::fix::fix_file(name, read.bytes, &options, args.unsafe_fixes) {
-            Ok(r) => r,
-            Err(source) => {
-                // Refused: the file stays as it was, and is still reported
-                // (the run exits 2); standard input is echoed unchanged, so
-                // `--fix - < in > out` never writes an empty file.
-                let _ = CliError::FixRefused {
-                    path: name.to_string(),
-                    source,
-                }
-                .report();
-                fixing.refused += 1;
-                // The input as it was: kept for standard input and the
-                // diff, read again for a file (which is unchanged).
-                let bytes = match original {
-                    Some(b) => b,
-                    None => {
-                        read_input(path, args.input.max_input_bytes)
-                            .map_err(CliError::report)?
-                            .bytes
+        // What the baseline holds is left as it is: a team that adopted
+        // one is not made to fix (or blocked by) legacy findings.
+        let known = baseline.zip(args.baseline.as_deref());
+        let file = known.map(|(_, at)| relative_to(at, path));
+        let held = known.zip(file.as_deref()).map(|((b, _), f)| (b, f));
+        let run =
+            match scapi::fix::fix_file_with(name, read.bytes, &options, args.unsafe_fixes, held) {
+                Ok(r) => r,
+                Err(source) => {
+                    // Refused: the file stays as it was, and is still reported
+                    // (the run exits 2); standard input is echoed unchanged, so
+                    // `--fix - < in > out` never writes an empty file.
+                    let _ = CliError::FixRefused {
+                        path: name.to_string(),
+                        source,
                     }
-                };
-                if path == "-" && !args.diff {
-                    write_stdout(|out| out.write_all(&bytes)).map_err(CliError::report)?;
+                    .report();
+                    fixing.refused += 1;
+                    // The input as it was: kept for standard input and the
+                    // diff, read again for a file (which is unchanged).
+                    let bytes = match original {
+                        Some(b) => b,
+                        None => {
+                            read_input(path, args.input.max_input_bytes)
+                                .map_err(CliError::report)?
+                                .bytes
+                        }
+                    };
+                    if path == "-" && !args.diff {
+                        write_stdout(|out| out.write_all(&bytes)).map_err(CliError::report)?;
+                    }
+                    let c = scapi::compile_vec(name, bytes, &options);
+                    return Ok(Linted {
+                        path: path.to_string(),
+                        unreadable: true,
+                        report: FileDiagnostics::of(c),
+                    });
                 }
-                let c = scapi::compile_vec(name, bytes, &options);
-                return Ok(Linted {
-                    path: path.to_string(),
-                    unreadable: true,
-                    report: FileDiagnostics::of(c),
-                });
-            }
-        };
+            };
         // Standard output gets the export byte for byte, and nothing when it
         // could not be read (the error says why; a mangled copy would be
         // data loss downstream).
@@ -296,7 +303,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     let mut fixing = Fixing::default();
     let mut linted = Vec::new();
     for path in &args.files {
-        match lint_one(path, &args, &settings, &mut fixing) {
+        match lint_one(path, &args, &settings, baseline.as_ref(), &mut fixing) {
             Ok(l) => linted.push(l),
             Err(e) => exit = exit.max(e),
         }

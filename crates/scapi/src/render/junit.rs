@@ -2,8 +2,10 @@
 //! reports. One `<testsuite>` per file; in it one `<testcase>` per finding
 //! (a `<failure>` when the finding fails the run, at or above the fail
 //! level; a passing case noting it otherwise), or one passing case for a
-//! clean file. Conforms to Jenkins' `junit-10.xsd`
-//! (`tests/schemas/junit-10.xsd`).
+//! clean file. A test case is named by the finding's identity — rule,
+//! option and fingerprint (see [`crate::baseline`]), never its line — so a
+//! CI history follows a finding when lines move; the location is in its
+//! body. Conforms to Jenkins' `junit-10.xsd` (`tests/schemas/junit-10.xsd`).
 
 use super::FileDiagnostics;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -69,9 +71,17 @@ pub fn report(files: &[FileDiagnostics], fail_level: Severity) -> String {
                 "    <testcase classname=\"{name}\" name=\"no problems\"/>"
             );
         }
-        for d in &f.diagnostics {
+        let keys = crate::baseline::keys(&f.source, &f.diagnostics);
+        for (d, (key, occurrence)) in f.diagnostics.iter().zip(&keys) {
             let at = location(f, d);
-            let case = escape(&format!("{} {} at {at}", d.code, d.code.name()));
+            let print = crate::baseline::fingerprint(key, *occurrence);
+            let short = print.get(..12).unwrap_or(&print);
+            let case = if key.option.is_empty() {
+                format!("{} {} [{short}]", d.code, d.code.name())
+            } else {
+                format!("{} {} in {} [{short}]", d.code, d.code.name(), key.option)
+            };
+            let case = escape(&case);
             let mut body = format!("{}: {}\n  --> {at}", d.severity.as_str(), d.message);
             if let Some(help) = &d.help {
                 let _ = write!(body, "\nhelp: {help}");
@@ -109,5 +119,37 @@ mod tests {
             "&lt;a href=&apos;x&apos;&gt;&amp;&quot;&#10;"
         );
         assert_eq!(escape("a\u{1}b"), "a\\u{1}b");
+    }
+
+    fn names(text: &str) -> Vec<String> {
+        let c = crate::compile("wwews.cfg", text.as_bytes(), &crate::Options::default());
+        report(&[FileDiagnostics::of(c)], Severity::Warning)
+            .lines()
+            .filter_map(|l| {
+                l.split_once("<testcase ")?
+                    .1
+                    .split_once(" name=\"")?
+                    .1
+                    .split_once('"')
+            })
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn case_names_stay_when_lines_move() {
+        let option = "service-client-api.accepted-web-content-origins=http://crm.example.com/app (agent.*)\n";
+        let before = names(&format!("[interaction-workspace]\n{option}"));
+        let after = names(&format!(
+            "; moved\n\n[interaction-workspace]\nother.option=1\n{option}"
+        ));
+        assert!(!before.is_empty());
+        assert!(
+            before.iter().all(|n| n.contains(
+                " in interaction-workspace/service-client-api.accepted-web-content-origins ["
+            )),
+            "{before:?}"
+        );
+        assert_eq!(before, after);
     }
 }
