@@ -88,19 +88,35 @@ fn main() {
 fn copy_dir(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap() {
         let p = e.unwrap().path();
-        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            std::fs::create_dir(&dest).unwrap();
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, dest).unwrap();
+        }
+    }
+}
+
+/// The files under `dir`, by path.
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
     }
 }
 
 fn list_dir(dir: &Path) -> String {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut names = Vec::new();
+    files_under(dir, &mut names);
     names.sort();
     let mut out = String::new();
     for p in names {
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let name = p.strip_prefix(dir).unwrap().to_string_lossy().to_string();
         let body = std::fs::read(&p)
             .map(|b| String::from_utf8_lossy(&b).to_string())
             .unwrap_or_default();

@@ -138,6 +138,13 @@ fn level_name(l: Level) -> &'static str {
     }
 }
 
+/// `include` or `exclude` as `scapi config --format json` lists them.
+fn globs(list: &[scapi::front::config::PathGlob], file: Option<&Path>) -> Vec<serde_json::Value> {
+    list.iter()
+        .map(|g| serde_json::json!({"path": g.pattern, "from": describe(&Source::File(g.line), file)}))
+        .collect()
+}
+
 /// `scapi config`: the effective settings and where each came from.
 pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     let s = match settings(
@@ -163,6 +170,8 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
                 "files": s.files.iter().map(|f| serde_json::json!({
                     "path": f.pattern, "object": f.object.as_str(), "from": describe(&Source::File(f.line), file),
                 })).collect::<Vec<_>>(),
+                "include": globs(&s.include, file),
+                "exclude": globs(&s.exclude, file),
             });
             scapi_policy::jsonfmt::to_string(&doc)
         }
@@ -188,6 +197,12 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
                     format!("{} {}", c.as_str(), c.name()),
                     describe(src, file),
                 ));
+            }
+            for (key, list) in [("include", &s.include), ("exclude", &s.exclude)] {
+                for g in list.iter() {
+                    let from = describe(&Source::File(g.line), file);
+                    out.push_str(&row(key, g.pattern.clone(), from));
+                }
             }
             for f in &s.files {
                 out.push_str(&row(

@@ -88,6 +88,9 @@ pub enum CliError {
     /// A file argument is a directory.
     #[error("cannot read `{path}`: it is a directory")]
     ReadDirectory { path: String },
+    /// A folder given to `lint` or `fmt` cannot be walked, in part.
+    #[error("cannot walk `{path}`: {message}")]
+    Walk { path: String, message: String },
     /// Standard input was closed (`<&-`), not merely empty.
     #[error("cannot read standard input: it is closed")]
     StdinClosed,
@@ -152,6 +155,7 @@ impl CliError {
             | CliError::Store { .. }
             | CliError::Lsp(_)
             | CliError::ReadDirectory { .. }
+            | CliError::Walk { .. }
             | CliError::StdinClosed
             | CliError::Write { .. }
             | CliError::WriteDirectory { .. }

@@ -5,13 +5,15 @@ use super::{
     write_atomically,
 };
 use scapi::fmt::{self, FmtError};
+use scapi::front::config::Exports;
 use scapi::render::FileDiagnostics;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// cfg/ini exports to format (several with `--check` or `--write`).
-    #[arg(required = true, value_name = "FILE")]
+    /// cfg/ini exports to format, or folders holding them (several with
+    /// `--check` or `--write`).
+    #[arg(required = true, value_name = "PATH")]
     files: Vec<String>,
     /// Change nothing; exit 1 and show the lines that would change.
     #[arg(long, conflicts_with = "write")]
@@ -21,21 +23,29 @@ pub struct Args {
     write: bool,
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    config: super::config::ConfigArgs,
 }
 
 pub fn run(args: Args) -> Exit {
     if let Err(e) = super::stdin_once(args.files.iter().map(String::as_str)) {
         return e.report();
     }
-    if !(args.check || args.write) && args.files.len() > 1 {
+    let several = args.files.len() > 1 || args.files.iter().any(|f| Path::new(f).is_dir());
+    if !(args.check || args.write) && several {
         return CliError::Usage(
             "formatting several files to standard output is ambiguous; use `--check` or `--write`"
                 .into(),
         )
         .report();
     }
-    let mut exit = Exit::Success;
-    for path in &args.files {
+    // Only `include` and `exclude` of `scapi.toml` apply to `fmt`.
+    let settings = match super::config::settings(&args.config, None, None, &[]) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let (paths, mut exit) = super::walk::expand(&args.files, &settings, Exports::Cfg);
+    for path in &paths {
         let outcome = one(&args, path);
         exit = exit.max(outcome);
     }

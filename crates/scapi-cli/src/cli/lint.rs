@@ -8,6 +8,7 @@ use super::{
 use clap::ValueEnum;
 use scapi::baseline::Baseline;
 use scapi::diagnostic::Severity;
+use scapi::front::config::Exports;
 use scapi::render::{FileDiagnostics, concise, github, gitlab, human, json, junit, sarif};
 use scapi::rules::Code;
 use scapi::suppress::Level;
@@ -16,8 +17,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Option exports to lint (`-` reads standard input).
-    #[arg(required = true, value_name = "FILE")]
+    /// Option exports to lint, or folders holding them (`-` reads standard
+    /// input).
+    #[arg(required = true, value_name = "PATH")]
     files: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = LintFormat::Human)]
@@ -299,10 +301,10 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         },
         None => None,
     };
-    let mut exit = Exit::Success;
+    let (paths, mut exit) = super::walk::expand(&args.files, &settings, Exports::Any);
     let mut fixing = Fixing::default();
     let mut linted = Vec::new();
-    for path in &args.files {
+    for path in &paths {
         match lint_one(path, &args, &settings, baseline.as_ref(), &mut fixing) {
             Ok(l) => linted.push(l),
             Err(e) => exit = exit.max(e),

@@ -16,6 +16,7 @@ mod load;
 mod lsp;
 mod read;
 mod reference;
+mod walk;
 mod write;
 
 pub use error::CliError;

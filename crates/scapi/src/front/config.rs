@@ -3,6 +3,9 @@
 //! command line, the language server and any other front end read it here.
 //!
 //! ```toml
+//! include = ["config/**/*.cfg"]  # which files a folder holds (default below)
+//! exclude = ["legacy", "**/*.bak.cfg"]
+//!
 //! [lint]
 //! fail-level = "warning"        # error (default) or warning
 //! allow = ["SC0405"]            # codes or names
@@ -17,8 +20,13 @@
 //!
 //! The file is `scapi.toml` or `.scapi.toml` in the current directory or the
 //! nearest one above it; `--config FILE` names it, `--isolated` ignores any.
-//! Paths in `[[lint.files]]` are globs relative to the file's directory.
-//! Command-line flags override it; an unknown key is an error.
+//! Paths in `include`, `exclude` and `[[lint.files]]` are globs relative to
+//! the file's directory. Command-line flags override it; an unknown key is
+//! an error.
+//!
+//! `include` and `exclude` decide which files of a folder given to `lint`
+//! or `fmt` are read (see [`Settings::discovers`]); a file named on the
+//! command line is always read.
 
 use crate::ObjectLevel;
 use crate::diagnostic::Severity;
@@ -31,6 +39,10 @@ use toml::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileDoc {
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
     #[serde(default)]
     lint: Option<Spanned<LintTable>>,
 }
@@ -80,6 +92,16 @@ pub struct FileObject {
     pub line: usize,
 }
 
+/// A path glob of `include` or `exclude`.
+#[derive(Clone, Debug)]
+pub struct PathGlob {
+    /// The glob as written.
+    pub pattern: String,
+    matcher: globset::GlobMatcher,
+    /// Its line in the file.
+    pub line: usize,
+}
+
 /// The effective settings.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -93,6 +115,44 @@ pub struct Settings {
     pub overrides: Vec<(Code, Level, Source)>,
     /// Objects by path.
     pub files: Vec<FileObject>,
+    /// When not empty, the files of a folder that are read.
+    pub include: Vec<PathGlob>,
+    /// Files and folders a folder's walk skips.
+    pub exclude: Vec<PathGlob>,
+}
+
+/// Which files of a folder are option exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exports {
+    /// cfg, ini, JSON and YAML (`lint`).
+    Any,
+    /// cfg and ini (`fmt`).
+    Cfg,
+}
+
+/// Whether a file found in a folder is an option export, by its extension
+/// and content: a `.cfg` or `.ini` (and, for [`Exports::Any`], `.json`,
+/// `.yaml` or `.yml`) file whose text names `service-client-api.` or
+/// `interaction-workspace` (in any case). A `setup.cfg` or `tox.ini` beside
+/// the exports is not one.
+pub fn looks_like_export(path: &Path, head: &[u8], kinds: Exports) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let by_extension = match (ext.as_deref(), kinds) {
+        (Some("cfg" | "ini"), _) => true,
+        (Some("json" | "yaml" | "yml"), Exports::Any) => true,
+        _ => false,
+    };
+    by_extension && names_the_api(head)
+}
+
+fn names_the_api(text: &[u8]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["service-client-api.", "interaction-workspace"]
+        .iter()
+        .any(|needle| memchr::memmem::find(&lower, needle.as_bytes()).is_some())
 }
 
 impl Settings {
@@ -104,7 +164,42 @@ impl Settings {
             max_per_rule: (crate::diagnostic::DEFAULT_MAX_PER_RULE, Source::Default),
             overrides: Vec::new(),
             files: Vec::new(),
+            include: Vec::new(),
+            exclude: Vec::new(),
         }
+    }
+
+    /// `path` relative to the configuration file's directory, when it is
+    /// under it.
+    fn relative(&self, path: &Path) -> Option<PathBuf> {
+        let dir = self.file.as_ref()?.parent()?;
+        let cwd = std::env::current_dir().ok()?;
+        let full = normalize(&cwd.join(path));
+        full.strip_prefix(normalize(&cwd.join(dir)))
+            .ok()
+            .map(Path::to_path_buf)
+    }
+
+    /// Whether `exclude` skips `path` (a file or a folder) in a walk.
+    pub fn excludes(&self, path: &Path) -> bool {
+        if self.exclude.is_empty() {
+            return false;
+        }
+        self.relative(path)
+            .is_some_and(|rel| self.exclude.iter().any(|g| g.matcher.is_match(&rel)))
+    }
+
+    /// Whether a file a walk found is read: when `include` is set, whether
+    /// it matches (`None` when `include` is empty: then
+    /// [`looks_like_export`] decides).
+    pub fn discovers(&self, path: &Path) -> Option<bool> {
+        if self.include.is_empty() {
+            return None;
+        }
+        Some(
+            self.relative(path)
+                .is_some_and(|rel| self.include.iter().any(|g| g.matcher.is_match(&rel))),
+        )
     }
 
     /// The overrides to apply.
@@ -130,13 +225,10 @@ impl Settings {
 
     /// The object `[[lint.files]]` gives an export, if a glob matches it.
     pub fn object_of(&self, path: &str) -> Option<ObjectLevel> {
-        let dir = self.file.as_ref()?.parent()?;
-        let cwd = std::env::current_dir().ok()?;
-        let full = normalize(&cwd.join(path));
-        let relative = full.strip_prefix(normalize(&cwd.join(dir))).ok()?;
+        let relative = self.relative(Path::new(path))?;
         self.files
             .iter()
-            .find(|f| f.matcher.is_match(relative))
+            .find(|f| f.matcher.is_match(&relative))
             .map(|f| f.object)
     }
 }
@@ -246,6 +338,21 @@ fn rule(name: &Spanned<String>) -> Result<Code, Located> {
     })
 }
 
+/// A path glob of the file (`*` stays within one folder, `**` crosses them).
+fn glob(pattern: &Spanned<String>) -> Result<globset::Glob, Located> {
+    globset::GlobBuilder::new(pattern.get_ref())
+        .literal_separator(true)
+        .build()
+        .map_err(|e| {
+            at(
+                pattern,
+                format!("`{}` is not a path glob: {}", pattern.get_ref(), e.kind()),
+                "here",
+                None,
+            )
+        })
+}
+
 /// Reads a configuration file into settings (before flags).
 pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
     let doc: FileDoc = toml::from_str(text).map_err(|e| Located {
@@ -253,7 +360,7 @@ pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
         message: e.message().trim_end().replace('\n', "; "),
         label: "here",
         help: Some(
-            "the keys are `[lint]` `fail-level`, `allow`, `warn`, `deny`, `max-per-rule` and `[[lint.files]]` `path`, `object`".into(),
+            "the keys are `include`, `exclude`, `[lint]` `fail-level`, `allow`, `warn`, `deny`, `max-per-rule` and `[[lint.files]]` `path`, `object`".into(),
         ),
     })?;
     let mut s = Settings {
@@ -262,11 +369,25 @@ pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
         max_per_rule: (crate::diagnostic::DEFAULT_MAX_PER_RULE, Source::Default),
         overrides: Vec::new(),
         files: Vec::new(),
+        include: Vec::new(),
+        exclude: Vec::new(),
     };
+    let lines = Lines::of(text);
+    for (list, into) in [
+        (&doc.include, &mut s.include),
+        (&doc.exclude, &mut s.exclude),
+    ] {
+        for pattern in list {
+            into.push(PathGlob {
+                pattern: pattern.get_ref().clone(),
+                matcher: glob(pattern)?.compile_matcher(),
+                line: lines.line_of(pattern.span().start),
+            });
+        }
+    }
     let Some(lint) = doc.lint.map(Spanned::into_inner) else {
         return Ok(s);
     };
-    let lines = Lines::of(text);
     let line = |r: std::ops::Range<usize>| Source::File(lines.line_of(r.start));
     if let Some(f) = &lint.fail_level {
         let level = match f.get_ref().as_str() {
@@ -301,20 +422,9 @@ pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
             .get_ref()
             .parse::<ObjectLevel>()
             .map_err(|e| at(&f.object, e.to_string(), "not an object level", None))?;
-        let glob = globset::GlobBuilder::new(f.path.get_ref())
-            .literal_separator(true)
-            .build()
-            .map_err(|e| {
-                at(
-                    &f.path,
-                    format!("`{}` is not a path glob: {}", f.path.get_ref(), e.kind()),
-                    "here",
-                    None,
-                )
-            })?;
         s.files.push(FileObject {
             pattern: f.path.get_ref().clone(),
-            matcher: glob.compile_matcher(),
+            matcher: glob(&f.path)?.compile_matcher(),
             object,
             line: lines.line_of(f.path.span().start),
         });
