@@ -140,11 +140,10 @@ pub fn looks_like_export(path: &Path, head: &[u8], kinds: Exports) -> bool {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let by_extension = match (ext.as_deref(), kinds) {
-        (Some("cfg" | "ini"), _) => true,
-        (Some("json" | "yaml" | "yml"), Exports::Any) => true,
-        _ => false,
-    };
+    let by_extension = matches!(
+        (ext.as_deref(), kinds),
+        (Some("cfg" | "ini"), _) | (Some("json" | "yaml" | "yml"), Exports::Any)
+    );
     by_extension && names_the_api(head)
 }
 
