@@ -453,4 +453,7 @@ async function start() {
   run();
 }
 
-start();
+start().then(() => {
+  // Started: from now on an error is the page's, not a failed start.
+  document.documentElement.dataset.started = 'true';
+});

@@ -1,7 +1,9 @@
 // The playground in a real browser: headless Chromium (the distribution's
 // package; `$CHROMIUM` names another) driven through the DevTools protocol
-// by puppeteer-core, on the playground served from a local static server
-// on a free loopback port. It loads an export through the URL fragment,
+// by puppeteer-core, on the playground site (`site.mjs`, what `bash
+// .ci/site` publishes) built into a scratch folder and served from a local
+// static server on a free loopback port; and the same site opened as a
+// file, which must say why it cannot start instead of showing a blank page. It loads an export through the URL fragment,
 // expects the native linter's findings at their lines, highlighted, applies
 // a one-click fix, reads a rule page, explains an origin and evaluates
 // requests — with every request of the page answered by the local server
@@ -9,9 +11,12 @@
 // `playground/screenshot.png`, the one the README shows.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildSite } from '../site.mjs';
 import { after, before, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
 import { root, runNative } from './helpers.mjs';
@@ -28,12 +33,12 @@ const TYPES = {
   '.png': 'image/png',
 };
 
-/** A static file server for the repository, as any static server would be. */
-function serve() {
+/** A static file server for the folder `dir`, as any static server would be. */
+function serve(dir) {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    let file = join(root, path);
-    if (!file.startsWith(root)) {
+    let file = join(dir, path);
+    if (!file.startsWith(dir)) {
       res.writeHead(403).end();
       return;
     }
@@ -65,10 +70,13 @@ const b64url = (text) => Buffer.from(text, 'utf8').toString('base64url');
 let server;
 let browser;
 let base;
+let site;
 const offsite = [];
 
 before(async () => {
-  server = await serve();
+  site = mkdtempSync(join(tmpdir(), 'scapi-site-'));
+  buildSite(site);
+  server = await serve(site);
   base = `http://127.0.0.1:${server.address().port}`;
   browser = await puppeteer.launch({
     executablePath: chromium(),
@@ -82,6 +90,7 @@ after(async () => {
   // The browser's process is gone once close resolves; the server is ours.
   server?.close();
   server?.closeAllConnections?.();
+  if (site) rmSync(site, { recursive: true, force: true });
 });
 
 async function open(fragment) {
@@ -177,5 +186,25 @@ test('a link with a bad fragment opens an empty editor, not an error', async () 
   assert.equal(await page.$eval('#text', (t) => t.value), '');
   assert.equal(await page.$eval('#format', (s) => s.value), '');
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the site opened as a file says why it cannot start, not a blank page', async () => {
+  const page = await browser.newPage();
+  await page.goto(pathToFileURL(join(site, 'playground', 'index.html')).href, { waitUntil: 'load' });
+  await page.waitForSelector('#cannot-start:not([hidden])', { timeout: 20_000 });
+  const text = await page.$eval('#cannot-start', (e) => e.textContent);
+  assert.match(text, /cannot start/);
+  assert.match(text, /opened as a file/);
+  assert.match(text, /static file server/);
+  await page.close();
+});
+
+test('the site leads from its root to the playground', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready=true]', { timeout: 20_000 });
+  assert.equal(new URL(page.url()).pathname, '/playground/');
+  assert.equal(await page.$eval('#cannot-start', (e) => e.hidden), true);
   await page.close();
 });

@@ -119,8 +119,8 @@ fn readme_commands_run_as_shown() {
                 );
                 continue;
             }
-            // Installing is a release build of its own; what it installs is
-            // checked by `install_commands_name_the_binary_crate`.
+            // Installing is a release build of its own: `tests/install.rs`
+            // runs every install command.
             ["cargo", "install", ..] => continue,
             other => panic!(
                 "README command `{}` is not one this test knows how to run",
@@ -252,95 +252,4 @@ fn pre_commit_hooks_run() {
             std::fs::read(root().join("examples/wwews-cluster.cfg")).unwrap()
         );
     }
-}
-
-/// The packages of the workspace that build the `scapi` binary, with
-/// whether they may be published: `(name, manifest directory, publishable)`.
-fn binary_packages() -> Vec<(String, std::path::PathBuf, bool)> {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--no-deps",
-            "--format-version",
-            "1",
-            "--offline",
-        ])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    meta["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| {
-            p["targets"].as_array().unwrap().iter().any(|t| {
-                t["name"] == "scapi" && t["kind"].as_array().unwrap().iter().any(|k| k == "bin")
-            })
-        })
-        .map(|p| {
-            let manifest = std::path::PathBuf::from(p["manifest_path"].as_str().unwrap());
-            // `publish = false` is an empty list of registries.
-            let publishable = p["publish"].as_array().is_none_or(|r| !r.is_empty());
-            (
-                p["name"].as_str().unwrap().to_string(),
-                manifest.parent().unwrap().to_path_buf(),
-                publishable,
-            )
-        })
-        .collect()
-}
-
-/// `cargo install --locked --path P` in the README's set-up installs from a
-/// crate of this repository that builds `scapi`; `cargo install --locked
-/// NAME` in its CI recipes names that crate as published, not a URL.
-#[test]
-fn install_commands_name_the_binary_crate() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let bins = binary_packages();
-    assert_eq!(bins.len(), 1, "one package builds `scapi`: {bins:?}");
-    let (name, dir, publishable) = &bins[0];
-    let mut checked = 0;
-    for line in readme.lines() {
-        let line = line
-            .trim()
-            .trim_start_matches("$ ")
-            .trim_start_matches("- run:")
-            .trim();
-        let words = split_args(line);
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        match words.as_slice() {
-            ["cargo", "install", "--locked", "--path", path] => {
-                assert_eq!(
-                    &root().join(path).canonicalize().unwrap(),
-                    &dir.canonicalize().unwrap(),
-                    "`{line}` does not install the crate that builds `scapi`"
-                );
-                checked += 1;
-            }
-            // Cargo's own tools (`cargo-fuzz`) are not scapi.
-            ["cargo", "install", "--locked", krate] if krate.starts_with("cargo-") => {}
-            ["cargo", "install", "--locked", krate] => {
-                assert_eq!(krate, name, "`{line}` names another crate");
-                assert!(
-                    publishable,
-                    "`{name}` is not publishable (`publish = false`)"
-                );
-                checked += 1;
-            }
-            ["cargo", "install", ..] => {
-                panic!("`{line}`: install with `--locked` and a path or a crate name")
-            }
-            _ => {}
-        }
-    }
-    assert!(
-        checked >= 2,
-        "only {checked} install commands in the README"
-    );
 }
