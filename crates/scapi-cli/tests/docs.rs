@@ -230,7 +230,8 @@ fn the_dependency_table_lists_exactly_each_crates_dependencies() {
     assert_eq!(testkit, listed["scapi-testkit"], "`scapi-testkit`");
     for owner in listed.keys() {
         assert!(
-            packages.contains_key(owner) || ["dev", "npm (dev)", "Python (build)"].contains(&owner.as_str()),
+            packages.contains_key(owner)
+                || ["dev", "npm (dev)", "Python (build)"].contains(&owner.as_str()),
             "the dependency table has a row for `{owner}`, which is no crate"
         );
     }

@@ -307,6 +307,30 @@ fn ci_recipes_build_scapi_from_its_checkout() {
     assert!(ran >= 4, "only {ran} steps ran");
     assert!(home.path().join("bin/scapi").is_file());
 
+    // The shell gates of "Use in CI", with the scapi just installed, on the
+    // files they name (`wwews.cfg` and `deployed-policy.json` at the top,
+    // exports under `config/`).
+    let section = &readme[readme.find("\n## Use in CI").unwrap()..];
+    let section = &section[..section[1..].find("\n## ").unwrap()];
+    std::fs::copy(
+        repo.path().join("config/wwews.cfg"),
+        repo.path().join("wwews.cfg"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo.path().join("config/deployed-policy.json"),
+        repo.path().join("deployed-policy.json"),
+    )
+    .unwrap();
+    let mut gates = 0;
+    for line in blocks(section, "sh").iter().flat_map(|b| b.lines()) {
+        if line.starts_with("scapi ") {
+            bash(repo.path(), line.split(" #").next().unwrap(), &env);
+            gates += 1;
+        }
+    }
+    assert!(gates >= 3, "only {gates} shell gates ran");
+
     // GitLab CI: the job's `variables`, then its `script` as one shell.
     let job: serde_json::Value = serde_yaml_ng::from_str(gitlab).unwrap();
     let job = &job["scapi"];
