@@ -112,6 +112,7 @@
 pub mod catalog;
 pub mod compiled;
 pub mod decision;
+pub mod handle;
 #[doc(hidden)] // the WebAssembly build's seed
 pub mod hashing;
 #[doc(hidden)]
@@ -124,6 +125,7 @@ pub mod userdata;
 
 pub use compiled::CompiledPolicy;
 pub use decision::{Decision, Entry, Frame, Outcome, Reason};
+pub use handle::PolicyHandle;
 pub use policy::{KeySet, Policy, Quarantine, RateLimits, UserDataPolicy};
 
 /// A policy of `(origin, filters)` entries on line 1 (`*` is the

@@ -62,6 +62,8 @@ impl Broker {
                     Err(e) => format!("drop event: {e}"),
                 };
             }
+            // A reload is a `PolicyHandle`'s business; this broker keeps one.
+            ItemKind::Policy(path) => return format!("ignore policy item {path}"),
         };
         let (origin, request) = (r.origin.as_str(), r.request.as_str());
         let decision = self.policy.check(origin, request);

@@ -8,7 +8,6 @@
     clippy::indexing_slicing
 )]
 
-use scapi_policy::limiter::RateLimiter;
 use scapi_redis::{FailureMode, RedisConfig, RedisStore};
 use scapi_testkit::harness::Suite;
 use scapi_testkit::redis_server::Server;
@@ -60,15 +59,15 @@ fn decide_alike(server: &Shared, dir: &Path, golden: &mut Golden) {
         },
     )
     .unwrap();
-    let limiter = RateLimiter::with_store(policy.rate_limits().clone(), store);
+    let handle = scapi_policy::PolicyHandle::with_store(policy, store);
     let mut out = Vec::new();
     eval::run(
-        &policy,
-        &limiter,
+        &handle,
         items.into_iter().map(Ok),
         eval::ReportFormat::Json,
         &mut out,
         &mut |_| {},
+        &mut eval::no_policy_items,
     )
     .unwrap();
     // In memory it gives `expected.json` (`eval::<case>`); through Redis the

@@ -111,7 +111,7 @@ fn pairs(n_origins: usize, count: usize) -> Vec<(String, String)> {
         .into_iter()
         .filter_map(|i| match i.kind {
             scapi_tools::eval::ItemKind::Request(r) => Some((r.origin, r.request)),
-            scapi_tools::eval::ItemKind::Event(_) => None,
+            _ => None,
         })
         .collect()
 }

@@ -302,7 +302,7 @@ proptest! {
                     "{}\n",
                     serde_json::json!({"at": i.at as f64 / 1000.0, "origin": r.origin, "request": r.request, "client": r.client})
                 ),
-                ItemKind::Event(_) => String::new(),
+                ItemKind::Event(_) | ItemKind::Policy(_) => String::new(),
             })
             .collect();
         let mut streamed = Vec::new();

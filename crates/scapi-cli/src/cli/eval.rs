@@ -201,22 +201,23 @@ pub fn run(args: Args) -> Exit {
             bar.set_message(format!("{items} items, {rate:.0}/s"));
         }
     };
+    let mut switch = policy_items(&args.requests, &args.input);
     let mut outcome = None;
     let replay = |out: &mut Stdout| {
         let result = match &args.store {
             None => eval::run(
-                &policy,
-                &eval::fresh_limiter(&policy),
+                &eval::fresh_handle(policy.clone()),
                 items,
                 report,
                 out,
                 &mut progress,
+                &mut switch,
             ),
             Some(url) => {
                 match replay_on_redis(
                     &policy,
-                    url,
-                    args.store_prefix.as_deref(),
+                    &mut switch,
+                    (url, args.store_prefix.as_deref()),
                     items,
                     report,
                     out,
@@ -266,6 +267,42 @@ pub fn run(args: Args) -> Exit {
     }
 }
 
+/// How the policy items of the requests file at `requests` load: the path
+/// relative to that file's folder (to the current one for standard
+/// input), a compiled policy or an export without errors, as the policy
+/// argument loads.
+fn policy_items<'a>(
+    requests: &'a str,
+    input: &'a super::InputArgs,
+) -> impl FnMut(&str) -> Result<scapi_policy::policy::Policy, String> + 'a {
+    move |path: &str| {
+        let base = match requests {
+            "-" => std::path::Path::new("."),
+            r => std::path::Path::new(r)
+                .parent()
+                .unwrap_or(std::path::Path::new(".")),
+        };
+        let full = base.join(path);
+        let shown = full.display().to_string();
+        let read = super::read::read_input(&full.to_string_lossy(), input.max_input_bytes)
+            .map_err(|e| e.to_string())?;
+        let options = scapi::Options {
+            size: read.size,
+            ..input.options()
+        };
+        match scapi::load_vec(&shown, read.bytes, &options) {
+            Ok(scapi::Loaded::Compiled(p)) => Ok(p),
+            Ok(scapi::Loaded::Export(c)) => match c.policy {
+                Some(p) if !c.has_errors() => Ok(p),
+                _ => Err(format!(
+                    "policy `{shown}` has errors; fix them first (`scapi lint {shown}`)"
+                )),
+            },
+            Err(e) => Err(format!("policy `{shown}` does not load: {e}")),
+        }
+    }
+}
+
 /// Standard output, as `write_stdout` gives it.
 type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
 
@@ -274,8 +311,8 @@ type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
 /// prefix, the run's keys are its own and are deleted at the end.
 fn replay_on_redis(
     policy: &scapi_policy::policy::Policy,
-    url: &str,
-    prefix: Option<&str>,
+    switch: &mut eval::LoadPolicy<'_>,
+    (url, prefix): (&str, Option<&str>),
     items: Box<dyn Iterator<Item = Result<Item, ItemError>> + '_>,
     report: ReportFormat,
     out: &mut Stdout,
@@ -292,8 +329,7 @@ fn replay_on_redis(
         ..RedisConfig::default()
     };
     let store = RedisStore::connect(url, config).map_err(|source| CliError::Store { source })?;
-    let limiter =
-        scapi_policy::limiter::RateLimiter::with_store(policy.rate_limits().clone(), store);
+    let handle = scapi_policy::PolicyHandle::with_store(policy.clone(), store);
     let mut clients = std::collections::HashSet::new();
     let items = items.inspect(|item| {
         if own
@@ -306,12 +342,12 @@ fn replay_on_redis(
             clients.insert(r.client.clone());
         }
     });
-    let result = eval::run(policy, &limiter, items, report, out, progress);
+    let result = eval::run(&handle, items, report, out, progress, switch);
     let mut cleanup_failed = false;
     for client in &clients {
-        cleanup_failed |= limiter.end_session(client).is_err();
+        cleanup_failed |= handle.end_session(client).is_err();
     }
-    let stats = limiter.store().stats();
+    let stats = handle.store().stats();
     let shown = scapi_redis::redact_url(url);
     if stats.refused > 0 {
         let n = stats.refused;
@@ -324,7 +360,7 @@ fn replay_on_redis(
     if cleanup_failed {
         eprintln!(
             "warning: some keys of this run are left in `{shown}` under `{}:`; they expire on their own",
-            limiter.store().config().prefix
+            handle.store().config().prefix
         );
     }
     Ok(result)

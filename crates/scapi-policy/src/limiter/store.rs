@@ -87,3 +87,36 @@ pub trait AsyncCounterStore: Send + Sync {
     /// Drops every counter of a client whose session ended.
     fn end_session(&self, client: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
+
+/// A store shared between limiters: what a [`PolicyHandle`] gives each
+/// policy it swaps in, so counters and quarantines outlive the policy.
+///
+/// [`PolicyHandle`]: crate::handle::PolicyHandle
+impl<S: CounterStore + ?Sized> CounterStore for std::sync::Arc<S> {
+    type Error = S::Error;
+
+    fn admit(&self, key: CounterKey<'_>, limit: Limit, at: At) -> Result<Admission, Self::Error> {
+        (**self).admit(key, limit, at)
+    }
+
+    fn end_session(&self, client: &str) -> Result<(), Self::Error> {
+        (**self).end_session(client)
+    }
+}
+
+impl<S: AsyncCounterStore> AsyncCounterStore for std::sync::Arc<S> {
+    type Error = S::Error;
+
+    fn admit(
+        &self,
+        key: CounterKey<'_>,
+        limit: Limit,
+        at: At,
+    ) -> impl Future<Output = Result<Admission, Self::Error>> + Send {
+        (**self).admit(key, limit, at)
+    }
+
+    fn end_session(&self, client: &str) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        (**self).end_session(client)
+    }
+}

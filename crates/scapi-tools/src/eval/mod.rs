@@ -28,7 +28,10 @@ mod replay;
 mod report;
 mod requests;
 
-pub use replay::{Decided, RunError, Summary, decide, fresh_limiter, report, run, run_text};
+pub use replay::{
+    Decided, LoadPolicy, RunError, Summary, decide, fresh_handle, no_policy_items, report, run,
+    run_text,
+};
 pub use report::ReportFormat;
 pub use requests::{
     Item, ItemError, ItemKind, JsonLines, RequestItem, RequestsFormat, parse_items,
@@ -56,7 +59,21 @@ mod tests {
             (r.origin.as_str(), r.client.as_str()),
             ("https://a.example", "c")
         );
+        let item = one(r#"{"at": 2, "policy": "next.json"}"#).unwrap();
+        assert_eq!(item.kind, ItemKind::Policy("next.json".into()));
         for (line, message) in [
+            (
+                r#"{"at": 1, "policy": "next.json", "client": "c"}"#,
+                "a policy item has no `client`; it switches the policy, and requests are separate items",
+            ),
+            (
+                r#"{"at": 1, "policy": ""}"#,
+                "`policy` is empty; name the compiled policy to switch to",
+            ),
+            (
+                r#"{"at": 1, "policy": 7}"#,
+                "`policy` must be a string, not a number",
+            ),
             (
                 r#"{"at": 1, "origin": "o", "request": "r", "client": null}"#,
                 "`client` must be a string, not null",
@@ -79,7 +96,7 @@ mod tests {
             ),
             (
                 r#"{"at": 1, "origin": "o", "request": "r", "extra": 1}"#,
-                "unknown field `extra`; the fields are at, origin, request, client, userData, keys, expect, event, frame",
+                "unknown field `extra`; the fields are at, origin, request, client, userData, keys, expect, event, frame, policy",
             ),
             (
                 r#"{"at": 1, "origin": "o", "request": "interaction.setUserData"}"#,

@@ -2,6 +2,7 @@
 
 use super::report::{HumanPrinter, JsonPrinter, Printer, ReportFormat};
 use super::requests::*;
+use scapi_policy::PolicyHandle;
 use scapi_policy::decision::{Entry, Outcome, Reason};
 use scapi_policy::limiter::{
     Admission, CounterStore, ManualClock, MemoryStore, Millis, RateLimitResult, RateLimiter,
@@ -77,6 +78,11 @@ pub fn decide<'p, S: CounterStore>(
             d.reason = Reason::ReadAllowed;
         }
         ItemKind::Request(r) => request(policy, limiter, item.at, r, &mut d).map_err(fail)?,
+        ItemKind::Policy(_) => {
+            return Err(fail(
+                "a policy item switches the policy (see `run`); it has no decision".into(),
+            ));
+        }
     }
     d.mismatch = item.expect.filter(|x| *x != d.outcome);
     Ok(d)
@@ -179,17 +185,30 @@ pub enum RunError {
     Io(#[from] std::io::Error),
 }
 
-/// Replays items through the policy and a rate limiter and streams the
+/// Where a replay gets the policy a policy item names: the policy, or
+/// why it cannot be used (one lowercase sentence).
+pub type LoadPolicy<'a> = dyn FnMut(&str) -> Result<Policy, String> + 'a;
+
+/// Refuses every policy item: for replays without files to read.
+pub fn no_policy_items(path: &str) -> Result<Policy, String> {
+    Err(format!(
+        "`policy` names `{path}`, but this evaluation cannot read files; switch policies with `scapi eval`"
+    ))
+}
+
+/// Replays items through the active policy of `handle` and streams the
 /// report: each decision is written as it is made, so a million requests
-/// are never held at once. Items must be in time order. `progress` is told
-/// how many items are done, now and then.
+/// are never held at once. Items must be in time order. A policy item
+/// swaps in the policy `load` gives for its path, as a broker's reload
+/// does: counters and quarantines are kept, and a changed limit applies
+/// from it on. `progress` is told how many items are done, now and then.
 pub fn run<S: CounterStore>(
-    policy: &Policy,
-    limiter: &RateLimiter<S>,
+    handle: &PolicyHandle<S>,
     items: impl IntoIterator<Item = Result<Item, ItemError>>,
     report: ReportFormat,
     out: &mut impl Write,
     progress: &mut dyn FnMut(usize),
+    load: &mut LoadPolicy<'_>,
 ) -> Result<Summary, RunError> {
     let mut printer: Box<dyn Printer + '_> = match report {
         ReportFormat::Json => Box::new(JsonPrinter::new(out)?),
@@ -221,7 +240,25 @@ pub fn run<S: CounterStore>(
             .into());
         }
         previous = Some(item.at);
-        let decided = match decide(policy, limiter, &item) {
+        if let ItemKind::Policy(path) = &item.kind {
+            match load(path) {
+                Ok(policy) => {
+                    handle.swap(policy);
+                }
+                Err(message) => {
+                    printer.abort()?;
+                    return Err(ItemError {
+                        index: Some(item.index),
+                        line: item.line,
+                        message,
+                    }
+                    .into());
+                }
+            }
+            continue;
+        }
+        let active = handle.current();
+        let decided = match decide(active.policy(), active.limiter(), &item) {
             Ok(d) => d,
             Err(e) => {
                 printer.abort()?;
@@ -248,7 +285,7 @@ pub fn run_text(
     report: ReportFormat,
     out: &mut impl Write,
 ) -> Result<Summary, RunError> {
-    let limiter = fresh_limiter(policy);
+    let handle = fresh_handle(policy.clone());
     let text = text.trim_start_matches('\u{feff}');
     let items: Box<dyn Iterator<Item = Result<Item, ItemError>>> = match format {
         RequestsFormat::JsonLines => Box::new(JsonLines::new(text.as_bytes(), u64::MAX)),
@@ -257,7 +294,14 @@ pub fn run_text(
             Err(e) => Box::new(std::iter::once(Err(e))),
         },
     };
-    run(policy, &limiter, items, report, out, &mut |_| {})
+    run(
+        &handle,
+        items,
+        report,
+        out,
+        &mut |_| {},
+        &mut no_policy_items,
+    )
 }
 
 /// [`run`] over items already read, with a fresh in-memory limiter; the
@@ -267,23 +311,21 @@ pub fn report(
     items: &[Item],
     report: ReportFormat,
 ) -> Result<(String, Summary), RunError> {
-    let limiter = fresh_limiter(policy);
+    let handle = fresh_handle(policy.clone());
     let mut out = Vec::new();
     let summary = run(
-        policy,
-        &limiter,
+        &handle,
         items.iter().cloned().map(Ok),
         report,
         &mut out,
         &mut |_| {},
+        &mut no_policy_items,
     )?;
     Ok((String::from_utf8_lossy(&out).into_owned(), summary))
 }
 
-/// An in-memory limiter for a replay: every item gives its own time.
-pub fn fresh_limiter(policy: &Policy) -> RateLimiter<MemoryStore<ManualClock>> {
-    RateLimiter::with_store(
-        policy.rate_limits().clone(),
-        MemoryStore::with_clock(ManualClock::default()),
-    )
+/// A handle on `policy` with in-memory counters for a replay: every item
+/// gives its own time.
+pub fn fresh_handle(policy: Policy) -> PolicyHandle<MemoryStore<ManualClock>> {
+    PolicyHandle::with_store(policy, MemoryStore::with_clock(ManualClock::default()))
 }

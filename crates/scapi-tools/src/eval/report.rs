@@ -257,6 +257,7 @@ fn row(item: &Item, d: &Decided<'_>) -> [String; 8] {
                 .unwrap_or_else(|| "notification".into());
             ("", "", format!("event {kind}"))
         }
+        ItemKind::Policy(path) => ("", "", format!("policy {path}")),
     };
     let mut reason = d.reason.as_str().to_string();
     if !d.denied_keys.is_empty() {

@@ -79,6 +79,9 @@ pub enum ItemKind {
     /// A notification or result whose `userData` is redacted: its JSON
     /// text, exactly as the requests file wrote it (YAML is converted).
     Event(Box<str>),
+    /// From this item on, the policy at this path (relative to the
+    /// requests file) is the active one: a reload, counters kept.
+    Policy(String),
 }
 
 /// A request from a frame.
@@ -124,7 +127,7 @@ impl fmt::Display for ItemError {
 // Reading items: one visitor for every format
 
 const FIELDS: &[&str] = &[
-    "at", "origin", "request", "client", "userData", "keys", "expect", "event", "frame",
+    "at", "origin", "request", "client", "userData", "keys", "expect", "event", "frame", "policy",
 ];
 
 /// What a problem of the requests file spoils: one item, or the file
@@ -491,7 +494,7 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
     refuse!(Item, Self::must: bool, numbers, str, null, list);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
-        let mut seen = [false; 9];
+        let mut seen = [false; 10];
         let mut at = None;
         let mut f = Fields::default();
         while let Some(pos) = map.next_key_seed(FieldName)? {
@@ -514,6 +517,7 @@ impl<'de, E: EventText + de::Deserialize<'de>> Visitor<'de> for ItemSeed<E> {
                 5 => f.keys = Some(map.next_value_seed(KeysField)?),
                 6 => f.expect = Some(map.next_value_seed(StrField("`expect` must be a string,"))?),
                 8 => f.frame = Some(map.next_value_seed(StrField("`frame` must be a string,"))?),
+                9 => f.policy = Some(map.next_value_seed(StrField("`policy` must be a string,"))?),
                 _ => {
                     let e: E = map.next_value()?;
                     f.event =
@@ -538,6 +542,7 @@ struct Fields {
     expect: Option<String>,
     event: Option<Box<str>>,
     frame: Option<String>,
+    policy: Option<String>,
 }
 
 /// The item from its fields, with the checks that span fields.
@@ -556,8 +561,36 @@ fn build_item(
         expect,
         event,
         frame,
+        policy,
     } = fields;
     let at = at.ok_or("missing `at`")?;
+    if let Some(policy) = policy {
+        let present = [
+            ("origin", origin.is_some()),
+            ("request", request.is_some()),
+            ("client", client.is_some()),
+            ("userData", user_data.is_some()),
+            ("keys", keys.is_some()),
+            ("expect", expect.is_some()),
+            ("event", event.is_some()),
+            ("frame", frame.is_some()),
+        ];
+        if let Some((k, _)) = present.iter().find(|(_, p)| *p) {
+            return Err(format!(
+                "a policy item has no `{k}`; it switches the policy, and requests are separate items"
+            ));
+        }
+        if policy.is_empty() {
+            return Err("`policy` is empty; name the compiled policy to switch to".into());
+        }
+        return Ok(Item {
+            index,
+            line,
+            at,
+            kind: ItemKind::Policy(policy),
+            expect: None,
+        });
+    }
     let expect = match expect {
         None => None,
         Some(s) => Some(Outcome::from_name(&s).ok_or_else(|| {
