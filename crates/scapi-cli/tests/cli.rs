@@ -169,3 +169,70 @@ fn fixing_twice_changes_nothing_more() {
         );
     }
 }
+
+/// `scapi keygen` draws a new key each time (its id on standard output,
+/// the private key readable by its owner only); a policy signed with
+/// either of two trusted keys verifies, so a key is rotated by trusting
+/// the new one first.
+#[test]
+fn keygen_makes_keys_that_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let scapi = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scapi"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let out = scapi(&["keygen", "keys"]);
+        assert!(out.status.success());
+        let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert_eq!(id.len(), 16, "{id}");
+        let key = dir.path().join(format!("keys/{id}.key"));
+        let public = dir.path().join(format!("keys/{id}.pub"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the private key is readable by others");
+        }
+        let text = std::fs::read_to_string(&public).unwrap();
+        let parsed = scapi_policy::signing::PublicKey::from_json(&text).unwrap();
+        assert_eq!(parsed.key_id(), id);
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "two keys alike");
+    std::fs::copy(
+        root().join("examples/wwews-cluster.policy.json"),
+        dir.path().join("policy.json"),
+    )
+    .unwrap();
+    for id in &ids {
+        let key = format!("keys/{id}.key");
+        assert!(
+            scapi(&["sign", "policy.json", "--key", &key])
+                .status
+                .success()
+        );
+        let out = scapi(&["verify", "policy.json", "--keys", "keys"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = scapi(&["eval", "--keys", "keys", "policy.json", "-"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Trusting only the first: the second's signature is refused.
+    let first = format!("keys/{}.pub", ids[0]);
+    let out = scapi(&["verify", "policy.json", "--keys", &first]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("which is not trusted"));
+}

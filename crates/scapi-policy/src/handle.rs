@@ -105,6 +105,21 @@ impl<S> PolicyHandle<S> {
         Ok(self.current())
     }
 
+    /// [`reload`](PolicyHandle::reload) of a signed document: swapped in
+    /// only when a trusted key signed exactly `text` (`signature` is the
+    /// text of its `.sig`, `None` when there is none); else nothing changes.
+    #[cfg(feature = "signing")]
+    pub fn reload_signed(
+        &self,
+        text: &str,
+        signature: Option<&str>,
+        keys: &crate::signing::TrustedKeys,
+    ) -> Result<Arc<Active<S>>, crate::signing::SignedLoadError> {
+        let policy = crate::signing::load_signed(text, signature, keys)?;
+        self.swap(policy);
+        Ok(self.current())
+    }
+
     /// The store every policy of this handle counts in.
     pub fn store(&self) -> &Arc<S> {
         &self.store

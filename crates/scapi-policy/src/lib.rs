@@ -121,6 +121,8 @@ pub mod limiter;
 pub mod policy;
 pub mod presented;
 pub mod rawjson;
+#[cfg(feature = "signing")]
+pub mod signing;
 pub mod userdata;
 
 pub use compiled::CompiledPolicy;

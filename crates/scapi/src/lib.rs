@@ -253,6 +253,8 @@ pub mod schema {
     pub const DIFF: &str = include_str!("../grammar/diff.schema.json");
     /// A baseline (`scapi lint --write-baseline`).
     pub const BASELINE: &str = include_str!("../grammar/baseline.schema.json");
+    /// A policy's signature and the key files (`scapi sign`, `scapi keygen`).
+    pub const SIGNATURE: &str = include_str!("../grammar/signature.schema.json");
 }
 
 /// What [`load`] found.

@@ -319,3 +319,30 @@ fn baselines_match_the_schema() {
     }
     assert!(n > 10, "only {n} baselines checked");
 }
+
+/// Signatures and key files conform to `grammar/signature.schema.json`:
+/// every `.sig`, `.pub` and `.key` file of the CLI cases.
+#[test]
+fn signatures_and_keys_match_the_schema() {
+    let v = Validator::new(scapi::schema::SIGNATURE);
+    let mut n = 0;
+    let mut stack: Vec<std::path::PathBuf> = cases("cli");
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "sig" || x == "pub" || x == "key")
+                && !p.to_string_lossy().contains("malformed")
+            {
+                let doc: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+                v.check(&p.display().to_string(), &doc);
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 5, "only {n} signature and key files");
+}

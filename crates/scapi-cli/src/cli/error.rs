@@ -130,6 +130,24 @@ pub enum CliError {
     /// The language server could not run.
     #[error("{0}")]
     Lsp(#[from] scapi_lsp::LspError),
+    /// A key, a signature or a set of trusted keys that cannot be used.
+    #[error("`{path}`: {source}")]
+    Key {
+        path: String,
+        #[source]
+        source: scapi_policy::signing::VerifyError,
+    },
+    /// A policy whose signature does not hold, where keys are trusted:
+    /// it is not used.
+    #[error("refused the policy `{path}`: {source}")]
+    Unverified {
+        path: String,
+        #[source]
+        source: scapi_policy::signing::VerifyError,
+    },
+    /// No secure random source for a new key.
+    #[error("cannot draw a random key: {0}")]
+    Random(String),
     /// The command line asks for something that cannot be done (an unknown
     /// rule, contradicting flags); the message says what and how.
     #[error("{0}")]
@@ -156,6 +174,9 @@ impl CliError {
             | CliError::Lsp(_)
             | CliError::ReadDirectory { .. }
             | CliError::Walk { .. }
+            | CliError::Key { .. }
+            | CliError::Unverified { .. }
+            | CliError::Random(_)
             | CliError::StdinClosed
             | CliError::Write { .. }
             | CliError::WriteDirectory { .. }

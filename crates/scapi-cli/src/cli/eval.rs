@@ -1,8 +1,7 @@
 //! `scapi eval POLICY REQUESTS` and `scapi explain POLICY --origin ORIGIN`.
 
 use super::{
-    CliError, Exit, HumanOrJson as Format, InputArgs, display_name, load_policy, print_stdout,
-    write_stdout,
+    CliError, Exit, HumanOrJson as Format, InputArgs, display_name, print_stdout, write_stdout,
 };
 use clap::ValueEnum;
 use scapi_tools::eval::{self, Item, ItemError, JsonLines, ReportFormat, RequestsFormat, RunError};
@@ -34,6 +33,11 @@ pub struct Args {
     /// every run (and broker) using the same prefix.
     #[arg(long, value_name = "PREFIX", requires = "store")]
     store_prefix: Option<String>,
+    /// Trust these public keys (a `.pub` file or a folder of them): the
+    /// policy must be a compiled policy signed by one (`POLICY.sig`), else
+    /// it is refused (exit 2).
+    #[arg(long, value_name = "DIR|FILE")]
+    keys: Option<std::path::PathBuf>,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -150,7 +154,16 @@ pub fn run(args: Args) -> Exit {
     if let Err(e) = super::stdin_once([args.policy.as_str(), args.requests.as_str()]) {
         return e.report();
     }
-    let policy = match load_policy(&args.policy, &args.input) {
+    let keys = match args
+        .keys
+        .as_deref()
+        .map(super::sign::trusted_keys)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return e.report(),
+    };
+    let policy = match super::load::load_policy_with(&args.policy, &args.input, keys.as_ref()) {
         Ok(p) => p,
         Err(exit) => return exit,
     };
@@ -201,7 +214,7 @@ pub fn run(args: Args) -> Exit {
             bar.set_message(format!("{items} items, {rate:.0}/s"));
         }
     };
-    let mut switch = policy_items(&args.requests, &args.input);
+    let mut switch = policy_items(&args.requests, &args.input, keys.as_ref());
     let mut outcome = None;
     let replay = |out: &mut Stdout| {
         let result = match &args.store {
@@ -274,6 +287,7 @@ pub fn run(args: Args) -> Exit {
 fn policy_items<'a>(
     requests: &'a str,
     input: &'a super::InputArgs,
+    keys: Option<&'a scapi_policy::signing::TrustedKeys>,
 ) -> impl FnMut(&str) -> Result<scapi_policy::policy::Policy, String> + 'a {
     move |path: &str| {
         let base = match requests {
@@ -284,6 +298,11 @@ fn policy_items<'a>(
         };
         let full = base.join(path);
         let shown = full.display().to_string();
+        // With trusted keys, a reload is verified as the first policy was.
+        if let Some(keys) = keys {
+            return super::load::load_signed(&full.to_string_lossy(), input, keys)
+                .map_err(|e| e.to_string());
+        }
         let read = super::read::read_input(&full.to_string_lossy(), input.max_input_bytes)
             .map_err(|e| e.to_string())?;
         let options = scapi::Options {
@@ -424,6 +443,11 @@ pub struct ExplainArgs {
     /// `requests`; the state event always lists every request).
     #[arg(long)]
     only_enabled: bool,
+    /// Trust these public keys (a `.pub` file or a folder of them): the
+    /// policy must be a compiled policy signed by one (`POLICY.sig`), else
+    /// it is refused (exit 2).
+    #[arg(long, value_name = "DIR|FILE")]
+    keys: Option<std::path::PathBuf>,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -442,7 +466,16 @@ enum ExplainFormat {
 }
 
 pub fn explain(args: ExplainArgs) -> Exit {
-    let policy = match load_policy(&args.policy, &args.input) {
+    let keys = match args
+        .keys
+        .as_deref()
+        .map(super::sign::trusted_keys)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return e.report(),
+    };
+    let policy = match super::load::load_policy_with(&args.policy, &args.input, keys.as_ref()) {
         Ok(p) => p,
         Err(exit) => return exit,
     };

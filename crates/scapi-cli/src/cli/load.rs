@@ -23,9 +23,56 @@ pub fn read_policy(path: &str, input: &InputArgs) -> Result<scapi::Loaded, Exit>
     })
 }
 
-/// The policy of `eval` and `explain`: a compiled policy JSON (detected) or
-/// an option export. An export with errors is refused (exit 1) after its
+/// The policy of `eval` and `explain` with `--keys`: a compiled policy
+/// whose signature (`POLICY.sig`) a trusted key made over exactly its
+/// bytes; anything else is refused (exit 2) before it is read as a policy.
+pub fn load_signed(
+    path: &str,
+    input: &InputArgs,
+    keys: &scapi_policy::signing::TrustedKeys,
+) -> Result<scapi_policy::policy::Policy, CliError> {
+    let read = read_input(path, input.max_input_bytes)?;
+    let signature = super::sign::read_signature(path)?;
+    keys.verify(&read.bytes, signature.as_deref())
+        .map_err(|source| CliError::Unverified {
+            path: display_name(path).to_string(),
+            source,
+        })?;
+    let options = scapi::Options {
+        size: read.size,
+        ..input.options()
+    };
+    match scapi::load_vec(display_name(path), read.bytes, &options) {
+        Ok(scapi::Loaded::Compiled(p)) => Ok(p),
+        Ok(scapi::Loaded::Export(_)) => Err(CliError::Usage(format!(
+            "`{}` is an option export; with `--keys` the policy is a compiled, signed one (`scapi compile`, then `scapi sign`)",
+            display_name(path)
+        ))),
+        Err(source) => Err(CliError::Policy {
+            path: display_name(path).to_string(),
+            source,
+        }),
+    }
+}
+
+/// The policy of `eval` and `explain`: with trusted keys, the signed
+/// compiled policy ([`load_signed`]); else a compiled policy JSON
+/// (detected) or an option export. An export with errors is refused (exit 1) after its
 /// diagnostics; one with warnings is used, with a note.
+pub fn load_policy_with(
+    path: &str,
+    input: &InputArgs,
+    keys: Option<&scapi_policy::signing::TrustedKeys>,
+) -> Result<scapi_policy::policy::Policy, Exit> {
+    match keys {
+        Some(keys) => load_signed(path, input, keys).map_err(CliError::report),
+        None => load_policy(path, input),
+    }
+}
+
+/// The policy of `eval` and `explain` without keys: a compiled policy JSON
+/// (detected) or an option export. An export with errors is refused (exit
+/// 1) after its diagnostics; one with warnings is used, with a note.
 pub fn load_policy(path: &str, input: &InputArgs) -> Result<scapi_policy::policy::Policy, Exit> {
     let name = display_name(path);
     let c = match read_policy(path, input)? {

@@ -16,11 +16,12 @@ mod load;
 mod lsp;
 mod read;
 mod reference;
+mod sign;
 mod walk;
 mod write;
 
 pub use error::CliError;
-pub use load::{load_policy, read_policy};
+pub use load::read_policy;
 pub use read::{check_stdin_open, read_input};
 pub use write::{print_stdout, write_atomically, write_atomically_with, write_stdout};
 
@@ -68,6 +69,13 @@ enum Command {
     Lsp(lsp::Args),
     /// Print a shell completion script.
     Completions(reference::CompletionsArgs),
+    /// Make an Ed25519 key pair for signing policies; print its key id.
+    Keygen(sign::KeygenArgs),
+    /// Sign a compiled policy: write its detached signature `POLICY.sig`.
+    Sign(sign::SignArgs),
+    /// Check a compiled policy's signature against trusted keys (exit 0
+    /// valid, 1 refused, 2 unusable).
+    Verify(sign::VerifyArgs),
 }
 
 /// Input options shared by commands that read exports.
@@ -243,6 +251,9 @@ pub fn main() -> ExitCode {
         Command::Rule(a) => reference::rule(a),
         Command::Schema(a) => reference::schema(a),
         Command::Completions(a) => reference::completions(a, &mut Cli::command()),
+        Command::Keygen(a) => sign::keygen(a),
+        Command::Sign(a) => sign::sign(a),
+        Command::Verify(a) => sign::verify(a),
     };
     exit.into()
 }

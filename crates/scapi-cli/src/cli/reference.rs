@@ -51,6 +51,8 @@ enum SchemaKind {
     Diff,
     /// A baseline (`scapi lint --write-baseline`).
     Baseline,
+    /// A policy's signature and the key files (`scapi sign`, `scapi keygen`).
+    Signature,
 }
 
 fn emit(text: &str) -> Exit {
@@ -172,6 +174,7 @@ pub fn schema(args: SchemaArgs) -> Exit {
         SchemaKind::Requests => scapi::schema::REQUESTS,
         SchemaKind::Diff => scapi::schema::DIFF,
         SchemaKind::Baseline => scapi::schema::BASELINE,
+        SchemaKind::Signature => scapi::schema::SIGNATURE,
     })
 }
 
