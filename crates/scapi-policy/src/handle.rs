@@ -216,6 +216,44 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "signing")]
+    #[test]
+    fn a_tampered_policy_is_refused_while_the_old_one_serves() {
+        use crate::signing::{SecretKey, SignedLoadError, TrustedKeys, VerifyError};
+        let key = SecretKey::from_seed([7; 32]);
+        let mut keys = TrustedKeys::new();
+        keys.add(key.public_key());
+        let h = PolicyHandle::new(policy("https://a.example", 10));
+        let next = policy_text("https://b.example", 20);
+        let sig = key.sign(next.as_bytes()).to_json();
+        let tampered = next.replace("https://b.example", "https://evil.example");
+        assert!(matches!(
+            h.reload_signed(&tampered, Some(&sig), &keys),
+            Err(SignedLoadError::Verify(VerifyError::Altered { .. }))
+        ));
+        assert!(matches!(
+            h.reload_signed(&next, None, &keys),
+            Err(SignedLoadError::Verify(VerifyError::Unsigned))
+        ));
+        assert_eq!(h.current().generation(), 0);
+        assert_eq!(
+            h.current()
+                .policy()
+                .check("https://a.example", "voice.dial")
+                .outcome,
+            Outcome::Allow
+        );
+        let active = h.reload_signed(&next, Some(&sig), &keys).unwrap();
+        assert_eq!(active.generation(), 1);
+        assert_eq!(
+            active
+                .policy()
+                .check("https://b.example", "voice.dial")
+                .outcome,
+            Outcome::Allow
+        );
+    }
+
     /// 8 threads deciding through 1,000 swaps between two policies: every
     /// decision is wholly of one (the origin it accepts and the limit its
     /// limiter applies agree).
