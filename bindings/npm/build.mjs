@@ -65,6 +65,8 @@ const builds = [
   { name: 'full', features: ['--features', 'compiler'] },
 ];
 const wasmOpt = has('wasm-opt');
+// Where Cargo builds: `CARGO_TARGET_DIR` and `.cargo/config.toml` included.
+const targetDir = JSON.parse(run('cargo', ['metadata', '--format-version', '1', '--no-deps', '--locked'])).target_directory;
 const rows = [];
 for (const b of builds) {
   run('cargo', ['build', '--locked', '-p', 'scapi-wasm', '--target', 'wasm32-unknown-unknown', '--profile', 'wasm', ...b.features], {
@@ -73,7 +75,7 @@ for (const b of builds) {
   const out = join(here, 'pkg', b.name);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  let input = join(root, 'target', 'wasm32-unknown-unknown', 'wasm', 'scapi_wasm.wasm');
+  let input = join(targetDir, 'wasm32-unknown-unknown', 'wasm', 'scapi_wasm.wasm');
   if (wasmOpt) {
     // Before wasm-bindgen: the glue's table of JavaScript values is added by
     // wasm-bindgen, out of reach of an older wasm-opt that would fix its size.

@@ -118,6 +118,7 @@ pub mod hashing;
 #[doc(hidden)]
 pub mod jsonfmt;
 pub mod limiter;
+pub mod log;
 pub mod policy;
 pub mod presented;
 pub mod rawjson;

@@ -66,8 +66,7 @@ fn decide_alike(server: &Shared, dir: &Path, golden: &mut Golden) {
         items.into_iter().map(Ok),
         eval::ReportFormat::Json,
         &mut out,
-        &mut |_| {},
-        &mut eval::no_policy_items,
+        eval::Hooks::none(),
     )
     .unwrap();
     // In memory it gives `expected.json` (`eval::<case>`); through Redis the

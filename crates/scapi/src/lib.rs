@@ -255,6 +255,8 @@ pub mod schema {
     pub const BASELINE: &str = include_str!("../grammar/baseline.schema.json");
     /// A policy's signature and the key files (`scapi sign`, `scapi keygen`).
     pub const SIGNATURE: &str = include_str!("../grammar/signature.schema.json");
+    /// A line of a decision log (`scapi eval --decision-log`).
+    pub const DECISION_LOG: &str = include_str!("../grammar/decision-log.schema.json");
 }
 
 /// What [`load`] found.

@@ -346,3 +346,27 @@ fn signatures_and_keys_match_the_schema() {
     }
     assert!(n >= 5, "only {n} signature and key files");
 }
+
+/// Decision logs conform, line by line, to
+/// `grammar/decision-log.schema.json`: those the CLI cases wrote.
+#[test]
+fn decision_logs_match_the_schema() {
+    let v = Validator::new(scapi::schema::DECISION_LOG);
+    let mut n = 0;
+    for dir in cases("cli") {
+        let Ok(listing) = std::fs::read_to_string(dir.join("tmp.txt")) else {
+            continue;
+        };
+        for part in listing
+            .split("=== ")
+            .filter(|p| p.starts_with("decisions.jsonl\n"))
+        {
+            for line in part.lines().skip(1) {
+                let doc: Value = serde_json::from_str(line).unwrap();
+                v.check(&dir.display().to_string(), &doc);
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 5, "only {n} decision log lines");
+}

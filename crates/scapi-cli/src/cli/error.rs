@@ -91,6 +91,9 @@ pub enum CliError {
     /// A folder given to `lint` or `fmt` cannot be walked, in part.
     #[error("cannot walk `{path}`: {message}")]
     Walk { path: String, message: String },
+    /// The folders given hold no option export, and no file was named.
+    #[error("no option exports found in {}; name the files, or match them with `include` in `scapi.toml`", paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
+    NoExports { paths: Vec<String> },
     /// Standard input was closed (`<&-`), not merely empty.
     #[error("cannot read standard input: it is closed")]
     StdinClosed,
@@ -174,6 +177,7 @@ impl CliError {
             | CliError::Lsp(_)
             | CliError::ReadDirectory { .. }
             | CliError::Walk { .. }
+            | CliError::NoExports { .. }
             | CliError::Key { .. }
             | CliError::Unverified { .. }
             | CliError::Random(_)

@@ -38,8 +38,82 @@ pub struct Args {
     /// it is refused (exit 2).
     #[arg(long, value_name = "DIR|FILE")]
     keys: Option<std::path::PathBuf>,
+    /// Write the decision log: one JSON line per request decided (time,
+    /// policy digest, hashed client, origin, request, outcome, reason,
+    /// entry line, shadow), never an attached-data value. Written
+    /// atomically when the run ends.
+    #[arg(long, value_name = "FILE")]
+    decision_log: Option<std::path::PathBuf>,
+    /// The salt of the client ids' hashes in the decision log (brokers of
+    /// a fleet share one, so a client has one id across their logs).
+    #[arg(
+        long,
+        value_name = "SALT",
+        default_value = "",
+        requires = "decision_log"
+    )]
+    decision_log_salt: String,
     #[command(flatten)]
     input: InputArgs,
+}
+
+/// `--decision-log`: records written as they come to a temporary file
+/// beside the target, which replaces the target when the run ends.
+struct FileLog {
+    target: std::path::PathBuf,
+    file: std::sync::Mutex<Option<std::io::BufWriter<tempfile::NamedTempFile>>>,
+    failed: std::sync::Mutex<Option<std::io::Error>>,
+}
+
+impl FileLog {
+    fn create(target: &std::path::Path) -> Result<FileLog, CliError> {
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let file = tempfile::NamedTempFile::new_in(dir).map_err(|source| CliError::Write {
+            path: target.display().to_string(),
+            source,
+        })?;
+        Ok(FileLog {
+            target: target.to_path_buf(),
+            file: std::sync::Mutex::new(Some(std::io::BufWriter::new(file))),
+            failed: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Flushes the log and puts it in place.
+    fn finish(self) -> Result<(), CliError> {
+        let fail = |source| CliError::Write {
+            path: self.target.display().to_string(),
+            source,
+        };
+        if let Some(e) = self.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(fail(e));
+        }
+        let Some(writer) = self.file.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        let file = writer.into_inner().map_err(|e| fail(e.into_error()))?;
+        file.as_file().sync_all().map_err(fail)?;
+        file.persist(&self.target).map_err(|e| fail(e.error))?;
+        Ok(())
+    }
+}
+
+impl scapi_policy::log::DecisionSink for FileLog {
+    fn record(&self, record: scapi_policy::log::DecisionRecord) {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = file.as_mut() else { return };
+        let mut line = record.to_json_line();
+        line.push('\n');
+        if let Err(e) = std::io::Write::write_all(w, line.as_bytes()) {
+            // The first failure is reported when the run ends; logging
+            // never changes a decision.
+            *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            *file = None;
+        }
+    }
 }
 
 /// `--store`: a Redis URL.
@@ -215,6 +289,19 @@ pub fn run(args: Args) -> Exit {
         }
     };
     let mut switch = policy_items(&args.requests, &args.input, keys.as_ref());
+    let file_log = match args
+        .decision_log
+        .as_deref()
+        .map(FileLog::create)
+        .transpose()
+    {
+        Ok(l) => l,
+        Err(e) => return e.report(),
+    };
+    let hasher = scapi_policy::log::ClientHasher::new(args.decision_log_salt.as_bytes());
+    let log = file_log
+        .as_ref()
+        .map(|l| (l as &dyn scapi_policy::log::DecisionSink, &hasher));
     let mut outcome = None;
     let replay = |out: &mut Stdout| {
         let result = match &args.store {
@@ -223,18 +310,25 @@ pub fn run(args: Args) -> Exit {
                 items,
                 report,
                 out,
-                &mut progress,
-                &mut switch,
+                eval::Hooks {
+                    progress: Box::new(&mut progress),
+                    load: Box::new(&mut switch),
+                    log,
+                },
             ),
             Some(url) => {
+                let hooks = eval::Hooks {
+                    progress: Box::new(&mut progress),
+                    load: Box::new(&mut switch),
+                    log,
+                };
                 match replay_on_redis(
                     &policy,
-                    &mut switch,
+                    hooks,
                     (url, args.store_prefix.as_deref()),
                     items,
                     report,
                     out,
-                    &mut progress,
                 ) {
                     Ok(r) => r,
                     Err(e) => {
@@ -262,6 +356,12 @@ pub fn run(args: Args) -> Exit {
     let written = write_stdout(replay);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
+    }
+    // What was decided is logged, even when the run stopped at a bad item.
+    if let Some(l) = file_log
+        && let Err(e) = l.finish()
+    {
+        return e.report();
     }
     if let Err(e) = written {
         return e.report();
@@ -330,12 +430,11 @@ type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
 /// prefix, the run's keys are its own and are deleted at the end.
 fn replay_on_redis(
     policy: &scapi_policy::policy::Policy,
-    switch: &mut eval::LoadPolicy<'_>,
+    hooks: eval::Hooks<'_>,
     (url, prefix): (&str, Option<&str>),
     items: Box<dyn Iterator<Item = Result<Item, ItemError>> + '_>,
     report: ReportFormat,
     out: &mut Stdout,
-    progress: &mut dyn FnMut(usize),
 ) -> Result<Result<eval::Summary, RunError>, CliError> {
     use scapi_redis::{FailureMode, RedisConfig, RedisStore};
     let own = prefix.is_none();
@@ -361,7 +460,7 @@ fn replay_on_redis(
             clients.insert(r.client.clone());
         }
     });
-    let result = eval::run(&handle, items, report, out, progress, switch);
+    let result = eval::run(&handle, items, report, out, hooks);
     let mut cleanup_failed = false;
     for client in &clients {
         cleanup_failed |= handle.end_session(client).is_err();

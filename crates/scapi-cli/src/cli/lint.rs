@@ -463,12 +463,13 @@ fn fix_summary(f: &Fixing, unsafe_fixes: bool, diff: bool) -> String {
     }
     if f.unsafe_left > 0 && !unsafe_fixes {
         let what = match f.unsafe_left {
-            1 => "1 more fix is unsafe".to_string(),
-            n => format!("{n} more fixes are unsafe"),
+            1 => "1 more fix is unsafe (it would widen access; `--unsafe-fixes` applies it)"
+                .to_string(),
+            n => format!(
+                "{n} more fixes are unsafe (they would widen access; `--unsafe-fixes` applies them)"
+            ),
         };
-        out.push_str(&format!(
-            "; {what} (they would widen access; `--unsafe-fixes` applies them)"
-        ));
+        out.push_str(&format!("; {what}"));
     }
     out.push('\n');
     out

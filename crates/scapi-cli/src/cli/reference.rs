@@ -53,6 +53,8 @@ enum SchemaKind {
     Baseline,
     /// A policy's signature and the key files (`scapi sign`, `scapi keygen`).
     Signature,
+    /// A line of a decision log (`scapi eval --decision-log`).
+    DecisionLog,
 }
 
 fn emit(text: &str) -> Exit {
@@ -175,6 +177,7 @@ pub fn schema(args: SchemaArgs) -> Exit {
         SchemaKind::Diff => scapi::schema::DIFF,
         SchemaKind::Baseline => scapi::schema::BASELINE,
         SchemaKind::Signature => scapi::schema::SIGNATURE,
+        SchemaKind::DecisionLog => scapi::schema::DECISION_LOG,
     })
 }
 

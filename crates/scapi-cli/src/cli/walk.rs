@@ -6,7 +6,8 @@
 //! more. A file found is read when `include` matches it, or — without
 //! `include` — when it looks like an export ([`looks_like_export`]). Files
 //! are taken in path order, so a run's report is the same every time. A
-//! file named on the command line is always read.
+//! file named on the command line is always read. When the folders given
+//! hold no export and nothing else is named, the run is unusable (exit 2).
 
 use super::{CliError, Exit};
 use scapi::front::config::{Exports, Settings, looks_like_export};
@@ -18,6 +19,7 @@ use std::path::Path;
 pub fn expand(args: &[String], settings: &Settings, kinds: Exports) -> (Vec<String>, Exit) {
     let mut files = Vec::new();
     let mut exit = Exit::Success;
+    let mut empty = Vec::new();
     for arg in args {
         if arg == "-" || !Path::new(arg).is_dir() {
             files.push(arg.clone());
@@ -70,11 +72,20 @@ pub fn expand(args: &[String], settings: &Settings, kinds: Exports) -> (Vec<Stri
             }
         }
         if files.len() == before && exit == Exit::Success {
-            eprintln!(
-                "warning: no option exports found in `{}`",
-                scapi::render::exact(arg)
-            );
+            empty.push(arg.clone());
         }
+    }
+    // Nothing at all to read is an error: a gate pointed at the wrong
+    // folder must not pass. A folder with none beside others is named.
+    if files.is_empty() && !empty.is_empty() {
+        let _ = CliError::NoExports { paths: empty }.report();
+        return (files, Exit::Unusable);
+    }
+    for arg in empty {
+        eprintln!(
+            "warning: no option exports found in `{}`",
+            scapi::render::exact(&arg)
+        );
     }
     (files, exit)
 }

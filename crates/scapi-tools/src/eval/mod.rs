@@ -29,8 +29,8 @@ mod report;
 mod requests;
 
 pub use replay::{
-    Decided, LoadPolicy, RunError, Summary, decide, fresh_handle, no_policy_items, report, run,
-    run_text,
+    Decided, Hooks, LoadPolicy, RunError, Summary, decide, fresh_handle, no_policy_items, report,
+    run, run_text,
 };
 pub use report::ReportFormat;
 pub use requests::{

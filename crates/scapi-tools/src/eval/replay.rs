@@ -7,6 +7,7 @@ use scapi_policy::decision::{Entry, Outcome, Reason};
 use scapi_policy::limiter::{
     Admission, CounterStore, ManualClock, MemoryStore, Millis, RateLimitResult, RateLimiter,
 };
+use scapi_policy::log::{ClientHasher, DecisionRecord, DecisionSink};
 use scapi_policy::policy::Policy;
 use std::io::Write;
 
@@ -196,20 +197,46 @@ pub fn no_policy_items(path: &str) -> Result<Policy, String> {
     ))
 }
 
+/// What a replay is told and asks besides the items: its progress, the
+/// policies of policy items, and where its decisions are logged.
+pub struct Hooks<'a> {
+    /// Told how many items are done, now and then.
+    pub progress: Box<dyn FnMut(usize) + 'a>,
+    /// Gives the policy a policy item names.
+    pub load: Box<LoadPolicy<'a>>,
+    /// Takes a record of each request decided, its client hashed.
+    pub log: Option<(&'a dyn DecisionSink, &'a ClientHasher)>,
+}
+
+impl Hooks<'_> {
+    /// No progress, no policy items ([`no_policy_items`]), no log.
+    pub fn none() -> Hooks<'static> {
+        Hooks {
+            progress: Box::new(|_| {}),
+            load: Box::new(no_policy_items),
+            log: None,
+        }
+    }
+}
+
 /// Replays items through the active policy of `handle` and streams the
 /// report: each decision is written as it is made, so a million requests
 /// are never held at once. Items must be in time order. A policy item
-/// swaps in the policy `load` gives for its path, as a broker's reload
-/// does: counters and quarantines are kept, and a changed limit applies
-/// from it on. `progress` is told how many items are done, now and then.
+/// swaps in the policy `hooks.load` gives for its path, as a broker's
+/// reload does: counters and quarantines are kept, and a changed limit
+/// applies from it on. Each request decided is logged to `hooks.log`.
 pub fn run<S: CounterStore>(
     handle: &PolicyHandle<S>,
     items: impl IntoIterator<Item = Result<Item, ItemError>>,
     report: ReportFormat,
     out: &mut impl Write,
-    progress: &mut dyn FnMut(usize),
-    load: &mut LoadPolicy<'_>,
+    hooks: Hooks<'_>,
 ) -> Result<Summary, RunError> {
+    let Hooks {
+        mut progress,
+        mut load,
+        log,
+    } = hooks;
     let mut printer: Box<dyn Printer + '_> = match report {
         ReportFormat::Json => Box::new(JsonPrinter::new(out)?),
         ReportFormat::Human => Box::new(HumanPrinter::new(out)),
@@ -265,6 +292,19 @@ pub fn run<S: CounterStore>(
                 return Err(e.into());
             }
         };
+        if let (Some((sink, hasher)), ItemKind::Request(r)) = (log, &item.kind) {
+            sink.record(DecisionRecord {
+                time: item.at,
+                policy: active.policy().source().sha256.clone(),
+                client: hasher.hash(&r.client),
+                origin: r.origin.clone(),
+                request: r.request.clone(),
+                outcome: decided.outcome,
+                reason: decided.reason,
+                line: decided.entry.as_ref().map(|e| e.line),
+                shadow: false,
+            });
+        }
         summary.add(&decided);
         printer.decision(&item, &decided)?;
         if summary.items() % 4096 == 0 {
@@ -294,14 +334,7 @@ pub fn run_text(
             Err(e) => Box::new(std::iter::once(Err(e))),
         },
     };
-    run(
-        &handle,
-        items,
-        report,
-        out,
-        &mut |_| {},
-        &mut no_policy_items,
-    )
+    run(&handle, items, report, out, Hooks::none())
 }
 
 /// [`run`] over items already read, with a fresh in-memory limiter; the
@@ -318,8 +351,7 @@ pub fn report(
         items.iter().cloned().map(Ok),
         report,
         &mut out,
-        &mut |_| {},
-        &mut no_policy_items,
+        Hooks::none(),
     )?;
     Ok((String::from_utf8_lossy(&out).into_owned(), summary))
 }
