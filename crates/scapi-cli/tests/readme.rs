@@ -183,6 +183,8 @@ fn recipe_commands(readme: &str) -> Vec<Vec<String>> {
             .trim_start_matches("- ")
             .trim_start_matches("run:")
             .trim();
+        // A shell comment is not an argument.
+        let line = line.split(" #").next().unwrap_or("");
         for segment in line
             .split("&&")
             .flat_map(|s| s.split("||"))

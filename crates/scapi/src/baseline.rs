@@ -232,7 +232,8 @@ impl Baseline {
     pub fn matcher(&self) -> Matcher<'_> {
         let mut left = BTreeMap::new();
         for e in &self.findings {
-            *left.entry(e.key()).or_insert(0) += e.count;
+            let n = left.entry(e.key()).or_insert(0usize);
+            *n = n.saturating_add(e.count);
         }
         Matcher {
             baseline: self,

@@ -195,7 +195,8 @@ impl SourceFile {
     }
 
     /// The option written at `offset`, if any: the innermost whose key or
-    /// value holds it.
+    /// value holds it, or that it ends (an empty item after a value's last
+    /// comma is that value's).
     pub fn option_at(&self, offset: usize) -> Option<&OptionPlace> {
         let places = self.inner.outline.get()?;
         let after = places.partition_point(|p| p.span.start <= offset);
@@ -203,7 +204,7 @@ impl SourceFile {
             .get(..after)?
             .iter()
             .rev()
-            .find(|p| offset < p.span.end.max(p.span.start + 1))
+            .find(|p| offset <= p.span.end)
     }
 
     /// The name the file was given as (a path or `<stdin>`).

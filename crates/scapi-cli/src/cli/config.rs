@@ -139,8 +139,9 @@ fn level_name(l: Level) -> &'static str {
 }
 
 /// `include` or `exclude` as `scapi config --format json` lists them.
-fn globs(list: &[scapi::front::config::PathGlob], file: Option<&Path>) -> Vec<serde_json::Value> {
-    list.iter()
+fn globs(list: &scapi::front::config::Globs, file: Option<&Path>) -> Vec<serde_json::Value> {
+    list.list
+        .iter()
         .map(|g| serde_json::json!({"path": g.pattern, "from": describe(&Source::File(g.line), file)}))
         .collect()
 }
@@ -199,7 +200,7 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
                 ));
             }
             for (key, list) in [("include", &s.include), ("exclude", &s.exclude)] {
-                for g in list.iter() {
+                for g in list.list.iter() {
                     let from = describe(&Source::File(g.line), file);
                     out.push_str(&row(key, g.pattern.clone(), from));
                 }

@@ -44,7 +44,7 @@ pub fn run(args: Args) -> Exit {
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    let (paths, mut exit) = super::walk::expand(&args.files, &settings, Exports::Cfg);
+    let (paths, mut exit) = super::walk::expand(&args.files, &settings, Exports::Cfg, &[]);
     for path in &paths {
         let outcome = one(&args, path);
         exit = exit.max(outcome);

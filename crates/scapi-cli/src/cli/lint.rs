@@ -232,6 +232,10 @@ fn unified_diff(name: &str, before: &[u8], after: &[u8]) -> String {
         String::from_utf8_lossy(after),
     );
     let diff = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
+    // As git writes them: `./` dropped, and a name with a control character
+    // escaped (a line break would end the header).
+    let name = name.strip_prefix("./").unwrap_or(name);
+    let name = scapi::render::exact(name);
     let mut out = diff
         .unified_diff()
         .context_radius(3)
@@ -301,7 +305,13 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
         },
         None => None,
     };
-    let (paths, mut exit) = super::walk::expand(&args.files, &settings, Exports::Any);
+    // The baseline is the run's own file, never an export to lint.
+    let own: Vec<&std::path::Path> = [&args.baseline, &args.write_baseline]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    let (paths, mut exit) = super::walk::expand(&args.files, &settings, Exports::Any, &own);
     let mut fixing = Fixing::default();
     let mut linted = Vec::new();
     for path in &paths {
@@ -346,16 +356,20 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
                 .as_deref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
+            // The baseline's text is the file's, escaped: it cannot drive
+            // the terminal or forge a line.
+            let exact = scapi::render::exact;
             eprintln!(
-                "warning: baseline `{path}`: {gone} `{}` finding{} of `{}` in `{}` ({}) no longer found; record the baseline again with `--write-baseline`",
-                entry.code,
+                "warning: baseline `{}`: {gone} `{}` finding{} of `{}` in `{}` ({}) no longer found; record the baseline again with `--write-baseline`",
+                exact(&path),
+                exact(&entry.code),
                 if gone == 1 { "" } else { "s" },
-                entry.text,
-                entry.file,
+                exact(&entry.text),
+                exact(&entry.file),
                 if entry.option.is_empty() {
-                    "the file"
+                    "the file".into()
                 } else {
-                    entry.option.as_str()
+                    exact(&entry.option)
                 },
             );
         }

@@ -1,33 +1,52 @@
 //! Folders given to `lint` and `fmt`: the option exports they hold.
 //!
-//! A folder is walked as ruff and ripgrep walk one (the `ignore` crate):
-//! `.gitignore`, `.ignore` and hidden files are skipped, whether or not
-//! the folder is in a git repository; `exclude` in `scapi.toml` skips
-//! more. A file found is read when `include` matches it, or — without
-//! `include` — when it looks like an export ([`looks_like_export`]). Files
-//! are taken in path order, so a run's report is the same every time. A
-//! file named on the command line is always read. When the folders given
+//! A folder is walked as ripgrep walks one (the `ignore` crate): hidden
+//! files and folders are skipped, so are those `.ignore` files name and,
+//! inside a git repository, those its `.gitignore` files name (as git reads
+//! them: not above the repository's root); `exclude` in `scapi.toml` skips
+//! more. A file found is read when it has an export's extension and
+//! `include` matches it, or — without `include` — when it looks like an
+//! export ([`looks_like_export`]). Files are taken in path order, so a
+//! run's report is the same every time, and each file once however many
+//! arguments reach it. The files a run writes (a baseline) are never taken.
+//! A file named on the command line is always read. When the folders given
 //! hold no export and nothing else is named, the run is unusable (exit 2).
 
 use super::{CliError, Exit};
-use scapi::front::config::{Exports, Settings, looks_like_export};
-use std::path::Path;
+use scapi::front::config::{
+    Exports, SNIFF_BYTES, Settings, has_export_extension, looks_like_export,
+};
+use std::collections::HashSet;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
-/// The files of `args`: each folder replaced by the exports it holds.
-/// What cannot be walked (an unreadable folder) is reported and makes the
-/// run unusable; a folder with no export is named on standard error.
-pub fn expand(args: &[String], settings: &Settings, kinds: Exports) -> (Vec<String>, Exit) {
+/// The files of `args`: each folder replaced by the exports it holds,
+/// without `skip` (files the run writes) and without repeats. What cannot
+/// be walked (an unreadable folder, a file name that is not UTF-8) is
+/// reported and makes the run unusable; a folder with no export beside
+/// other files is named on standard error.
+pub fn expand(
+    args: &[String],
+    settings: &Settings,
+    kinds: Exports,
+    skip: &[&Path],
+) -> (Vec<String>, Exit) {
     let mut files = Vec::new();
     let mut exit = Exit::Success;
     let mut empty = Vec::new();
+    // Each file once: by its resolved path when it has one.
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let identity = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let skipped: HashSet<PathBuf> = skip.iter().map(|p| identity(p)).collect();
     for arg in args {
         if arg == "-" || !Path::new(arg).is_dir() {
-            files.push(arg.clone());
+            if arg == "-" || seen.insert(identity(Path::new(arg))) {
+                files.push(arg.clone());
+            }
             continue;
         }
         let before = files.len();
         let walk = ignore::WalkBuilder::new(arg)
-            .require_git(false)
             .sort_by_file_name(Ord::cmp)
             .filter_entry({
                 let settings = settings.clone();
@@ -54,21 +73,35 @@ pub fn expand(args: &[String], settings: &Settings, kinds: Exports) -> (Vec<Stri
                 continue;
             }
             let path = entry.path();
+            if !has_export_extension(path, kinds) {
+                continue;
+            }
             let take = match settings.discovers(path) {
                 Some(included) => included,
-                None => match std::fs::read(path) {
+                None => match head(path) {
                     Ok(bytes) => looks_like_export(path, &bytes, kinds),
                     // Read again by the command, which says why it cannot.
                     Err(_) => true,
                 },
             };
-            if take {
-                // `lint .` names `a/wwews.cfg`, as ruff and git do.
-                let shown = match path.strip_prefix(".") {
-                    Ok(rest) if arg == "." => rest,
-                    _ => path,
-                };
-                files.push(shown.to_string_lossy().into_owned());
+            if !take || skipped.contains(&identity(path)) || !seen.insert(identity(path)) {
+                continue;
+            }
+            // `lint .` names `a/wwews.cfg`, as ruff and git do.
+            let shown = match path.strip_prefix(".") {
+                Ok(rest) if arg == "." => rest,
+                _ => path,
+            };
+            match shown.to_str() {
+                Some(name) => files.push(name.to_string()),
+                None => {
+                    let message = format!(
+                        "the file name `{}` is not UTF-8; rename it or name it on the command line",
+                        scapi::render::exact(&shown.to_string_lossy())
+                    );
+                    let path = arg.clone();
+                    exit = exit.max(CliError::Walk { path, message }.report());
+                }
             }
         }
         if files.len() == before && exit == Exit::Success {
@@ -88,6 +121,15 @@ pub fn expand(args: &[String], settings: &Settings, kinds: Exports) -> (Vec<Stri
         );
     }
     (files, exit)
+}
+
+/// The first [`SNIFF_BYTES`] of a file.
+fn head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(SNIFF_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The path an error of the walk is about.

@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! include = ["config/**/*.cfg"]  # which files a folder holds (default below)
-//! exclude = ["legacy", "**/*.bak.cfg"]
+//! exclude = ["legacy", "*.bak.cfg"]    # without a `/`: at any depth
 //!
 //! [lint]
 //! fail-level = "warning"        # error (default) or warning
@@ -97,9 +97,37 @@ pub struct FileObject {
 pub struct PathGlob {
     /// The glob as written.
     pub pattern: String,
-    matcher: globset::GlobMatcher,
     /// Its line in the file.
     pub line: usize,
+}
+
+/// The globs of `include` or `exclude`, compiled into one set (a list of
+/// 100,000 is matched in one pass).
+#[derive(Clone, Debug)]
+pub struct Globs {
+    /// The globs as written, in order.
+    pub list: Vec<PathGlob>,
+    set: globset::GlobSet,
+}
+
+impl Default for Globs {
+    fn default() -> Globs {
+        Globs {
+            list: Vec::new(),
+            set: globset::GlobSet::empty(),
+        }
+    }
+}
+
+impl Globs {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn is_match(&self, path: &Path) -> bool {
+        self.set.is_match(path)
+    }
 }
 
 /// The effective settings.
@@ -116,9 +144,9 @@ pub struct Settings {
     /// Objects by path.
     pub files: Vec<FileObject>,
     /// When not empty, the files of a folder that are read.
-    pub include: Vec<PathGlob>,
+    pub include: Globs,
     /// Files and folders a folder's walk skips.
-    pub exclude: Vec<PathGlob>,
+    pub exclude: Globs,
 }
 
 /// Which files of a folder are option exports.
@@ -130,28 +158,60 @@ pub enum Exports {
     Cfg,
 }
 
-/// Whether a file found in a folder is an option export, by its extension
-/// and content: a `.cfg` or `.ini` (and, for [`Exports::Any`], `.json`,
-/// `.yaml` or `.yml`) file whose text names `service-client-api.` or
-/// `interaction-workspace` (in any case). A `setup.cfg` or `tox.ini` beside
-/// the exports is not one.
-pub fn looks_like_export(path: &Path, head: &[u8], kinds: Exports) -> bool {
+/// How much of a file [`looks_like_export`] needs: its first 4 MiB.
+pub const SNIFF_BYTES: u64 = 4 << 20;
+
+/// Whether a file found in a folder has the extension of an export: `.cfg`
+/// or `.ini` (and, for [`Exports::Any`], `.json`, `.yaml` or `.yml`), in
+/// any case. Only such files are read to tell.
+pub fn has_export_extension(path: &Path, kinds: Exports) -> bool {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let by_extension = matches!(
+    matches!(
         (ext.as_deref(), kinds),
         (Some("cfg" | "ini"), _) | (Some("json" | "yaml" | "yml"), Exports::Any)
-    );
-    by_extension && names_the_api(head)
+    )
 }
 
-fn names_the_api(text: &[u8]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    ["service-client-api.", "interaction-workspace"]
-        .iter()
-        .any(|needle| memchr::memmem::find(&lower, needle.as_bytes()).is_some())
+/// Whether a file found in a folder is an option export, by its extension
+/// ([`has_export_extension`]) and its first bytes (`head`, at least
+/// [`SNIFF_BYTES`] of them when the file is that long): a cfg/ini file
+/// with an `[interaction-workspace]` section or a `service-client-api.*`
+/// key; a JSON or YAML file with an `interaction-workspace` key. Names are
+/// compared in any case. A `setup.cfg`, `tox.ini` or `package.json` beside
+/// the exports is not one, nor is a document that merely mentions the
+/// options (a baseline, a report, a README in YAML).
+pub fn looks_like_export(path: &Path, head: &[u8], kinds: Exports) -> bool {
+    if !has_export_extension(path, kinds) {
+        return false;
+    }
+    let lower = head.to_ascii_lowercase();
+    let is_cfg = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("cfg") || e.eq_ignore_ascii_case("ini"));
+    if is_cfg {
+        return lower.split(|b| *b == b'\n').any(|line| {
+            let line = line.trim_ascii();
+            line.starts_with(b"service-client-api.")
+                || line
+                    .strip_prefix(b"[")
+                    .is_some_and(|l| l.trim_ascii_start().starts_with(b"interaction-workspace"))
+        });
+    }
+    // JSON and YAML: the section name as a key, quoted or not, followed by
+    // its colon.
+    let key = b"interaction-workspace";
+    memchr::memmem::find_iter(&lower, key).any(|at| {
+        let rest = lower.get(at + key.len()..).unwrap_or_default();
+        let rest = rest
+            .strip_prefix(b"\"")
+            .or_else(|| rest.strip_prefix(b"'"))
+            .unwrap_or(rest);
+        rest.trim_ascii_start().starts_with(b":")
+    })
 }
 
 impl Settings {
@@ -163,20 +223,25 @@ impl Settings {
             max_per_rule: (crate::diagnostic::DEFAULT_MAX_PER_RULE, Source::Default),
             overrides: Vec::new(),
             files: Vec::new(),
-            include: Vec::new(),
-            exclude: Vec::new(),
+            include: Globs::default(),
+            exclude: Globs::default(),
         }
     }
 
     /// `path` relative to the configuration file's directory, when it is
-    /// under it.
+    /// under it: compared as written (`./` and `..` resolved) and, when
+    /// that fails, as the file system resolves both (a path through a
+    /// symbolic link, such as a shell's `$PWD`).
     fn relative(&self, path: &Path) -> Option<PathBuf> {
         let dir = self.file.as_ref()?.parent()?;
         let cwd = std::env::current_dir().ok()?;
         let full = normalize(&cwd.join(path));
-        full.strip_prefix(normalize(&cwd.join(dir)))
-            .ok()
-            .map(Path::to_path_buf)
+        let base = normalize(&cwd.join(dir));
+        if let Ok(rel) = full.strip_prefix(&base) {
+            return Some(rel.to_path_buf());
+        }
+        let (full, base) = (full.canonicalize().ok()?, base.canonicalize().ok()?);
+        full.strip_prefix(base).ok().map(Path::to_path_buf)
     }
 
     /// Whether `exclude` skips `path` (a file or a folder) in a walk.
@@ -185,7 +250,7 @@ impl Settings {
             return false;
         }
         self.relative(path)
-            .is_some_and(|rel| self.exclude.iter().any(|g| g.matcher.is_match(&rel)))
+            .is_some_and(|rel| self.exclude.is_match(&rel))
     }
 
     /// Whether a file a walk found is read: when `include` is set, whether
@@ -197,7 +262,7 @@ impl Settings {
         }
         Some(
             self.relative(path)
-                .is_some_and(|rel| self.include.iter().any(|g| g.matcher.is_match(&rel))),
+                .is_some_and(|rel| self.include.is_match(&rel)),
         )
     }
 
@@ -352,6 +417,54 @@ fn glob(pattern: &Spanned<String>) -> Result<globset::Glob, Located> {
         })
 }
 
+/// The globs of `include` or `exclude`. As in `.gitignore`, a glob with no
+/// `/` matches at any depth (`legacy`, `*.bak.cfg`); one with a `/` is
+/// anchored at the file's folder. A leading `./` or a trailing `/` is
+/// dropped; an absolute path or a `..` cannot name anything of a walk
+/// relative to the file, and is refused at its line.
+fn walk_globs(list: &[Spanned<String>], lines: &Lines) -> Result<Globs, Located> {
+    let mut globs = Globs::default();
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in list {
+        let written = pattern.get_ref();
+        let trimmed = written.trim_start_matches("./").trim_end_matches('/');
+        if written.starts_with('/') || trimmed.split('/').any(|part| part == "..") {
+            return Err(at(
+                pattern,
+                format!("`{written}` is outside the folder of the configuration file"),
+                "here",
+                Some("write a glob relative to this file's folder, e.g. `config/*.cfg`".into()),
+            ));
+        }
+        if trimmed.is_empty() {
+            return Err(at(
+                pattern,
+                format!("`{written}` names no file"),
+                "here",
+                None,
+            ));
+        }
+        let anchored = if trimmed.contains('/') {
+            trimmed.to_string()
+        } else {
+            format!("**/{trimmed}")
+        };
+        let spanned = Spanned::new(pattern.span(), anchored);
+        set.add(glob(&spanned)?);
+        globs.list.push(PathGlob {
+            pattern: written.clone(),
+            line: lines.line_of(pattern.span().start),
+        });
+    }
+    globs.set = set.build().map_err(|e| Located {
+        range: 0..0,
+        message: format!("the globs cannot be compiled: {e}"),
+        label: "here",
+        help: None,
+    })?;
+    Ok(globs)
+}
+
 /// Reads a configuration file into settings (before flags).
 pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
     let doc: FileDoc = toml::from_str(text).map_err(|e| Located {
@@ -368,22 +481,12 @@ pub fn read(path: &Path, text: &str) -> Result<Settings, Located> {
         max_per_rule: (crate::diagnostic::DEFAULT_MAX_PER_RULE, Source::Default),
         overrides: Vec::new(),
         files: Vec::new(),
-        include: Vec::new(),
-        exclude: Vec::new(),
+        include: Globs::default(),
+        exclude: Globs::default(),
     };
     let lines = Lines::of(text);
-    for (list, into) in [
-        (&doc.include, &mut s.include),
-        (&doc.exclude, &mut s.exclude),
-    ] {
-        for pattern in list {
-            into.push(PathGlob {
-                pattern: pattern.get_ref().clone(),
-                matcher: glob(pattern)?.compile_matcher(),
-                line: lines.line_of(pattern.span().start),
-            });
-        }
-    }
+    s.include = walk_globs(&doc.include, &lines)?;
+    s.exclude = walk_globs(&doc.exclude, &lines)?;
     let Some(lint) = doc.lint.map(Spanned::into_inner) else {
         return Ok(s);
     };
