@@ -210,18 +210,44 @@ fn lint_one(
 }
 
 /// How a baseline at `baseline` names the file at `path`: relative to the
-/// baseline's directory when it is under it, so the baseline holds
-/// wherever `lint` runs from; else as given.
+/// baseline's folder (with `..` when the file is elsewhere), so the
+/// baseline holds wherever `lint` runs from and however the file is
+/// spelled (`./x.cfg`, an absolute path, a path through a symbolic link).
 fn relative_to(baseline: &std::path::Path, path: &str) -> String {
+    use std::path::{Component, Path, PathBuf};
     let Ok(cwd) = std::env::current_dir() else {
         return path.to_string();
     };
-    let file = scapi::front::config::normalize(&cwd.join(path));
-    let dir = scapi::front::config::normalize(&cwd.join(baseline));
-    match dir.parent().and_then(|d| file.strip_prefix(d).ok()) {
-        Some(rel) if path != "-" => rel.to_string_lossy().into_owned(),
-        _ => path.to_string(),
+    if path == "-" {
+        return path.to_string();
     }
+    let resolve = |p: &Path| {
+        let p = scapi::front::config::normalize(&cwd.join(p));
+        p.canonicalize().unwrap_or(p)
+    };
+    let file = resolve(Path::new(path));
+    let Some(dir) = scapi::front::config::normalize(&cwd.join(baseline))
+        .parent()
+        .map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
+    else {
+        return path.to_string();
+    };
+    // The common ancestor, then `..` for each folder of the baseline's
+    // below it.
+    let (f, d): (Vec<Component>, Vec<Component>) =
+        (file.components().collect(), dir.components().collect());
+    let common = f.iter().zip(&d).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return path.to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    for c in f.iter().skip(common) {
+        rel.push(c.as_os_str());
+    }
+    rel.to_string_lossy().into_owned()
 }
 
 /// A unified diff of one file's fixes, `a/` and `b/` prefixed as git writes
@@ -235,7 +261,13 @@ fn unified_diff(name: &str, before: &[u8], after: &[u8]) -> String {
     // As git writes them: `./` dropped, and a name with a control character
     // escaped (a line break would end the header).
     let name = name.strip_prefix("./").unwrap_or(name);
-    let name = scapi::render::exact(name);
+    // An absolute path under the current folder is written relative to it.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let name = match std::path::Path::new(name).strip_prefix(&cwd) {
+        Ok(rel) if !cwd.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+        _ => name.to_string(),
+    };
+    let name = scapi::render::exact(&name);
     let mut out = diff
         .unified_diff()
         .context_radius(3)
