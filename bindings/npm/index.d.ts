@@ -2,7 +2,9 @@
 // Client API security options, and the runtime of `scapi/runtime`.
 import type { Policy as RuntimePolicy } from './runtime.js';
 
+export { loadSignedPolicy, PolicyHandle } from './runtime.js';
 export type {
+  Active,
   Admission,
   Decision,
   Entry,

@@ -8,7 +8,7 @@ export { MAX_NAME_LENGTH } from './lib/api.js';
 
 const exports = await load(raw, new URL('./pkg/full/scapi_wasm_bg.wasm', import.meta.url));
 
-export const { lint, compile, loadPolicy, rules, rule, parseRequests, version } = api(raw, {
+export const { lint, compile, loadPolicy, loadSignedPolicy, PolicyHandle, rules, rule, parseRequests, version } = api(raw, {
   compiler: true,
   exports,
 });

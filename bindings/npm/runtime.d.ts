@@ -127,6 +127,51 @@ export interface ScapiError extends Error {
  */
 export declare function loadPolicy(compiled: string | object): Policy;
 
+/**
+ * Loads a compiled policy after checking, with the platform's WebCrypto
+ * (Ed25519), that one of `publicKeys` (the `.pub` documents of `scapi
+ * keygen`) signed exactly `compiled` (the text as signed); `signature` is
+ * the `.sig` document of `scapi sign`, or null when there is none. Rejects
+ * with a `ScapiError` of code `unsigned`, `altered`, `unknown-key` or
+ * `malformed` (and `loadPolicy`'s codes for a verified text that does not
+ * load).
+ */
+export declare function loadSignedPolicy(
+  compiled: string,
+  signature: string | object | null,
+  publicKeys: readonly (string | object)[],
+): Promise<Policy>;
+
+/** What a handle's policy is now: decide one request on it. */
+export interface Active {
+  policy: Policy;
+  /** Counts in the handle's one store, shared by every policy swapped in. */
+  limiter: RateLimiter;
+  /** How many swaps came before it: 0 for the first policy. */
+  generation: number;
+}
+
+/**
+ * A broker's one active policy. A swap keeps every counter and quarantine
+ * (they belong to the client and request, not to a policy), and a changed
+ * limit applies from the swap; a policy that does not load or verify
+ * throws and the active one stays.
+ */
+export declare class PolicyHandle {
+  constructor(policy: Policy);
+  current(): Active;
+  /** Makes `policy` the active one; returns the one it replaces. */
+  swap(policy: Policy): Active;
+  /** `loadPolicy`, then `swap`; throws and changes nothing when it does not load. */
+  reload(compiled: string | object): Active;
+  /** `loadSignedPolicy`, then `swap`; rejects and changes nothing when it does not verify. */
+  reloadSigned(
+    compiled: string,
+    signature: string | object | null,
+    publicKeys: readonly (string | object)[],
+  ): Promise<Active>;
+}
+
 /** The version of scapi. */
 export declare const version: string;
 

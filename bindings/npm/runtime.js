@@ -8,4 +8,4 @@ export { MAX_NAME_LENGTH } from './lib/api.js';
 
 const exports = await load(raw, new URL('./pkg/runtime/scapi_wasm_bg.wasm', import.meta.url));
 
-export const { loadPolicy, version } = api(raw, { compiler: false, exports });
+export const { loadPolicy, loadSignedPolicy, PolicyHandle, version } = api(raw, { compiler: false, exports });

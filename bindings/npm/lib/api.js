@@ -97,6 +97,65 @@ export function bytesOf(text) {
 }
 
 /** Builds the API of one build over its raw exports. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The bytes of base64 `text` of exactly `length` bytes, or null. */
+function base64Bytes(text, length) {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || !BASE64.test(text)) return null;
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return bytes.length === length ? bytes : null;
+}
+
+/** A key or signature document's JSON, checked, or a `malformed` error. */
+function document(text, what, field) {
+  let doc;
+  try {
+    doc = typeof text === 'string' ? JSON.parse(text) : text;
+  } catch {
+    throw coded('malformed', `not a ${what}: not JSON`);
+  }
+  if (doc === null || typeof doc !== 'object') throw coded('malformed', `not a ${what}`);
+  if (doc.schemaVersion !== 1) throw coded('malformed', `the ${what} has \`schemaVersion\` ${String(doc.schemaVersion)}; this version reads 1`);
+  if (doc.algorithm !== 'ed25519') throw coded('malformed', `the ${what} uses the algorithm \`${String(doc.algorithm)}\`; only \`ed25519\` is supported`);
+  if (typeof doc.keyId !== 'string' || typeof doc[field] !== 'string') throw coded('malformed', `not a ${what}: \`keyId\` and \`${field}\` are strings`);
+  return doc;
+}
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * Checks, with the platform's WebCrypto (Ed25519), that one of the trusted
+ * `publicKeys` (the `.pub` documents of `scapi keygen`) signed exactly
+ * `text`; `signature` is the `.sig` document, or null when there is none.
+ * Throws a `ScapiError` with code `unsigned`, `altered`, `unknown-key` or
+ * `malformed`, as the native loader refuses.
+ */
+export async function verifySignature(text, signature, publicKeys) {
+  if (!Array.isArray(publicKeys) || publicKeys.length === 0) {
+    throw coded('usage', 'trusted keys are a non-empty array of public key documents (`.pub` of `scapi keygen`)');
+  }
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw coded('usage', 'this platform has no WebCrypto (`crypto.subtle`) to verify signatures with');
+  const trusted = new Map();
+  for (const k of publicKeys) {
+    const doc = document(k, 'public key', 'publicKey');
+    const raw = base64Bytes(doc.publicKey, 32);
+    if (!raw) throw coded('malformed', 'the public key: `publicKey` is not 32 bytes of base64');
+    const id = hex(new Uint8Array(await subtle.digest('SHA-256', raw))).slice(0, 16);
+    if (id !== doc.keyId) throw coded('malformed', `the public key says it is \`${doc.keyId}\`, but it is \`${id}\``);
+    trusted.set(id, raw);
+  }
+  if (signature === null || signature === undefined) throw coded('unsigned', 'it is not signed');
+  const sig = document(signature, 'signature', 'signature');
+  const bytes = base64Bytes(sig.signature, 64);
+  if (!bytes) throw coded('malformed', 'the signature: `signature` is not 64 bytes of base64');
+  const key = trusted.get(sig.keyId);
+  if (!key) throw coded('unknown-key', `it is signed by key \`${sig.keyId}\`, which is not trusted`);
+  const cryptoKey = await subtle.importKey('raw', key, { name: 'Ed25519' }, false, ['verify']);
+  const ok = await subtle.verify({ name: 'Ed25519' }, cryptoKey, bytes, new TextEncoder().encode(text));
+  if (!ok) throw coded('altered', `its signature by key \`${sig.keyId}\` does not match it: it was changed after signing`);
+}
+
 export function api(raw, { compiler, exports }) {
   const names = JSON.parse(raw.names());
   const outcomes = names.outcomes;
@@ -124,10 +183,14 @@ export function api(raw, { compiler, exports }) {
     return r.read === s.length ? r.written : -1;
   }
 
+  // The module's objects behind the API's, for the handle's swaps.
+  const rawOf = new WeakMap();
+
   class RateLimiter {
     #raw;
     constructor(rawLimiter) {
       this.#raw = rawLimiter;
+      rawOf.set(this, rawLimiter);
     }
 
     admit(client, request, atMs) {
@@ -160,6 +223,7 @@ export function api(raw, { compiler, exports }) {
     #raw;
     constructor(rawPolicy) {
       this.#raw = rawPolicy;
+      rawOf.set(this, rawPolicy);
     }
 
     check(origin, request, frame) {
@@ -260,7 +324,53 @@ export function api(raw, { compiler, exports }) {
     return new Policy(call(() => raw.Policy.load(text)));
   }
 
-  const exported = { loadPolicy, version: raw.version() };
+  // A broker's one active policy: swapped whole (JavaScript runs one
+  // thing at a time, so a request decided on `current()` sees one policy),
+  // its counters and quarantines kept across swaps.
+  class PolicyHandle {
+    #policy;
+    #limiter;
+    #generation = 0;
+    constructor(policy) {
+      if (!(policy instanceof Policy)) throw coded('usage', 'a policy handle holds a loaded policy (`loadPolicy`)');
+      this.#policy = policy;
+      this.#limiter = policy.rateLimiter();
+    }
+
+    current() {
+      return { policy: this.#policy, limiter: this.#limiter, generation: this.#generation };
+    }
+
+    swap(policy) {
+      if (!(policy instanceof Policy)) throw coded('usage', 'a policy handle holds a loaded policy (`loadPolicy`)');
+      const previous = this.current();
+      this.#limiter = new RateLimiter(rawOf.get(this.#limiter).forPolicy(rawOf.get(policy)));
+      this.#policy = policy;
+      this.#generation += 1;
+      return previous;
+    }
+
+    reload(compiled) {
+      // Loaded first: a policy that does not load throws, and nothing changes.
+      this.swap(loadPolicy(compiled));
+      return this.current();
+    }
+
+    async reloadSigned(compiled, signature, publicKeys) {
+      this.swap(await loadSignedPolicy(compiled, signature, publicKeys));
+      return this.current();
+    }
+  }
+
+  async function loadSignedPolicy(compiled, signature, publicKeys) {
+    if (typeof compiled !== 'string') {
+      throw coded('usage', 'a signed policy is the text that was signed, exactly');
+    }
+    await verifySignature(compiled, signature, publicKeys);
+    return loadPolicy(compiled);
+  }
+
+  const exported = { loadPolicy, loadSignedPolicy, PolicyHandle, version: raw.version() };
   if (compiler) {
     // Numbers JSON would turn into `null` (NaN, Infinity) or round (past
     // 2^53) are refused here; the module checks the rest.

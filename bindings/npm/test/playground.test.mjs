@@ -11,7 +11,7 @@
 // `playground/screenshot.png`, the one the README shows.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -206,5 +206,46 @@ test('the site leads from its root to the playground', async () => {
   await page.waitForSelector('body[data-ready=true]', { timeout: 20_000 });
   assert.equal(new URL(page.url()).pathname, '/playground/');
   assert.equal(await page.$eval('#cannot-start', (e) => e.hidden), true);
+  await page.close();
+});
+
+test('in Chromium, a reload keeps counters and only a signed policy loads with keys', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/playground/`, { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready=true]', { timeout: 20_000 });
+  const dir = join(root, 'tests', 'cases', 'cli', 'verify-valid', 'tmp');
+  const text = readFileSync(join(dir, 'policy.json'), 'utf8');
+  const signature = readFileSync(join(dir, 'policy.json.sig'), 'utf8');
+  const keys = readdirSync(join(dir, 'keys')).map((f) => readFileSync(join(dir, 'keys', f), 'utf8'));
+  const next = readFileSync(join(root, 'examples', 'reload', 'next.json'), 'utf8');
+  const result = await page.evaluate(
+    async (text, signature, keys, next) => {
+      const { PolicyHandle, loadSignedPolicy } = await import('../bindings/npm/index.js');
+      const codeOf = (p) => p.then(() => 'loaded', (e) => e.code);
+      const T = Date.UTC(2026, 11, 1, 10, 0, 0);
+      const handle = new PolicyHandle(await loadSignedPolicy(text, signature, keys));
+      const admit = (t) => handle.current().limiter.admit('a', 'voice.dial', t).admission;
+      const before = [admit(T), admit(T + 1), admit(T + 2)];
+      handle.reload(next); // 2 → 4 a minute, in the same window
+      const after = [admit(T + 3), admit(T + 4)];
+      return {
+        before,
+        after,
+        altered: await codeOf(loadSignedPolicy(`${text} `, signature, keys)),
+        unsigned: await codeOf(loadSignedPolicy(text, null, keys)),
+        generation: handle.current().generation,
+      };
+    },
+    text,
+    signature,
+    keys,
+    next,
+  );
+  // Limited at the third, then quarantined: the reload lifts nothing.
+  assert.deepEqual(result.before, ['admitted', 'admitted', 'limited']);
+  assert.deepEqual(result.after, ['ignored', 'ignored']);
+  assert.equal(result.altered, 'altered');
+  assert.equal(result.unsigned, 'unsigned');
+  assert.equal(result.generation, 1);
   await page.close();
 });

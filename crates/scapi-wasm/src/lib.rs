@@ -215,7 +215,7 @@ impl Policy {
         RateLimiter {
             inner: scapi_policy::limiter::RateLimiter::with_store(
                 self.inner.rate_limits().clone(),
-                MemoryStore::with_clock(JsClock),
+                std::sync::Arc::new(MemoryStore::with_clock(JsClock)),
             ),
         }
     }
@@ -248,7 +248,7 @@ impl Clock for JsClock {
 /// A policy's rate limiter, in memory.
 #[wasm_bindgen]
 pub struct RateLimiter {
-    inner: scapi_policy::limiter::RateLimiter<MemoryStore<JsClock>>,
+    inner: scapi_policy::limiter::RateLimiter<std::sync::Arc<MemoryStore<JsClock>>>,
 }
 
 #[wasm_bindgen]
@@ -270,6 +270,19 @@ impl RateLimiter {
             Ok(Admission::Ignored { until: u }) => (2.0, until(u)),
         };
         Box::new([kind, until])
+    }
+
+    /// A limiter with `policy`'s limits counting in this one's store: what
+    /// a reload swaps in, so counters and quarantines are kept and a
+    /// changed limit applies from the swap.
+    #[wasm_bindgen(js_name = forPolicy)]
+    pub fn for_policy(&self, policy: &Policy) -> RateLimiter {
+        RateLimiter {
+            inner: scapi_policy::limiter::RateLimiter::with_store(
+                policy.inner.rate_limits().clone(),
+                std::sync::Arc::clone(self.inner.store()),
+            ),
+        }
     }
 
     /// Ends a client's session: its counters go, and with them its
