@@ -130,7 +130,8 @@ export type RequestItem =
       keys: string[] | null;
       frame: 'embedded' | 'tab';
     }
-  | { index: number; at: number; expect: string | null; event: string };
+  | { index: number; at: number; expect: string | null; event: string }
+  | { index: number; at: number; policy: string };
 
 /** A rule of the catalog. */
 export interface Rule {

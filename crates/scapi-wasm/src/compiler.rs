@@ -87,7 +87,8 @@ pub fn compiled_yaml_to_json(yaml: &str) -> Result<String, JsValue> {
 /// The items of a requests file (JSON Lines, a JSON array or a YAML list),
 /// read as `scapi eval` reads them: `[{"index", "at" (ms), "expect",
 /// "origin", "request", "client", "userData" (its keys), "keys", "frame"} or
-/// {"index", "at", "expect", "event" (JSON text)}]`. Throws code
+/// {"index", "at", "expect", "event" (JSON text)} | {"index", "at",
+/// "policy"}]`. Throws code
 /// `requests` for a malformed item.
 #[wasm_bindgen(js_name = parseRequests)]
 pub fn parse_requests(text: &str, file_name: Option<String>) -> Result<String, JsValue> {
@@ -107,6 +108,9 @@ pub fn parse_requests(text: &str, file_name: Option<String>) -> Result<String, J
                 }),
                 ItemKind::Event(e) => json!({
                     "index": item.index, "at": item.at, "expect": expect, "event": &*e,
+                }),
+                ItemKind::Policy(path) => json!({
+                    "index": item.index, "at": item.at, "policy": path,
                 }),
             }
         })
