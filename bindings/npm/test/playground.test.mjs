@@ -1,56 +1,57 @@
 // The playground in a real browser: headless Chromium (the distribution's
 // package; `$CHROMIUM` names another) driven through the DevTools protocol
 // by puppeteer-core, on the playground site (`site.mjs`, what `bash
-// .ci/site` publishes) built into a scratch folder and served from a local
-// static server on a free loopback port; and the same site opened as a
-// file, which must say why it cannot start instead of showing a blank page. It loads an export through the URL fragment,
+// .ci/site` publishes) built into a scratch folder and served by the
+// README's `python3 -m http.server` on a free loopback port (stopped by its
+// PID); and the same site opened as a file, which must say why it cannot
+// start instead of showing a blank page. It loads an export through the URL fragment,
 // expects the native linter's findings at their lines, highlighted, applies
 // a one-click fix, reads a rule page, explains an origin and evaluates
 // requests — with every request of the page answered by the local server
 // (no network). It saves a screenshot; `BLESS=1` also writes it to
 // `playground/screenshot.png`, the one the README shows.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildSite } from '../site.mjs';
 import { after, before, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
 import { root, runNative } from './helpers.mjs';
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.cfg': 'text/plain; charset=utf-8',
-  '.jsonl': 'text/plain; charset=utf-8',
-  '.yaml': 'text/plain; charset=utf-8',
-  '.png': 'image/png',
-};
+/** A free loopback port. */
+async function freePort() {
+  const s = createNetServer();
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
 
-/** A static file server for the folder `dir`, as any static server would be. */
-function serve(dir) {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    let file = join(dir, path);
-    if (!file.startsWith(dir)) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(res);
+/**
+ * The README's server, `python3 -m http.server --bind 127.0.0.1 -d
+ * dist/site 8000`, on the scratch site and a free port; ready once it
+ * answers (polled, with a generous bound: no sleep decides anything).
+ */
+async function serve(dir) {
+  const port = await freePort();
+  const child = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', '-d', dir, String(port)], {
+    stdio: 'ignore',
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  for (let i = 0; i < 1200; i++) {
+    if (child.exitCode !== null) throw new Error(`python3 -m http.server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return { child, port };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill();
+  throw new Error('python3 -m http.server did not answer within a minute');
 }
 
 function chromium() {
@@ -77,7 +78,7 @@ before(async () => {
   site = mkdtempSync(join(tmpdir(), 'scapi-site-'));
   buildSite(site);
   server = await serve(site);
-  base = `http://127.0.0.1:${server.address().port}`;
+  base = `http://127.0.0.1:${server.port}`;
   browser = await puppeteer.launch({
     executablePath: chromium(),
     headless: true,
@@ -87,9 +88,9 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  // The browser's process is gone once close resolves; the server is ours.
-  server?.close();
-  server?.closeAllConnections?.();
+  // The browser's process is gone once close resolves; the server is
+  // ours, stopped by its PID.
+  server?.child.kill();
   if (site) rmSync(site, { recursive: true, force: true });
 });
 

@@ -247,6 +247,22 @@ fn configuration_repository() -> tempfile::TempDir {
     repo
 }
 
+/// A CI job's variables, as its runner sets them (the submodule checkout
+/// is modelled by the scratch repository), and Cargo's install folder at
+/// `home` with its `bin` first on `PATH` (the runner's `~/.cargo/bin`).
+fn recipe_env(vars: &serde_json::Value, home: &Path) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vars
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.as_str() != "GIT_SUBMODULE_STRATEGY")
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    env.push(("CARGO_INSTALL_ROOT".into(), home.display().to_string()));
+    env.push(("PATH".into(), path_with(&home.join("bin"))));
+    env
+}
+
 #[test]
 fn ci_recipes_build_scapi_from_its_checkout() {
     if !tools_present() {
@@ -268,17 +284,7 @@ fn ci_recipes_build_scapi_from_its_checkout() {
     let job = &workflow["jobs"]["scapi"];
     let repo = configuration_repository();
     let home = tempfile::tempdir().unwrap();
-    let mut env: Vec<(String, String)> = job["env"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
-    env.push((
-        "CARGO_INSTALL_ROOT".into(),
-        home.path().display().to_string(),
-    ));
-    env.push(("PATH".into(), path_with(&home.path().join("bin"))));
+    let env = recipe_env(&job["env"], home.path());
     let mut ran = 0;
     for step in job["steps"].as_array().unwrap() {
         match (step["uses"].as_str(), step["run"].as_str()) {
@@ -336,18 +342,7 @@ fn ci_recipes_build_scapi_from_its_checkout() {
     let job = &job["scapi"];
     let repo = configuration_repository();
     let home = tempfile::tempdir().unwrap();
-    let mut env: Vec<(String, String)> = job["variables"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| k.as_str() != "GIT_SUBMODULE_STRATEGY")
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
-    env.push((
-        "CARGO_INSTALL_ROOT".into(),
-        home.path().display().to_string(),
-    ));
-    env.push(("PATH".into(), path_with(&home.path().join("bin"))));
+    let env = recipe_env(&job["variables"], home.path());
     let script: Vec<&str> = job["script"]
         .as_array()
         .unwrap()

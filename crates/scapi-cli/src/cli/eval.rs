@@ -228,19 +228,11 @@ pub fn run(args: Args) -> Exit {
     if let Err(e) = super::stdin_once([args.policy.as_str(), args.requests.as_str()]) {
         return e.report();
     }
-    let keys = match args
-        .keys
-        .as_deref()
-        .map(super::sign::trusted_keys)
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => return e.report(),
-    };
-    let policy = match super::load::load_policy_with(&args.policy, &args.input, keys.as_ref()) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
+    let (policy, keys) =
+        match super::load::load_policy_with(&args.policy, &args.input, args.keys.as_deref()) {
+            Ok(p) => p,
+            Err(exit) => return exit,
+        };
     let name = display_name(&args.requests).to_string();
     let mut source = match open(&args.requests) {
         Ok(s) => s,
@@ -565,19 +557,11 @@ enum ExplainFormat {
 }
 
 pub fn explain(args: ExplainArgs) -> Exit {
-    let keys = match args
-        .keys
-        .as_deref()
-        .map(super::sign::trusted_keys)
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => return e.report(),
-    };
-    let policy = match super::load::load_policy_with(&args.policy, &args.input, keys.as_ref()) {
-        Ok(p) => p,
-        Err(exit) => return exit,
-    };
+    let (policy, _) =
+        match super::load::load_policy_with(&args.policy, &args.input, args.keys.as_deref()) {
+            Ok(p) => p,
+            Err(exit) => return exit,
+        };
     let frame = match args.frame {
         FrameArg::Embedded => scapi_policy::Frame::Embedded,
         FrameArg::Tab => scapi_policy::Frame::Tab,

@@ -55,18 +55,28 @@ pub fn load_signed(
     }
 }
 
-/// The policy of `eval` and `explain`: with trusted keys, the signed
-/// compiled policy ([`load_signed`]); else a compiled policy JSON
-/// (detected) or an option export. An export with errors is refused (exit 1) after its
-/// diagnostics; one with warnings is used, with a note.
+/// The policy of `eval` and `explain`, and the keys it was verified with:
+/// with `--keys` (a `.pub` file or a folder of them), the signed compiled
+/// policy ([`load_signed`]); else a compiled policy JSON (detected) or an
+/// option export ([`load_policy`]).
 pub fn load_policy_with(
     path: &str,
     input: &InputArgs,
-    keys: Option<&scapi_policy::signing::TrustedKeys>,
-) -> Result<scapi_policy::policy::Policy, Exit> {
+    keys: Option<&std::path::Path>,
+) -> Result<
+    (
+        scapi_policy::policy::Policy,
+        Option<scapi_policy::signing::TrustedKeys>,
+    ),
+    Exit,
+> {
     match keys {
-        Some(keys) => load_signed(path, input, keys).map_err(CliError::report),
-        None => load_policy(path, input),
+        Some(dir) => {
+            let keys = super::sign::trusted_keys(dir).map_err(CliError::report)?;
+            let policy = load_signed(path, input, &keys).map_err(CliError::report)?;
+            Ok((policy, Some(keys)))
+        }
+        None => load_policy(path, input).map(|p| (p, None)),
     }
 }
 

@@ -564,18 +564,22 @@ fn build_item(
         policy,
     } = fields;
     let at = at.ok_or("missing `at`")?;
+    // The first field of a request given, for the items that are not one.
+    let request_field = [
+        ("origin", origin.is_some()),
+        ("request", request.is_some()),
+        ("client", client.is_some()),
+        ("userData", user_data.is_some()),
+        ("keys", keys.is_some()),
+        ("frame", frame.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(k, given)| given.then_some(k));
     if let Some(policy) = policy {
-        let present = [
-            ("origin", origin.is_some()),
-            ("request", request.is_some()),
-            ("client", client.is_some()),
-            ("userData", user_data.is_some()),
-            ("keys", keys.is_some()),
-            ("expect", expect.is_some()),
-            ("event", event.is_some()),
-            ("frame", frame.is_some()),
-        ];
-        if let Some((k, _)) = present.iter().find(|(_, p)| *p) {
+        let other = request_field
+            .or(expect.is_some().then_some("expect"))
+            .or(event.is_some().then_some("event"));
+        if let Some(k) = other {
             return Err(format!(
                 "a policy item has no `{k}`; it switches the policy, and requests are separate items"
             ));
@@ -599,15 +603,7 @@ fn build_item(
         })?),
     };
     if let Some(event) = event {
-        let present = [
-            ("origin", origin.is_some()),
-            ("request", request.is_some()),
-            ("client", client.is_some()),
-            ("userData", user_data.is_some()),
-            ("keys", keys.is_some()),
-            ("frame", frame.is_some()),
-        ];
-        if let Some((k, _)) = present.iter().find(|(_, p)| *p) {
+        if let Some(k) = request_field {
             return Err(format!(
                 "an event item has no `{k}`; requests and events are separate items"
             ));
