@@ -183,6 +183,16 @@ export function api(raw, { compiler, exports }) {
     return r.read === s.length ? r.written : -1;
   }
 
+  /** `{admission, until?, remaining, resetAt}` of the module's numbers. */
+  function admissionOf([kind, until, remaining, resetAt]) {
+    const headroom = {
+      remaining: Number.isNaN(remaining) ? null : remaining,
+      resetAt: Number.isNaN(resetAt) ? null : resetAt,
+    };
+    if (kind === 0) return { admission: admissions[kind], ...headroom };
+    return { admission: admissions[kind], until: until < 0 ? null : until, ...headroom };
+  }
+
   // The module's objects behind the API's, for the handle's swaps.
   const rawOf = new WeakMap();
 
@@ -200,14 +210,11 @@ export function api(raw, { compiler, exports }) {
         throw coded('usage', `a time is milliseconds from 0 to ${MAX_TIME_MS}, not \`${String(atMs)}\``);
       }
       const at = atMs === undefined || atMs === null ? undefined : Math.floor(atMs);
-      const [kind, until] = this.#raw.admit(
+      return admissionOf(this.#raw.admit(
         bounded('client', client, { identity: true }),
         bounded('request name', request, { identity: true }),
         at,
-      );
-      const admission = admissions[kind];
-      if (kind === 0) return { admission };
-      return { admission, until: until < 0 ? null : until };
+      ));
     }
 
     endSession(client) {

@@ -70,10 +70,10 @@ impl Broker {
         // 3. Rate limit. The in-memory store never fails; a fleet store may.
         let Ok(admission) = self.limiter.admit(client, request);
         match admission {
-            Admission::Admitted if split.denied.is_empty() => {
+            Admission::Admitted(_) if split.denied.is_empty() => {
                 format!("pass {request} from {origin}")
             }
-            Admission::Admitted => {
+            Admission::Admitted(_) => {
                 format!("pass {request} from {origin} without {:?}", split.denied)
             }
             Admission::Limited { .. } => {

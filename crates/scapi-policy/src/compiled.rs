@@ -34,6 +34,29 @@ pub struct CompiledPolicy {
     pub user_data: CompiledUserData,
     /// Web extension views.
     pub web_extensions: Vec<CompiledWebExtension>,
+    /// What runs in shadow mode; absent when nothing does.
+    #[serde(default, skip_serializing_if = "CompiledShadow::is_empty")]
+    pub shadow: CompiledShadow,
+}
+
+/// What of the policy runs in shadow mode: decided, counted and logged,
+/// never enforced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompiledShadow {
+    /// The whole policy.
+    #[serde(default)]
+    pub all: bool,
+    /// Entries by origin (`*` for `anyOrigin`), sorted.
+    #[serde(default)]
+    pub entries: Vec<String>,
+}
+
+impl CompiledShadow {
+    /// Nothing in shadow.
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.entries.is_empty()
+    }
 }
 
 /// Where the policy came from.
@@ -221,6 +244,10 @@ impl CompiledPolicy {
                     accepted: w.accepted,
                 })
                 .collect(),
+            shadow: CompiledShadow {
+                all: p.shadow().all,
+                entries: p.shadow().entries.iter().map(|e| e.to_string()).collect(),
+            },
         }
     }
 
@@ -268,7 +295,8 @@ impl Serialize for Streamed<'_> {
             }
         }
         let shell = CompiledPolicy::shell(self.0);
-        let mut st = s.serialize_struct("CompiledPolicy", 7)?;
+        let fields = if shell.shadow.is_empty() { 7 } else { 8 };
+        let mut st = s.serialize_struct("CompiledPolicy", fields)?;
         st.serialize_field("schemaVersion", &shell.schema_version)?;
         st.serialize_field("source", &shell.source)?;
         st.serialize_field("origins", &Origins(self.0.origins()))?;
@@ -276,6 +304,9 @@ impl Serialize for Streamed<'_> {
         st.serialize_field("rateLimit", &shell.rate_limit)?;
         st.serialize_field("userData", &shell.user_data)?;
         st.serialize_field("webExtensions", &shell.web_extensions)?;
+        if !shell.shadow.is_empty() {
+            st.serialize_field("shadow", &shell.shadow)?;
+        }
         st.end()
     }
 }
@@ -311,6 +342,8 @@ pub enum LoadErrorKind {
     RateLimit,
     /// Occurs when a user-data key is listed twice.
     UserData,
+    /// Occurs when `shadow` names an entry the policy does not have.
+    Shadow,
 }
 
 impl LoadError {
@@ -529,14 +562,25 @@ impl CompiledPolicy {
             name: self.source.name.clone(),
             sha256: self.source.sha256.clone(),
         };
-        Ok(Policy::new(
+        let shadow = crate::policy::Shadow {
+            all: self.shadow.all,
+            entries: self.shadow.entries.iter().map(|e| e.as_str().into()).collect(),
+        };
+        Policy::new(
             origins,
             any,
             rate_limits,
             user_data,
             web_extensions,
             source,
-        ))
+        )
+        .with_shadow(shadow)
+        .map_err(|entry| {
+            load_error(
+                LoadErrorKind::Shadow,
+                format!("`shadow.entries` names `{entry}`, which is not an entry of this policy"),
+            )
+        })
     }
 }
 

@@ -12,9 +12,20 @@
 //! 10-per-minute limit admitted, a swap to 20 per minute in the same window
 //! admits exactly 10 more. A policy that fails to load is refused with its
 //! [`LoadError`] and the active one keeps serving.
+//!
+//! [`Active::decide`] is the whole decision of one request — the check,
+//! the write filter on the attached data it carries, the rate limit — as
+//! a broker applies it, with shadow mode, the handle's [`Metrics`], a
+//! candidate policy compared beside the active one, and the decision log.
 
 use crate::compiled::{CompiledPolicy, LoadError};
-use crate::limiter::{CounterStore, MemoryStore, RateLimiter};
+use crate::decision::{Entry, Frame, Outcome, Reason};
+use crate::limiter::{
+    Admission, AsyncCounterStore, At, Clock, CounterStore, MemoryStore, RateLimiter,
+    SystemClock,
+};
+use crate::log::{ClientHasher, DecisionRecord, DecisionSink};
+use crate::metrics::Metrics;
 use crate::policy::Policy;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -24,6 +35,102 @@ pub struct Active<S = MemoryStore> {
     policy: Policy,
     limiter: RateLimiter<Arc<S>>,
     generation: u64,
+    extras: Arc<Extras>,
+}
+
+/// What a handle adds to each decision: metrics, a candidate, a log.
+#[derive(Default)]
+struct Extras {
+    metrics: Option<Arc<Metrics>>,
+    candidate: Option<Candidate>,
+    log: Option<(Arc<dyn DecisionSink>, ClientHasher)>,
+}
+
+impl std::fmt::Debug for Extras {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extras").finish_non_exhaustive()
+    }
+}
+
+/// A policy decided beside the active one, never enforced, counting in
+/// counters of its own (so they move as if it were enforcing).
+struct Candidate {
+    policy: Policy,
+    limiter: RateLimiter<MemoryStore>,
+}
+
+/// One request as a broker receives it.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The origin the browser gave (`event.origin`).
+    pub origin: &'a str,
+    /// The request name.
+    pub request: &'a str,
+    /// Whose counters it counts in (the agent session).
+    pub client: &'a str,
+    /// How the frame is displayed.
+    pub frame: Frame,
+    /// The keys of the attached data it carries, if it carries any.
+    pub keys: Option<&'a [String]>,
+    /// When: now by the store's clock, or a given time.
+    pub at: At,
+}
+
+impl<'a> Call<'a> {
+    /// A call of `request` from an embedded frame at `origin`, for
+    /// `client`, now, without attached data.
+    pub fn new(origin: &'a str, request: &'a str, client: &'a str) -> Call<'a> {
+        Call {
+            origin,
+            request,
+            client,
+            frame: Frame::Embedded,
+            keys: None,
+            at: At::Now,
+        }
+    }
+}
+
+/// The decision of one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict<'p> {
+    /// The outcome — in shadow, the one it would have had.
+    pub outcome: Outcome,
+    /// Why.
+    pub reason: Reason,
+    /// The deciding entry.
+    pub entry: Option<Entry<'p>>,
+    /// Decided in shadow: nothing is enforced, the request goes on as it
+    /// came (see [`Verdict::enforced`]).
+    pub shadow: bool,
+    /// The limiter's answer, when it was asked.
+    pub admission: Option<Admission>,
+    /// Attached-data keys `write-allowed` does not list (stripped unless
+    /// in shadow).
+    pub denied_keys: Vec<String>,
+}
+
+impl Verdict<'_> {
+    /// What the broker does: the outcome, or `allow` in shadow.
+    pub fn enforced(&self) -> Outcome {
+        if self.shadow {
+            Outcome::Allow
+        } else {
+            self.outcome
+        }
+    }
+
+    /// The keys to strip from the attached data before passing it on:
+    /// none in shadow.
+    pub fn strip(&self) -> &[String] {
+        if self.shadow { &[] } else { &self.denied_keys }
+    }
+}
+
+/// What a decision needs the limiter for, after the policy decided.
+enum Next<'p> {
+    Done(Verdict<'p>),
+    Admit(Verdict<'p>),
 }
 
 impl<S> Active<S> {
@@ -41,6 +148,139 @@ impl<S> Active<S> {
     pub fn generation(&self) -> u64 {
         self.generation
     }
+
+    /// The decision's metrics, candidate and log.
+    fn finish<'p>(&'p self, call: &Call<'_>, v: Verdict<'p>) -> Verdict<'p> {
+        let x = &*self.extras;
+        if let Some(m) = &x.metrics {
+            let headroom = match v.admission {
+                Some(Admission::Admitted(h)) => h,
+                _ => None,
+            };
+            m.record(&self.policy, call.request, v.outcome, v.reason, v.shadow, headroom);
+            if let Some(c) = &x.candidate {
+                m.compare(v.outcome, c.decide(call).outcome);
+            }
+        } else if let Some(c) = &x.candidate {
+            c.decide(call);
+        }
+        if let Some((sink, hasher)) = &x.log {
+            let time = match call.at {
+                At::Time(t) => t,
+                At::Now => SystemClock.now_millis(),
+            };
+            sink.record(DecisionRecord {
+                time,
+                policy: self.policy.source().sha256.clone(),
+                client: hasher.hash(call.client),
+                origin: call.origin.to_string(),
+                request: call.request.to_string(),
+                outcome: v.outcome,
+                reason: v.reason,
+                line: v.entry.map(|e| e.line),
+                shadow: v.shadow,
+            });
+        }
+        v
+    }
+
+    /// Decides one request: the check, the write filter on the keys it
+    /// carries, the rate limit; then counts it in the handle's metrics,
+    /// decides it on the candidate, and logs it. A store that fails makes
+    /// it `deny` with `store-unavailable` (fail closed; a fleet store that
+    /// fails open answers from memory instead).
+    pub fn decide<'p>(&'p self, call: &Call<'_>) -> Verdict<'p>
+    where
+        S: CounterStore,
+    {
+        let v = match prepare(&self.policy, call) {
+            Next::Done(v) => v,
+            Next::Admit(v) => admitted(v, self.limiter.admit_when(call.client, call.request, call.at)),
+        };
+        self.finish(call, v)
+    }
+
+    /// [`decide`](Active::decide) for a store on an async runtime.
+    pub async fn decide_async<'p>(&'p self, call: &Call<'_>) -> Verdict<'p>
+    where
+        S: AsyncCounterStore,
+    {
+        let v = match prepare(&self.policy, call) {
+            Next::Done(v) => v,
+            Next::Admit(v) => {
+                let a = self
+                    .limiter
+                    .admit_async_when(call.client, call.request, call.at)
+                    .await;
+                admitted(v, a)
+            }
+        };
+        self.finish(call, v)
+    }
+}
+
+impl Candidate {
+    fn decide(&self, call: &Call<'_>) -> Verdict<'_> {
+        match prepare(&self.policy, call) {
+            Next::Done(v) => v,
+            Next::Admit(v) => admitted(v, self.limiter.admit_when(call.client, call.request, call.at)),
+        }
+    }
+}
+
+/// The policy's part of a decision; the limiter's comes next when the
+/// policy allows it.
+fn prepare<'p>(policy: &'p Policy, call: &Call<'_>) -> Next<'p> {
+    let d = policy.check_in(call.origin, call.request, call.frame);
+    let mut v = Verdict {
+        outcome: d.outcome,
+        reason: d.reason,
+        entry: d.entry,
+        shadow: policy.shadows(d.entry),
+        admission: None,
+        denied_keys: Vec::new(),
+    };
+    if !d.is_allowed() {
+        return Next::Done(v);
+    }
+    if let Some(keys) = call.keys {
+        let split = policy
+            .user_data()
+            .split_write(keys.iter().map(String::as_str));
+        v.denied_keys = split.denied.iter().map(|k| k.to_string()).collect();
+        if split.denies(call.request) {
+            v.outcome = Outcome::Deny;
+            v.reason = Reason::NoWritableKeys;
+            return Next::Done(v);
+        }
+    }
+    Next::Admit(v)
+}
+
+/// The decision with the limiter's answer (an error: a store out of reach
+/// failing closed).
+fn admitted<E>(mut v: Verdict<'_>, admission: Result<Admission, E>) -> Verdict<'_> {
+    match admission {
+        Err(_) => {
+            v.outcome = Outcome::Deny;
+            v.reason = Reason::StoreUnavailable;
+        }
+        Ok(a) => {
+            v.admission = Some(a);
+            match a {
+                Admission::Admitted(_) => {}
+                Admission::Limited { .. } => {
+                    v.outcome = Outcome::RateLimited;
+                    v.reason = Reason::RateLimit;
+                }
+                Admission::Ignored { .. } => {
+                    v.outcome = Outcome::Ignored;
+                    v.reason = Reason::Quarantine;
+                }
+            }
+        }
+    }
+    v
 }
 
 /// The active policy of a broker. `Send + Sync`: share it between threads.
@@ -64,18 +304,92 @@ impl PolicyHandle {
 
 impl<S> PolicyHandle<S> {
     /// A handle on `policy` whose counters live in `store`, for this policy
-    /// and every one swapped in after it.
+    /// and every one swapped in after it. Its decisions are counted in
+    /// [`Metrics`] with the default near-limit ratio.
     pub fn with_store(policy: Policy, store: S) -> PolicyHandle<S> {
         let store = Arc::new(store);
         let first = Active {
             limiter: RateLimiter::with_store(policy.rate_limits().clone(), Arc::clone(&store)),
             policy,
             generation: 0,
+            extras: Arc::new(Extras {
+                metrics: Some(Arc::new(Metrics::default())),
+                ..Extras::default()
+            }),
         };
         PolicyHandle {
             active: RwLock::new(Arc::new(first)),
             store,
         }
+    }
+
+    /// The same handle counting its decisions in `metrics` (`None`: not
+    /// counted).
+    pub fn with_metrics(self, metrics: Option<Metrics>) -> PolicyHandle<S> {
+        self.change_extras(|x| x.metrics = metrics.map(Arc::new));
+        self
+    }
+
+    /// The same handle sending a record of each decision to `sink`, the
+    /// client hashed by `hasher` (logging never changes a decision).
+    pub fn with_decision_log(
+        self,
+        sink: Arc<dyn DecisionSink>,
+        hasher: ClientHasher,
+    ) -> PolicyHandle<S> {
+        self.change_extras(move |x| x.log = Some((sink, hasher)));
+        self
+    }
+
+    /// Runs `candidate` beside the active policy (`None`: stops): every
+    /// decision is also made on it, in counters of its own, never
+    /// enforced, and the metrics count where the two disagree. A swap
+    /// keeps the candidate.
+    pub fn set_candidate(&self, candidate: Option<Policy>) {
+        self.change_extras(move |x| {
+            x.candidate = candidate.map(|policy| Candidate {
+                limiter: RateLimiter::with_store(
+                    policy.rate_limits().clone(),
+                    MemoryStore::new(),
+                ),
+                policy,
+            })
+        });
+    }
+
+    /// Makes the active policy's extras what `change` makes of them.
+    fn change_extras(&self, change: impl FnOnce(&mut Extras)) {
+        let mut active = self.active.write().unwrap_or_else(PoisonError::into_inner);
+        let old = &active.extras;
+        let mut extras = Extras {
+            metrics: old.metrics.clone(),
+            candidate: None,
+            log: old.log.clone(),
+        };
+        let had = old.candidate.as_ref().map(|c| Candidate {
+            policy: c.policy.clone(),
+            limiter: RateLimiter::with_store(c.policy.rate_limits().clone(), MemoryStore::new()),
+        });
+        extras.candidate = had;
+        change(&mut extras);
+        let next = Arc::new(Active {
+            policy: active.policy.clone(),
+            limiter: RateLimiter::with_store(
+                active.policy.rate_limits().clone(),
+                Arc::clone(&self.store),
+            ),
+            generation: active.generation,
+            extras: Arc::new(extras),
+        });
+        *active = next;
+    }
+
+    /// The numbers of the handle's metrics now, with the active policy's
+    /// limits (`None` when it counts none).
+    pub fn metrics(&self) -> Option<crate::metrics::Snapshot> {
+        let active = self.current();
+        let m = active.extras.metrics.as_ref()?;
+        Some(m.snapshot(&active.policy, active.generation))
     }
 
     /// The active policy: decide one request on it, check to limit.
@@ -93,6 +407,7 @@ impl<S> PolicyHandle<S> {
             policy,
             limiter,
             generation: active.generation.saturating_add(1),
+            extras: Arc::clone(&active.extras),
         });
         std::mem::replace(&mut *active, next)
     }
@@ -172,10 +487,10 @@ mod tests {
     #[test]
     fn a_raised_limit_applies_from_the_swap_with_the_counts_kept() {
         let h = PolicyHandle::new(policy("https://a.example", 10));
-        assert!(admit(&h, 10, T0).iter().all(|a| *a == Admission::Admitted));
+        assert!(admit(&h, 10, T0).iter().all(|a| a.is_admitted()));
         h.swap(policy("https://a.example", 20));
         let after = admit(&h, 11, T0 + 1000);
-        assert!(after[..10].iter().all(|a| *a == Admission::Admitted));
+        assert!(after[..10].iter().all(|a| a.is_admitted()));
         assert!(matches!(after[10], Admission::Limited { .. }), "{after:?}");
     }
 

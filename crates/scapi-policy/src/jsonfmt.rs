@@ -165,6 +165,8 @@ pub enum Scalar<'a> {
     Num(usize),
     /// A string, escaped as JSON.
     Str(&'a str),
+    /// `true` or `false`.
+    Bool(bool),
 }
 
 impl Scalar<'_> {
@@ -174,6 +176,7 @@ impl Scalar<'_> {
             Scalar::Null => 4,
             Scalar::Num(n) => n.checked_ilog10().map_or(1, |d| d as usize + 1),
             Scalar::Str(s) => json_len(s),
+            Scalar::Bool(b) => 4 + usize::from(!b),
         }
     }
 
@@ -185,6 +188,7 @@ impl Scalar<'_> {
                 let _ = write!(out, "{n}");
             }
             Scalar::Str(s) => push_json_str(out, s),
+            Scalar::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         }
     }
 }

@@ -61,7 +61,7 @@
 //! let limiter = RateLimiter::new(policy.rate_limits().clone());
 //! // The in-memory store never fails; a network store may.
 //! let Ok(first) = limiter.admit("agent-1", "voice.dial");
-//! assert_eq!(first, Admission::Admitted);
+//! assert!(first.is_admitted());
 //! let Ok(_) = limiter.admit("agent-1", "voice.dial");
 //! let Ok(third) = limiter.admit("agent-1", "voice.dial");
 //! assert!(matches!(third, Admission::Limited { .. }));
@@ -119,6 +119,7 @@ pub mod hashing;
 pub mod jsonfmt;
 pub mod limiter;
 pub mod log;
+pub mod metrics;
 pub mod policy;
 pub mod presented;
 pub mod rawjson;

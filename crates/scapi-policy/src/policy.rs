@@ -422,6 +422,23 @@ pub struct SourceInfo {
     pub sha256: String,
 }
 
+/// What of a policy runs in shadow: decided, counted and logged as when
+/// enforcing, but nothing refused, limited, ignored or filtered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shadow {
+    /// The whole policy.
+    pub all: bool,
+    /// The entries, by origin (`*` for the any-origin entry).
+    pub entries: BTreeSet<Box<str>>,
+}
+
+impl Shadow {
+    /// Nothing in shadow.
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.entries.is_empty()
+    }
+}
+
 /// The Service Client API security policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -435,6 +452,7 @@ pub struct Policy {
     rate_limits: RateLimits,
     user_data: UserDataPolicy,
     web_extensions: Vec<WebExtension>,
+    shadow: Shadow,
     source: SourceInfo,
 }
 
@@ -456,6 +474,7 @@ impl Policy {
             && self.rate_limits == other.rate_limits
             && self.user_data == other.user_data
             && self.web_extensions == other.web_extensions
+            && self.shadow == other.shadow
     }
 
     #[doc(hidden)] // the compiler's, not a broker's
@@ -501,6 +520,7 @@ impl Policy {
             rate_limits,
             user_data,
             web_extensions,
+            shadow: Shadow::default(),
             source,
         }
     }
@@ -511,6 +531,37 @@ impl Policy {
     pub fn with_web_extensions(mut self, web_extensions: Vec<WebExtension>) -> Policy {
         self.web_extensions = web_extensions;
         self
+    }
+
+    /// The same policy with `shadow` in shadow mode. An entry named that
+    /// the policy does not have (an origin it does not list, `*` without
+    /// an any-origin entry) is refused with its name.
+    pub fn with_shadow(mut self, shadow: Shadow) -> Result<Policy, String> {
+        if let Some(unknown) = shadow.entries.iter().find(|e| {
+            if &***e == "*" {
+                self.any_origin.is_none()
+            } else {
+                self.origin(e).is_none()
+            }
+        }) {
+            return Err(unknown.to_string());
+        }
+        self.shadow = shadow;
+        Ok(self)
+    }
+
+    /// What runs in shadow.
+    pub fn shadow(&self) -> &Shadow {
+        &self.shadow
+    }
+
+    /// Whether a decision by `entry` (none: no entry accepted the origin)
+    /// is in shadow: the whole policy is, or that entry is.
+    pub fn shadows(&self, entry: Option<crate::decision::Entry<'_>>) -> bool {
+        self.shadow.all
+            || entry.is_some_and(|e| {
+                !self.shadow.entries.is_empty() && self.shadow.entries.contains(e.origin)
+            })
     }
 
     /// The accepted origins, sorted.

@@ -20,7 +20,7 @@
 )]
 
 use proptest::prelude::*;
-use scapi_policy::limiter::{Admission, ManualClock, MemoryStore, Millis, RateLimiter};
+use scapi_policy::limiter::{Admission, Headroom, ManualClock, MemoryStore, Millis, RateLimiter};
 use scapi_policy::policy::{Quarantine, RateLimits};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Barrier;
@@ -71,7 +71,7 @@ struct Tally {
 impl Tally {
     fn add(&mut self, a: Admission) {
         match a {
-            Admission::Admitted => self.admitted += 1,
+            Admission::Admitted(_) => self.admitted += 1,
             Admission::Limited { .. } => self.limited += 1,
             Admission::Ignored { .. } => self.ignored += 1,
         }
@@ -281,7 +281,7 @@ impl Model {
             .copied()
             .unwrap_or(limits.default);
         if limit == 0 {
-            return Admission::Admitted;
+            return Admission::Admitted(None);
         }
         let window_of = |t: Millis| t.div_euclid(MINUTE) * MINUTE;
         let (window, count, quarantine) = self.keys.entry(key).or_insert((window_of(t), 0, None));
@@ -297,7 +297,11 @@ impl Model {
         }
         if *count < limit {
             *count += 1;
-            return Admission::Admitted;
+            return Admission::Admitted(Some(Headroom {
+                limit,
+                remaining: limit - *count,
+                reset_at: *window + MINUTE,
+            }));
         }
         // Stamped before the counter's window: from the window's start.
         let until = limits
@@ -366,7 +370,7 @@ proptest! {
             t += dt;
             let request = NAMES[usize::from(name)];
             let Ok(a) = limiter.admit_at(&format!("client-{client}"), request, t);
-            if a == Admission::Admitted {
+            if a.is_admitted() {
                 let n = admitted.entry((client, name, t.div_euclid(MINUTE))).or_default();
                 *n += 1;
                 prop_assert!(*n <= default, "{} admitted in one window of {} {}", n, client, request);

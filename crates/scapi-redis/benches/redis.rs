@@ -21,7 +21,7 @@
 
 use criterion::Criterion;
 use scapi_policy::limiter::{
-    Admission, AsyncCounterStore, At, CounterKey, CounterStore, Limit, MemoryStore,
+    AsyncCounterStore, At, CounterKey, CounterStore, Limit, MemoryStore,
 };
 use scapi_policy::policy::Quarantine;
 use scapi_redis::{ADMIT_SCRIPT, FailureMode, RedisConfig, RedisStore};
@@ -98,7 +98,7 @@ fn ours_sequential(store: &RedisStore, n: usize, round: usize) -> f64 {
             unlimited(),
             At::Now,
         );
-        assert_eq!(a.unwrap(), Admission::Admitted);
+        assert!(a.unwrap().is_admitted());
     }
     n as f64 / start.elapsed().as_secs_f64()
 }
@@ -122,7 +122,7 @@ fn ours_concurrent(store: &Arc<RedisStore>, callers: usize, n: usize, round: usi
                         let c = format!("c{round}-{t}-{i}");
                         let key = CounterKey::new(&c, "voice.dial");
                         let a = AsyncCounterStore::admit(&*store, key, unlimited(), At::Now).await;
-                        assert_eq!(a.unwrap(), Admission::Admitted);
+                        assert!(a.unwrap().is_admitted());
                     }
                 })
             })

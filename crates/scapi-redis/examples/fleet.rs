@@ -88,7 +88,7 @@ impl Broker {
             .admit_async_at(&r.client, request, item.at)
             .await
         {
-            Ok(Admission::Admitted) => format!("pass {request} from {origin}"),
+            Ok(Admission::Admitted(_)) => format!("pass {request} from {origin}"),
             Ok(Admission::Limited { .. }) => {
                 let answer = RateLimitResult::new(request, self.policy.rate_limits().quarantine);
                 format!("answer {origin}: {}", answer.to_json())

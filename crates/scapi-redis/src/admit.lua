@@ -14,9 +14,10 @@
 -- ARGV[5]  counters a client may have for names outside the catalog
 -- ARGV[6]  the session cap, ms: how long a key outlives its last use at most
 --
--- Returns {admission, until, now}: admission 0 admitted, 1 limited (the
--- error result is sent), 2 ignored (no answer); until the end of the
--- quarantine, -1 for forever; now the time used.
+-- Returns {admission, until, now, remaining}: admission 0 admitted, 1
+-- limited (the error result is sent), 2 ignored (no answer); until the end
+-- of the quarantine, -1 for forever, or for an admission the end of its
+-- window; now the time used; remaining what the window still admits.
 --
 -- A counter is a string: "C <window> <count>", "Q <until> <count>" or "F".
 -- A quarantine keeps the count of the window it ends in (0 when that is a
@@ -68,9 +69,9 @@ if state then
       window, count = window_start(now), 0
     end
   elseif kind == 'Q' then                              -- still quarantined
-    return {2, tonumber(a), now}
+    return {2, tonumber(a), now, 0}
   elseif kind == 'F' then                              -- until the session ends
-    return {2, -1, now}
+    return {2, -1, now, 0}
   else                                                 -- counting
     -- The window never moves back, so an earlier timestamp gains nothing.
     local current = window_start(now)
@@ -89,11 +90,11 @@ if count < limit then
   local ttl = math.min(math.max(window + WINDOW - now, 1) + 1000, cap)
   if replay then ttl = cap end
   redis.call('SET', key, 'C ' .. int(window) .. ' ' .. int(count + 1), 'PX', int(ttl))
-  return {0, 0, now}
+  return {0, window + WINDOW, now, limit - count - 1}
 end
 if quarantine == 0 then
   redis.call('SET', key, 'F', 'PX', int(cap))
-  return {1, -1, now}
+  return {1, -1, now, 0}
 end
 -- Stamped before the counter's window: the quarantine starts at the window.
 local ends = math.max(now, window) + quarantine
@@ -105,4 +106,4 @@ if window_start(ends) == window then
 end
 if replay then ttl = cap end
 redis.call('SET', key, 'Q ' .. int(ends) .. ' ' .. int(kept), 'PX', int(math.min(ttl, cap)))
-return {1, ends, now}
+return {1, ends, now, 0}

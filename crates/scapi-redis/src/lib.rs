@@ -41,7 +41,7 @@
 //! let limiter = RateLimiter::with_store(policy.rate_limits().clone(), store);
 //! // From a thread of a broker (an async broker calls `admit_async`):
 //! match limiter.admit("agent-1", "voice.dial") {
-//!     Ok(Admission::Admitted) => { /* pass the request to WWE */ }
+//!     Ok(Admission::Admitted(_)) => { /* pass the request to WWE */ }
 //!     Ok(Admission::Limited { .. }) => { /* answer with the rate-limit error result */ }
 //!     Ok(Admission::Ignored { .. }) => { /* no answer at all */ }
 //!     Err(_) => { /* fail-closed: deny, reason `store-unavailable` */ }
@@ -59,7 +59,8 @@ use hashbrown::HashTable;
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 use scapi_policy::limiter::{
-    Admission, AsyncCounterStore, At, Clock, CounterKey, CounterStore, Limit, MAX_OTHER_NAMES,
+    Admission, AsyncCounterStore, At, Clock, CounterKey, CounterStore, Headroom, Limit,
+    MAX_OTHER_NAMES,
     MemoryStore, Millis,
 };
 use scapi_policy::policy::Quarantine;
@@ -604,19 +605,27 @@ impl RedisStore {
     fn answer(
         &self,
         key: CounterKey<'_>,
-        reply: (i64, i64, i64),
+        limit: Limit,
+        reply: (i64, i64, i64, i64),
         local: Millis,
     ) -> Result<Admission, RedisStoreError> {
-        let (kind, until, now) = reply;
+        let (kind, until, now, remaining) = reply;
         self.remote.fetch_add(1, Ordering::Relaxed);
         self.skew
             .store(now.saturating_sub(local), Ordering::Relaxed);
         self.recovered();
-        let until = (until >= 0).then_some(until);
         let admission = match kind {
-            0 => Admission::Admitted,
-            1 => Admission::Limited { until },
-            2 => Admission::Ignored { until },
+            0 => Admission::Admitted(Some(Headroom {
+                limit: limit.per_minute.get(),
+                remaining: u32::try_from(remaining).unwrap_or(0),
+                reset_at: until,
+            })),
+            1 => Admission::Limited {
+                until: (until >= 0).then_some(until),
+            },
+            2 => Admission::Ignored {
+                until: (until >= 0).then_some(until),
+            },
             other => {
                 return Err(RedisStoreError::new(
                     RedisStoreErrorKind::Protocol,
@@ -624,7 +633,7 @@ impl RedisStore {
                 ));
             }
         };
-        if kind != 0 {
+        if let Admission::Limited { until } | Admission::Ignored { until } = admission {
             self.quarantines.record(key, until, local);
         }
         Ok(admission)
@@ -636,7 +645,7 @@ impl RedisStore {
         key: CounterKey<'_>,
         limit: Limit,
         at: At,
-    ) -> Result<(i64, i64, i64), RedisStoreError> {
+    ) -> Result<(i64, i64, i64, i64), RedisStoreError> {
         let [counter, keys, others, overflow] = self.keys(key.client(), key.request());
         let now = match at {
             At::Now => String::new(),
@@ -699,7 +708,7 @@ impl RedisStore {
         local: Millis,
     ) -> Result<Admission, RedisStoreError> {
         match self.remote(key, limit, at).await {
-            Ok(reply) => self.answer(key, reply, local),
+            Ok(reply) => self.answer(key, limit, reply, local),
             Err(e) if e.kind() == RedisStoreErrorKind::Unavailable => {
                 self.failed(&e, local);
                 self.fallback(key, limit, at)

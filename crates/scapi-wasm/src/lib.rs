@@ -221,6 +221,19 @@ impl Policy {
     }
 }
 
+/// An admission as the numbers [`RateLimiter::admit`] returns.
+fn admission_code(admission: Admission) -> Box<[f64]> {
+    let until = |u: Option<Millis>| u.map_or(-1.0, |t| t as f64);
+    let (kind, until) = match admission {
+        Admission::Admitted(_) => (0.0, f64::NAN),
+        Admission::Limited { until: u } => (1.0, until(u)),
+        Admission::Ignored { until: u } => (2.0, until(u)),
+    };
+    let remaining = admission.remaining().map_or(f64::NAN, f64::from);
+    let reset = admission.reset_at().map_or(f64::NAN, |t| t as f64);
+    Box::new([kind, until, remaining, reset])
+}
+
 fn load_error_code(kind: scapi_policy::compiled::LoadErrorKind) -> &'static str {
     use scapi_policy::compiled::LoadErrorKind as K;
     match kind {
@@ -254,22 +267,18 @@ pub struct RateLimiter {
 #[wasm_bindgen]
 impl RateLimiter {
     /// Admits one request of a client, now (`Date.now()`) or at `at_ms`
-    /// (milliseconds since the epoch). Returns `[admission, until]`:
-    /// admission indexes [`names`]'s `admissions`; `until` is the end of
-    /// the quarantine in ms, `-1` for "until the session ends", `NaN` when
-    /// admitted.
+    /// (milliseconds since the epoch). Returns `[admission, until,
+    /// remaining, resetAt]`: admission indexes [`names`]'s `admissions`;
+    /// `until` is the end of the quarantine in ms, `-1` for "until the
+    /// session ends", `NaN` when admitted; `remaining` and `resetAt` are
+    /// [`Admission::remaining`] and [`Admission::reset_at`], `NaN` for
+    /// `None`.
     pub fn admit(&self, client: &str, request: &str, at_ms: Option<f64>) -> Box<[f64]> {
-        let admission = match at_ms {
+        let Ok(admission) = match at_ms {
             Some(t) if t.is_finite() => self.inner.admit_at(client, request, t as Millis),
             _ => self.inner.admit(client, request),
         };
-        let until = |u: Option<Millis>| u.map_or(-1.0, |t| t as f64);
-        let (kind, until) = match admission {
-            Ok(Admission::Admitted) => (0.0, f64::NAN),
-            Ok(Admission::Limited { until: u }) => (1.0, until(u)),
-            Ok(Admission::Ignored { until: u }) => (2.0, until(u)),
-        };
-        Box::new([kind, until])
+        admission_code(admission)
     }
 
     /// A limiter with `policy`'s limits counting in this one's store: what

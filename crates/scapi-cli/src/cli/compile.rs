@@ -23,6 +23,14 @@ pub struct Args {
     /// (`.yaml`, `.yml`, `.json`), else json].
     #[arg(long, value_enum)]
     output_format: Option<OutputFormat>,
+    /// Mark the whole policy shadow: brokers decide, count and log with it
+    /// as when enforcing, but refuse, limit, ignore and filter nothing.
+    #[arg(long)]
+    shadow: bool,
+    /// Mark one entry shadow, by its origin (`*` for the any-origin
+    /// entry); repeat for several.
+    #[arg(long, value_name = "ORIGIN")]
+    shadow_entry: Vec<String>,
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
@@ -122,6 +130,24 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
             }
             .report();
         }
+    };
+    let policy = if args.shadow || !args.shadow_entry.is_empty() {
+        let shadow = scapi_policy::policy::Shadow {
+            all: args.shadow,
+            entries: args.shadow_entry.iter().map(|e| e.as_str().into()).collect(),
+        };
+        match policy.with_shadow(shadow) {
+            Ok(p) => p,
+            Err(entry) => {
+                return CliError::Usage(format!(
+                    "`--shadow-entry {}` names no entry of `{name}`; give an origin it lists, or `*` for its any-origin entry",
+                    scapi::render::exact(&entry)
+                ))
+                .report();
+            }
+        }
+    } else {
+        policy
     };
     // Streamed: a policy of a million origins is never one document in
     // memory.

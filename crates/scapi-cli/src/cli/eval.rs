@@ -53,8 +53,55 @@ pub struct Args {
         requires = "decision_log"
     )]
     decision_log_salt: String,
+    /// Write the run's metrics when it ends, in the Prometheus text format
+    /// (decisions by request, outcome, reason and shadow; near-limit
+    /// admissions; configured limits; candidate disagreements). Written
+    /// atomically.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<std::path::PathBuf>,
+    /// The share of a window's budget past which an admission counts as
+    /// near the limit in `--metrics`.
+    #[arg(long, value_name = "RATIO", default_value_t = scapi_policy::metrics::DEFAULT_NEAR_LIMIT_RATIO, value_parser = ratio)]
+    near_limit_ratio: f64,
+    /// Decide every request on this policy too, in counters of its own,
+    /// never enforced, and count where it disagrees with the active one:
+    /// how to try a change on real traffic before rolling it out.
+    #[arg(long, value_name = "POLICY")]
+    candidate: Option<String>,
     #[command(flatten)]
     input: InputArgs,
+}
+
+/// `--near-limit-ratio`: a number from 0 to 1.
+fn ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("`{s}` is not a ratio from 0 to 1")),
+    }
+}
+
+/// What `eval` adds to its handle: the decision log, the metrics, a
+/// candidate.
+struct Operate {
+    log: Option<Arc<FileLog>>,
+    salt: String,
+    ratio: f64,
+    candidate: Option<scapi_policy::policy::Policy>,
+}
+
+impl Operate {
+    fn apply<S>(&self, handle: scapi_policy::PolicyHandle<S>) -> scapi_policy::PolicyHandle<S> {
+        let mut handle =
+            handle.with_metrics(Some(scapi_policy::metrics::Metrics::new(self.ratio)));
+        if let Some(log) = &self.log {
+            handle = handle.with_decision_log(
+                Arc::clone(log) as Arc<dyn scapi_policy::log::DecisionSink>,
+                scapi_policy::log::ClientHasher::new(self.salt.as_bytes()),
+            );
+        }
+        handle.set_candidate(self.candidate.clone());
+        handle
+    }
 }
 
 /// `--decision-log`: records written as they come to a temporary file
@@ -83,7 +130,7 @@ impl FileLog {
     }
 
     /// Flushes the log and puts it in place.
-    fn finish(self) -> Result<(), CliError> {
+    fn finish(&self) -> Result<(), CliError> {
         let fail = |source| CliError::Write {
             path: self.target.display().to_string(),
             source,
@@ -233,6 +280,16 @@ pub fn run(args: Args) -> Exit {
             Ok(p) => p,
             Err(exit) => return exit,
         };
+    // A candidate is verified with the same keys as the policy.
+    let candidate = match &args.candidate {
+        None => None,
+        Some(path) => {
+            match super::load::load_policy_with(path, &args.input, args.keys.as_deref()) {
+                Ok((p, _)) => Some(p),
+                Err(exit) => return exit,
+            }
+        }
+    };
     let name = display_name(&args.requests).to_string();
     let mut source = match open(&args.requests) {
         Ok(s) => s,
@@ -290,32 +347,34 @@ pub fn run(args: Args) -> Exit {
         Ok(l) => l,
         Err(e) => return e.report(),
     };
-    let hasher = scapi_policy::log::ClientHasher::new(args.decision_log_salt.as_bytes());
-    let log = file_log
-        .as_ref()
-        .map(|l| (l as &dyn scapi_policy::log::DecisionSink, &hasher));
+    let operate = Operate {
+        log: file_log.map(Arc::new),
+        salt: args.decision_log_salt.clone(),
+        ratio: args.near_limit_ratio,
+        candidate,
+    };
+    let mut metrics = None;
     let mut outcome = None;
     let replay = |out: &mut Stdout| {
         let result = match &args.store {
-            None => eval::run(
-                &eval::fresh_handle(policy.clone()),
-                items,
-                report,
-                out,
-                eval::Hooks {
+            None => {
+                let handle = operate.apply(eval::fresh_handle(policy.clone()));
+                let hooks = eval::Hooks {
                     progress: Box::new(&mut progress),
                     load: Box::new(&mut switch),
-                    log,
-                },
-            ),
+                };
+                let result = eval::run(&handle, items, report, out, hooks);
+                metrics = handle.metrics();
+                result
+            }
             Some(url) => {
                 let hooks = eval::Hooks {
                     progress: Box::new(&mut progress),
                     load: Box::new(&mut switch),
-                    log,
                 };
                 match replay_on_redis(
                     &policy,
+                    (&operate, &mut metrics),
                     hooks,
                     (url, args.store_prefix.as_deref()),
                     items,
@@ -349,11 +408,26 @@ pub fn run(args: Args) -> Exit {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    // What was decided is logged, even when the run stopped at a bad item.
-    if let Some(l) = file_log
+    // What was decided is logged and counted, even when the run stopped
+    // at a bad item.
+    if let Some(l) = &operate.log
         && let Err(e) = l.finish()
     {
         return e.report();
+    }
+    if let (Some(path), Some(m)) = (&args.metrics, &metrics)
+        && let Err(e) = super::write_atomically(path, m.to_prometheus().as_bytes())
+    {
+        return e.report();
+    }
+    if let (Some(path), Some(m)) = (&args.candidate, &metrics) {
+        let differ: u64 = m.disagreements.iter().map(|d| d.count).sum();
+        eprintln!(
+            "note: candidate `{}` disagreed with `{}` on {differ} of {} requests",
+            display_name(path),
+            display_name(&args.policy),
+            m.compared
+        );
     }
     if let Err(e) = written {
         return e.report();
@@ -422,6 +496,7 @@ type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
 /// prefix, the run's keys are its own and are deleted at the end.
 fn replay_on_redis(
     policy: &scapi_policy::policy::Policy,
+    (operate, metrics): (&Operate, &mut Option<scapi_policy::metrics::Snapshot>),
     hooks: eval::Hooks<'_>,
     (url, prefix): (&str, Option<&str>),
     items: Box<dyn Iterator<Item = Result<Item, ItemError>> + '_>,
@@ -439,7 +514,7 @@ fn replay_on_redis(
         ..RedisConfig::default()
     };
     let store = RedisStore::connect(url, config).map_err(|source| CliError::Store { source })?;
-    let handle = scapi_policy::PolicyHandle::with_store(policy.clone(), store);
+    let handle = operate.apply(scapi_policy::PolicyHandle::with_store(policy.clone(), store));
     let mut clients = std::collections::HashSet::new();
     let items = items.inspect(|item| {
         if own
@@ -453,6 +528,7 @@ fn replay_on_redis(
         }
     });
     let result = eval::run(&handle, items, report, out, hooks);
+    *metrics = handle.metrics();
     let mut cleanup_failed = false;
     for client in &clients {
         cleanup_failed |= handle.end_session(client).is_err();

@@ -40,7 +40,7 @@ pub use clock::FastClock;
 pub use clock::{Clock, DefaultClock, ManualClock, SystemClock};
 pub use memory::{MAX_OTHER_NAMES, MemoryStore};
 pub(crate) use step::is_idle;
-pub use step::{Admission, CounterState, Limit, step};
+pub use step::{Admission, Headroom, CounterState, Limit, step};
 pub use store::{AsyncCounterStore, At, CounterKey, CounterStore};
 
 use crate::catalog;
@@ -131,7 +131,7 @@ impl<S: CounterStore> RateLimiter<S> {
     /// requests the policy allowed). A request without a limit is admitted
     /// without asking the store.
     pub fn admit(&self, client: &str, request: &str) -> Result<Admission, S::Error> {
-        self.admit_when(CounterKey::new(client, request), At::Now)
+        self.admit_key(CounterKey::new(client, request), At::Now)
     }
 
     /// Admits one request at a given time.
@@ -141,13 +141,18 @@ impl<S: CounterStore> RateLimiter<S> {
         request: &str,
         now: Millis,
     ) -> Result<Admission, S::Error> {
-        self.admit_when(CounterKey::new(client, request), At::Time(now))
+        self.admit_key(CounterKey::new(client, request), At::Time(now))
     }
 
-    fn admit_when(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
+    /// Admits one request now ([`At::Now`]) or at a given time.
+    pub fn admit_when(&self, client: &str, request: &str, at: At) -> Result<Admission, S::Error> {
+        self.admit_key(CounterKey::new(client, request), at)
+    }
+
+    fn admit_key(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
         match self.limit_of(key) {
             Some(limit) => self.store.admit(key, limit, at),
-            None => Ok(Admission::Admitted),
+            None => Ok(Admission::Admitted(None)),
         }
     }
 
@@ -161,7 +166,7 @@ impl<S: CounterStore> RateLimiter<S> {
 impl<S: AsyncCounterStore> RateLimiter<S> {
     /// [`admit`](RateLimiter::admit) for a store on an async runtime.
     pub async fn admit_async(&self, client: &str, request: &str) -> Result<Admission, S::Error> {
-        self.admit_async_when(CounterKey::new(client, request), At::Now)
+        self.admit_async_key(CounterKey::new(client, request), At::Now)
             .await
     }
 
@@ -172,14 +177,26 @@ impl<S: AsyncCounterStore> RateLimiter<S> {
         request: &str,
         now: Millis,
     ) -> Result<Admission, S::Error> {
-        self.admit_async_when(CounterKey::new(client, request), At::Time(now))
+        self.admit_async_key(CounterKey::new(client, request), At::Time(now))
             .await
     }
 
-    async fn admit_async_when(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
+    /// [`admit_when`](RateLimiter::admit_when) for a store on an async
+    /// runtime.
+    pub async fn admit_async_when(
+        &self,
+        client: &str,
+        request: &str,
+        at: At,
+    ) -> Result<Admission, S::Error> {
+        self.admit_async_key(CounterKey::new(client, request), at)
+            .await
+    }
+
+    async fn admit_async_key(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
         match self.limit_of(key) {
             Some(limit) => self.store.admit(key, limit, at).await,
-            None => Ok(Admission::Admitted),
+            None => Ok(Admission::Admitted(None)),
         }
     }
 
@@ -247,7 +264,7 @@ mod tests {
         let l = limit(4, 30);
         let t0 = 1_700_000_040_000 + 40_000; // 40 s into a window
         for i in 0..4 {
-            assert_eq!(adm(&s, "c", "voice.dial", l, t0 + i), Admission::Admitted);
+            assert!(adm(&s, "c", "voice.dial", l, t0 + i).is_admitted());
         }
         let limited = adm(&s, "c", "voice.dial", l, t0 + 10);
         assert_eq!(
@@ -264,10 +281,7 @@ mod tests {
         );
         // Quarantine over (mid-window of the next minute): counting from zero.
         for _ in 0..4 {
-            assert_eq!(
-                adm(&s, "c", "voice.dial", l, t0 + 30_010),
-                Admission::Admitted
-            );
+            assert!(adm(&s, "c", "voice.dial", l, t0 + 30_010).is_admitted());
         }
         assert!(matches!(
             adm(&s, "c", "voice.dial", l, t0 + 30_020),
@@ -281,17 +295,17 @@ mod tests {
         let l = limit(2, 30);
         let w = 1_700_000_040_000; // a window start
         assert_eq!(window_start(w + 59_999), w);
-        assert_eq!(adm(&s, "c", "r.x", l, w + 59_000), Admission::Admitted);
-        assert_eq!(adm(&s, "c", "r.x", l, w + 59_999), Admission::Admitted);
+        assert!(adm(&s, "c", "r.x", l, w + 59_000).is_admitted());
+        assert!(adm(&s, "c", "r.x", l, w + 59_999).is_admitted());
         // The next window starts a new count, one ms later.
-        assert_eq!(adm(&s, "c", "r.x", l, w + 60_000), Admission::Admitted);
+        assert!(adm(&s, "c", "r.x", l, w + 60_000).is_admitted());
     }
 
     #[test]
     fn forever_and_separate_keys() {
         let s = MemoryStore::new();
         let l = limit(1, 0);
-        assert_eq!(adm(&s, "a", "r.x", l, 0), Admission::Admitted);
+        assert!(adm(&s, "a", "r.x", l, 0).is_admitted());
         assert_eq!(
             adm(&s, "a", "r.x", l, 1),
             Admission::Limited { until: None }
@@ -300,10 +314,10 @@ mod tests {
             adm(&s, "a", "r.x", l, Millis::MAX),
             Admission::Ignored { until: None }
         );
-        assert_eq!(adm(&s, "b", "r.x", l, 2), Admission::Admitted);
-        assert_eq!(adm(&s, "a", "r.y", l, 2), Admission::Admitted);
+        assert!(adm(&s, "b", "r.x", l, 2).is_admitted());
+        assert!(adm(&s, "a", "r.y", l, 2).is_admitted());
         s.end_session("a");
-        assert_eq!(adm(&s, "a", "r.x", l, 3), Admission::Admitted);
+        assert!(adm(&s, "a", "r.x", l, 3).is_admitted());
     }
 
     #[test]
@@ -311,8 +325,8 @@ mod tests {
         let s = MemoryStore::new();
         let l = limit(2, 30);
         let t = 10 * WINDOW_MILLIS;
-        assert_eq!(adm(&s, "c", "r.x", l, t), Admission::Admitted);
-        assert_eq!(adm(&s, "c", "r.x", l, t + 1), Admission::Admitted);
+        assert!(adm(&s, "c", "r.x", l, t).is_admitted());
+        assert!(adm(&s, "c", "r.x", l, t + 1).is_admitted());
         // Back into the previous window: still the same, full window.
         assert!(matches!(
             adm(&s, "c", "r.x", l, t - 5_000),
@@ -382,10 +396,7 @@ mod tests {
         let l = limit(4, 30);
         let w = 1_700_000_040_000;
         for i in 0..4 {
-            assert_eq!(
-                adm(&s, "c", "voice.dial", l, w + i * 1000),
-                Admission::Admitted
-            );
+            assert!(adm(&s, "c", "voice.dial", l, w + i * 1000).is_admitted());
         }
         let first = Admission::Limited {
             until: Some(w + 34_000),
@@ -414,10 +425,7 @@ mod tests {
         // The new quarantine ends in the next window: a fresh count there.
         assert!(!is_idle(s.state("c", "voice.dial").unwrap(), w + 59_999));
         for i in 0..4 {
-            assert_eq!(
-                adm(&s, "c", "voice.dial", l, w + 65_000 + i),
-                Admission::Admitted
-            );
+            assert!(adm(&s, "c", "voice.dial", l, w + 65_000 + i).is_admitted());
         }
         assert!(matches!(
             adm(&s, "c", "voice.dial", l, w + 65_010),
@@ -431,10 +439,7 @@ mod tests {
             Admission::Ignored { .. }
         ));
         for _ in 0..2 {
-            assert_eq!(
-                adm(&s, "c", "voice.dial", six, w + 95_010),
-                Admission::Admitted
-            );
+            assert!(adm(&s, "c", "voice.dial", six, w + 95_010).is_admitted());
         }
         assert!(matches!(
             adm(&s, "c", "voice.dial", six, w + 95_011),
@@ -481,7 +486,7 @@ mod tests {
         }
         // Counting goes on where it was, past the inline ones.
         for id in catalog::all().step_by(2) {
-            assert_eq!(adm(&s, "c", id.name(), l, w + 60_001), Admission::Admitted);
+            assert!(adm(&s, "c", id.name(), l, w + 60_001).is_admitted());
             assert_eq!(
                 s.state("c", id.name()),
                 Some(CounterState::Counting {
@@ -515,14 +520,14 @@ mod tests {
         let l = limit(1, 30);
         // Each of the first names has a counter of its own.
         for i in 0..MAX_OTHER_NAMES {
-            assert_eq!(adm(&s, "c", &format!("x.n{i}"), l, 0), Admission::Admitted);
+            assert!(adm(&s, "c", &format!("x.n{i}"), l, 0).is_admitted());
         }
         assert!(matches!(
             adm(&s, "c", "x.n0", l, 1),
             Admission::Limited { .. }
         ));
         // The rest share one: the second new name is already over the limit.
-        assert_eq!(adm(&s, "c", "x.more1", l, 2), Admission::Admitted);
+        assert!(adm(&s, "c", "x.more1", l, 2).is_admitted());
         assert!(matches!(
             adm(&s, "c", "x.more2", l, 3),
             Admission::Limited { .. }
@@ -533,8 +538,8 @@ mod tests {
         ));
         assert_eq!(s.len(), MAX_OTHER_NAMES + 1);
         // Another client is not affected; catalog names keep their own.
-        assert_eq!(adm(&s, "d", "x.more2", l, 5), Admission::Admitted);
-        assert_eq!(adm(&s, "c", "voice.dial", l, 5), Admission::Admitted);
+        assert!(adm(&s, "d", "x.more2", l, 5).is_admitted());
+        assert!(adm(&s, "c", "voice.dial", l, 5).is_admitted());
         // Idle counters go, the shared one with them.
         assert_eq!(s.evict_idle(10 * WINDOW_MILLIS), MAX_OTHER_NAMES + 3);
     }
@@ -549,10 +554,7 @@ mod tests {
             adm(&s, "c", &format!("x.n{i}"), l, 0);
         }
         // `x.target` shares the overflow counter and is quarantined forever.
-        assert_eq!(
-            adm(&s, "c", "x.target", l, WINDOW_MILLIS),
-            Admission::Admitted
-        );
+        assert!(adm(&s, "c", "x.target", l, WINDOW_MILLIS).is_admitted());
         assert_eq!(
             adm(&s, "c", "x.target", l, WINDOW_MILLIS + 1),
             Admission::Limited { until: None }
@@ -574,7 +576,7 @@ mod tests {
         let s = MemoryStore::with_clock(ManualClock::new(5_000));
         let l = limit(1, 30);
         let key = CounterKey::new("c", "voice.dial");
-        assert_eq!(s.admit(key, l, At::Now), Admission::Admitted);
+        assert!(s.admit(key, l, At::Now).is_admitted());
         assert_eq!(
             s.admit(key, l, At::Now),
             Admission::Limited {
@@ -589,7 +591,7 @@ mod tests {
             MemoryStore::with_clock(ManualClock::new(0)),
         );
         let Ok(a) = limiter.admit("c", "agent.get");
-        assert_eq!(a, Admission::Admitted);
+        assert!(a.is_admitted());
         let Ok(a) = limiter.admit_at("c", "agent.get", 1);
         assert!(matches!(a, Admission::Limited { .. }));
     }

@@ -37,11 +37,23 @@ pub enum CounterState {
     },
 }
 
+/// What is left of a limited request's window after an admission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Headroom {
+    /// The limit: requests admitted per window.
+    pub limit: u32,
+    /// Requests the window still admits.
+    pub remaining: u32,
+    /// When the window ends and its count starts again from zero.
+    pub reset_at: Millis,
+}
+
 /// What the limiter does with one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Admission {
-    /// Passed on.
-    Admitted,
+    /// Passed on; with the window's headroom when a limit applies (`None`:
+    /// the request has no limit).
+    Admitted(Option<Headroom>),
     /// Over the limit: answered with the rate-limit error result; the
     /// request type is quarantined until `until` (`None`: forever).
     Limited {
@@ -53,6 +65,33 @@ pub enum Admission {
         /// End of the quarantine.
         until: Option<Millis>,
     },
+}
+
+impl Admission {
+    /// Whether the request is passed on.
+    pub fn is_admitted(self) -> bool {
+        matches!(self, Admission::Admitted(_))
+    }
+
+    /// Requests of this type the client may still make before the limit:
+    /// 0 once limited or ignored; `None` when no limit applies.
+    pub fn remaining(self) -> Option<u32> {
+        match self {
+            Admission::Admitted(h) => h.map(|h| h.remaining),
+            Admission::Limited { .. } | Admission::Ignored { .. } => Some(0),
+        }
+    }
+
+    /// When requests of this type are taken again from zero: the end of the
+    /// window for an admission, the end of the quarantine for a limited or
+    /// ignored one. `None` when no limit applies, or for a quarantine that
+    /// lasts until the session ends.
+    pub fn reset_at(self) -> Option<Millis> {
+        match self {
+            Admission::Admitted(h) => h.map(|h| h.reset_at),
+            Admission::Limited { until } | Admission::Ignored { until } => until,
+        }
+    }
 }
 
 /// One request at `now` against a counter (`None`: never seen). Returns the
@@ -86,12 +125,15 @@ pub fn step(state: Option<CounterState>, limit: Limit, now: Millis) -> (CounterS
         }
     };
     if count < limit.per_minute.get() {
+        let count = count.saturating_add(1);
+        let headroom = Headroom {
+            limit: limit.per_minute.get(),
+            remaining: limit.per_minute.get().saturating_sub(count),
+            reset_at: window.saturating_add(super::WINDOW_MILLIS),
+        };
         return (
-            CounterState::Counting {
-                window,
-                count: count.saturating_add(1),
-            },
-            Admission::Admitted,
+            CounterState::Counting { window, count },
+            Admission::Admitted(Some(headroom)),
         );
     }
     // A request stamped before its counter's window is taken at the

@@ -4,10 +4,10 @@ use super::report::{HumanPrinter, JsonPrinter, Printer, ReportFormat};
 use super::requests::*;
 use scapi_policy::PolicyHandle;
 use scapi_policy::decision::{Entry, Outcome, Reason};
+use scapi_policy::handle::{Active, Call};
 use scapi_policy::limiter::{
-    Admission, CounterStore, ManualClock, MemoryStore, Millis, RateLimitResult, RateLimiter,
+    Admission, At, CounterStore, ManualClock, MemoryStore, Millis, RateLimitResult,
 };
-use scapi_policy::log::{ClientHasher, DecisionRecord, DecisionSink};
 use scapi_policy::policy::Policy;
 use std::io::Write;
 
@@ -24,6 +24,9 @@ pub struct Decided<'p> {
     pub reason: Reason,
     /// The deciding entry.
     pub entry: Option<Entry<'p>>,
+    /// Decided in shadow: the outcome is the one it would have had, and
+    /// nothing was enforced.
+    pub shadow: bool,
     /// The error result of a rate-limited request.
     pub result: Option<RateLimitResult>,
     /// End of the quarantine of a rate-limited or ignored request
@@ -39,19 +42,21 @@ pub struct Decided<'p> {
     pub mismatch: Option<Outcome>,
 }
 
-/// Decides one item. A store that fails (a fleet store out of reach that
+/// Decides one item on the active policy of a handle ([`Active::decide`]
+/// for a request). A store that fails (a fleet store out of reach that
 /// fails closed) makes the request `deny` with `store-unavailable`.
 pub fn decide<'p, S: CounterStore>(
-    policy: &'p Policy,
-    limiter: &RateLimiter<S>,
+    active: &'p Active<S>,
     item: &Item,
 ) -> Result<Decided<'p>, ItemError> {
+    let policy = active.policy();
     let mut d = Decided {
         index: item.index,
         at: item.at,
         outcome: Outcome::Allow,
         reason: Reason::Granted,
         entry: None,
+        shadow: false,
         result: None,
         quarantine_until: None,
         denied_keys: Vec::new(),
@@ -77,8 +82,9 @@ pub fn decide<'p, S: CounterStore>(
             d.removed_keys = removed;
             d.outcome = Outcome::Redacted;
             d.reason = Reason::ReadAllowed;
+            d.shadow = policy.shadow().all;
         }
-        ItemKind::Request(r) => request(policy, limiter, item.at, r, &mut d).map_err(fail)?,
+        ItemKind::Request(r) => request(active, item.at, r, &mut d).map_err(fail)?,
         ItemKind::Policy(_) => {
             return Err(fail(
                 "a policy item switches the policy (see `run`); it has no decision".into(),
@@ -90,58 +96,42 @@ pub fn decide<'p, S: CounterStore>(
 }
 
 fn request<'p, S: CounterStore>(
-    policy: &'p Policy,
-    limiter: &RateLimiter<S>,
+    active: &'p Active<S>,
     at: Millis,
     r: &RequestItem,
     e: &mut Decided<'p>,
 ) -> Result<(), String> {
-    let d = policy.check_in(&r.origin, &r.request, r.frame);
-    e.outcome = d.outcome;
-    e.reason = d.reason;
-    e.entry = d.entry;
-    if !d.is_allowed() {
-        return Ok(());
-    }
-    if let Some(keys) = r.user_data.as_ref().or(r.keys.as_ref()) {
-        let split = policy
-            .user_data()
-            .split_write(keys.iter().map(String::as_str));
-        e.denied_keys = split.denied.iter().map(|k| k.to_string()).collect();
-        if split.denies(&r.request) {
-            e.outcome = Outcome::Deny;
-            e.reason = Reason::NoWritableKeys;
-            return Ok(());
-        }
-    }
-    let until = |t: Option<Millis>| {
-        match t {
+    let call = Call {
+        origin: &r.origin,
+        request: &r.request,
+        client: &r.client,
+        frame: r.frame,
+        keys: r.user_data.as_deref().or(r.keys.as_deref()),
+        at: At::Time(at),
+    };
+    let v = active.decide(&call);
+    e.outcome = v.outcome;
+    e.reason = v.reason;
+    e.entry = v.entry;
+    e.shadow = v.shadow;
+    e.denied_keys = v.denied_keys;
+    let until = |t: Option<Millis>| match t {
         None => Ok(None),
         Some(t) => format_time(t).map(Some).ok_or_else(|| {
             "the quarantine would end after 9999-12-31T23:59:59.999Z, which a report cannot write; give `at` earlier".to_string()
         }),
-    }
     };
-    match limiter.admit_at(&r.client, &r.request, at) {
-        Err(_) => {
-            e.outcome = Outcome::Deny;
-            e.reason = Reason::StoreUnavailable;
-        }
-        Ok(Admission::Admitted) => {}
-        Ok(Admission::Limited { until: t }) => {
+    match v.admission {
+        Some(Admission::Limited { until: t }) => {
             e.quarantine_until = Some(until(t)?);
-            e.outcome = Outcome::RateLimited;
-            e.reason = Reason::RateLimit;
-            e.result = Some(RateLimitResult::new(
+            // In shadow the error result is not sent.
+            e.result = (!v.shadow).then(|| RateLimitResult::new(
                 &r.request,
-                policy.rate_limits().quarantine,
+                active.policy().rate_limits().quarantine,
             ));
         }
-        Ok(Admission::Ignored { until: t }) => {
-            e.quarantine_until = Some(until(t)?);
-            e.outcome = Outcome::Ignored;
-            e.reason = Reason::Quarantine;
-        }
+        Some(Admission::Ignored { until: t }) => e.quarantine_until = Some(until(t)?),
+        _ => {}
     }
     Ok(())
 }
@@ -197,24 +187,22 @@ pub fn no_policy_items(path: &str) -> Result<Policy, String> {
     ))
 }
 
-/// What a replay is told and asks besides the items: its progress, the
-/// policies of policy items, and where its decisions are logged.
+/// What a replay is told and asks besides the items: its progress and the
+/// policies of policy items. (Decisions are logged, counted and compared
+/// with a candidate by the handle: [`PolicyHandle::with_decision_log`].)
 pub struct Hooks<'a> {
     /// Told how many items are done, now and then.
     pub progress: Box<dyn FnMut(usize) + 'a>,
     /// Gives the policy a policy item names.
     pub load: Box<LoadPolicy<'a>>,
-    /// Takes a record of each request decided, its client hashed.
-    pub log: Option<(&'a dyn DecisionSink, &'a ClientHasher)>,
 }
 
 impl Hooks<'_> {
-    /// No progress, no policy items ([`no_policy_items`]), no log.
+    /// No progress, no policy items ([`no_policy_items`]).
     pub fn none() -> Hooks<'static> {
         Hooks {
             progress: Box::new(|_| {}),
             load: Box::new(no_policy_items),
-            log: None,
         }
     }
 }
@@ -224,7 +212,7 @@ impl Hooks<'_> {
 /// are never held at once. Items must be in time order. A policy item
 /// swaps in the policy `hooks.load` gives for its path, as a broker's
 /// reload does: counters and quarantines are kept, and a changed limit
-/// applies from it on. Each request decided is logged to `hooks.log`.
+/// applies from it on.
 pub fn run<S: CounterStore>(
     handle: &PolicyHandle<S>,
     items: impl IntoIterator<Item = Result<Item, ItemError>>,
@@ -235,7 +223,6 @@ pub fn run<S: CounterStore>(
     let Hooks {
         mut progress,
         mut load,
-        log,
     } = hooks;
     let mut printer: Box<dyn Printer + '_> = match report {
         ReportFormat::Json => Box::new(JsonPrinter::new(out)?),
@@ -285,26 +272,13 @@ pub fn run<S: CounterStore>(
             continue;
         }
         let active = handle.current();
-        let decided = match decide(active.policy(), active.limiter(), &item) {
+        let decided = match decide(&active, &item) {
             Ok(d) => d,
             Err(e) => {
                 printer.abort()?;
                 return Err(e.into());
             }
         };
-        if let (Some((sink, hasher)), ItemKind::Request(r)) = (log, &item.kind) {
-            sink.record(DecisionRecord {
-                time: item.at,
-                policy: active.policy().source().sha256.clone(),
-                client: hasher.hash(&r.client),
-                origin: r.origin.clone(),
-                request: r.request.clone(),
-                outcome: decided.outcome,
-                reason: decided.reason,
-                line: decided.entry.as_ref().map(|e| e.line),
-                shadow: false,
-            });
-        }
         summary.add(&decided);
         printer.decision(&item, &decided)?;
         if summary.items() % 4096 == 0 {

@@ -89,6 +89,9 @@ fn push_decision(out: &mut Vec<u8>, d: &Decided<'_>, depth: usize) {
         ("outcome", Scalar::Str(d.outcome.as_str())),
         ("reason", Scalar::Str(d.reason.as_str())),
     ];
+    if d.shadow {
+        head.push(("shadow", Scalar::Bool(true)));
+    }
     let simple =
         d.entry.is_none() && d.result.is_none() && d.denied_keys.is_empty() && d.event.is_none();
     if simple {
@@ -261,7 +264,8 @@ fn row(item: &Item, d: &Decided<'_>) -> [String; 8] {
     };
     let mut reason = d.reason.as_str().to_string();
     if !d.denied_keys.is_empty() {
-        reason.push_str(&format!(" (stripped {})", d.denied_keys.join(", ")));
+        let verb = if d.shadow { "would strip" } else { "stripped" };
+        reason.push_str(&format!(" ({verb} {})", d.denied_keys.join(", ")));
     }
     if d.outcome == Outcome::Redacted {
         reason = if d.removed_keys.is_empty() {
@@ -280,10 +284,14 @@ fn row(item: &Item, d: &Decided<'_>) -> [String; 8] {
     let entry = d.entry.map_or("-".to_string(), |e| {
         format!("{} (line {})", e.origin, e.line)
     });
-    let outcome = match d.mismatch {
+    let mut outcome = match d.mismatch {
         Some(_) => format!("{} ≠", d.outcome),
         None => d.outcome.to_string(),
     };
+    if d.shadow {
+        // Would have been: the request went on.
+        outcome.push_str(" (shadow)");
+    }
     // Untrusted text is shown escaped and cut: a control character must
     // not drive the terminal, and one long origin must not widen every
     // row (`--format json` has every value in full).
