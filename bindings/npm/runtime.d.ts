@@ -65,9 +65,22 @@ export interface Redacted<T> {
  * `ignored`: send no answer. `until` is the end of the quarantine in ms
  * since the epoch, `null` for "until the session ends".
  */
-export type Admission =
+export type Admission = (
   | { admission: 'admitted' }
-  | { admission: 'limited' | 'ignored'; until: number | null };
+  | { admission: 'limited' | 'ignored'; until: number | null }
+) & Headroom;
+
+/**
+ * What is left of a limited request's window: `remaining` requests it
+ * still admits (0 once limited or ignored) and `resetAt`, when it counts
+ * from zero again (ms since the epoch; for a limited or ignored request,
+ * the quarantine's end). Both `null` when the request has no limit (and
+ * `resetAt` for a quarantine until the session ends).
+ */
+export interface Headroom {
+  remaining: number | null;
+  resetAt: number | null;
+}
 
 /** The error result WWE sends for the request over a rate limit. */
 export interface RateLimitResult {
@@ -142,6 +155,77 @@ export declare function loadSignedPolicy(
   publicKeys: readonly (string | object)[],
 ): Promise<Policy>;
 
+/** One request as a broker receives it, for `PolicyHandle.decide`. */
+export interface Call {
+  /** `event.origin`, as the browser gave it. */
+  origin: string;
+  request: string;
+  /** Whose counters it counts in (the agent session). */
+  client: string;
+  frame?: Frame;
+  /** The attached data it carries (an object, or its keys). */
+  userData?: Record<string, unknown> | readonly string[];
+  /** Milliseconds since the epoch; `Date.now()` when absent. */
+  at?: number;
+}
+
+/** The whole decision of one request. */
+export interface Verdict extends Headroom {
+  /** In shadow, the outcome it would have had. */
+  outcome: Outcome;
+  reason: Reason;
+  entry: Entry | null;
+  /** The policy or the deciding entry runs in shadow: nothing was enforced. */
+  shadow: boolean;
+  /** What to do: `outcome`, or `allow` in shadow. */
+  enforced: Outcome;
+  /** The limiter's answer, when it was asked. */
+  admission: 'admitted' | 'limited' | 'ignored' | null;
+  /** End of the quarantine of a limited or ignored request (`null`: until the session ends). */
+  until?: number | null;
+  /** Attached-data keys `write-allowed` does not list. */
+  deniedKeys: string[];
+  /** The keys to strip before passing the request on (none in shadow). */
+  strip: string[];
+}
+
+/** One line of the decision log: never an attached-data value. */
+export interface DecisionRecord {
+  time: number;
+  /** The SHA-256 of the export the policy was compiled from. */
+  policy: string;
+  /** The client id, hashed with the handle's salt. */
+  client: string;
+  origin: string;
+  request: string;
+  outcome: Outcome;
+  reason: Reason;
+  line: number | null;
+  shadow: boolean;
+}
+
+/** Options of a `PolicyHandle`. */
+export interface HandleOptions {
+  /** An admission that leaves at most (1 − ratio) of its window is near the limit. Default 0.8. */
+  nearLimitRatio?: number;
+  /** Called with a record of each decision (it cannot change the decision). */
+  decisionLog?: (record: DecisionRecord) => void;
+  /** The salt of the client hashes in the log (a fleet shares one). */
+  salt?: string;
+}
+
+/** The numbers of a handle's metrics, as the Prometheus text shows them. */
+export interface Metrics {
+  decisions: { request: string; outcome: Outcome; reason: Reason; shadow: boolean; count: number }[];
+  nearLimit: Record<string, number>;
+  nearLimitRatio: number;
+  limits: { default: number; perRequest: Record<string, number>; quarantineSeconds: number | null };
+  /** Decisions a candidate policy made beside the active one. */
+  compared: number;
+  disagreements: { active: Outcome; candidate: Outcome; count: number }[];
+  generation: number;
+}
+
 /** What a handle's policy is now: decide one request on it. */
 export interface Active {
   policy: Policy;
@@ -158,7 +242,20 @@ export interface Active {
  * throws and the active one stays.
  */
 export declare class PolicyHandle {
-  constructor(policy: Policy);
+  constructor(policy: Policy, options?: HandleOptions);
+  /**
+   * Decides one request on the active policy: the check, the write filter
+   * on its attached data, the rate limit; counted in the metrics, compared
+   * with the candidate, logged.
+   */
+  decide(call: Call): Verdict;
+  /** Runs `policy` beside the active one, never enforced, counting its disagreements (`null`: stops). */
+  setCandidate(policy: Policy | null): void;
+  metrics(): Metrics;
+  /** The metrics in the Prometheus text format. */
+  metricsText(): string;
+  /** Ends a client's session: its counters and quarantines go. */
+  endSession(client: string): void;
   current(): Active;
   /** Makes `policy` the active one; returns the one it replaces. */
   swap(policy: Policy): Active;

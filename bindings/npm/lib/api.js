@@ -331,17 +331,36 @@ export function api(raw, { compiler, exports }) {
     return new Policy(call(() => raw.Policy.load(text)));
   }
 
+  const isPolicy = (p) => p instanceof Policy;
+  const notPolicy = () => coded('usage', 'a policy handle holds a loaded policy (`loadPolicy`)');
+
   // A broker's one active policy: swapped whole (JavaScript runs one
   // thing at a time, so a request decided on `current()` sees one policy),
-  // its counters and quarantines kept across swaps.
+  // its counters and quarantines kept across swaps. Decisions go through
+  // the module's handle (`crates/scapi-policy`'s `PolicyHandle`), which
+  // counts them, compares them with a candidate and logs them exactly as
+  // the native runtime does.
   class PolicyHandle {
+    #raw;
     #policy;
     #limiter;
     #generation = 0;
-    constructor(policy) {
-      if (!(policy instanceof Policy)) throw coded('usage', 'a policy handle holds a loaded policy (`loadPolicy`)');
+    #log;
+    constructor(policy, options = {}) {
+      if (!isPolicy(policy)) throw notPolicy();
+      if (options === null || typeof options !== 'object') throw coded('usage', 'the options are an object');
+      const { nearLimitRatio = 0.8, decisionLog, salt = '' } = options;
+      if (typeof nearLimitRatio !== 'number' || !(nearLimitRatio >= 0 && nearLimitRatio <= 1)) {
+        throw coded('usage', `\`nearLimitRatio\` is a number from 0 to 1, not \`${String(nearLimitRatio)}\``);
+      }
+      if (decisionLog !== undefined && typeof decisionLog !== 'function') {
+        throw coded('usage', '`decisionLog` is a function that takes one record');
+      }
+      if (typeof salt !== 'string') throw coded('usage', '`salt` is a string');
+      this.#log = decisionLog;
+      this.#raw = new raw.Handle(rawOf.get(policy), nearLimitRatio, decisionLog ? salt : undefined);
       this.#policy = policy;
-      this.#limiter = policy.rateLimiter();
+      this.#limiter = new RateLimiter(this.#raw.limiter());
     }
 
     current() {
@@ -349,10 +368,11 @@ export function api(raw, { compiler, exports }) {
     }
 
     swap(policy) {
-      if (!(policy instanceof Policy)) throw coded('usage', 'a policy handle holds a loaded policy (`loadPolicy`)');
+      if (!isPolicy(policy)) throw notPolicy();
       const previous = this.current();
-      this.#limiter = new RateLimiter(rawOf.get(this.#limiter).forPolicy(rawOf.get(policy)));
+      this.#raw.swap(rawOf.get(policy));
       this.#policy = policy;
+      this.#limiter = new RateLimiter(this.#raw.limiter());
       this.#generation += 1;
       return previous;
     }
@@ -366,6 +386,66 @@ export function api(raw, { compiler, exports }) {
     async reloadSigned(compiled, signature, publicKeys) {
       this.swap(await loadSignedPolicy(compiled, signature, publicKeys));
       return this.current();
+    }
+
+    setCandidate(policy) {
+      if (policy !== null && policy !== undefined && !isPolicy(policy)) throw notPolicy();
+      // The module takes its own copy of the policy.
+      if (policy) this.#raw.setCandidate(rawOf.get(policy));
+      else this.#raw.clearCandidate();
+    }
+
+    decide(call) {
+      if (call === null || typeof call !== 'object') {
+        throw coded('usage', 'a call is an object: `{origin, request, client, frame?, userData?, at?}`');
+      }
+      const { origin, request, client, frame, userData, at } = call;
+      const tab = frame === 'tab';
+      if (!tab && frame !== undefined && frame !== null && frame !== 'embedded') {
+        throw coded('usage', `frame \`${String(frame)}\` is neither \`embedded\` nor \`tab\``);
+      }
+      let keys;
+      if (userData !== undefined && userData !== null) {
+        if (typeof userData !== 'object') throw coded('usage', '`userData` is the attached data: an object, or an array of keys');
+        const list = Array.isArray(userData) ? userData : Object.keys(userData);
+        keys = list.map((k) => bounded('attached-data key', k, { identity: true }));
+      }
+      if (at !== undefined && at !== null && !(typeof at === 'number' && at >= 0 && at <= MAX_TIME_MS)) {
+        throw coded('usage', `a time is milliseconds from 0 to ${MAX_TIME_MS}, not \`${String(at)}\``);
+      }
+      const d = JSON.parse(
+        this.#raw.decide(
+          bounded('origin', origin),
+          bounded('request name', request, { identity: true }),
+          bounded('client', client, { identity: true }),
+          tab,
+          keys,
+          at === undefined || at === null ? undefined : Math.floor(at),
+        ),
+      );
+      const { record, ...decision } = d;
+      if (record && this.#log) {
+        // Logging never changes a decision: a sink that throws is its own
+        // problem, reported on the console.
+        try {
+          this.#log(record);
+        } catch (e) {
+          console.error('scapi: the decision log threw:', e);
+        }
+      }
+      return decision;
+    }
+
+    metrics() {
+      return JSON.parse(this.#raw.metrics());
+    }
+
+    metricsText() {
+      return this.#raw.metricsText();
+    }
+
+    endSession(client) {
+      this.#raw.endSession(bounded('client', client, { identity: true }));
     }
   }
 

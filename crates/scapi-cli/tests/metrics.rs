@@ -74,6 +74,7 @@ fn promtool_accepts_the_metrics_of_a_run() {
     assert!(ok, "promtool refused the metrics: {said}\n{text}");
     // The linter is not a formality: a sample without its family's TYPE
     // and a counter named without `_total` are refused.
-    let (ok, _) = promtool_check("scapi_decisions{request=\"x\"} 1\n# TYPE scapi_decisions counter\n");
+    let (ok, _) =
+        promtool_check("scapi_decisions{request=\"x\"} 1\n# TYPE scapi_decisions counter\n");
     assert!(!ok);
 }

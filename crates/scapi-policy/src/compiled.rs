@@ -564,23 +564,23 @@ impl CompiledPolicy {
         };
         let shadow = crate::policy::Shadow {
             all: self.shadow.all,
-            entries: self.shadow.entries.iter().map(|e| e.as_str().into()).collect(),
+            entries: self
+                .shadow
+                .entries
+                .iter()
+                .map(|e| e.as_str().into())
+                .collect(),
         };
-        Policy::new(
-            origins,
-            any,
-            rate_limits,
-            user_data,
-            web_extensions,
-            source,
-        )
-        .with_shadow(shadow)
-        .map_err(|entry| {
-            load_error(
-                LoadErrorKind::Shadow,
-                format!("`shadow.entries` names `{entry}`, which is not an entry of this policy"),
-            )
-        })
+        Policy::new(origins, any, rate_limits, user_data, web_extensions, source)
+            .with_shadow(shadow)
+            .map_err(|entry| {
+                load_error(
+                    LoadErrorKind::Shadow,
+                    format!(
+                        "`shadow.entries` names `{entry}`, which is not an entry of this policy"
+                    ),
+                )
+            })
     }
 }
 

@@ -21,8 +21,7 @@
 use crate::compiled::{CompiledPolicy, LoadError};
 use crate::decision::{Entry, Frame, Outcome, Reason};
 use crate::limiter::{
-    Admission, AsyncCounterStore, At, Clock, CounterStore, MemoryStore, RateLimiter,
-    SystemClock,
+    Admission, AsyncCounterStore, At, Clock, CounterStore, MemoryStore, RateLimiter, SystemClock,
 };
 use crate::log::{ClientHasher, DecisionRecord, DecisionSink};
 use crate::metrics::Metrics;
@@ -157,7 +156,14 @@ impl<S> Active<S> {
                 Some(Admission::Admitted(h)) => h,
                 _ => None,
             };
-            m.record(&self.policy, call.request, v.outcome, v.reason, v.shadow, headroom);
+            m.record(
+                &self.policy,
+                call.request,
+                v.outcome,
+                v.reason,
+                v.shadow,
+                headroom,
+            );
             if let Some(c) = &x.candidate {
                 m.compare(v.outcome, c.decide(call).outcome);
             }
@@ -195,7 +201,10 @@ impl<S> Active<S> {
     {
         let v = match prepare(&self.policy, call) {
             Next::Done(v) => v,
-            Next::Admit(v) => admitted(v, self.limiter.admit_when(call.client, call.request, call.at)),
+            Next::Admit(v) => admitted(
+                v,
+                self.limiter.admit_when(call.client, call.request, call.at),
+            ),
         };
         self.finish(call, v)
     }
@@ -223,7 +232,10 @@ impl Candidate {
     fn decide(&self, call: &Call<'_>) -> Verdict<'_> {
         match prepare(&self.policy, call) {
             Next::Done(v) => v,
-            Next::Admit(v) => admitted(v, self.limiter.admit_when(call.client, call.request, call.at)),
+            Next::Admit(v) => admitted(
+                v,
+                self.limiter.admit_when(call.client, call.request, call.at),
+            ),
         }
     }
 }
@@ -348,10 +360,7 @@ impl<S> PolicyHandle<S> {
     pub fn set_candidate(&self, candidate: Option<Policy>) {
         self.change_extras(move |x| {
             x.candidate = candidate.map(|policy| Candidate {
-                limiter: RateLimiter::with_store(
-                    policy.rate_limits().clone(),
-                    MemoryStore::new(),
-                ),
+                limiter: RateLimiter::with_store(policy.rate_limits().clone(), MemoryStore::new()),
                 policy,
             })
         });

@@ -354,14 +354,16 @@ impl Snapshot {
             self.limits.default
         );
         for (request, n) in &self.limits.per_request {
-            let _ = writeln!(out, "scapi_rate_limit{{request=\"{}\"}} {n}", label(request));
+            let _ = writeln!(
+                out,
+                "scapi_rate_limit{{request=\"{}\"}} {n}",
+                label(request)
+            );
         }
         let _ = writeln!(
             out,
             "# HELP scapi_quarantine_seconds The quarantine after a limit is exceeded (-1: until the session ends).\n# TYPE scapi_quarantine_seconds gauge\nscapi_quarantine_seconds {}",
-            self.limits
-                .quarantine_seconds
-                .map_or(-1, i64::from)
+            self.limits.quarantine_seconds.map_or(-1, i64::from)
         );
         let _ = writeln!(
             out,
@@ -440,7 +442,14 @@ mod tests {
                 remaining,
                 reset_at: 60_000,
             };
-            m.record(&p, "voice.dial", Outcome::Allow, Reason::Granted, false, Some(h));
+            m.record(
+                &p,
+                "voice.dial",
+                Outcome::Allow,
+                Reason::Granted,
+                false,
+                Some(h),
+            );
         }
         // Used 8, 9 and 10 of 10.
         assert_eq!(m.snapshot(&p, 0).near_limit["voice.dial"], 3);
@@ -450,14 +459,23 @@ mod tests {
     fn the_text_format_names_every_family() {
         let p = policy();
         let m = Metrics::default();
-        m.record(&p, "voice.dial", Outcome::Deny, Reason::OriginNotAccepted, true, None);
+        m.record(
+            &p,
+            "voice.dial",
+            Outcome::Deny,
+            Reason::OriginNotAccepted,
+            true,
+            None,
+        );
         m.compare(Outcome::Allow, Outcome::Deny);
         let text = m.snapshot(&p, 3).to_prometheus();
         assert!(text.contains(
             "scapi_decisions_total{request=\"voice.dial\",outcome=\"deny\",reason=\"origin-not-accepted\",shadow=\"true\"} 1\n"
         ));
         assert!(text.contains("scapi_rate_limit{request=\"custom.thing\"} 2\n"));
-        assert!(text.contains("scapi_candidate_disagreements_total{active=\"allow\",candidate=\"deny\"} 1\n"));
+        assert!(text.contains(
+            "scapi_candidate_disagreements_total{active=\"allow\",candidate=\"deny\"} 1\n"
+        ));
         assert!(text.contains("scapi_policy_generation 3\n"));
         assert!(text.contains("scapi_quarantine_seconds 30\n"));
     }

@@ -129,9 +129,25 @@ fn a_shadow_entry_is_the_only_one_not_enforced() {
     let h = handle(shadowed(policy(4), false, &["https://kb.example.com"]));
     let got = run(&h);
     // The kb entry's refusal goes through, marked; crm's limit still holds.
-    assert_eq!(got[6], (Outcome::Deny, Reason::RequestNotPermitted, true, Outcome::Allow));
+    assert_eq!(
+        got[6],
+        (
+            Outcome::Deny,
+            Reason::RequestNotPermitted,
+            true,
+            Outcome::Allow
+        )
+    );
     assert_eq!(got[4].3, Outcome::RateLimited);
-    assert_eq!(got[7], (Outcome::Deny, Reason::OriginNotAccepted, false, Outcome::Deny));
+    assert_eq!(
+        got[7],
+        (
+            Outcome::Deny,
+            Reason::OriginNotAccepted,
+            false,
+            Outcome::Deny
+        )
+    );
     // A shadowed write keeps every key.
     let active = h.current();
     let keys = vec!["Secret".to_string()];
@@ -173,7 +189,11 @@ fn a_shadow_entry_the_policy_does_not_have_is_refused() {
     assert!(text.contains("\"shadow\""));
     let back = CompiledPolicy::load(&text).unwrap();
     assert!(back.shadow().entries.contains("https://kb.example.com"));
-    assert!(!CompiledPolicy::from(&policy(4)).to_json().contains("shadow"));
+    assert!(
+        !CompiledPolicy::from(&policy(4))
+            .to_json()
+            .contains("shadow")
+    );
 }
 
 #[test]

@@ -20,9 +20,7 @@
 )]
 
 use criterion::Criterion;
-use scapi_policy::limiter::{
-    AsyncCounterStore, At, CounterKey, CounterStore, Limit, MemoryStore,
-};
+use scapi_policy::limiter::{AsyncCounterStore, At, CounterKey, CounterStore, Limit, MemoryStore};
 use scapi_policy::policy::Quarantine;
 use scapi_redis::{ADMIT_SCRIPT, FailureMode, RedisConfig, RedisStore};
 use scapi_testkit::redis_server::Server;

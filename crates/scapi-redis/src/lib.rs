@@ -60,8 +60,7 @@ use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 use scapi_policy::limiter::{
     Admission, AsyncCounterStore, At, Clock, CounterKey, CounterStore, Headroom, Limit,
-    MAX_OTHER_NAMES,
-    MemoryStore, Millis,
+    MAX_OTHER_NAMES, MemoryStore, Millis,
 };
 use scapi_policy::policy::Quarantine;
 use std::collections::hash_map::RandomState;

@@ -604,10 +604,13 @@ fn async_brokers_never_block_their_runtime() {
         let e = limiter.admit_at("agent-10", "agent.get", W).unwrap_err();
         assert!(e.to_string().contains("admit_async"), "{e}");
         limiter.end_session_async("agent-9").await.unwrap();
-        assert!(limiter
+        assert!(
+            limiter
                 .admit_async_at("agent-9", "agent.get", W)
                 .await
-                .unwrap().is_admitted());
+                .unwrap()
+                .is_admitted()
+        );
         // A failed connection and a dropped store, both inside the runtime.
         let e = RedisStore::connect_async("redis://127.0.0.1:1", RedisConfig::default())
             .await

@@ -10,7 +10,7 @@
 )]
 
 use proptest::prelude::*;
-use scapi_policy::log::{ClientHasher, DecisionBuffer, DecisionSink, Sampling};
+use scapi_policy::log::{ClientHasher, DecisionBuffer, Sampling};
 use scapi_tools::eval::{self, Hooks, ReportFormat};
 
 const EXPORT: &str = "[interaction-workspace]\n\
@@ -57,17 +57,13 @@ proptest! {
             markers.push(marker);
             markers.push(client);
         }
-        let handle = eval::fresh_handle(policy);
-        let buffer = DecisionBuffer::new(1000, Sampling::default());
-        let hasher = ClientHasher::new(b"salt");
+        let buffer = std::sync::Arc::new(DecisionBuffer::new(1000, Sampling::default()));
+        let handle = eval::fresh_handle(policy)
+            .with_decision_log(buffer.clone(), ClientHasher::new(b"salt"));
         let requests = items.iter().filter(|(_, _, _, event)| !event).count();
         let stream = eval::JsonLines::new(lines.as_bytes(), u64::MAX);
-        let hooks = Hooks {
-            log: Some((&buffer as &dyn DecisionSink, &hasher)),
-            ..Hooks::none()
-        };
         let mut report = Vec::new();
-        eval::run(&handle, stream, ReportFormat::Json, &mut report, hooks).unwrap();
+        eval::run(&handle, stream, ReportFormat::Json, &mut report, Hooks::none()).unwrap();
         let records = buffer.drain();
         // One record per request decided (events are not decisions).
         prop_assert_eq!(records.len(), requests);

@@ -302,6 +302,170 @@ impl RateLimiter {
     }
 }
 
+/// A record of the decision log, kept for the JavaScript side to take
+/// after each decision.
+#[derive(Default)]
+struct LastRecord(std::sync::Mutex<Option<scapi_policy::log::DecisionRecord>>);
+
+impl scapi_policy::log::DecisionSink for LastRecord {
+    fn record(&self, record: scapi_policy::log::DecisionRecord) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some(record);
+        }
+    }
+}
+
+/// A broker's one active policy: swapped whole, its counters and
+/// quarantines kept (they belong to the client and request); every
+/// decision counted in its metrics, compared with a candidate, and logged.
+#[wasm_bindgen]
+pub struct Handle {
+    inner: scapi_policy::PolicyHandle<MemoryStore<JsClock>>,
+    log: Option<std::sync::Arc<LastRecord>>,
+}
+
+#[wasm_bindgen]
+impl Handle {
+    /// A handle on a copy of `policy`, its counters in memory by the
+    /// page's clock; `near_limit_ratio` for the metrics; `salt`: keep a
+    /// decision record of each decision, the client hashed with it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(policy: &Policy, near_limit_ratio: f64, salt: Option<String>) -> Handle {
+        let mut inner = scapi_policy::PolicyHandle::with_store(
+            policy.inner.clone(),
+            MemoryStore::with_clock(JsClock),
+        )
+        .with_metrics(Some(scapi_policy::metrics::Metrics::new(near_limit_ratio)));
+        let log = match salt {
+            None => None,
+            Some(salt) => {
+                let sink = std::sync::Arc::new(LastRecord::default());
+                inner = inner.with_decision_log(
+                    std::sync::Arc::clone(&sink)
+                        as std::sync::Arc<dyn scapi_policy::log::DecisionSink>,
+                    scapi_policy::log::ClientHasher::new(salt.as_bytes()),
+                );
+                Some(sink)
+            }
+        };
+        Handle { inner, log }
+    }
+
+    /// Makes a copy of `policy` the active one.
+    pub fn swap(&self, policy: &Policy) {
+        self.inner.swap(policy.inner.clone());
+    }
+
+    /// Runs a copy of `policy` beside the active one.
+    #[wasm_bindgen(js_name = setCandidate)]
+    pub fn set_candidate(&self, policy: &Policy) {
+        self.inner.set_candidate(Some(policy.inner.clone()));
+    }
+
+    /// Stops running a candidate.
+    #[wasm_bindgen(js_name = clearCandidate)]
+    pub fn clear_candidate(&self) {
+        self.inner.set_candidate(None);
+    }
+
+    /// The active policy's limiter, counting in the handle's store.
+    pub fn limiter(&self) -> RateLimiter {
+        RateLimiter {
+            inner: scapi_policy::limiter::RateLimiter::with_store(
+                self.inner.current().policy().rate_limits().clone(),
+                std::sync::Arc::clone(self.inner.store()),
+            ),
+        }
+    }
+
+    /// Decides one request (the check, the write filter on `keys`, the
+    /// rate limit) at `at_ms` (else `Date.now()`). JSON: `{"outcome",
+    /// "reason", "entry", "shadow", "enforced", "admission", "remaining",
+    /// "resetAt", "until", "deniedKeys", "record"}`.
+    pub fn decide(
+        &self,
+        origin: &str,
+        request: &str,
+        client: &str,
+        tab: bool,
+        keys: Option<Vec<String>>,
+        at_ms: Option<f64>,
+    ) -> String {
+        let at = match at_ms {
+            Some(t) if t.is_finite() => t as Millis,
+            _ => date_now() as Millis,
+        };
+        let active = self.inner.current();
+        let v = active.decide(&scapi_policy::handle::Call {
+            origin,
+            request,
+            client,
+            frame: if tab { Frame::Tab } else { Frame::Embedded },
+            keys: keys.as_deref(),
+            at: scapi_policy::limiter::At::Time(at),
+        });
+        let record = self
+            .log
+            .as_ref()
+            .and_then(|l| l.0.lock().ok().and_then(|mut r| r.take()));
+        let admission = v.admission.map(|a| match a {
+            Admission::Admitted(_) => "admitted",
+            Admission::Limited { .. } => "limited",
+            Admission::Ignored { .. } => "ignored",
+        });
+        let until = match v.admission {
+            Some(Admission::Limited { until } | Admission::Ignored { until }) => {
+                Some(until.map_or(serde_json::Value::Null, |t| json!(t)))
+            }
+            _ => None,
+        };
+        let mut out = json!({
+            "outcome": v.outcome.as_str(),
+            "reason": v.reason.as_str(),
+            "entry": v.entry.map(|e| json!({"origin": e.origin, "line": e.line})),
+            "shadow": v.shadow,
+            "enforced": v.enforced().as_str(),
+            "admission": admission,
+            "remaining": v.admission.and_then(|a| a.remaining()),
+            "resetAt": v.admission.and_then(|a| a.reset_at()),
+            "deniedKeys": v.denied_keys,
+            "strip": v.strip(),
+        });
+        if let (Some(u), Some(o)) = (until, out.as_object_mut()) {
+            o.insert("until".into(), u);
+        }
+        if let (Some(r), Some(o)) = (record, out.as_object_mut()) {
+            let line: serde_json::Value =
+                serde_json::from_str(&r.to_json_line()).unwrap_or_default();
+            o.insert("record".into(), line);
+        }
+        out.to_string()
+    }
+
+    /// The metrics now, as JSON (the numbers `/metrics` shows).
+    pub fn metrics(&self) -> String {
+        self.inner
+            .metrics()
+            .map(|m| m.to_json())
+            .unwrap_or_default()
+    }
+
+    /// The metrics in the Prometheus text format.
+    #[wasm_bindgen(js_name = metricsText)]
+    pub fn metrics_text(&self) -> String {
+        self.inner
+            .metrics()
+            .map(|m| m.to_prometheus())
+            .unwrap_or_default()
+    }
+
+    /// Ends a client's session: its counters and quarantines go.
+    #[wasm_bindgen(js_name = endSession)]
+    pub fn end_session(&self, client: &str) {
+        let Ok(()) = self.inner.end_session(client);
+    }
+}
+
 #[cfg(feature = "compiler")]
 mod compiler;
 #[cfg(feature = "compiler")]

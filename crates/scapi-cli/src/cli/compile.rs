@@ -134,7 +134,11 @@ pub fn run(args: Args, flags: &[(Code, Level)]) -> Exit {
     let policy = if args.shadow || !args.shadow_entry.is_empty() {
         let shadow = scapi_policy::policy::Shadow {
             all: args.shadow,
-            entries: args.shadow_entry.iter().map(|e| e.as_str().into()).collect(),
+            entries: args
+                .shadow_entry
+                .iter()
+                .map(|e| e.as_str().into())
+                .collect(),
         };
         match policy.with_shadow(shadow) {
             Ok(p) => p,

@@ -91,8 +91,7 @@ struct Operate {
 
 impl Operate {
     fn apply<S>(&self, handle: scapi_policy::PolicyHandle<S>) -> scapi_policy::PolicyHandle<S> {
-        let mut handle =
-            handle.with_metrics(Some(scapi_policy::metrics::Metrics::new(self.ratio)));
+        let mut handle = handle.with_metrics(Some(scapi_policy::metrics::Metrics::new(self.ratio)));
         if let Some(log) = &self.log {
             handle = handle.with_decision_log(
                 Arc::clone(log) as Arc<dyn scapi_policy::log::DecisionSink>,
@@ -514,7 +513,10 @@ fn replay_on_redis(
         ..RedisConfig::default()
     };
     let store = RedisStore::connect(url, config).map_err(|source| CliError::Store { source })?;
-    let handle = operate.apply(scapi_policy::PolicyHandle::with_store(policy.clone(), store));
+    let handle = operate.apply(scapi_policy::PolicyHandle::with_store(
+        policy.clone(),
+        store,
+    ));
     let mut clients = std::collections::HashSet::new();
     let items = items.inspect(|item| {
         if own

@@ -40,7 +40,7 @@ pub use clock::FastClock;
 pub use clock::{Clock, DefaultClock, ManualClock, SystemClock};
 pub use memory::{MAX_OTHER_NAMES, MemoryStore};
 pub(crate) use step::is_idle;
-pub use step::{Admission, Headroom, CounterState, Limit, step};
+pub use step::{Admission, CounterState, Headroom, Limit, step};
 pub use store::{AsyncCounterStore, At, CounterKey, CounterStore};
 
 use crate::catalog;

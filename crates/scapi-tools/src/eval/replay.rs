@@ -115,20 +115,21 @@ fn request<'p, S: CounterStore>(
     e.entry = v.entry;
     e.shadow = v.shadow;
     e.denied_keys = v.denied_keys;
-    let until = |t: Option<Millis>| match t {
+    let until = |t: Option<Millis>| {
+        match t {
         None => Ok(None),
         Some(t) => format_time(t).map(Some).ok_or_else(|| {
             "the quarantine would end after 9999-12-31T23:59:59.999Z, which a report cannot write; give `at` earlier".to_string()
         }),
+    }
     };
     match v.admission {
         Some(Admission::Limited { until: t }) => {
             e.quarantine_until = Some(until(t)?);
             // In shadow the error result is not sent.
-            e.result = (!v.shadow).then(|| RateLimitResult::new(
-                &r.request,
-                active.policy().rate_limits().quarantine,
-            ));
+            e.result = (!v.shadow).then(|| {
+                RateLimitResult::new(&r.request, active.policy().rate_limits().quarantine)
+            });
         }
         Some(Admission::Ignored { until: t }) => e.quarantine_until = Some(until(t)?),
         _ => {}
