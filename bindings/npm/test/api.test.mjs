@@ -49,14 +49,17 @@ test('the rate limiter runs on Date.now, or on the time given', () => {
   `);
   const { seen, quarantined } = JSON.parse(out);
   assert.deepEqual(seen, [...Array(10).fill('admitted'), 'limited', 'admitted']);
-  assert.deepEqual(quarantined, { admission: 'ignored', until: Date.UTC(2026, 10, 20, 10, 1, 0) });
+  const end = Date.UTC(2026, 10, 20, 10, 1, 0);
+  assert.deepEqual(quarantined, { admission: 'ignored', until: end, remaining: 0, resetAt: end });
   // An explicit time wins over the clock.
   const limiter = runtime.loadPolicy(policyJson).rateLimiter();
   const t = Date.UTC(2026, 10, 20, 10, 0, 0);
   for (let i = 0; i < 10; i++) limiter.admit('a', 'voice.dial', t + i);
-  assert.deepEqual(limiter.admit('a', 'voice.dial', t + 10), { admission: 'limited', until: t + 10 + 60_000 });
+  assert.deepEqual(limiter.admit('a', 'voice.dial', t + 10), { admission: 'limited', until: t + 10 + 60_000, remaining: 0, resetAt: t + 10 + 60_000 });
   limiter.endSession('a');
-  assert.deepEqual(limiter.admit('a', 'voice.dial', t + 11), { admission: 'admitted' });
+  // Headroom: 9 more in this window, which ends at the next minute.
+  assert.deepEqual(limiter.admit('a', 'voice.dial', t + 11), { admission: 'admitted', remaining: 9, resetAt: t + 60_000 });
+  assert.deepEqual(limiter.admit('a', 'voice.hangUp', t + 11), { admission: 'admitted', remaining: 59, resetAt: t + 60_000 });
 });
 
 test('check, splitWrite, redact and the rate-limit result', () => {

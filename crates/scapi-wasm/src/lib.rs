@@ -434,12 +434,17 @@ impl Handle {
         if let (Some(u), Some(o)) = (until, out.as_object_mut()) {
             o.insert("until".into(), u);
         }
-        if let (Some(r), Some(o)) = (record, out.as_object_mut()) {
-            let line: serde_json::Value =
-                serde_json::from_str(&r.to_json_line()).unwrap_or_default();
-            o.insert("record".into(), line);
+        let mut text = out.to_string();
+        // The record as its JSON line, fields in the log's order.
+        if let Some(r) = record
+            && text.ends_with('}')
+        {
+            text.pop();
+            text.push_str(",\"record\":");
+            text.push_str(&r.to_json_line());
+            text.push('}');
         }
-        out.to_string()
+        text
     }
 
     /// The metrics now, as JSON (the numbers `/metrics` shows).
