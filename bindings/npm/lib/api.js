@@ -156,6 +156,67 @@ export async function verifySignature(text, signature, publicKeys) {
   if (!ok) throw coded('altered', `its signature by key \`${sig.keyId}\` does not match it: it was changed after signing`);
 }
 
+/** `key="value"` labels of a Prometheus sample, unescaped. */
+function labelsOf(text) {
+  const labels = {};
+  for (const [, key, value] of (text ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+    labels[key] = value.replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c));
+  }
+  return labels;
+}
+
+/**
+ * The numbers of a handle's Prometheus text as an object: the text is the
+ * one the native runtime writes, so the two cannot disagree (and the
+ * module carries no second serializer).
+ */
+function metricsOf(text) {
+  const m = {
+    decisions: [],
+    nearLimit: {},
+    nearLimitRatio: 0,
+    limits: { default: 0, perRequest: {}, quarantineSeconds: null },
+    compared: 0,
+    disagreements: [],
+    generation: 0,
+  };
+  for (const line of text.split('\n')) {
+    const sample = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!sample) continue;
+    const [, name, labelText, valueText] = sample;
+    const l = labelsOf(labelText);
+    const value = Number(valueText);
+    switch (name) {
+      case 'scapi_decisions_total':
+        m.decisions.push({ request: l.request, outcome: l.outcome, reason: l.reason, shadow: l.shadow === 'true', count: value });
+        break;
+      case 'scapi_near_limit_total':
+        m.nearLimit[l.request] = value;
+        break;
+      case 'scapi_near_limit_ratio':
+        m.nearLimitRatio = value;
+        break;
+      case 'scapi_rate_limit':
+        if (l.request === 'default') m.limits.default = value;
+        else m.limits.perRequest[l.request] = value;
+        break;
+      case 'scapi_quarantine_seconds':
+        m.limits.quarantineSeconds = value < 0 ? null : value;
+        break;
+      case 'scapi_candidate_decisions_total':
+        m.compared = value;
+        break;
+      case 'scapi_candidate_disagreements_total':
+        m.disagreements.push({ active: l.active, candidate: l.candidate, count: value });
+        break;
+      case 'scapi_policy_generation':
+        m.generation = value;
+        break;
+    }
+  }
+  return m;
+}
+
 export function api(raw, { compiler, exports }) {
   const names = JSON.parse(raw.names());
   const outcomes = names.outcomes;
@@ -437,7 +498,7 @@ export function api(raw, { compiler, exports }) {
     }
 
     metrics() {
-      return JSON.parse(this.#raw.metrics());
+      return metricsOf(this.#raw.metricsText());
     }
 
     metricsText() {

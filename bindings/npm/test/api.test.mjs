@@ -4,7 +4,8 @@
 // exactly what each entry point exports.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as full from '../index.js';
@@ -144,5 +145,25 @@ test('the TypeScript definitions declare exactly the exports', () => {
       ...[...dts.matchAll(/^export \{([^}]+)\} from/gm)].flatMap((m) => m[1].split(',').map((n) => n.trim())),
     ].sort();
     assert.deepEqual(declared, Object.keys(mod).sort(), file);
+  }
+});
+
+test('the WebAssembly sizes are those of the README table, within its limits', (t) => {
+  // The figures are of a build shrunk by binaryen's wasm-opt (`.ci/run`
+  // installs it); without it the build is larger and says so.
+  const hasWasmOpt = (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, 'wasm-opt')));
+  if (!hasWasmOpt && !process.env.SCAPI_REQUIRE_TOOLS) {
+    t.skip('no wasm-opt: the build is not the shrunk one the table measures');
+    return;
+  }
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  for (const [build, dir] of [['`scapi/runtime`', 'runtime'], ['`scapi` (with', 'full']]) {
+    const row = readme.split('\n').find((l) => l.startsWith(`| ${build}`));
+    assert.ok(row, `no row for ${build}`);
+    const [, shown, limit, unit] = /\| ([\d.]+) KiB \| ([\d.]+) (KB|MB) ✓ \|$/.exec(row) ?? [];
+    assert.ok(shown, `the row of ${build} has no size and limit: ${row}`);
+    const gz = gzipSync(readFileSync(join(here, 'pkg', dir, 'scapi_wasm_bg.wasm')), { level: 9 }).length;
+    assert.ok(Math.abs(gz / 1024 - Number(shown)) <= 2, `${build}: ${(gz / 1024).toFixed(1)} KiB gzipped, the README says ${shown}`);
+    assert.ok(gz <= Number(limit) * (unit === 'MB' ? 1e6 : 1e3), `${build}: ${gz} bytes gzipped, over its ${limit} ${unit}`);
   }
 });

@@ -246,7 +246,7 @@ impl CompiledPolicy {
                 .collect(),
             shadow: CompiledShadow {
                 all: p.shadow().all,
-                entries: p.shadow().entries.iter().map(|e| e.to_string()).collect(),
+                entries: p.shadow().entries.iter().cloned().collect(),
             },
         }
     }

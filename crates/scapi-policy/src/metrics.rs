@@ -66,7 +66,9 @@ pub struct Metrics {
     catalog: Box<[Cells]>,
     /// Names outside the catalog that a policy set a rate limit for.
     configured: Mutex<BTreeMap<Box<str>, std::sync::Arc<Cells>>>,
-    /// Near limit when `used * 1000 >= limit * near_per_mille`.
+    /// Near limit when `used * 1000 >= limit * near_per_mille`. (No float
+    /// is formatted anywhere here: float formatting would double the
+    /// metrics' share of the WebAssembly runtime.)
     near_per_mille: u64,
     /// Candidate decisions, and disagreements by (active, candidate) outcome.
     compared: AtomicU64,
@@ -99,9 +101,9 @@ impl Metrics {
         }
     }
 
-    /// The near-limit ratio.
-    pub fn near_limit_ratio(&self) -> f64 {
-        self.near_per_mille as f64 / 1000.0
+    /// The near-limit ratio, in thousandths.
+    pub fn near_limit_per_mille(&self) -> u32 {
+        u32::try_from(self.near_per_mille).unwrap_or(1000)
     }
 
     /// Counts one decision on `policy` (it names the labels of requests
@@ -228,7 +230,7 @@ impl Metrics {
         Snapshot {
             decisions,
             near_limit,
-            near_limit_ratio: self.near_limit_ratio(),
+            near_limit_per_mille: self.near_limit_per_mille(),
             limits: Limits {
                 default: limits.default,
                 per_request: limits.per_request.clone(),
@@ -281,7 +283,7 @@ pub struct Limits {
 
 /// The numbers of [`Metrics`] at one moment: what `/metrics` shows and
 /// the npm runtime's `metrics()` returns.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// Non-zero decision counts, by request label, then shadow, outcome
@@ -289,8 +291,9 @@ pub struct Snapshot {
     pub decisions: Vec<DecisionCount>,
     /// Admissions near the limit, by request label.
     pub near_limit: BTreeMap<String, u64>,
-    /// The ratio of a window's budget past which an admission is near.
-    pub near_limit_ratio: f64,
+    /// The share of a window's budget past which an admission is near the
+    /// limit, in thousandths (800: 0.8).
+    pub near_limit_per_mille: u32,
     /// The active policy's limits.
     pub limits: Limits,
     /// Decisions a candidate policy made beside the active one.
@@ -343,10 +346,18 @@ impl Snapshot {
                 label(request)
             );
         }
+        let (whole, part) = (
+            self.near_limit_per_mille / 1000,
+            self.near_limit_per_mille % 1000,
+        );
+        let fraction = format!("{part:03}");
         let _ = writeln!(
             out,
-            "# HELP scapi_near_limit_ratio The near-limit ratio.\n# TYPE scapi_near_limit_ratio gauge\nscapi_near_limit_ratio {}",
-            self.near_limit_ratio
+            "# HELP scapi_near_limit_ratio The near-limit ratio.\n# TYPE scapi_near_limit_ratio gauge\nscapi_near_limit_ratio {whole}.{}",
+            match fraction.trim_end_matches('0') {
+                "" => "0",
+                f => f,
+            }
         );
         let _ = writeln!(
             out,

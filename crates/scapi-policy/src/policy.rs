@@ -429,7 +429,7 @@ pub struct Shadow {
     /// The whole policy.
     pub all: bool,
     /// The entries, by origin (`*` for the any-origin entry).
-    pub entries: BTreeSet<Box<str>>,
+    pub entries: BTreeSet<String>,
 }
 
 impl Shadow {
@@ -538,7 +538,7 @@ impl Policy {
     /// an any-origin entry) is refused with its name.
     pub fn with_shadow(mut self, shadow: Shadow) -> Result<Policy, String> {
         if let Some(unknown) = shadow.entries.iter().find(|e| {
-            if &***e == "*" {
+            if e.as_str() == "*" {
                 self.any_origin.is_none()
             } else {
                 self.origin(e).is_none()

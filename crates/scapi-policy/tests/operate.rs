@@ -43,7 +43,7 @@ fn policy(limit: u32) -> Policy {
 fn shadowed(p: Policy, all: bool, entries: &[&str]) -> Policy {
     p.with_shadow(Shadow {
         all,
-        entries: entries.iter().map(|e| (*e).into()).collect(),
+        entries: entries.iter().map(|e| e.to_string()).collect(),
     })
     .unwrap()
 }
@@ -174,7 +174,7 @@ fn a_shadow_entry_the_policy_does_not_have_is_refused() {
         policy(4)
             .with_shadow(Shadow {
                 all: false,
-                entries: ["*".into()].into(),
+                entries: ["*".to_string()].into(),
             })
             .unwrap_err(),
         "*"

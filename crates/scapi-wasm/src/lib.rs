@@ -408,51 +408,80 @@ impl Handle {
             .log
             .as_ref()
             .and_then(|l| l.0.lock().ok().and_then(|mut r| r.take()));
-        let admission = v.admission.map(|a| match a {
-            Admission::Admitted(_) => "admitted",
-            Admission::Limited { .. } => "limited",
-            Admission::Ignored { .. } => "ignored",
-        });
-        let until = match v.admission {
-            Some(Admission::Limited { until } | Admission::Ignored { until }) => {
-                Some(until.map_or(serde_json::Value::Null, |t| json!(t)))
-            }
-            _ => None,
+        // Written by hand: `json!` would build a map per decision (and
+        // its code would weigh on the runtime's size).
+        use scapi_policy::jsonfmt::push_json_str;
+        let mut out = Vec::with_capacity(256);
+        let num = |out: &mut Vec<u8>, n: Option<i64>| match n {
+            Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            None => out.extend_from_slice(b"null"),
         };
-        let mut out = json!({
-            "outcome": v.outcome.as_str(),
-            "reason": v.reason.as_str(),
-            "entry": v.entry.map(|e| json!({"origin": e.origin, "line": e.line})),
-            "shadow": v.shadow,
-            "enforced": v.enforced().as_str(),
-            "admission": admission,
-            "remaining": v.admission.and_then(|a| a.remaining()),
-            "resetAt": v.admission.and_then(|a| a.reset_at()),
-            "deniedKeys": v.denied_keys,
-            "strip": v.strip(),
+        let strings = |out: &mut Vec<u8>, list: &[String]| {
+            out.push(b'[');
+            for (i, k) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_json_str(out, k);
+            }
+            out.push(b']');
+        };
+        out.extend_from_slice(b"{\"outcome\":");
+        push_json_str(&mut out, v.outcome.as_str());
+        out.extend_from_slice(b",\"reason\":");
+        push_json_str(&mut out, v.reason.as_str());
+        out.extend_from_slice(b",\"entry\":");
+        match v.entry {
+            None => out.extend_from_slice(b"null"),
+            Some(e) => {
+                out.extend_from_slice(b"{\"origin\":");
+                push_json_str(&mut out, e.origin);
+                out.extend_from_slice(b",\"line\":");
+                num(&mut out, i64::try_from(e.line).ok());
+                out.push(b'}');
+            }
+        }
+        out.extend_from_slice(if v.shadow {
+            b",\"shadow\":true"
+        } else {
+            b",\"shadow\":false"
         });
-        if let (Some(u), Some(o)) = (until, out.as_object_mut()) {
-            o.insert("until".into(), u);
+        out.extend_from_slice(b",\"enforced\":");
+        push_json_str(&mut out, v.enforced().as_str());
+        out.extend_from_slice(b",\"admission\":");
+        match v.admission {
+            None => out.extend_from_slice(b"null"),
+            Some(a) => push_json_str(
+                &mut out,
+                match a {
+                    Admission::Admitted(_) => "admitted",
+                    Admission::Limited { .. } => "limited",
+                    Admission::Ignored { .. } => "ignored",
+                },
+            ),
         }
-        let mut text = out.to_string();
+        out.extend_from_slice(b",\"remaining\":");
+        num(
+            &mut out,
+            v.admission.and_then(|a| a.remaining()).map(i64::from),
+        );
+        out.extend_from_slice(b",\"resetAt\":");
+        num(&mut out, v.admission.and_then(|a| a.reset_at()));
+        if let Some(Admission::Limited { until } | Admission::Ignored { until }) = v.admission {
+            out.extend_from_slice(b",\"until\":");
+            num(&mut out, until);
+        }
+        out.extend_from_slice(b",\"deniedKeys\":");
+        strings(&mut out, &v.denied_keys);
+        out.extend_from_slice(b",\"strip\":");
+        strings(&mut out, v.strip());
         // The record as its JSON line, fields in the log's order.
-        if let Some(r) = record
-            && text.ends_with('}')
-        {
-            text.pop();
-            text.push_str(",\"record\":");
-            text.push_str(&r.to_json_line());
-            text.push('}');
+        if let Some(r) = record {
+            out.extend_from_slice(b",\"record\":");
+            out.extend_from_slice(r.to_json_line().as_bytes());
         }
-        text
-    }
-
-    /// The metrics now, as JSON (the numbers `/metrics` shows).
-    pub fn metrics(&self) -> String {
-        self.inner
-            .metrics()
-            .map(|m| m.to_json())
-            .unwrap_or_default()
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The metrics in the Prometheus text format.
