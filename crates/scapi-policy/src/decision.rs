@@ -382,6 +382,18 @@ impl Policy {
     /// gets [`TAB_REQUESTS`] only (`tab-dial-only`), and only when its entry
     /// grants them.
     pub fn check_in(&self, origin: &str, request: &str, frame: Frame) -> Decision<'_> {
+        self.check_known(origin, request, catalog::lookup(request), frame)
+    }
+
+    /// [`check_in`](Policy::check_in) of a request whose catalog entry is
+    /// known (`id` is `catalog::lookup(request)`).
+    pub(crate) fn check_known(
+        &self,
+        origin: &str,
+        request: &str,
+        id: Option<catalog::RequestId>,
+        frame: Frame,
+    ) -> Decision<'_> {
         let applied = match self.applied(origin) {
             Ok(a) => a,
             Err(reason) => {
@@ -394,7 +406,7 @@ impl Policy {
         };
         // A catalog name is valid by construction; any other name is checked
         // before the patterns see it.
-        let permitted = match catalog::lookup(request) {
+        let permitted = match id {
             Some(id) => applied.grant.permits_id(id),
             // A client-side helper (`system.isFrameLeading`) is answered
             // by the frame's own library and is never a request: a broker

@@ -18,10 +18,12 @@
 //! a broker applies it, with shadow mode, the handle's [`Metrics`], a
 //! candidate policy compared beside the active one, and the decision log.
 
+use crate::catalog::{self, RequestId};
 use crate::compiled::{CompiledPolicy, LoadError};
 use crate::decision::{Entry, Frame, Outcome, Reason};
 use crate::limiter::{
-    Admission, AsyncCounterStore, At, Clock, CounterStore, MemoryStore, RateLimiter, SystemClock,
+    Admission, AsyncCounterStore, At, Clock, CounterKey, CounterStore, MemoryStore, RateLimiter,
+    SystemClock,
 };
 use crate::log::{ClientHasher, DecisionRecord, DecisionSink};
 use crate::metrics::Metrics;
@@ -149,26 +151,26 @@ impl<S> Active<S> {
     }
 
     /// The decision's metrics, candidate and log.
-    fn finish<'p>(&'p self, call: &Call<'_>, v: Verdict<'p>) -> Verdict<'p> {
+    fn finish<'p>(&'p self, call: &Call<'_>, id: Option<RequestId>, v: Verdict<'p>) -> Verdict<'p> {
         let x = &*self.extras;
         if let Some(m) = &x.metrics {
             let headroom = match v.admission {
                 Some(Admission::Admitted(h)) => h,
                 _ => None,
             };
-            m.record(
+            m.record_known(
                 &self.policy,
                 call.request,
-                v.outcome,
-                v.reason,
+                id,
+                (v.outcome, v.reason),
                 v.shadow,
                 headroom,
             );
             if let Some(c) = &x.candidate {
-                m.compare(v.outcome, c.decide(call).outcome);
+                m.compare(v.outcome, c.decide(call, id).outcome);
             }
         } else if let Some(c) = &x.candidate {
-            c.decide(call);
+            c.decide(call, id);
         }
         if let Some((sink, hasher)) = &x.log {
             let time = match call.at {
@@ -199,14 +201,17 @@ impl<S> Active<S> {
     where
         S: CounterStore,
     {
-        let v = match prepare(&self.policy, call) {
+        // The request's catalog entry, looked up once for the check, the
+        // limiter and the metrics.
+        let id = catalog::lookup(call.request);
+        let v = match prepare(&self.policy, call, id) {
             Next::Done(v) => v,
-            Next::Admit(v) => admitted(
-                v,
-                self.limiter.admit_when(call.client, call.request, call.at),
-            ),
+            Next::Admit(v) => {
+                let key = CounterKey::known(call.client, call.request, id);
+                admitted(v, self.limiter.admit_key(key, call.at))
+            }
         };
-        self.finish(call, v)
+        self.finish(call, id, v)
     }
 
     /// [`decide`](Active::decide) for a store on an async runtime.
@@ -214,36 +219,34 @@ impl<S> Active<S> {
     where
         S: AsyncCounterStore,
     {
-        let v = match prepare(&self.policy, call) {
+        let id = catalog::lookup(call.request);
+        let v = match prepare(&self.policy, call, id) {
             Next::Done(v) => v,
             Next::Admit(v) => {
-                let a = self
-                    .limiter
-                    .admit_async_when(call.client, call.request, call.at)
-                    .await;
-                admitted(v, a)
+                let key = CounterKey::known(call.client, call.request, id);
+                admitted(v, self.limiter.admit_async_key(key, call.at).await)
             }
         };
-        self.finish(call, v)
+        self.finish(call, id, v)
     }
 }
 
 impl Candidate {
-    fn decide(&self, call: &Call<'_>) -> Verdict<'_> {
-        match prepare(&self.policy, call) {
+    fn decide(&self, call: &Call<'_>, id: Option<RequestId>) -> Verdict<'_> {
+        match prepare(&self.policy, call, id) {
             Next::Done(v) => v,
-            Next::Admit(v) => admitted(
-                v,
-                self.limiter.admit_when(call.client, call.request, call.at),
-            ),
+            Next::Admit(v) => {
+                let key = CounterKey::known(call.client, call.request, id);
+                admitted(v, self.limiter.admit_key(key, call.at))
+            }
         }
     }
 }
 
 /// The policy's part of a decision; the limiter's comes next when the
 /// policy allows it.
-fn prepare<'p>(policy: &'p Policy, call: &Call<'_>) -> Next<'p> {
-    let d = policy.check_in(call.origin, call.request, call.frame);
+fn prepare<'p>(policy: &'p Policy, call: &Call<'_>, id: Option<RequestId>) -> Next<'p> {
+    let d = policy.check_known(call.origin, call.request, id, call.frame);
     let mut v = Verdict {
         outcome: d.outcome,
         reason: d.reason,

@@ -4,9 +4,12 @@
 //! makes by request, outcome, reason and shadow flag; admissions that leave
 //! a window nearly used up (the near-limit counter, at a configurable
 //! ratio); and, when a candidate policy runs beside the active one, how
-//! often the two disagree. Counting is one relaxed atomic increment per
-//! decision, never a lock, so it costs a few nanoseconds and never changes
-//! a decision.
+//! often the two disagree. Counting never takes a lock and never changes a
+//! decision: each thread counts in a table of its own (the first
+//! [`THREAD_TABLES`] threads of the process; later ones share one table
+//! through atomic increments), so a decision costs one uncontended load and
+//! store — a locked increment would drain the store buffer on every
+//! decision — and a snapshot sums the tables.
 //!
 //! Labels are bounded whatever frames send: a request is labelled with its
 //! catalog name, or with a name outside the catalog that the active policy
@@ -21,8 +24,8 @@ use crate::policy::Policy;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 const OUTCOMES: usize = Outcome::ALL.len();
 const REASONS: usize = Reason::ALL.len();
@@ -36,34 +39,78 @@ pub const OTHER: &str = "other";
 /// of its window's budget is near the limit.
 pub const DEFAULT_NEAR_LIMIT_RATIO: f64 = 0.8;
 
-/// Counters of one request label.
+/// Counters of one request label, inline: a decision is one indexed
+/// increment, no pointer to follow.
 #[derive(Debug)]
 struct Cells {
-    decisions: Box<[AtomicU64]>,
+    decisions: [AtomicU64; PER_LABEL],
     near_limit: AtomicU64,
 }
 
 impl Cells {
     fn new() -> Cells {
         Cells {
-            decisions: (0..PER_LABEL).map(|_| AtomicU64::new(0)).collect(),
+            decisions: std::array::from_fn(|_| AtomicU64::new(0)),
             near_limit: AtomicU64::new(0),
         }
     }
 }
 
+/// Threads that count in tables of their own.
+pub const THREAD_TABLES: usize = 32;
+
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's table, numbered in the order threads first count
+    /// (`usize::MAX` until then: a constant initializer costs no check of
+    /// its own on each access).
+    static SLOT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// The calling thread's table number.
+fn slot() -> usize {
+    SLOT.try_with(|slot| match slot.get() {
+        usize::MAX => {
+            let n = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+            slot.set(n);
+            n
+        }
+        n => n,
+    })
+    .unwrap_or(usize::MAX)
+}
+
+/// One thread's counters (or the shared ones): per label, then `other`.
+type Table = Box<[Cells]>;
+
+fn table() -> Table {
+    (0..=catalog::all().count()).map(|_| Cells::new()).collect()
+}
+
+/// Adds one to a counter only this thread writes: no locked instruction.
+fn bump_own(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
+fn bump_shared(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The cell of a decision: outcomes and reasons are numbered in
+/// declaration order, the order of `ALL` (a test holds them equal).
 fn cell(outcome: Outcome, reason: Reason, shadow: bool) -> usize {
-    let o = Outcome::ALL.iter().position(|x| *x == outcome).unwrap_or(0);
-    let r = Reason::ALL.iter().position(|x| *x == reason).unwrap_or(0);
-    (usize::from(shadow) * OUTCOMES + o) * REASONS + r
+    (usize::from(shadow) * OUTCOMES + outcome as usize) * REASONS + reason as usize
 }
 
 /// The counters of a broker. `Send + Sync`; shared by every policy a
 /// handle swaps in.
 #[derive(Debug)]
 pub struct Metrics {
-    /// One per catalog request, by id, then `other`.
-    catalog: Box<[Cells]>,
+    /// The tables of the first threads, made when each first counts.
+    own: Box<[OnceLock<Table>]>,
+    /// The table of the threads after them, counted atomically.
+    shared: Table,
     /// Names outside the catalog that a policy set a rate limit for.
     configured: Mutex<BTreeMap<Box<str>, std::sync::Arc<Cells>>>,
     /// Near limit when `used * 1000 >= limit * near_per_mille`. (No float
@@ -91,7 +138,8 @@ impl Metrics {
             near_limit_ratio.clamp(0.0, 1.0)
         };
         Metrics {
-            catalog: (0..=catalog::all().count()).map(|_| Cells::new()).collect(),
+            own: (0..THREAD_TABLES).map(|_| OnceLock::new()).collect(),
+            shared: table(),
             configured: Mutex::new(BTreeMap::new()),
             near_per_mille: (ratio * 1000.0).round() as u64,
             compared: AtomicU64::new(0),
@@ -118,22 +166,55 @@ impl Metrics {
         shadow: bool,
         headroom: Option<crate::limiter::Headroom>,
     ) {
+        let id = catalog::lookup(request);
+        self.record_known(policy, request, id, (outcome, reason), shadow, headroom);
+    }
+
+    /// [`record`](Metrics::record) of a request whose catalog entry is
+    /// known.
+    pub(crate) fn record_known(
+        &self,
+        policy: &Policy,
+        request: &str,
+        id: Option<catalog::RequestId>,
+        (outcome, reason): (Outcome, Reason),
+        shadow: bool,
+        headroom: Option<crate::limiter::Headroom>,
+    ) {
         let i = cell(outcome, reason, shadow);
         let near = headroom.is_some_and(|h| {
             let used = u64::from(h.limit.saturating_sub(h.remaining));
             used * 1000 >= u64::from(h.limit) * self.near_per_mille
         });
-        let count = |cells: &Cells| {
+        let count = |cells: &Cells, bump: fn(&AtomicU64)| {
             if let Some(c) = cells.decisions.get(i) {
-                c.fetch_add(1, Ordering::Relaxed);
+                bump(c);
             }
             if near {
-                cells.near_limit.fetch_add(1, Ordering::Relaxed);
+                bump(&cells.near_limit);
             }
         };
-        match catalog::lookup(request) {
-            Some(id) => self.catalog.get(id.index()).map_or((), count),
-            None if policy.rate_limits().per_request.contains_key(request) => {
+        let label = match id {
+            Some(id) => Some(id.index()),
+            None if policy.limits_uncataloged()
+                && policy.rate_limits().per_request.contains_key(request) =>
+            {
+                None
+            }
+            None => Some(self.shared.len().saturating_sub(1)),
+        };
+        match label {
+            Some(label) => {
+                let own = self.own.get(slot());
+                match own {
+                    Some(t) => t
+                        .get_or_init(table)
+                        .get(label)
+                        .map_or((), |c| count(c, bump_own)),
+                    None => self.shared.get(label).map_or((), |c| count(c, bump_shared)),
+                }
+            }
+            None => {
                 let cells = {
                     let mut configured = self
                         .configured
@@ -145,9 +226,8 @@ impl Metrics {
                             .or_insert_with(|| std::sync::Arc::new(Cells::new())),
                     )
                 };
-                count(&cells);
+                count(&cells, bump_shared);
             }
-            None => self.catalog.last().map_or((), count),
         }
     }
 
@@ -171,14 +251,16 @@ impl Metrics {
     pub fn snapshot(&self, policy: &Policy, generation: u64) -> Snapshot {
         let mut decisions = Vec::new();
         let mut near_limit = BTreeMap::new();
-        let mut add = |label: &str, cells: &Cells| {
+        // A label's counts are the sum over the tables.
+        let mut add = |label: &str, cells: &[&Cells]| {
+            let total =
+                |f: &dyn Fn(&Cells) -> u64| cells.iter().map(|c| f(c)).fold(0, u64::wrapping_add);
             for shadow in [false, true] {
                 for outcome in Outcome::ALL {
                     for reason in Reason::ALL {
-                        let n = cells
-                            .decisions
-                            .get(cell(outcome, reason, shadow))
-                            .map_or(0, |c| c.load(Ordering::Relaxed));
+                        let i = cell(outcome, reason, shadow);
+                        let n =
+                            total(&|c| c.decisions.get(i).map_or(0, |c| c.load(Ordering::Relaxed)));
                         if n > 0 {
                             decisions.push(DecisionCount {
                                 request: label.to_string(),
@@ -191,13 +273,17 @@ impl Metrics {
                     }
                 }
             }
-            let n = cells.near_limit.load(Ordering::Relaxed);
+            let n = total(&|c| c.near_limit.load(Ordering::Relaxed));
             if n > 0 {
                 near_limit.insert(label.to_string(), n);
             }
         };
-        for (id, cells) in catalog::all().zip(self.catalog.iter()) {
-            add(id.name(), cells);
+        let tables: Vec<&Table> = std::iter::once(&self.shared)
+            .chain(self.own.iter().filter_map(OnceLock::get))
+            .collect();
+        let label = |k: usize| -> Vec<&Cells> { tables.iter().filter_map(|t| t.get(k)).collect() };
+        for id in catalog::all() {
+            add(id.name(), &label(id.index()));
         }
         for (name, cells) in self
             .configured
@@ -205,11 +291,9 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
         {
-            add(name, cells);
+            add(name, &[&**cells]);
         }
-        if let Some(cells) = self.catalog.last() {
-            add(OTHER, cells);
-        }
+        add(OTHER, &label(self.shared.len().saturating_sub(1)));
         let mut disagreements = Vec::new();
         for (a, active) in Outcome::ALL.into_iter().enumerate() {
             for (c, candidate) in Outcome::ALL.into_iter().enumerate() {
@@ -428,6 +512,51 @@ mod tests {
                 "userData": {"read": "*", "write": "*"}, "webExtensions": []}"#,
         )
         .unwrap()
+    }
+
+    /// More threads than tables of their own, all counting at once: not
+    /// one count is lost, whether a thread has its own table or shares.
+    #[test]
+    fn counts_from_many_threads_are_exact() {
+        let p = policy();
+        let m = std::sync::Arc::new(Metrics::default());
+        let threads = THREAD_TABLES + 8;
+        let start = std::sync::Arc::new(std::sync::Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (m, p, start) = (m.clone(), p.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    for i in 0..10_000 {
+                        let request = if i % 2 == 0 { "voice.dial" } else { "made.up" };
+                        m.record(&p, request, Outcome::Allow, Reason::Granted, false, None);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let s = m.snapshot(&p, 0);
+        let count = |label: &str| {
+            s.decisions
+                .iter()
+                .filter(|d| d.request == label)
+                .map(|d| d.count)
+                .sum::<u64>()
+        };
+        assert_eq!(count("voice.dial"), threads as u64 * 5_000);
+        assert_eq!(count(OTHER), threads as u64 * 5_000);
+    }
+
+    #[test]
+    fn cells_follow_the_order_of_all() {
+        for (i, o) in Outcome::ALL.into_iter().enumerate() {
+            assert_eq!(o as usize, i);
+        }
+        for (i, r) in Reason::ALL.into_iter().enumerate() {
+            assert_eq!(r as usize, i);
+        }
     }
 
     #[test]

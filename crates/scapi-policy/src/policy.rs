@@ -453,6 +453,9 @@ pub struct Policy {
     user_data: UserDataPolicy,
     web_extensions: Vec<WebExtension>,
     shadow: Shadow,
+    /// Whether a rate limit names a request outside the catalog (the
+    /// metrics label such a name by itself).
+    limits_uncataloged: bool,
     source: SourceInfo,
 }
 
@@ -499,6 +502,10 @@ impl Policy {
                 false
             }
         });
+        let limits_uncataloged = rate_limits
+            .per_request
+            .keys()
+            .any(|k| crate::catalog::lookup(k).is_none());
         let hasher = RandomKeys::new();
         let mut index = HashTable::with_capacity(origins.len());
         for (i, o) in origins.iter().enumerate() {
@@ -521,6 +528,7 @@ impl Policy {
             user_data,
             web_extensions,
             shadow: Shadow::default(),
+            limits_uncataloged,
             source,
         }
     }
@@ -548,6 +556,12 @@ impl Policy {
         }
         self.shadow = shadow;
         Ok(self)
+    }
+
+    /// Whether a per-request rate limit names a request outside the
+    /// catalog.
+    pub(crate) fn limits_uncataloged(&self) -> bool {
+        self.limits_uncataloged
     }
 
     /// What runs in shadow.

@@ -176,6 +176,96 @@ fn w2(c: &mut Criterion) {
     );
 }
 
+/// W7: a broker's whole decision (`Active::decide`: check, limit) on the
+/// W2 pairs, with the handle's metrics counting it and without. The two run
+/// back to back in rounds, each starting from a different variant, as W3's
+/// limiters do (a separate measurement of each swings by more than the
+/// difference); the median of the per-round differences is what metrics
+/// cost per decision. A candidate beside the active policy and a decision
+/// log formatting every record are measured the same way.
+fn w7(_: &mut Criterion) {
+    if !selected("W7") {
+        return;
+    }
+    let export = generator::export(10_000, 1);
+    let policy = scapi::compile("gen.cfg", export.as_bytes(), &options())
+        .policy
+        .unwrap();
+    let pairs = pairs(10_000, 8192);
+    let handle = |metrics: bool| {
+        scapi_policy::PolicyHandle::with_store(
+            policy.clone(),
+            scapi_policy::limiter::MemoryStore::with_clock(
+                scapi_policy::limiter::ManualClock::new(0),
+            ),
+        )
+        .with_metrics(metrics.then(scapi_policy::metrics::Metrics::default))
+    };
+    /// A sink that formats each record as a file sink would, then drops it.
+    struct Formatting;
+    impl scapi_policy::log::DecisionSink for Formatting {
+        fn record(&self, record: scapi_policy::log::DecisionRecord) {
+            black_box(record.to_json_line());
+        }
+    }
+    let candidate = handle(true);
+    candidate.set_candidate(Some(policy.clone()));
+    let logged = handle(true).with_decision_log(
+        std::sync::Arc::new(Formatting),
+        scapi_policy::log::ClientHasher::new(b"salt"),
+    );
+    let variants = [handle(false), handle(true), candidate, logged];
+    let actives: Vec<_> = variants.iter().map(|h| h.current()).collect();
+    const PASSES: usize = 40;
+    let pass = |active: &scapi_policy::handle::Active<_>| {
+        let t = std::time::Instant::now();
+        let mut allowed = 0usize;
+        for _ in 0..PASSES {
+            for (o, r) in &pairs {
+                let call = scapi_policy::handle::Call {
+                    at: scapi_policy::limiter::At::Time(1_000),
+                    ..scapi_policy::handle::Call::new(black_box(o), black_box(r), "agent-1")
+                };
+                allowed += usize::from(
+                    active.decide(&call).enforced() == scapi_policy::decision::Outcome::Allow,
+                );
+            }
+        }
+        black_box(allowed);
+        t.elapsed().as_secs_f64() * 1e9 / (PASSES * pairs.len()) as f64
+    };
+    // Warm every variant: counters exist, caches filled.
+    for a in &actives {
+        pass(a);
+    }
+    // Each round runs every variant, starting from a different one.
+    let mut rounds: Vec<Vec<f64>> = Vec::new();
+    for round in 0..32 {
+        let mut times = vec![0.0; actives.len()];
+        for k in 0..actives.len() {
+            let i = (round + k) % actives.len();
+            times[i] = pass(&actives[i]);
+        }
+        rounds.push(times);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let time = |i: usize| median(rounds.iter().map(|r| r[i]).collect());
+    let added = |i: usize| median(rounds.iter().map(|r| r[i] - r[0]).collect());
+    let (with, without) = (time(1), time(0));
+    eprintln!(
+        "W7 decide without metrics {without:.1} ns; added (median of 32 rounds): metrics {:+.1} ns, a candidate {:+.1} ns, a formatted log record {:+.1} ns",
+        added(1),
+        added(2),
+        added(3)
+    );
+    W7_EXTRAS.with(|w| *w.borrow_mut() = Some((added(2), added(3))));
+    let added = added(1);
+    W7.with(|w| *w.borrow_mut() = Some((with, without, added)));
+}
+
 const NAMES: [&str; 20] = [
     "agent.get",
     "agent.getState",
@@ -413,6 +503,10 @@ fn w6(c: &mut Criterion) {
 }
 
 thread_local! {
+    /// W7: decide with metrics, without, and the added cost (ns).
+    static W7: std::cell::RefCell<Option<(f64, f64, f64)>> = const { std::cell::RefCell::new(None) };
+    /// W7: what a candidate and a formatted log record add (ns).
+    static W7_EXTRAS: std::cell::RefCell<Option<(f64, f64)>> = const { std::cell::RefCell::new(None) };
     /// W3 paired rounds: threads, our median, governor's, median ratio.
     static PAIRED: std::cell::RefCell<Vec<(usize, f64, f64, f64)>> = const { std::cell::RefCell::new(Vec::new()) };
     static SIZES: std::cell::RefCell<HashMap<String, usize>> = std::cell::RefCell::new(HashMap::new());
@@ -502,6 +596,22 @@ fn report() {
             format!("{:.2}× the parse floor", b / a),
         ));
     }
+    if let Some((with, without, added)) = W7.with(|w| *w.borrow()) {
+        rows.push((
+            "W7 decide (check + limit), metrics on".into(),
+            format!("{with:.1} ns/decision"),
+            format!("off: {without:.1} ns/decision"),
+            format!("{added:+.1} ns for metrics (paired)"),
+        ));
+    }
+    if let Some((candidate, log)) = W7_EXTRAS.with(|w| *w.borrow()) {
+        rows.push((
+            "W7 … plus a candidate; plus a log record".into(),
+            format!("{candidate:+.1} ns; {log:+.1} ns"),
+            "metrics off".into(),
+            "(rules of thumb)".into(),
+        ));
+    }
     if let (Some(a), Some(b)) = (
         mean_ns("W6/scapi admit, distinct names/1000000"),
         mean_ns("W6/scapi admit, distinct names/1000"),
@@ -541,6 +651,7 @@ fn main() {
     w2(&mut c);
     w4(&mut c);
     w6(&mut c);
+    w7(&mut c);
     c.final_summary();
     report();
 }

@@ -149,7 +149,7 @@ impl<S: CounterStore> RateLimiter<S> {
         self.admit_key(CounterKey::new(client, request), at)
     }
 
-    fn admit_key(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
+    pub(crate) fn admit_key(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
         match self.limit_of(key) {
             Some(limit) => self.store.admit(key, limit, at),
             None => Ok(Admission::Admitted(None)),
@@ -193,7 +193,11 @@ impl<S: AsyncCounterStore> RateLimiter<S> {
             .await
     }
 
-    async fn admit_async_key(&self, key: CounterKey<'_>, at: At) -> Result<Admission, S::Error> {
+    pub(crate) async fn admit_async_key(
+        &self,
+        key: CounterKey<'_>,
+        at: At,
+    ) -> Result<Admission, S::Error> {
         match self.limit_of(key) {
             Some(limit) => self.store.admit(key, limit, at).await,
             None => Ok(Admission::Admitted(None)),

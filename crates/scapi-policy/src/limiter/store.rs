@@ -27,6 +27,19 @@ pub struct CounterKey<'a> {
 }
 
 impl<'a> CounterKey<'a> {
+    /// The key of a request whose catalog entry is known.
+    pub(crate) fn known(
+        client: &'a str,
+        request: &'a str,
+        id: Option<RequestId>,
+    ) -> CounterKey<'a> {
+        CounterKey {
+            client,
+            request,
+            id,
+        }
+    }
+
     /// The key of `client`'s counter for `request`.
     pub fn new(client: &'a str, request: &'a str) -> CounterKey<'a> {
         CounterKey {
