@@ -83,6 +83,7 @@ fn readme_commands_run_as_shown() {
     }
     let mut ran = 0;
     let mut redis: Option<scapi_testkit::redis_server::Server> = None;
+    let mut service: Option<scapi_testkit::service::Service> = None;
     for shown in console_blocks(&readme) {
         let (cmd, comment) = match shown.command.split_once(" #") {
             Some((c, k)) => (c.trim().to_string(), k.trim().to_string()),
@@ -122,6 +123,45 @@ fn readme_commands_run_as_shown() {
             // Installing is a release build of its own: `tests/install.rs`
             // runs every install command.
             ["cargo", "install", ..] => continue,
+            // A call of `scapi serve`: against a real one on the example
+            // policy, started for the README (its address for the
+            // README's `localhost:8181`). The window's end depends on the
+            // clock: `resetAt` is compared as a number.
+            ["curl", ..] => {
+                let s = service.get_or_insert_with(|| {
+                    scapi_testkit::service::Service::start(
+                        std::path::Path::new(env!("CARGO_BIN_EXE_scapi")),
+                        &["examples/wwews-cluster.cfg", "--no-watch"],
+                        scratch.path(),
+                    )
+                });
+                let args: Vec<String> = words[1..]
+                    .iter()
+                    .map(|w| w.replace("localhost:8181", &s.addr))
+                    .collect();
+                let out = Command::new("curl").args(&args).output().unwrap();
+                assert!(out.status.success(), "`{cmd}`: {out:?}");
+                let reset = |t: &str| {
+                    let mut out = String::new();
+                    let mut rest = t;
+                    while let Some((head, tail)) = rest.split_once("\"resetAt\":") {
+                        out.push_str(head);
+                        out.push_str("\"resetAt\":N");
+                        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+                    }
+                    out.push_str(rest);
+                    out
+                };
+                let stdout = reset(&String::from_utf8_lossy(&out.stdout));
+                let shown_lines: Vec<String> = shown.output.iter().map(|l| reset(l)).collect();
+                assert!(
+                    shows(&stdout, &shown_lines),
+                    "`{cmd}` does not print what README.md shows:\n--- shown\n{}\n--- stdout\n{stdout}",
+                    shown_lines.join("\n")
+                );
+                ran += 1;
+                continue;
+            }
             other => panic!(
                 "README command `{}` is not one this test knows how to run",
                 other.join(" ")

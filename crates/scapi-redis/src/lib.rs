@@ -66,8 +66,8 @@ use scapi_policy::policy::Quarantine;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The admission script: the limiter's `step`, applied atomically to one
@@ -229,12 +229,60 @@ pub struct StoreStats {
     pub degraded: bool,
 }
 
-/// A connection to one Redis server or to a Redis Cluster. Both multiplex
-/// concurrent callers over their connections, and reconnect by themselves.
+/// A connection to one Redis server, to a Redis Cluster, or to the master
+/// Sentinel names. Each multiplexes concurrent callers over its
+/// connections, and reconnects by itself.
 #[derive(Clone)]
 enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(Arc<SentinelMaster>),
+}
+
+/// The master of a Sentinel-monitored group: asked of the Sentinels when
+/// there is no connection to it, and asked again whenever the connection
+/// fails or the server it reaches is no longer a master (a failover
+/// promoted a replica): counting resumes on the new master, no restart.
+struct SentinelMaster {
+    sentinel: tokio::sync::Mutex<redis::sentinel::SentinelClient>,
+    current: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl SentinelMaster {
+    /// The connection to the master, made after asking the Sentinels when
+    /// there is none.
+    async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, RedisStoreError> {
+        let mut current = self.current.lock().await;
+        if let Some(c) = current.as_ref() {
+            return Ok(c.clone());
+        }
+        let what = "cannot reach the master Sentinel names";
+        let client = {
+            let mut sentinel = self.sentinel.lock().await;
+            within(self.connect_timeout, what, sentinel.async_get_client())
+                .await?
+                .map_err(|e| refused_or(e, what))?
+        };
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.timeout));
+        let c = within(
+            self.connect_timeout,
+            what,
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await?
+        .map_err(|e| refused_or(e, what))?;
+        *current = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Forgets the connection: the next call asks the Sentinels again.
+    async fn reset(&self) {
+        *self.current.lock().await = None;
+    }
 }
 
 /// Quarantines this broker has seen, answered without a round trip.
@@ -434,6 +482,26 @@ impl RedisStore {
         let connection = runtime
             .runtime()?
             .spawn(async move { open_single(&url_owned, &config_owned).await })
+            .await
+            .map_err(|e| unavailable(format!("cannot connect to `{}`: {e}", redact_url(url))))??;
+        Ok(RedisStore::with_connection(connection, runtime, config))
+    }
+
+    /// Connects to the master that Redis Sentinel names:
+    /// `redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]/MASTER[/DB]`
+    /// (the Sentinels' addresses, the name of the monitored group; the
+    /// password is the master's). When the master fails and Sentinel
+    /// promotes a replica, the store asks the Sentinels again and counts
+    /// on the new master; meanwhile its failure mode answers.
+    pub async fn connect_sentinel_async(
+        url: &str,
+        config: RedisConfig,
+    ) -> Result<RedisStore, RedisStoreError> {
+        let runtime = Driver::new()?;
+        let (url_owned, config_owned) = (url.to_string(), config.clone());
+        let connection = runtime
+            .runtime()?
+            .spawn(async move { open_sentinel(&url_owned, &config_owned).await })
             .await
             .map_err(|e| unavailable(format!("cannot connect to `{}`: {e}", redact_url(url))))??;
         Ok(RedisStore::with_connection(connection, runtime, config))
@@ -678,8 +746,33 @@ impl RedisStore {
             match self.connection.clone() {
                 Connection::Single(mut c) => invocation.invoke_async(&mut c).await,
                 Connection::Cluster(mut c) => invocation.invoke_async(&mut c).await,
+                Connection::Sentinel(_) => unreachable_sentinel(),
             }
         };
+        if let Connection::Sentinel(master) = &self.connection {
+            let mut c = master.connection().await?;
+            let answer = within(
+                self.config.timeout,
+                "redis",
+                invocation.invoke_async(&mut c),
+            )
+            .await;
+            let failed_over = match &answer {
+                Err(_) => true,
+                Ok(Err(e)) => {
+                    e.is_io_error()
+                        || e.is_connection_dropped()
+                        || e.is_connection_refusal()
+                        || e.is_timeout()
+                        || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+                }
+                Ok(Ok(_)) => false,
+            };
+            if failed_over {
+                master.reset().await;
+            }
+            return answer?.map_err(Into::into);
+        }
         within(self.config.timeout, "redis", call)
             .await?
             .map_err(Into::into)
@@ -835,6 +928,136 @@ async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, Redi
     .await?
     {
         Ok(_) => Ok(Connection::Single(manager)),
+        Err(e) => Err(refused_or(e, &what)),
+    }
+}
+
+/// Never called: a Sentinel connection is invoked on its own path.
+fn unreachable_sentinel<T>() -> redis::RedisResult<T> {
+    Err(redis::RedisError::from((
+        redis::ErrorKind::Client,
+        "a Sentinel connection is invoked through its master",
+    )))
+}
+
+/// The parts of a `redis+sentinel://` URL: the Sentinels, the group's
+/// name, the master's user, password and database.
+#[derive(Debug, PartialEq, Eq)]
+struct SentinelUrl {
+    sentinels: Vec<(String, u16)>,
+    master: String,
+    user: Option<String>,
+    password: Option<String>,
+    db: i64,
+}
+
+fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, RedisStoreError> {
+    let shown = redact_url(url);
+    let bad = |why: &str| {
+        usage(format!(
+            "`{shown}` is not a Sentinel URL: {why}; write `redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER[/DB]`"
+        ))
+    };
+    let rest = url
+        .strip_prefix("redis+sentinel://")
+        .ok_or_else(|| bad("it does not start with `redis+sentinel://`"))?;
+    let (authority, path) = rest
+        .split_once('/')
+        .ok_or_else(|| bad("it names no master"))?;
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (user, password) = match userinfo {
+        None => (None, None),
+        Some(u) => match u.split_once(':') {
+            Some((user, pass)) => (
+                (!user.is_empty()).then(|| user.to_string()),
+                Some(pass.to_string()),
+            ),
+            None => (Some(u.to_string()), None),
+        },
+    };
+    let mut sentinels = Vec::new();
+    for host in hosts.split(',') {
+        let (h, p) = host
+            .rsplit_once(':')
+            .ok_or_else(|| bad(&format!("`{host}` has no port")))?;
+        let port = p
+            .parse::<u16>()
+            .map_err(|_| bad(&format!("`{p}` is not a port")))?;
+        if h.is_empty() {
+            return Err(bad("a Sentinel has no host"));
+        }
+        sentinels.push((
+            h.trim_start_matches('[').trim_end_matches(']').to_string(),
+            port,
+        ));
+    }
+    let mut parts = path.split('/');
+    let master = parts.next().unwrap_or("").to_string();
+    if master.is_empty() {
+        return Err(bad("it names no master"));
+    }
+    let db = match parts.next() {
+        None | Some("") => 0,
+        Some(d) => d
+            .parse::<i64>()
+            .map_err(|_| bad(&format!("`{d}` is not a database number")))?,
+    };
+    if parts.next().is_some() {
+        return Err(bad("the path has more than a master and a database"));
+    }
+    Ok(SentinelUrl {
+        sentinels,
+        master,
+        user,
+        password,
+        db,
+    })
+}
+
+/// The master Sentinel names, on the store's runtime.
+async fn open_sentinel(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
+    let u = parse_sentinel_url(url)?;
+    let shown = redact_url(url);
+    let addrs = u
+        .sentinels
+        .iter()
+        .map(|(h, p)| redis::ConnectionAddr::Tcp(h.clone(), *p));
+    let mut builder = redis::sentinel::SentinelClientBuilder::new(
+        addrs,
+        u.master.clone(),
+        redis::sentinel::SentinelServerType::Master,
+    )
+    .map_err(|e| usage(format!("`{shown}`: {e}")).caused_by(e.into()))?
+    .set_client_to_redis_db(u.db);
+    if let Some(user) = &u.user {
+        builder = builder.set_client_to_redis_username(user);
+    }
+    if let Some(password) = &u.password {
+        builder = builder.set_client_to_redis_password(password);
+    }
+    let sentinel = builder
+        .build()
+        .map_err(|e| usage(format!("`{shown}`: {e}")).caused_by(e.into()))?;
+    let master = Arc::new(SentinelMaster {
+        sentinel: tokio::sync::Mutex::new(sentinel),
+        current: tokio::sync::Mutex::new(None),
+        timeout: config.timeout,
+        connect_timeout: config.connect_timeout,
+    });
+    // Reached once before any request: a wrong name or password is said now.
+    let mut c = master.connection().await?;
+    let what = format!("cannot connect to the master `{}` of `{shown}`", u.master);
+    match within(
+        config.timeout,
+        &what,
+        redis::cmd("PING").query_async::<String>(&mut c),
+    )
+    .await?
+    {
+        Ok(_) => Ok(Connection::Sentinel(master)),
         Err(e) => Err(refused_or(e, &what)),
     }
 }

@@ -16,6 +16,7 @@ pub mod generator;
 pub mod harness;
 pub mod lsp_client;
 pub mod redis_server;
+pub mod service;
 pub mod tools;
 
 pub use cases::*;

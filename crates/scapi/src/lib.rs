@@ -257,6 +257,8 @@ pub mod schema {
     pub const SIGNATURE: &str = include_str!("../grammar/signature.schema.json");
     /// A line of a decision log (`scapi eval --decision-log`).
     pub const DECISION_LOG: &str = include_str!("../grammar/decision-log.schema.json");
+    /// The requests and answers of `scapi serve`.
+    pub const SERVE: &str = include_str!("../grammar/serve.schema.json");
 }
 
 /// What [`load`] found.

@@ -73,7 +73,7 @@ pub struct Args {
 }
 
 /// `--near-limit-ratio`: a number from 0 to 1.
-fn ratio(s: &str) -> Result<f64, String> {
+pub(super) fn ratio(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
         _ => Err(format!("`{s}` is not a ratio from 0 to 1")),
@@ -163,7 +163,7 @@ impl scapi_policy::log::DecisionSink for FileLog {
 }
 
 /// `--store`: a Redis URL.
-fn redis_url(s: &str) -> Result<(), CliError> {
+pub(super) fn redis_url(s: &str) -> Result<(), CliError> {
     let known = ["redis://", "rediss://", "redis+unix://", "unix://"];
     if known.iter().any(|k| s.starts_with(k)) {
         Ok(())
@@ -461,29 +461,39 @@ fn policy_items<'a>(
                 .parent()
                 .unwrap_or(std::path::Path::new(".")),
         };
-        let full = base.join(path);
-        let shown = full.display().to_string();
-        // With trusted keys, a reload is verified as the first policy was.
-        if let Some(keys) = keys {
-            return super::load::load_signed(&full.to_string_lossy(), input, keys)
-                .map_err(|e| e.to_string());
-        }
-        let read = super::read::read_input(&full.to_string_lossy(), input.max_input_bytes)
-            .map_err(|e| e.to_string())?;
-        let options = scapi::Options {
-            size: read.size,
-            ..input.options()
-        };
-        match scapi::load_vec(&shown, read.bytes, &options) {
-            Ok(scapi::Loaded::Compiled(p)) => Ok(p),
-            Ok(scapi::Loaded::Export(c)) => match c.policy {
-                Some(p) if !c.has_errors() => Ok(p),
-                _ => Err(format!(
-                    "policy `{shown}` has errors; fix them first (`scapi lint {shown}`)"
-                )),
-            },
-            Err(e) => Err(format!("policy `{shown}` does not load: {e}")),
-        }
+        reload_policy(&base.join(path), input, keys)
+    }
+}
+
+/// A policy loaded again (a policy item, a reload of `scapi serve`): a
+/// compiled policy or an export without errors, verified with `keys` when
+/// given; the reason in one sentence when it cannot be used.
+pub(super) fn reload_policy(
+    full: &std::path::Path,
+    input: &super::InputArgs,
+    keys: Option<&scapi_policy::signing::TrustedKeys>,
+) -> Result<scapi_policy::policy::Policy, String> {
+    let shown = full.display().to_string();
+    // With trusted keys, a reload is verified as the first policy was.
+    if let Some(keys) = keys {
+        return super::load::load_signed(&full.to_string_lossy(), input, keys)
+            .map_err(|e| e.to_string());
+    }
+    let read = super::read::read_input(&full.to_string_lossy(), input.max_input_bytes)
+        .map_err(|e| e.to_string())?;
+    let options = scapi::Options {
+        size: read.size,
+        ..input.options()
+    };
+    match scapi::load_vec(&shown, read.bytes, &options) {
+        Ok(scapi::Loaded::Compiled(p)) => Ok(p),
+        Ok(scapi::Loaded::Export(c)) => match c.policy {
+            Some(p) if !c.has_errors() => Ok(p),
+            _ => Err(format!(
+                "policy `{shown}` has errors; fix them first (`scapi lint {shown}`)"
+            )),
+        },
+        Err(e) => Err(format!("policy `{shown}` does not load: {e}")),
     }
 }
 

@@ -16,6 +16,7 @@ mod load;
 mod lsp;
 mod read;
 mod reference;
+mod serve;
 mod sign;
 mod walk;
 mod write;
@@ -76,6 +77,9 @@ enum Command {
     /// Check a compiled policy's signature against trusted keys (exit 0
     /// valid, 1 refused, 2 unusable).
     Verify(sign::VerifyArgs),
+    /// Run the decision service: HTTP/1.1 JSON checks and redactions for
+    /// brokers in any language, with health, status, metrics and reloads.
+    Serve(serve::Args),
 }
 
 /// Input options shared by commands that read exports.
@@ -254,6 +258,7 @@ pub fn main() -> ExitCode {
         Command::Keygen(a) => sign::keygen(a),
         Command::Sign(a) => sign::sign(a),
         Command::Verify(a) => sign::verify(a),
+        Command::Serve(a) => serve::run(a),
     };
     exit.into()
 }

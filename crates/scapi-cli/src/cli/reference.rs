@@ -55,6 +55,8 @@ enum SchemaKind {
     Signature,
     /// A line of a decision log (`scapi eval --decision-log`).
     DecisionLog,
+    /// The requests and answers of `scapi serve`.
+    Serve,
 }
 
 fn emit(text: &str) -> Exit {
@@ -178,6 +180,7 @@ pub fn schema(args: SchemaArgs) -> Exit {
         SchemaKind::Baseline => scapi::schema::BASELINE,
         SchemaKind::Signature => scapi::schema::SIGNATURE,
         SchemaKind::DecisionLog => scapi::schema::DECISION_LOG,
+        SchemaKind::Serve => scapi::schema::SERVE,
     })
 }
 
