@@ -35,6 +35,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 pub struct Active<S = MemoryStore> {
     policy: Policy,
     limiter: RateLimiter<Arc<S>>,
+    /// Where shadow decisions count: counters of their own, so a shadow
+    /// decision never refuses a request, even one decided by an enforcing
+    /// entry or after the mark is removed.
+    shadow_limiter: RateLimiter<Arc<MemoryStore>>,
     generation: u64,
     extras: Arc<Extras>,
 }
@@ -208,7 +212,12 @@ impl<S> Active<S> {
             Next::Done(v) => v,
             Next::Admit(v) => {
                 let key = CounterKey::known(call.client, call.request, id);
-                admitted(v, self.limiter.admit_key(key, call.at))
+                if v.shadow {
+                    let a = self.shadow_limiter.admit_key(key, call.at);
+                    admitted(v, a)
+                } else {
+                    admitted(v, self.limiter.admit_key(key, call.at))
+                }
             }
         };
         self.finish(call, id, v)
@@ -224,7 +233,12 @@ impl<S> Active<S> {
             Next::Done(v) => v,
             Next::Admit(v) => {
                 let key = CounterKey::known(call.client, call.request, id);
-                admitted(v, self.limiter.admit_async_key(key, call.at).await)
+                if v.shadow {
+                    let a = self.shadow_limiter.admit_key(key, call.at);
+                    admitted(v, a)
+                } else {
+                    admitted(v, self.limiter.admit_async_key(key, call.at).await)
+                }
             }
         };
         self.finish(call, id, v)
@@ -302,6 +316,8 @@ fn admitted<E>(mut v: Verdict<'_>, admission: Result<Admission, E>) -> Verdict<'
 pub struct PolicyHandle<S = MemoryStore> {
     active: RwLock<Arc<Active<S>>>,
     store: Arc<S>,
+    /// The counters of shadow decisions, kept across swaps.
+    shadow_store: Arc<MemoryStore>,
 }
 
 impl<S> std::fmt::Debug for PolicyHandle<S> {
@@ -323,8 +339,13 @@ impl<S> PolicyHandle<S> {
     /// [`Metrics`] with the default near-limit ratio.
     pub fn with_store(policy: Policy, store: S) -> PolicyHandle<S> {
         let store = Arc::new(store);
+        let shadow_store = Arc::new(MemoryStore::new());
         let first = Active {
             limiter: RateLimiter::with_store(policy.rate_limits().clone(), Arc::clone(&store)),
+            shadow_limiter: RateLimiter::with_store(
+                policy.rate_limits().clone(),
+                Arc::clone(&shadow_store),
+            ),
             policy,
             generation: 0,
             extras: Arc::new(Extras {
@@ -335,6 +356,7 @@ impl<S> PolicyHandle<S> {
         PolicyHandle {
             active: RwLock::new(Arc::new(first)),
             store,
+            shadow_store,
         }
     }
 
@@ -390,10 +412,23 @@ impl<S> PolicyHandle<S> {
                 active.policy.rate_limits().clone(),
                 Arc::clone(&self.store),
             ),
+            shadow_limiter: RateLimiter::with_store(
+                active.policy.rate_limits().clone(),
+                Arc::clone(&self.shadow_store),
+            ),
             generation: active.generation,
             extras: Arc::new(extras),
         });
         *active = next;
+    }
+
+    /// Ends a client's session in the counters the handle keeps in memory
+    /// beside its store: those of shadow decisions and of the candidate.
+    fn end_local_sessions(&self, client: &str) {
+        let Ok(()) = CounterStore::end_session(&*self.shadow_store, client);
+        if let Some(c) = &self.current().extras.candidate {
+            let Ok(()) = c.limiter.end_session(client);
+        }
     }
 
     /// The numbers of the handle's metrics now, with the active policy's
@@ -415,9 +450,12 @@ impl<S> PolicyHandle<S> {
         let limiter =
             RateLimiter::with_store(policy.rate_limits().clone(), Arc::clone(&self.store));
         let mut active = self.active.write().unwrap_or_else(PoisonError::into_inner);
+        let shadow_limiter =
+            RateLimiter::with_store(policy.rate_limits().clone(), Arc::clone(&self.shadow_store));
         let next = Arc::new(Active {
             policy,
             limiter,
+            shadow_limiter,
             generation: active.generation.saturating_add(1),
             extras: Arc::clone(&active.extras),
         });
@@ -453,10 +491,20 @@ impl<S> PolicyHandle<S> {
     }
 }
 
+impl<S: AsyncCounterStore> PolicyHandle<S> {
+    /// [`end_session`](PolicyHandle::end_session) for a store on an async
+    /// runtime.
+    pub async fn end_session_async(&self, client: &str) -> Result<(), S::Error> {
+        self.end_local_sessions(client);
+        self.store.end_session(client).await
+    }
+}
+
 impl<S: CounterStore> PolicyHandle<S> {
     /// Ends a client's session in the store (its counters and quarantines
     /// go), whichever policy is active.
     pub fn end_session(&self, client: &str) -> Result<(), S::Error> {
+        self.end_local_sessions(client);
         self.store.end_session(client)
     }
 }

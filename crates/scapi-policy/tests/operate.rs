@@ -295,3 +295,58 @@ fn a_swap_keeps_metrics_candidate_and_log() {
     assert_eq!(m.limits.per_request["voice.dial"], 8);
     assert_eq!(buffer.drain().len(), 2 * trace().len());
 }
+
+/// A shadow entry's decisions count on their own: however far past its
+/// limit it goes, no enforced decision refuses anything it would not have
+/// (here, after a swap removes the mark).
+#[test]
+fn shadow_decisions_never_make_an_enforcing_one_refuse() {
+    let h = handle(shadowed(policy(2), false, &["https://crm.example.com"]));
+    let at = |i: i64| At::Time(T0 + i);
+    let active = h.current();
+    // Three shadow dials: the third would be limited (in shadow).
+    for i in 0..3 {
+        let v = active.decide(&Call {
+            at: at(i),
+            ..Call::new("https://crm.example.com", "voice.dial", "a")
+        });
+        assert!(v.shadow);
+        assert_eq!(v.enforced(), Outcome::Allow);
+    }
+    // The same client, now enforced (the mark removed by a swap): its own
+    // counters are fresh, not the shadow ones.
+    h.swap(policy(2));
+    let active = h.current();
+    let outcomes: Vec<_> = (3..6)
+        .map(|i| {
+            active
+                .decide(&Call {
+                    at: at(i),
+                    ..Call::new("https://crm.example.com", "voice.dial", "a")
+                })
+                .outcome
+        })
+        .collect();
+    assert_eq!(outcomes, [Outcome::Allow, Outcome::Allow, Outcome::RateLimited]);
+}
+
+#[test]
+fn ending_a_session_ends_it_for_the_candidate_and_in_shadow_too() {
+    let h = handle(policy(2));
+    h.set_candidate(Some(policy(2)));
+    let dial = |i: i64| {
+        h.current()
+            .decide(&Call {
+                at: At::Time(T0 + i),
+                ..Call::new("https://crm.example.com", "voice.dial", "a")
+            })
+            .outcome
+    };
+    for i in 0..3 {
+        dial(i);
+    }
+    h.end_session("a").unwrap();
+    assert_eq!(dial(4), Outcome::Allow);
+    // The same policy beside itself never disagrees.
+    assert!(h.metrics().unwrap().disagreements.is_empty());
+}
