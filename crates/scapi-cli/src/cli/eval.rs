@@ -103,21 +103,22 @@ impl Operate {
     }
 }
 
-/// `--decision-log`: records written as they come to a temporary file
-/// beside the target, which replaces the target when the run ends.
+/// `--decision-log`: records written as they come to an unnamed temporary
+/// file (the system removes it whatever ends the process), copied to the
+/// target when the run ends — written as every output of scapi is
+/// ([`write_atomically_with`](super::write_atomically_with): devices and
+/// links written through, read-only files refused).
 struct FileLog {
     target: std::path::PathBuf,
-    file: std::sync::Mutex<Option<std::io::BufWriter<tempfile::NamedTempFile>>>,
+    file: std::sync::Mutex<Option<std::io::BufWriter<std::fs::File>>>,
     failed: std::sync::Mutex<Option<std::io::Error>>,
+    records: AtomicU64,
 }
 
 impl FileLog {
-    fn create(target: &std::path::Path) -> Result<FileLog, CliError> {
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => std::path::Path::new("."),
-        };
-        let file = tempfile::NamedTempFile::new_in(dir).map_err(|source| CliError::Write {
+    fn create(target: &std::path::Path, inputs: &[&str]) -> Result<FileLog, CliError> {
+        super::check_output(target, inputs)?;
+        let file = tempfile::tempfile().map_err(|source| CliError::Write {
             path: target.display().to_string(),
             source,
         })?;
@@ -125,10 +126,13 @@ impl FileLog {
             target: target.to_path_buf(),
             file: std::sync::Mutex::new(Some(std::io::BufWriter::new(file))),
             failed: std::sync::Mutex::new(None),
+            records: AtomicU64::new(0),
         })
     }
 
-    /// Flushes the log and puts it in place.
+    /// Puts the log in place: what was decided, even when the run stopped
+    /// at a bad item — unless nothing was, so an earlier log is not
+    /// replaced by an empty one.
     fn finish(&self) -> Result<(), CliError> {
         let fail = |source| CliError::Write {
             path: self.target.display().to_string(),
@@ -140,10 +144,14 @@ impl FileLog {
         let Some(writer) = self.file.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(());
         };
-        let file = writer.into_inner().map_err(|e| fail(e.into_error()))?;
-        file.as_file().sync_all().map_err(fail)?;
-        file.persist(&self.target).map_err(|e| fail(e.error))?;
-        Ok(())
+        let mut file = writer.into_inner().map_err(|e| fail(e.into_error()))?;
+        if self.records.load(Ordering::Relaxed) == 0 && self.target.exists() {
+            return Ok(());
+        }
+        std::io::Seek::rewind(&mut file).map_err(fail)?;
+        super::write_atomically_with(&self.target, |w| {
+            std::io::copy(&mut file, w).map(|_| ())
+        })
     }
 }
 
@@ -153,6 +161,7 @@ impl scapi_policy::log::DecisionSink for FileLog {
         let Some(w) = file.as_mut() else { return };
         let mut line = record.to_json_line();
         line.push('\n');
+        self.records.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = std::io::Write::write_all(w, line.as_bytes()) {
             // The first failure is reported when the run ends; logging
             // never changes a decision.
@@ -271,7 +280,12 @@ pub fn run(args: Args) -> Exit {
     if let Some(Err(e)) = args.store.as_deref().map(redis_url) {
         return e.report();
     }
-    if let Err(e) = super::stdin_once([args.policy.as_str(), args.requests.as_str()]) {
+    let stdin_users = [
+        Some(args.policy.as_str()),
+        Some(args.requests.as_str()),
+        args.candidate.as_deref(),
+    ];
+    if let Err(e) = super::stdin_once(stdin_users.into_iter().flatten()) {
         return e.report();
     }
     let (policy, keys) =
@@ -337,15 +351,33 @@ pub fn run(args: Args) -> Exit {
         }
     };
     let mut switch = policy_items(&args.requests, &args.input, keys.as_ref());
+    let inputs = [args.policy.as_str(), args.requests.as_str()];
+    let inputs: Vec<&str> = inputs
+        .into_iter()
+        .chain(args.candidate.as_deref())
+        .collect();
     let file_log = match args
         .decision_log
         .as_deref()
-        .map(FileLog::create)
+        .map(|p| FileLog::create(p, &inputs))
         .transpose()
     {
         Ok(l) => l,
         Err(e) => return e.report(),
     };
+    if let Some(Err(e)) = args
+        .metrics
+        .as_deref()
+        .map(|p| super::check_output(p, &inputs))
+    {
+        return e.report();
+    }
+    if args.metrics.is_some() && args.metrics == args.decision_log {
+        return CliError::Usage(
+            "`--metrics` and `--decision-log` name the same file; give each its own".into(),
+        )
+        .report();
+    }
     let operate = Operate {
         log: file_log.map(Arc::new),
         salt: args.decision_log_salt.clone(),

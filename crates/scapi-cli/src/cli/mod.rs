@@ -24,7 +24,9 @@ mod write;
 pub use error::CliError;
 pub use load::read_policy;
 pub use read::{check_stdin_open, read_input};
-pub use write::{print_stdout, write_atomically, write_atomically_with, write_stdout};
+pub use write::{
+    check_output, print_stdout, write_atomically, write_atomically_with, write_stdout,
+};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use scapi::ObjectLevel;

@@ -30,6 +30,47 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), CliError> {
     write_atomically_with(path, |w| w.write_all(contents))
 }
 
+/// Checks, before a run, that `path` can take an output written at its
+/// end (by [`write_atomically_with`]): not a folder, not a read-only file,
+/// in a folder that exists, and none of the run's `inputs` — so a long run
+/// does not end in an error, or overwrite what it read.
+pub fn check_output(path: &Path, inputs: &[&str]) -> Result<(), CliError> {
+    let shown = path.display().to_string();
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| m.is_dir()) {
+        return Err(CliError::WriteDirectory { path: shown });
+    }
+    if existing
+        .as_ref()
+        .is_some_and(|m| m.is_file() && m.permissions().readonly())
+    {
+        return Err(CliError::ReadOnly { path: shown });
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(CliError::Write {
+            path: shown,
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the folder `{}` does not exist", parent.display()),
+            ),
+        });
+    }
+    if let Ok(target) = std::fs::canonicalize(path) {
+        for input in inputs.iter().filter(|i| **i != "-") {
+            if std::fs::canonicalize(input).is_ok_and(|i| i == target) {
+                return Err(CliError::Usage(format!(
+                    "`{shown}` is an input of this run (`{input}`); write the output elsewhere"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The temporary file being written, if it has a name: what an interrupt
 /// (Ctrl-C, `SIGTERM`, `SIGHUP`) removes before the process ends.
 static PENDING: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
