@@ -65,6 +65,11 @@ pub enum Kind {
     WriteKeysAdded,
     /// Fewer user-data keys are writable.
     WriteKeysRemoved,
+    /// The policy, or an entry, now runs in shadow: nothing it decides is
+    /// enforced.
+    ShadowStarted,
+    /// The policy, or an entry, no longer runs in shadow: it is enforced.
+    ShadowEnded,
 }
 
 /// One change.
@@ -148,8 +153,54 @@ pub fn diff(old: &Policy, new: &Policy) -> Vec<Change> {
         &old.user_data().write,
         &new.user_data().write,
     );
+    shadow(&mut out, old, new);
     out.sort_by_key(|c| c.class);
     out
+}
+
+/// Shadow mode: a policy or entry that stops enforcing widens everything
+/// it decides; one that starts enforcing narrows.
+fn shadow(out: &mut Vec<Change>, old: &Policy, new: &Policy) {
+    let (o, n) = (old.shadow(), new.shadow());
+    if o.all != n.all {
+        let (class, kind, msg) = if n.all {
+            (
+                Class::Widening,
+                Kind::ShadowStarted,
+                "the whole policy now runs in shadow: nothing it decides is enforced".to_string(),
+            )
+        } else {
+            (
+                Class::Narrowing,
+                Kind::ShadowEnded,
+                "the policy no longer runs in shadow: it is enforced".to_string(),
+            )
+        };
+        out.push(Change::new(class, kind, msg));
+        // The whole policy's mark says it for every entry.
+        return;
+    }
+    if n.all {
+        return;
+    }
+    for e in n.entries.difference(&o.entries) {
+        let mut c = Change::new(
+            Class::Widening,
+            Kind::ShadowStarted,
+            format!("the entry of {} now runs in shadow: its decisions are not enforced", who(e)),
+        );
+        c.origin = Some(e.clone());
+        out.push(c);
+    }
+    for e in o.entries.difference(&n.entries) {
+        let mut c = Change::new(
+            Class::Narrowing,
+            Kind::ShadowEnded,
+            format!("the entry of {} no longer runs in shadow: it is enforced", who(e)),
+        );
+        c.origin = Some(e.clone());
+        out.push(c);
+    }
 }
 
 fn who(origin: &str) -> String {
