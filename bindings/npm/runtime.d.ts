@@ -136,7 +136,8 @@ export interface ScapiError extends Error {
  * Loads a compiled policy (what `scapi compile` writes), as JSON text or
  * its parsed object. Throws a `ScapiError` whose `code` is the kind of
  * problem: `syntax`, `schema-version`, `origin`, `filter`, `grants`,
- * `rate-limit` or `user-data`.
+ * `rate-limit`, `user-data` or `shadow` (a `shadow.entries` origin the
+ * policy does not have).
  */
 export declare function loadPolicy(compiled: string | object): Policy;
 
@@ -163,8 +164,11 @@ export interface Call {
   /** Whose counters it counts in (the agent session). */
   client: string;
   frame?: Frame;
-  /** The attached data it carries (an object, or its keys). */
-  userData?: Record<string, unknown> | readonly string[];
+  /**
+   * The attached data it carries: a plain object, a `Map`, or its keys (at
+   * most 65,536 keys, 16 MiB of them in all: more throws `too-large`).
+   */
+  userData?: Record<string, unknown> | ReadonlyMap<string, unknown> | readonly string[];
   /** Milliseconds since the epoch; `Date.now()` when absent. */
   at?: number;
 }
@@ -251,6 +255,12 @@ export declare class PolicyHandle {
   decide(call: Call): Verdict;
   /** Runs `policy` beside the active one, never enforced, counting its disagreements (`null`: stops). */
   setCandidate(policy: Policy | null): void;
+  /**
+   * Removes from an event the attached-data keys the active policy's
+   * `read-allowed` does not list; a policy in shadow strips nothing (the
+   * event as given, `shadow: true`) and says what it would have removed.
+   */
+  redact<T extends string | object>(event: T): Redacted<T> & { shadow: boolean };
   metrics(): Metrics;
   /** The metrics in the Prometheus text format. */
   metricsText(): string;

@@ -79,12 +79,19 @@ export function call(f) {
   try {
     return f();
   } catch (e) {
-    if (e instanceof Error && e.code === undefined && (e instanceof TypeError || e instanceof RangeError)) {
-      e.code = 'usage';
+    if (e instanceof Error && e.code === undefined) {
+      // A trap of the module is scapi's fault, not the caller's; anything
+      // else the glue raised is about an argument (a freed object, a value
+      // of the wrong type).
+      e.code = e instanceof WebAssembly.RuntimeError ? 'internal' : 'usage';
     }
     rethrow(e);
   }
 }
+
+/** The most attached-data keys one call takes, and their total length. */
+export const MAX_KEYS = 65536;
+const MAX_KEYS_LENGTH = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -154,6 +161,35 @@ export async function verifySignature(text, signature, publicKeys) {
   const cryptoKey = await subtle.importKey('raw', key, { name: 'Ed25519' }, false, ['verify']);
   const ok = await subtle.verify({ name: 'Ed25519' }, cryptoKey, bytes, new TextEncoder().encode(text));
   if (!ok) throw coded('altered', `its signature by key \`${sig.keyId}\` does not match it: it was changed after signing`);
+}
+
+/**
+ * The keys of the attached data a call carries: an array of keys, a
+ * `Map`'s keys or a plain object's. Anything else would be checked as no
+ * keys at all, so it is refused; so is more than `MAX_KEYS` keys or 16 MiB
+ * of them (the module's memory never shrinks).
+ */
+function keysOf(userData) {
+  let list;
+  if (Array.isArray(userData)) list = Array.from(userData);
+  else if (userData instanceof Map) list = Array.from(userData.keys());
+  else if (typeof userData === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(userData))) {
+    list = Object.keys(userData);
+  } else {
+    throw coded('usage', '`userData` is the attached data: a plain object, a `Map`, or an array of its keys');
+  }
+  if (list.length > MAX_KEYS) {
+    throw coded('too-large', `the attached data has ${list.length} keys; at most ${MAX_KEYS} are taken`);
+  }
+  let total = 0;
+  return list.map((k) => {
+    const key = bounded('attached-data key', k, { identity: true });
+    total += key.length;
+    if (total > MAX_KEYS_LENGTH) {
+      throw coded('too-large', `the attached data's keys are longer than ${MAX_KEYS_LENGTH} characters in all`);
+    }
+    return key;
+  });
 }
 
 /** `key="value"` labels of a Prometheus sample, unescaped. */
@@ -331,7 +367,7 @@ export function api(raw, { compiler, exports }) {
       if (!Array.isArray(keys)) {
         throw coded('usage', 'the keys are an array of strings (`Object.keys(userData)`)');
       }
-      const list = keys.map((k) => bounded('attached-data key', k, { identity: true }));
+      const list = keysOf(keys);
       const r = request === undefined || request === null ? undefined : bounded('request name', request);
       return JSON.parse(this.#raw.splitWrite(list, r));
     }
@@ -409,7 +445,12 @@ export function api(raw, { compiler, exports }) {
     #log;
     constructor(policy, options = {}) {
       if (!isPolicy(policy)) throw notPolicy();
-      if (options === null || typeof options !== 'object') throw coded('usage', 'the options are an object');
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) throw coded('usage', 'the options are an object');
+      for (const key of Object.keys(options)) {
+        if (!['nearLimitRatio', 'decisionLog', 'salt'].includes(key)) {
+          throw coded('usage', `unknown option \`${key}\`; a handle takes \`nearLimitRatio\`, \`decisionLog\` and \`salt\``);
+        }
+      }
       const { nearLimitRatio = 0.8, decisionLog, salt = '' } = options;
       if (typeof nearLimitRatio !== 'number' || !(nearLimitRatio >= 0 && nearLimitRatio <= 1)) {
         throw coded('usage', `\`nearLimitRatio\` is a number from 0 to 1, not \`${String(nearLimitRatio)}\``);
@@ -418,10 +459,11 @@ export function api(raw, { compiler, exports }) {
         throw coded('usage', '`decisionLog` is a function that takes one record');
       }
       if (typeof salt !== 'string') throw coded('usage', '`salt` is a string');
+      if (!salt.isWellFormed()) throw coded('usage', '`salt` has a lone surrogate, which is not Unicode');
       this.#log = decisionLog;
-      this.#raw = new raw.Handle(rawOf.get(policy), nearLimitRatio, decisionLog ? salt : undefined);
+      this.#raw = call(() => new raw.Handle(rawOf.get(policy), nearLimitRatio, decisionLog ? salt : undefined));
       this.#policy = policy;
-      this.#limiter = new RateLimiter(this.#raw.limiter());
+      this.#limiter = new RateLimiter(call(() => this.#raw.limiter()));
     }
 
     current() {
@@ -431,9 +473,9 @@ export function api(raw, { compiler, exports }) {
     swap(policy) {
       if (!isPolicy(policy)) throw notPolicy();
       const previous = this.current();
-      this.#raw.swap(rawOf.get(policy));
+      call(() => this.#raw.swap(rawOf.get(policy)));
       this.#policy = policy;
-      this.#limiter = new RateLimiter(this.#raw.limiter());
+      this.#limiter = new RateLimiter(call(() => this.#raw.limiter()));
       this.#generation += 1;
       return previous;
     }
@@ -452,37 +494,35 @@ export function api(raw, { compiler, exports }) {
     setCandidate(policy) {
       if (policy !== null && policy !== undefined && !isPolicy(policy)) throw notPolicy();
       // The module takes its own copy of the policy.
-      if (policy) this.#raw.setCandidate(rawOf.get(policy));
+      if (policy) call(() => this.#raw.setCandidate(rawOf.get(policy)));
       else this.#raw.clearCandidate();
     }
 
-    decide(call) {
-      if (call === null || typeof call !== 'object') {
+    decide(request) {
+      if (request === null || typeof request !== 'object' || Array.isArray(request)) {
         throw coded('usage', 'a call is an object: `{origin, request, client, frame?, userData?, at?}`');
       }
-      const { origin, request, client, frame, userData, at } = call;
+      const { origin, request: name, client, frame, userData, at } = request;
       const tab = frame === 'tab';
       if (!tab && frame !== undefined && frame !== null && frame !== 'embedded') {
         throw coded('usage', `frame \`${String(frame)}\` is neither \`embedded\` nor \`tab\``);
       }
       let keys;
       if (userData !== undefined && userData !== null) {
-        if (typeof userData !== 'object') throw coded('usage', '`userData` is the attached data: an object, or an array of keys');
-        const list = Array.isArray(userData) ? userData : Object.keys(userData);
-        keys = list.map((k) => bounded('attached-data key', k, { identity: true }));
+        keys = keysOf(userData);
       }
       if (at !== undefined && at !== null && !(typeof at === 'number' && at >= 0 && at <= MAX_TIME_MS)) {
         throw coded('usage', `a time is milliseconds from 0 to ${MAX_TIME_MS}, not \`${String(at)}\``);
       }
       const d = JSON.parse(
-        this.#raw.decide(
+        call(() => this.#raw.decide(
           bounded('origin', origin),
-          bounded('request name', request, { identity: true }),
+          bounded('request name', name, { identity: true }),
           bounded('client', client, { identity: true }),
           tab,
           keys,
           at === undefined || at === null ? undefined : Math.floor(at),
-        ),
+        )),
       );
       const { record, ...decision } = d;
       if (record && this.#log) {
@@ -495,6 +535,14 @@ export function api(raw, { compiler, exports }) {
         }
       }
       return decision;
+    }
+
+    redact(event) {
+      // The active policy's redaction; a policy in shadow strips nothing
+      // (the event goes as it came) and says what it would have removed.
+      const r = this.#policy.redact(event);
+      if (call(() => rawOf.get(this.#policy).shadowAll())) return { event, removed: r.removed, shadow: true };
+      return { ...r, shadow: false };
     }
 
     metrics() {

@@ -126,3 +126,38 @@ test('decide refuses bad arguments with a code', () => {
   assert.throws(() => new PolicyHandle(loadPolicy(compiled('active.cfg')), { decisionLog: 'file.log' }), { code: 'usage' });
   assert.throws(() => handle.setCandidate('candidate.cfg'), { code: 'usage' });
 });
+
+test('attached data as a Map strips alike; other shapes and floods are refused', () => {
+  const handle = new PolicyHandle(loadPolicy(compiled('active.cfg')));
+  const base = { origin: 'https://crm.example.com', request: 'interaction.setUserData', client: 'c' };
+  const asObject = handle.decide({ ...base, userData: { CaseId: '1', Password: 'x' } });
+  const asMap = handle.decide({ ...base, userData: new Map([['CaseId', '1'], ['Password', 'x']]) });
+  assert.deepEqual(asMap.strip, asObject.strip);
+  assert.deepEqual(asMap.strip, ['Password']);
+  assert.throws(() => handle.decide({ ...base, userData: new Set(['Password']) }), { code: 'usage' });
+  assert.throws(() => handle.decide({ ...base, userData: new Date() }), { code: 'usage' });
+  const flood = Array.from({ length: 65537 }, (_, i) => `k${i}`);
+  assert.throws(() => handle.decide({ ...base, userData: flood }), { code: 'too-large' });
+  const long = Array.from({ length: 300 }, (_, i) => `${i}`.padEnd(65536, 'x'));
+  assert.throws(() => handle.decide({ ...base, userData: long }), { code: 'too-large' });
+  assert.throws(() => handle.decide([]), { code: 'usage' });
+  assert.throws(() => new PolicyHandle(loadPolicy(compiled('active.cfg')), { nearLimitRation: 0.1 }), { code: 'usage' });
+  assert.throws(() => new PolicyHandle(loadPolicy(compiled('active.cfg')), { salt: '\ud800' }), { code: 'usage' });
+  // A freed policy is a usage error with a code, not a crash.
+  const freed = loadPolicy(compiled('active.cfg'));
+  freed.free();
+  assert.throws(() => new PolicyHandle(freed), { code: 'usage' });
+  // The module still works.
+  assert.equal(handle.decide({ ...base, request: 'voice.dial' }).outcome, 'allow');
+});
+
+test('a handle on a shadow policy redacts nothing and says what it would have removed', () => {
+  const event = { data: { userData: { CaseId: '1', Disposition: 'sale', Secret: 'x' } } };
+  const enforcing = new PolicyHandle(loadPolicy(compiled('candidate.cfg'))).redact(event);
+  assert.equal(enforcing.shadow, false);
+  assert.deepEqual(Object.keys(enforcing.event.data.userData), ['CaseId']);
+  const shadow = new PolicyHandle(loadPolicy(compiled('candidate.cfg', '--shadow'))).redact(event);
+  assert.equal(shadow.shadow, true);
+  assert.deepEqual(shadow.event, event);
+  assert.deepEqual(shadow.removed, enforcing.removed);
+});

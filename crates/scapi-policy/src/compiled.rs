@@ -562,6 +562,13 @@ impl CompiledPolicy {
             name: self.source.name.clone(),
             sha256: self.source.sha256.clone(),
         };
+        let mut listed = std::collections::BTreeSet::new();
+        if let Some(twice) = self.shadow.entries.iter().find(|e| !listed.insert(e.as_str())) {
+            return Err(load_error(
+                LoadErrorKind::Shadow,
+                format!("`shadow.entries` lists `{twice}` twice"),
+            ));
+        }
         let shadow = crate::policy::Shadow {
             all: self.shadow.all,
             entries: self

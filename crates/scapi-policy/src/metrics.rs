@@ -113,10 +113,11 @@ pub struct Metrics {
     shared: Table,
     /// Names outside the catalog that a policy set a rate limit for.
     configured: Mutex<BTreeMap<Box<str>, std::sync::Arc<Cells>>>,
-    /// Near limit when `used * 1000 >= limit * near_per_mille`. (No float
-    /// is formatted anywhere here: float formatting would double the
-    /// metrics' share of the WebAssembly runtime.)
-    near_per_mille: u64,
+    /// Near limit when `used * 1_000_000 >= limit * near_ppm`: the ratio
+    /// in millionths. (No float is formatted anywhere here: float
+    /// formatting would double the metrics' share of the WebAssembly
+    /// runtime.)
+    near_ppm: u64,
     /// Candidate decisions, and disagreements by (active, candidate) outcome.
     compared: AtomicU64,
     disagreements: Box<[AtomicU64]>,
@@ -141,7 +142,7 @@ impl Metrics {
             own: (0..THREAD_TABLES).map(|_| OnceLock::new()).collect(),
             shared: table(),
             configured: Mutex::new(BTreeMap::new()),
-            near_per_mille: (ratio * 1000.0).round() as u64,
+            near_ppm: (ratio * 1_000_000.0).round() as u64,
             compared: AtomicU64::new(0),
             disagreements: (0..OUTCOMES * OUTCOMES)
                 .map(|_| AtomicU64::new(0))
@@ -149,9 +150,9 @@ impl Metrics {
         }
     }
 
-    /// The near-limit ratio, in thousandths.
-    pub fn near_limit_per_mille(&self) -> u32 {
-        u32::try_from(self.near_per_mille).unwrap_or(1000)
+    /// The near-limit ratio, in millionths.
+    pub fn near_limit_ppm(&self) -> u32 {
+        u32::try_from(self.near_ppm).unwrap_or(1_000_000)
     }
 
     /// Counts one decision on `policy` (it names the labels of requests
@@ -184,7 +185,7 @@ impl Metrics {
         let i = cell(outcome, reason, shadow);
         let near = headroom.is_some_and(|h| {
             let used = u64::from(h.limit.saturating_sub(h.remaining));
-            used * 1000 >= u64::from(h.limit) * self.near_per_mille
+            used * 1_000_000 >= u64::from(h.limit) * self.near_ppm
         });
         let count = |cells: &Cells, bump: fn(&AtomicU64)| {
             if let Some(c) = cells.decisions.get(i) {
@@ -314,7 +315,7 @@ impl Metrics {
         Snapshot {
             decisions,
             near_limit,
-            near_limit_per_mille: self.near_limit_per_mille(),
+            near_limit_ppm: self.near_limit_ppm(),
             limits: Limits {
                 default: limits.default,
                 per_request: limits.per_request.clone(),
@@ -376,8 +377,8 @@ pub struct Snapshot {
     /// Admissions near the limit, by request label.
     pub near_limit: BTreeMap<String, u64>,
     /// The share of a window's budget past which an admission is near the
-    /// limit, in thousandths (800: 0.8).
-    pub near_limit_per_mille: u32,
+    /// limit, in millionths (800000: 0.8).
+    pub near_limit_ppm: u32,
     /// The active policy's limits.
     pub limits: Limits,
     /// Decisions a candidate policy made beside the active one.
@@ -431,10 +432,10 @@ impl Snapshot {
             );
         }
         let (whole, part) = (
-            self.near_limit_per_mille / 1000,
-            self.near_limit_per_mille % 1000,
+            self.near_limit_ppm / 1_000_000,
+            self.near_limit_ppm % 1_000_000,
         );
-        let fraction = format!("{part:03}");
+        let fraction = format!("{part:06}");
         let _ = writeln!(
             out,
             "# HELP scapi_near_limit_ratio The near-limit ratio.\n# TYPE scapi_near_limit_ratio gauge\nscapi_near_limit_ratio {whole}.{}",

@@ -202,6 +202,13 @@ impl Policy {
             .to_json()
     }
 
+    /// Whether the whole policy runs in shadow (nothing it decides is
+    /// enforced, events included).
+    #[wasm_bindgen(js_name = shadowAll)]
+    pub fn shadow_all(&self) -> bool {
+        self.inner.shadow().all
+    }
+
     /// The compiled policy document, as `scapi compile` writes it.
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> String {
@@ -244,6 +251,7 @@ fn load_error_code(kind: scapi_policy::compiled::LoadErrorKind) -> &'static str 
         K::Grants => "grants",
         K::RateLimit => "rate-limit",
         K::UserData => "user-data",
+        K::Shadow => "shadow",
         _ => "load",
     }
 }
