@@ -25,16 +25,33 @@ const CONNECTIONS: &str = "32";
 /// One `oha` run: requests per second, p50 and p99 in ms.
 fn oha(url: &str, body: &str) -> (f64, f64, f64) {
     let out = Command::new("oha")
-        .args(["-n", REQUESTS, "-c", CONNECTIONS, "--no-tui", "--output-format", "json"])
+        .args([
+            "-n",
+            REQUESTS,
+            "-c",
+            CONNECTIONS,
+            "--no-tui",
+            "--output-format",
+            "json",
+        ])
         .args(["-m", "POST", "-T", "application/json", "-d", body, url])
         .output()
         .expect("oha runs");
     assert!(out.status.success(), "{out:?}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ok = v["statusCodeDistribution"]["200"].as_u64().unwrap_or(0);
-    assert_eq!(ok.to_string(), REQUESTS, "not every answer was 200: {}", v["statusCodeDistribution"]);
+    assert_eq!(
+        ok.to_string(),
+        REQUESTS,
+        "not every answer was 200: {}",
+        v["statusCodeDistribution"]
+    );
     let ms = |p: &str| v["latencyPercentiles"][p].as_f64().unwrap_or(f64::NAN) * 1e3;
-    (v["summary"]["requestsPerSec"].as_f64().unwrap(), ms("p50"), ms("p99"))
+    (
+        v["summary"]["requestsPerSec"].as_f64().unwrap(),
+        ms("p50"),
+        ms("p99"),
+    )
 }
 
 /// The floor: hyper's HTTP/1.1 answering `{"ok":true}` to every request,
@@ -50,7 +67,9 @@ fn floor() -> (String, std::sync::mpsc::Sender<()>) {
             .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addr_tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            addr_tx
+                .send(listener.local_addr().unwrap().to_string())
+                .unwrap();
             let stop = tokio::task::spawn_blocking(move || {
                 let _ = stop_rx.recv();
             });
@@ -62,11 +81,9 @@ fn floor() -> (String, std::sync::mpsc::Sender<()>) {
                         let service = hyper::service::service_fn(
                             |req: hyper::Request<hyper::body::Incoming>| async move {
                                 let _ = req.into_body().collect().await;
-                                let mut r = hyper::Response::new(
-                                    http_body_util::Full::new(hyper::body::Bytes::from_static(
-                                        br#"{"ok":true}"#,
-                                    )),
-                                );
+                                let mut r = hyper::Response::new(http_body_util::Full::new(
+                                    hyper::body::Bytes::from_static(br#"{"ok":true}"#),
+                                ));
                                 r.headers_mut().insert(
                                     "content-type",
                                     hyper::header::HeaderValue::from_static("application/json"),
@@ -95,7 +112,8 @@ fn main() {
         return;
     }
     let root = scapi_testkit::root();
-    let check = json!({"origin": "https://crm.example.com", "request": "agent.get", "client": "agent-1"});
+    let check =
+        json!({"origin": "https://crm.example.com", "request": "agent.get", "client": "agent-1"});
     let single = check.to_string();
     let batch = Value::Array(vec![check; 100]).to_string();
     let (floor_addr, stop) = floor();
@@ -112,7 +130,11 @@ fn main() {
     let row = |name: &str, (rps, p50, p99): (f64, f64, f64), per: f64| {
         (
             name.to_string(),
-            format!("{:.0} req/s ({:.0} checks/s), p50 {p50:.2} ms, p99 {p99:.2} ms", rps, rps * per),
+            format!(
+                "{:.0} req/s ({:.0} checks/s), p50 {p50:.2} ms, p99 {p99:.2} ms",
+                rps,
+                rps * per
+            ),
             format!("{:.0} req/s", floor_run.0),
             format!("{:.2}× the floor's req/s", rps / floor_run.0),
         )

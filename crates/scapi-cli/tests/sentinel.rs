@@ -99,7 +99,11 @@ fn counting_resumes_on_the_promoted_replica_without_a_restart() {
     };
     until("Sentinel knows the master and its replica", || {
         let replicas = cli(sentinel.port, &["SENTINEL", "replicas", "group"]);
-        (cli(sentinel.port, &["SENTINEL", "get-master-addr-by-name", "group"]).contains(&m)
+        (cli(
+            sentinel.port,
+            &["SENTINEL", "get-master-addr-by-name", "group"],
+        )
+        .contains(&m)
             && replicas.contains(&replica.port.to_string()))
         .then_some(())
     });
@@ -133,7 +137,11 @@ fn counting_resumes_on_the_promoted_replica_without_a_restart() {
             "/v1/check",
             &json!({"origin": "https://crm.example.com", "request": "voice.dial", "client": client}),
         );
-        format!("{}/{}", v["outcome"].as_str().unwrap(), v["reason"].as_str().unwrap())
+        format!(
+            "{}/{}",
+            v["outcome"].as_str().unwrap(),
+            v["reason"].as_str().unwrap()
+        )
     };
     assert_eq!(
         [dial("a"), dial("a"), dial("a")],
@@ -161,8 +169,11 @@ fn counting_resumes_on_the_promoted_replica_without_a_restart() {
         "{seen:?}"
     );
     assert!(
-        cli(sentinel.port, &["SENTINEL", "get-master-addr-by-name", "group"])
-            .contains(&replica.port.to_string())
+        cli(
+            sentinel.port,
+            &["SENTINEL", "get-master-addr-by-name", "group"]
+        )
+        .contains(&replica.port.to_string())
     );
     // What was counted before the failure holds on the new master…
     assert_eq!(dial("a"), "ignored/quarantine");

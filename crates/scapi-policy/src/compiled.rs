@@ -563,7 +563,12 @@ impl CompiledPolicy {
             sha256: self.source.sha256.clone(),
         };
         let mut listed = std::collections::BTreeSet::new();
-        if let Some(twice) = self.shadow.entries.iter().find(|e| !listed.insert(e.as_str())) {
+        if let Some(twice) = self
+            .shadow
+            .entries
+            .iter()
+            .find(|e| !listed.insert(e.as_str()))
+        {
             return Err(load_error(
                 LoadErrorKind::Shadow,
                 format!("`shadow.entries` lists `{twice}` twice"),

@@ -327,7 +327,10 @@ fn shadow_decisions_never_make_an_enforcing_one_refuse() {
                 .outcome
         })
         .collect();
-    assert_eq!(outcomes, [Outcome::Allow, Outcome::Allow, Outcome::RateLimited]);
+    assert_eq!(
+        outcomes,
+        [Outcome::Allow, Outcome::Allow, Outcome::RateLimited]
+    );
 }
 
 #[test]

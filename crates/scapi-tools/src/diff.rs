@@ -187,7 +187,10 @@ fn shadow(out: &mut Vec<Change>, old: &Policy, new: &Policy) {
         let mut c = Change::new(
             Class::Widening,
             Kind::ShadowStarted,
-            format!("the entry of {} now runs in shadow: its decisions are not enforced", who(e)),
+            format!(
+                "the entry of {} now runs in shadow: its decisions are not enforced",
+                who(e)
+            ),
         );
         c.origin = Some(e.clone());
         out.push(c);
@@ -196,7 +199,10 @@ fn shadow(out: &mut Vec<Change>, old: &Policy, new: &Policy) {
         let mut c = Change::new(
             Class::Narrowing,
             Kind::ShadowEnded,
-            format!("the entry of {} no longer runs in shadow: it is enforced", who(e)),
+            format!(
+                "the entry of {} no longer runs in shadow: it is enforced",
+                who(e)
+            ),
         );
         c.origin = Some(e.clone());
         out.push(c);

@@ -149,9 +149,7 @@ impl FileLog {
             return Ok(());
         }
         std::io::Seek::rewind(&mut file).map_err(fail)?;
-        super::write_atomically_with(&self.target, |w| {
-            std::io::copy(&mut file, w).map(|_| ())
-        })
+        super::write_atomically_with(&self.target, |w| std::io::copy(&mut file, w).map(|_| ()))
     }
 }
 
