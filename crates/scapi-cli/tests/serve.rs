@@ -453,7 +453,8 @@ fn the_readme_python_broker_runs_as_written() {
         format!(
             "{snippet}\n\
              print(on_message('https://crm.example.com', 'agent-1', {{'request': 'voice.dial'}}))\n\
-             print(on_message('https://evil.example', 'agent-1', {{'request': 'agent.get'}}))\n"
+             print(on_message('https://evil.example', 'agent-1', {{'request': 'agent.get'}}))\n\
+             print(on_message('https://crm.example.com', 'agent-1', {{'request': 'interaction.deleteUserData', 'keys': ['CaseId', 'Secret']}}))\n"
         ),
     )
     .unwrap();
@@ -469,8 +470,104 @@ fn the_readme_python_broker_runs_as_written() {
         String::from_utf8_lossy(&out.stderr)
     );
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("('forward'"), "{stdout}");
     assert!(lines[1].starts_with("('answer'"), "{stdout}");
+    // The snippet forwards only the keys the frame may write.
+    assert!(
+        lines[2].starts_with("('forward'")
+            && lines[2].contains("CaseId")
+            && !lines[2].contains("Secret"),
+        "{stdout}"
+    );
     let _ = request(&s.addr, "GET", "/health", None);
+}
+
+#[test]
+fn what_clients_and_operators_get_wrong_is_refused_without_harm() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("wwews.cfg");
+    std::fs::write(&file, policy(10)).unwrap();
+    // A Unix socket path that is a regular file: refused, the file kept.
+    let precious = d.join("precious.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    let out = Command::new(scapi())
+        .args(["serve", file.to_str().unwrap(), "--listen"])
+        .arg(format!("unix:{}", precious.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    let s = Service::start(
+        scapi(),
+        &[
+            file.to_str().unwrap(),
+            "--no-watch",
+            "--decision-log",
+            "/dev/full",
+        ],
+        d,
+    );
+    // A batch with a bad item is refused whole and counts nothing.
+    let good =
+        json!({"origin": "https://crm.example.com", "request": "voice.dial", "client": "batch"});
+    let bad = json!({"origin": "https://crm.example.com", "request": "interaction.setUserData", "client": "batch", "userData": [1]});
+    let (status, body) = s.post(
+        "/v1/check/batch",
+        &json!([good, good, good, bad]).to_string(),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("item 3"), "{body}");
+    let v = s.post_json("/v1/check", &good);
+    assert_eq!(v["remaining"], 9, "{v}");
+    // `userData` and `keys` together: which is meant?
+    let both = json!({"origin": "https://crm.example.com", "request": "interaction.setUserData",
+        "client": "c", "userData": {"CaseId": 1}, "keys": ["CaseId"]});
+    assert_eq!(s.post("/v1/check", &both.to_string()).0, 400);
+    // Stripping a key leaves the others' values as they came, nested ones
+    // included.
+    std::fs::write(
+        &file,
+        "[interaction-workspace]\n\
+         service-client-api.accepted-web-content-origins=https://crm.example.com (interaction.*)\n\
+         service-client-api.user-data.write-allowed=CaseId\n",
+    )
+    .unwrap();
+    s.signal("HUP");
+    s.status_until(|v| v["policy"]["generation"] == 1);
+    let nested = r#"{"origin": "https://crm.example.com", "request": "interaction.setUserData", "client": "c",
+        "userData": {"CaseId": {"userData": {"Secret": 2}, "n": 12345678901234567890123}, "Secret": 1}}"#;
+    let (status, body) = s.post("/v1/check", nested);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(
+            r#""userData":{"CaseId":{"userData": {"Secret": 2}, "n": 12345678901234567890123}}"#
+        ),
+        "{body}"
+    );
+    // A policy path that becomes a FIFO is refused, not read (a read would
+    // block); the service answers meanwhile.
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(&file)
+            .status()
+            .unwrap()
+            .success()
+    );
+    s.signal("HUP");
+    let status = s.status_until(|v| v["reloads"]["failed"] == 1);
+    assert!(
+        status["lastReload"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file")
+    );
+    assert_eq!(s.get("/health").0, 200);
+    // The log cannot be written (`/dev/full`): its records are counted as
+    // dropped, and deciding goes on.
+    let status = s.status_until(|v| v["decisionLog"]["dropped"].as_u64().unwrap_or(0) > 0);
+    assert!(status["decisionLog"]["dropped"].as_u64().unwrap() >= 1);
+    assert_eq!(s.get("/ready").0, 200);
 }

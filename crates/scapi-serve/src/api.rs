@@ -139,8 +139,31 @@ pub struct Keys {
     pub list: Option<Vec<String>>,
 }
 
-/// The keys a check carries: of `userData`'s object, else `keys`.
+/// The longest origin, request name or client id a check takes (as the
+/// npm runtime): counters are kept per client, so ids are bounded.
+pub const MAX_NAME_LENGTH: usize = 65536;
+
+/// The keys a check carries: of `userData`'s object, else `keys`; the
+/// names checked against their bound.
 pub fn keys_of(req: &CheckRequest) -> Result<Keys, String> {
+    for (what, value) in [
+        ("origin", &req.origin),
+        ("request", &req.request),
+        ("client", &req.client),
+    ] {
+        if value.len() > MAX_NAME_LENGTH {
+            return Err(format!(
+                "`{what}` is {} bytes long; at most {MAX_NAME_LENGTH} are taken",
+                value.len()
+            ));
+        }
+    }
+    if req.user_data.is_some() && req.keys.is_some() {
+        return Err(
+            "a check carries `userData` (a map) or `keys` (the keys of `deleteUserData`), not both"
+                .into(),
+        );
+    }
     if let Some(raw) = &req.user_data {
         let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw.get())
             .map_err(|_| "`userData` is the attached data: a JSON object".to_string())?;
@@ -233,21 +256,38 @@ pub fn answer(policy: &Policy, req: &CheckRequest, v: &Verdict<'_>) -> Result<Ch
     })
 }
 
-/// `object` (JSON text of an object) without the members `strip` names;
-/// every other byte as it came (numbers of any size, member order).
+/// `object` (JSON text of an object) without its top-level members that
+/// `strip` names; the values kept are their own text, byte for byte, in
+/// their order (nested objects untouched, whatever their keys).
 fn without_keys(object: &str, strip: &[String]) -> Result<Box<RawValue>, String> {
-    // The redaction of attached data keeps what a key set lists: here,
-    // every key of the object but those to strip, under `userData`.
-    let map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(object).map_err(|e| e.to_string())?;
-    let kept: std::collections::BTreeSet<String> =
-        map.keys().filter(|k| !strip.contains(k)).cloned().collect();
-    let wrapped = format!("{{\"userData\":{object}}}");
-    let (text, _) = scapi_policy::rawjson::redact(&wrapped, &scapi_policy::KeySet::Keys(kept))
-        .map_err(|e| e.to_string())?;
-    let inner = text
-        .strip_prefix("{\"userData\":")
-        .and_then(|t| t.strip_suffix('}'))
-        .unwrap_or("{}");
-    RawValue::from_string(inner.to_string()).map_err(|e| e.to_string())
+    use serde::de::{Deserializer as _, MapAccess, Visitor};
+    struct Members;
+    impl<'de> Visitor<'de> for Members {
+        type Value = Vec<(String, &'de RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(object);
+    let members = de.deserialize_map(Members).map_err(|e| e.to_string())?;
+    let mut text = String::from("{");
+    let mut first = true;
+    for (key, value) in members.iter().filter(|(k, _)| !strip.contains(k)) {
+        if !first {
+            text.push(',');
+        }
+        first = false;
+        text.push_str(&serde_json::to_string(key).map_err(|e| e.to_string())?);
+        text.push(':');
+        text.push_str(value.get());
+    }
+    text.push('}');
+    RawValue::from_string(text).map_err(|e| e.to_string())
 }

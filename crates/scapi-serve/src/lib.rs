@@ -193,6 +193,10 @@ struct App<S> {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     log: Option<Arc<DecisionBuffer>>,
+    /// Records the log writer could not write.
+    log_lost: Arc<AtomicU64>,
+    /// Set by `SIGHUP`: the log file is opened again (after a rotation).
+    reopen_log: Arc<std::sync::atomic::AtomicBool>,
     http: HttpCounts,
 }
 
@@ -278,6 +282,8 @@ where
         reloads_ok: AtomicU64::new(0),
         reloads_failed: AtomicU64::new(0),
         log,
+        log_lost: Arc::new(AtomicU64::new(0)),
+        reopen_log: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         http: HttpCounts::default(),
         options,
     });
@@ -291,7 +297,8 @@ where
         let app = Arc::clone(&app);
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                reload(&app);
+                app.reopen_log.store(true, Ordering::Relaxed);
+                reload_blocking(&app).await;
             }
         });
     }
@@ -308,7 +315,7 @@ where
                 let now = app_files_state(&app);
                 if now != seen {
                     seen = now;
-                    reload(&app);
+                    reload_blocking(&app).await;
                 }
             }
         });
@@ -317,13 +324,21 @@ where
         (Some(buffer), Some(mut out)) => {
             let buffer = Arc::clone(buffer);
             let mut stop = stop_rx.clone();
+            let (lost, reopen) = (Arc::clone(&app.log_lost), Arc::clone(&app.reopen_log));
             Some(tokio::spawn(async move {
                 loop {
                     let stopping = tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(200)) => false,
                         _ = stop.changed() => true,
                     };
-                    out.write(&buffer.drain());
+                    if reopen.swap(false, Ordering::Relaxed) {
+                        out.reopen();
+                    }
+                    let records = buffer.drain();
+                    let n = records.len() as u64;
+                    if !out.write(&records) {
+                        lost.fetch_add(n, Ordering::Relaxed);
+                    }
                     if stopping {
                         out.flush();
                         return;
@@ -353,9 +368,22 @@ where
             Ok(())
         }
         Listen::Unix(path) => {
-            // A socket left by a process that is gone is replaced.
-            if std::os::unix::net::UnixStream::connect(&path).is_err() {
-                let _ = std::fs::remove_file(&path);
+            // A socket left by a process that is gone is replaced; anything
+            // else at that path is not ours to remove.
+            use std::os::unix::fs::FileTypeExt;
+            if let Ok(m) = std::fs::symlink_metadata(&path) {
+                if !m.file_type().is_socket() {
+                    return Err(ServeError::Listen {
+                        what: path.display().to_string(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::AlreadyExists,
+                            "a file that is not a socket is there",
+                        ),
+                    });
+                }
+                if std::os::unix::net::UnixStream::connect(&path).is_err() {
+                    let _ = std::fs::remove_file(&path);
+                }
             }
             let listener =
                 tokio::net::UnixListener::bind(&path).map_err(|source| ServeError::Listen {
@@ -439,6 +467,9 @@ async fn accept_loop<L: Accept>(
             let _ = conn.await;
         });
     }
+    // New connections are refused from now on (a load balancer moves on at
+    // once); those open finish the requests they have begun.
+    drop(listener);
     let _ = tokio::time::timeout(options.drain, graceful.shutdown()).await;
 }
 
@@ -461,6 +492,13 @@ fn app_files_state<S>(app: &App<S>) -> FilesState {
             })
         })
         .collect()
+}
+
+/// [`reload`] on a blocking thread: reading and compiling a policy must
+/// not stall the requests (a slow file system, a FIFO, a large export).
+async fn reload_blocking<S: Send + Sync + 'static>(app: &Arc<App<S>>) {
+    let app = Arc::clone(app);
+    let _ = tokio::task::spawn_blocking(move || reload(&app)).await;
 }
 
 /// Loads the policy again: swapped in, or refused with the old one kept.
@@ -491,15 +529,20 @@ where
     let in_flight = app.options.max_in_flight.max(1);
     let timeout = app.options.request_timeout;
     let counts = Arc::clone(&app);
-    Router::new()
+    // The decisions share the bound on requests in flight; health, status
+    // and metrics do not, so a flood of slow uploads cannot fail a probe.
+    let decisions = Router::new()
         .route("/v1/check", post(check::<S>))
         .route("/v1/check/batch", post(check_batch::<S>))
         .route("/v1/redact", post(redact::<S>))
         .route("/v1/redact/batch", post(redact_batch::<S>))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight));
+    Router::new()
         .route("/health", get(|| async { json(StatusCode::OK, r#"{"status":"live"}"#.into()) }))
         .route("/ready", get(ready::<S>))
         .route("/status", get(status::<S>))
         .route("/metrics", get(metrics::<S>))
+        .merge(decisions)
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
@@ -537,7 +580,6 @@ where
                 }
             },
         ))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(in_flight))
 }
 
 fn json(status: StatusCode, body: String) -> Response {
@@ -642,6 +684,18 @@ async fn check_batch<S: AsyncCounterStore + Send + Sync + 'static>(
                 app.options.max_batch
             ),
         );
+    }
+    // All or nothing: every item is checked before any is decided, so a
+    // refused batch counts nothing against the limits.
+    for (i, req) in reqs.iter().enumerate() {
+        if let Err(m) = api::keys_of(req) {
+            return Fail(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                format!("item {i}: {m}"),
+            )
+            .into_response();
+        }
     }
     let mut out = Vec::with_capacity(reqs.len());
     for req in &reqs {
@@ -769,7 +823,9 @@ async fn status<S>(State(app): State<Arc<App<S>>>) -> Response {
             "failed": app.reloads_failed.load(Ordering::Relaxed),
         },
         "store": (app.store)(),
-        "decisionLog": app.log.as_ref().map(|l| serde_json::json!({"dropped": l.dropped()})),
+        "decisionLog": app.log.as_ref().map(|l| serde_json::json!({
+            "dropped": l.dropped() + app.log_lost.load(Ordering::Relaxed)
+        })),
     });
     json(StatusCode::OK, body.to_string())
 }
@@ -812,8 +868,8 @@ async fn metrics<S>(State(app): State<Arc<App<S>>>) -> Response {
     if let Some(log) = &app.log {
         let _ = writeln!(
             text,
-            "# HELP scapi_decision_log_dropped_total Decision records dropped because the log's buffer was full.\n# TYPE scapi_decision_log_dropped_total counter\nscapi_decision_log_dropped_total {}",
-            log.dropped()
+            "# HELP scapi_decision_log_dropped_total Decision records dropped: the log's buffer was full, or the log could not be written.\n# TYPE scapi_decision_log_dropped_total counter\nscapi_decision_log_dropped_total {}",
+            log.dropped() + app.log_lost.load(Ordering::Relaxed)
         );
     }
     let _ = writeln!(
@@ -841,49 +897,87 @@ async fn metrics<S>(State(app): State<Arc<App<S>>>) -> Response {
 
 /// Writes decision records, one JSON line each.
 struct LogWriter {
-    out: Box<dyn std::io::Write + Send>,
-    failed: bool,
+    to: LogTo,
+    out: Option<Box<dyn std::io::Write + Send>>,
+    /// Said on standard error once per failure streak.
+    failing: bool,
 }
 
 impl LogWriter {
     fn open(to: &LogTo) -> Result<LogWriter, ServeError> {
-        let out: Box<dyn std::io::Write + Send> = match to {
+        let out = Self::open_out(to).map_err(|source| ServeError::Log {
+            path: match to {
+                LogTo::Stdout => "-".into(),
+                LogTo::File(p) => p.display().to_string(),
+            },
+            source,
+        })?;
+        Ok(LogWriter {
+            to: to.clone(),
+            out: Some(out),
+            failing: false,
+        })
+    }
+
+    fn open_out(to: &LogTo) -> std::io::Result<Box<dyn std::io::Write + Send>> {
+        Ok(match to {
             LogTo::Stdout => Box::new(std::io::stdout()),
             LogTo::File(path) => Box::new(std::io::BufWriter::new(
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(path)
-                    .map_err(|source| ServeError::Log {
-                        path: path.display().to_string(),
-                        source,
-                    })?,
+                    .open(path)?,
             )),
-        };
-        Ok(LogWriter { out, failed: false })
+        })
     }
 
-    fn write(&mut self, records: &[scapi_policy::log::DecisionRecord]) {
-        if self.failed || records.is_empty() {
-            return;
+    /// Opens the file again (after `SIGHUP`: a rotated log goes on in a
+    /// new file at the path).
+    fn reopen(&mut self) {
+        self.flush();
+        self.out = Self::open_out(&self.to).ok();
+    }
+
+    /// Writes the records; `false` when they could not be (they are lost
+    /// and counted). Logging never changes a decision.
+    fn write(&mut self, records: &[scapi_policy::log::DecisionRecord]) -> bool {
+        if records.is_empty() {
+            return true;
+        }
+        if self.out.is_none() {
+            self.out = Self::open_out(&self.to).ok();
         }
         let mut text = String::new();
         for r in records {
             text.push_str(&r.to_json_line());
             text.push('\n');
         }
-        if let Err(e) = self
-            .out
-            .write_all(text.as_bytes())
-            .and_then(|()| self.out.flush())
-        {
-            // Logging never changes a decision: say it once, go on.
-            eprintln!("scapi serve: the decision log cannot be written ({e}); records are dropped");
-            self.failed = true;
+        let written = match self.out.as_mut() {
+            Some(out) => out.write_all(text.as_bytes()).and_then(|()| out.flush()),
+            None => Err(std::io::Error::other("the log cannot be opened")),
+        };
+        match written {
+            Ok(()) => {
+                self.failing = false;
+                true
+            }
+            Err(e) => {
+                if !self.failing {
+                    eprintln!(
+                        "scapi serve: the decision log cannot be written ({e}); records are dropped and counted until it can"
+                    );
+                }
+                self.failing = true;
+                // Tried again with a new handle next time.
+                self.out = None;
+                false
+            }
         }
     }
 
     fn flush(&mut self) {
-        let _ = self.out.flush();
+        if let Some(out) = self.out.as_mut() {
+            let _ = out.flush();
+        }
     }
 }

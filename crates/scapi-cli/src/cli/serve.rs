@@ -54,8 +54,8 @@ pub struct Args {
     #[arg(long, value_name = "RATIO", default_value_t = scapi_policy::metrics::DEFAULT_NEAR_LIMIT_RATIO, value_parser = super::eval::ratio)]
     near_limit_ratio: f64,
     /// The largest request body, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
-    max_body: usize,
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    max_body: u64,
     /// Seconds a client may take to send a request's headers.
     #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout: u64,
@@ -108,11 +108,29 @@ pub fn run(args: Args) -> Exit {
         watch_files.push(PathBuf::from(format!("{}.sig", args.policy)));
     }
     let input = args.input.clone();
-    let loader: scapi_serve::Loader =
-        Arc::new(move || super::eval::reload_policy(&path, &input, keys.as_ref()));
+    let loader: scapi_serve::Loader = Arc::new(move || {
+        // A reload reads a regular file with something in it: a FIFO would
+        // block, and an empty file is one being written in place (replace
+        // the file by renaming a new one over it).
+        let shown = path.display();
+        match std::fs::metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                return Err(format!(
+                    "`{shown}` is not a regular file; it was not reloaded"
+                ));
+            }
+            Ok(m) if m.len() == 0 => {
+                return Err(format!(
+                    "`{shown}` is empty (written in place?); write the new policy beside it and rename it over"
+                ));
+            }
+            _ => {}
+        }
+        super::eval::reload_policy(&path, &input, keys.as_ref())
+    });
     let options = Options {
         listen,
-        max_body: args.max_body,
+        max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         header_timeout: Duration::from_secs(args.header_timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
