@@ -72,8 +72,9 @@ pub struct CheckAnswer {
     pub reply: Option<Reply>,
     /// The deciding entry.
     pub entry: Option<EntryOut>,
-    /// The attached data to pass on, without the keys `write-allowed` does
-    /// not list (present when the request carried some).
+    /// The attached data to pass on, without the top-level keys
+    /// `write-allowed` does not list, every value as written (present when
+    /// the request carried some).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<Box<RawValue>>,
     /// The keys of `deleteUserData` to pass on.
