@@ -21,10 +21,17 @@ export function input(dir, stem) {
   return name ? join(dir, name) : null;
 }
 
-/** The native binary: `$SCAPI`, else the workspace's debug build (built if missing). */
+/**
+ * The native binary: `$SCAPI`, else the workspace's debug build (built if
+ * missing) in the folder Cargo builds into (`CARGO_TARGET_DIR` and
+ * `.cargo/config.toml` included).
+ */
 export function nativeScapi() {
   if (process.env.SCAPI) return process.env.SCAPI;
-  const bin = join(root, 'target', 'debug', 'scapi');
+  const meta = JSON.parse(
+    execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps', '--locked'], { cwd: root }).toString(),
+  );
+  const bin = join(meta.target_directory, 'debug', 'scapi');
   if (!existsSync(bin)) {
     execFileSync('cargo', ['build', '--locked', '-p', 'scapi-cli'], { cwd: root, stdio: 'inherit' });
   }

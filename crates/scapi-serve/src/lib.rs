@@ -507,9 +507,12 @@ fn reload<S>(app: &App<S>) {
         Ok(policy) => {
             app.handle.swap(policy);
             app.reloads_ok.fetch_add(1, Ordering::Relaxed);
+            let generation = app.handle.current().generation();
+            eprintln!("scapi serve: policy reloaded (generation {generation})");
             let mut state = app.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.loaded_at = unix_now();
             state.last_error = None;
+            state.last_error_at = None;
         }
         Err(message) => {
             app.reloads_failed.fetch_add(1, Ordering::Relaxed);
