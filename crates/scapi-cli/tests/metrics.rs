@@ -4,32 +4,9 @@
 //! (a shadow policy, a candidate that disagrees, near-limit admissions).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use scapi_testkit::{root, tools};
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn promtool_check(text: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), said)
-}
+use scapi_testkit::root;
+use scapi_testkit::tools::{self, promtool_check};
+use std::process::Command;
 
 #[test]
 fn promtool_accepts_the_metrics_of_a_run() {

@@ -196,6 +196,28 @@ impl<S> Active<S> {
         v
     }
 
+    /// The policy's part of a decision, and a shadow decision's admission
+    /// (in the shadow counters, in memory); `Err`: what the store must
+    /// still admit, and under which key.
+    #[allow(clippy::type_complexity)]
+    fn settle<'p, 'c>(
+        &'p self,
+        call: &Call<'c>,
+        id: Option<RequestId>,
+    ) -> Result<Verdict<'p>, (Verdict<'p>, CounterKey<'c>)> {
+        match prepare(&self.policy, call, id) {
+            Next::Done(v) => Ok(v),
+            Next::Admit(v) => {
+                let key = CounterKey::known(call.client, call.request, id);
+                if v.shadow {
+                    Ok(admitted(v, self.shadow_limiter.admit_key(key, call.at)))
+                } else {
+                    Err((v, key))
+                }
+            }
+        }
+    }
+
     /// Decides one request: the check, the write filter on the keys it
     /// carries, the rate limit; then counts it in the handle's metrics,
     /// decides it on the candidate, and logs it. A store that fails makes
@@ -208,17 +230,9 @@ impl<S> Active<S> {
         // The request's catalog entry, looked up once for the check, the
         // limiter and the metrics.
         let id = catalog::lookup(call.request);
-        let v = match prepare(&self.policy, call, id) {
-            Next::Done(v) => v,
-            Next::Admit(v) => {
-                let key = CounterKey::known(call.client, call.request, id);
-                if v.shadow {
-                    let a = self.shadow_limiter.admit_key(key, call.at);
-                    admitted(v, a)
-                } else {
-                    admitted(v, self.limiter.admit_key(key, call.at))
-                }
-            }
+        let v = match self.settle(call, id) {
+            Ok(v) => v,
+            Err((v, key)) => admitted(v, self.limiter.admit_key(key, call.at)),
         };
         self.finish(call, id, v)
     }
@@ -229,17 +243,9 @@ impl<S> Active<S> {
         S: AsyncCounterStore,
     {
         let id = catalog::lookup(call.request);
-        let v = match prepare(&self.policy, call, id) {
-            Next::Done(v) => v,
-            Next::Admit(v) => {
-                let key = CounterKey::known(call.client, call.request, id);
-                if v.shadow {
-                    let a = self.shadow_limiter.admit_key(key, call.at);
-                    admitted(v, a)
-                } else {
-                    admitted(v, self.limiter.admit_async_key(key, call.at).await)
-                }
-            }
+        let v = match self.settle(call, id) {
+            Ok(v) => v,
+            Err((v, key)) => admitted(v, self.limiter.admit_async_key(key, call.at).await),
         };
         self.finish(call, id, v)
     }

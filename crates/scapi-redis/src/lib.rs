@@ -477,14 +477,7 @@ impl RedisStore {
         url: &str,
         config: RedisConfig,
     ) -> Result<RedisStore, RedisStoreError> {
-        let runtime = Driver::new()?;
-        let (url_owned, config_owned) = (url.to_string(), config.clone());
-        let connection = runtime
-            .runtime()?
-            .spawn(async move { open_single(&url_owned, &config_owned).await })
-            .await
-            .map_err(|e| unavailable(format!("cannot connect to `{}`: {e}", redact_url(url))))??;
-        Ok(RedisStore::with_connection(connection, runtime, config))
+        RedisStore::open_on_driver(url, config, false).await
     }
 
     /// Connects to the master that Redis Sentinel names:
@@ -497,11 +490,27 @@ impl RedisStore {
         url: &str,
         config: RedisConfig,
     ) -> Result<RedisStore, RedisStoreError> {
+        RedisStore::open_on_driver(url, config, true).await
+    }
+
+    /// Opens a connection (to one server, or to the master Sentinel names)
+    /// on the store's own runtime, from a caller's async runtime.
+    async fn open_on_driver(
+        url: &str,
+        config: RedisConfig,
+        sentinel: bool,
+    ) -> Result<RedisStore, RedisStoreError> {
         let runtime = Driver::new()?;
         let (url_owned, config_owned) = (url.to_string(), config.clone());
         let connection = runtime
             .runtime()?
-            .spawn(async move { open_sentinel(&url_owned, &config_owned).await })
+            .spawn(async move {
+                if sentinel {
+                    open_sentinel(&url_owned, &config_owned).await
+                } else {
+                    open_single(&url_owned, &config_owned).await
+                }
+            })
             .await
             .map_err(|e| unavailable(format!("cannot connect to `{}`: {e}", redact_url(url))))??;
         Ok(RedisStore::with_connection(connection, runtime, config))

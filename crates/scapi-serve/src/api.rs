@@ -3,7 +3,7 @@
 
 use scapi_policy::decision::{Frame, Outcome};
 use scapi_policy::handle::{Call, Verdict};
-use scapi_policy::limiter::{Admission, At, Millis, RateLimitResult};
+use scapi_policy::limiter::{At, Millis, RateLimitResult};
 use scapi_policy::policy::Policy;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -237,7 +237,6 @@ pub fn answer(policy: &Policy, req: &CheckRequest, v: &Verdict<'_>) -> Result<Ch
         Some(a) => (a.remaining(), a.reset_at()),
         None => (None, None),
     };
-    let _: Option<Admission> = v.admission;
     Ok(CheckAnswer {
         outcome: v.outcome,
         reason: v.reason,

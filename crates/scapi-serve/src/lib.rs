@@ -601,6 +601,21 @@ fn error(status: StatusCode, code: &'static str, message: String) -> Response {
     json(status, serde_json::to_string(&body).unwrap_or_default())
 }
 
+/// A batch of `n` items, refused past `--max-batch`.
+fn batch_len(options: &Options, n: usize) -> Result<(), Fail> {
+    if n > options.max_batch {
+        return Err(Fail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!(
+                "the batch has {n} items; at most {} are taken",
+                options.max_batch
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A 4xx or 5xx to answer: status, code and message.
 struct Fail(StatusCode, &'static str, String);
 
@@ -677,16 +692,8 @@ async fn check_batch<S: AsyncCounterStore + Send + Sync + 'static>(
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
-    if reqs.len() > app.options.max_batch {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!(
-                "the batch has {} items; at most {} are taken",
-                reqs.len(),
-                app.options.max_batch
-            ),
-        );
+    if let Err(f) = batch_len(&app.options, reqs.len()) {
+        return f.into_response();
     }
     // All or nothing: every item is checked before any is decided, so a
     // refused batch counts nothing against the limits.
@@ -769,16 +776,8 @@ async fn redact_batch<S: AsyncCounterStore + Send + Sync + 'static>(
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
-    if reqs.len() > app.options.max_batch {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!(
-                "the batch has {} items; at most {} are taken",
-                reqs.len(),
-                app.options.max_batch
-            ),
-        );
+    if let Err(f) = batch_len(&app.options, reqs.len()) {
+        return f.into_response();
     }
     let mut out = Vec::with_capacity(reqs.len());
     for req in &reqs {

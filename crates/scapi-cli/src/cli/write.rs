@@ -36,16 +36,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), CliError> {
 /// does not end in an error, or overwrite what it read.
 pub fn check_output(path: &Path, inputs: &[&str]) -> Result<(), CliError> {
     let shown = path.display().to_string();
-    let existing = std::fs::metadata(path).ok();
-    if existing.as_ref().is_some_and(|m| m.is_dir()) {
-        return Err(CliError::WriteDirectory { path: shown });
-    }
-    if existing
-        .as_ref()
-        .is_some_and(|m| m.is_file() && m.permissions().readonly())
-    {
-        return Err(CliError::ReadOnly { path: shown });
-    }
+    refuse_target(path, std::fs::metadata(path).ok().as_ref())?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -69,6 +60,19 @@ pub fn check_output(path: &Path, inputs: &[&str]) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// A target no output replaces: a folder, or a read-only file (as
+/// formatters do: the user's "do not touch").
+fn refuse_target(path: &Path, existing: Option<&std::fs::Metadata>) -> Result<(), CliError> {
+    let shown = || path.display().to_string();
+    match existing {
+        Some(m) if m.is_dir() => Err(CliError::WriteDirectory { path: shown() }),
+        Some(m) if m.is_file() && m.permissions().readonly() => {
+            Err(CliError::ReadOnly { path: shown() })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The temporary file being written, if it has a name: what an interrupt
@@ -115,16 +119,7 @@ pub fn write_atomically_with(
         source,
     };
     let existing = std::fs::metadata(path).ok();
-    if existing.as_ref().is_some_and(|m| m.is_dir()) {
-        return Err(CliError::WriteDirectory { path: shown });
-    }
-    // As formatters do: a read-only file is the user's "do not touch".
-    if existing
-        .as_ref()
-        .is_some_and(|m| m.is_file() && m.permissions().readonly())
-    {
-        return Err(CliError::ReadOnly { path: shown });
-    }
+    refuse_target(path, existing.as_ref())?;
     if existing.as_ref().is_some_and(|m| !m.is_file()) {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
