@@ -9,7 +9,7 @@
 //   rustup target add wasm32-unknown-unknown
 //   cargo install --locked wasm-bindgen-cli --version <the crate's version>
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -88,6 +88,11 @@ for (const b of builds) {
   const wasm = join(out, 'scapi_wasm_bg.wasm');
   const bytes = readFileSync(wasm);
   rows.push([b.name, statSync(wasm).size, gzipSync(bytes, { level: 9 }).length]);
+}
+// The package's licences are the repository's: copied in, so that the
+// tarball carries them (npm takes LICENSE* files from the package folder).
+for (const licence of ['LICENSE-MIT', 'LICENSE-APACHE']) {
+  copyFileSync(join(root, licence), join(here, licence));
 }
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(`built with wasm-bindgen ${wanted}${wasmOpt ? ' and wasm-opt -Oz' : ' (no wasm-opt)'}:`);

@@ -25,16 +25,19 @@ export function rethrow(e) {
     } catch {
       throw new Error(e);
     }
-    const err = new Error(parsed.message);
-    err.code = parsed.code;
-    throw err;
+    throw coded(parsed.code, parsed.message);
   }
   throw e;
 }
 
-/** An `Error` with a `code`, as every error of the package has. */
+/**
+ * An error with a `code`, as every error of the package has: a
+ * `TypeError` for an argument of the wrong kind (`usage`), a `RangeError`
+ * for one too large, an `Error` otherwise.
+ */
 export function coded(code, message) {
-  return Object.assign(new Error(message), { code });
+  const Kind = code === 'usage' ? TypeError : code === 'too-large' ? RangeError : Error;
+  return Object.assign(new Kind(message), { code });
 }
 
 /**
@@ -82,8 +85,13 @@ export function call(f) {
     if (e instanceof Error && e.code === undefined) {
       // A trap of the module is scapi's fault, not the caller's; anything
       // else the glue raised is about an argument (a freed object, a value
-      // of the wrong type).
-      e.code = e instanceof WebAssembly.RuntimeError ? 'internal' : 'usage';
+      // of the wrong type), said without the glue's Rust words.
+      if (e instanceof WebAssembly.RuntimeError) {
+        e.code = 'internal';
+        throw e;
+      }
+      const freed = /null pointer passed to rust|recursive use of an object/i.test(e.message);
+      throw coded('usage', freed ? 'the object was freed (`free()`), or is in use, and cannot be used' : e.message);
     }
     rethrow(e);
   }

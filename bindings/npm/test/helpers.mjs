@@ -52,3 +52,16 @@ export function runNative(args, cwd) {
 export function rfc3339(ms) {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
+
+/** The distribution's Chromium (or `$CHROMIUM`). */
+export function chromium() {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    try {
+      return execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
+    } catch {
+      // try the next
+    }
+  }
+  throw new Error('no Chromium: install the distribution\'s `chromium` package (.ci/run does)');
+}

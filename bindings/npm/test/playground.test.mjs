@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { buildSite } from '../site.mjs';
 import { after, before, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
-import { root, runNative } from './helpers.mjs';
+import { chromium, root, runNative } from './helpers.mjs';
 
 /** A free loopback port. */
 async function freePort() {
@@ -54,17 +54,6 @@ async function serve(dir) {
   throw new Error('python3 -m http.server did not answer within a minute');
 }
 
-function chromium() {
-  if (process.env.CHROMIUM) return process.env.CHROMIUM;
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    try {
-      return execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
-    } catch {
-      // try the next
-    }
-  }
-  throw new Error('no Chromium: install the distribution\'s `chromium` package (.ci/run does)');
-}
 
 const b64url = (text) => Buffer.from(text, 'utf8').toString('base64url');
 

@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The compiled policy document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a compiled policy object")]
 pub struct CompiledPolicy {
     /// Always 1 for this format.
     pub schema_version: u32,
@@ -42,7 +42,7 @@ pub struct CompiledPolicy {
 /// What of the policy runs in shadow mode: decided, counted and logged,
 /// never enforced.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a shadow object `{\"all\", \"entries\"}`")]
 pub struct CompiledShadow {
     /// The whole policy.
     #[serde(default)]
@@ -61,7 +61,7 @@ impl CompiledShadow {
 
 /// Where the policy came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a source object `{\"file\", \"sha256\", …}`")]
 pub struct CompiledSource {
     /// File name of the export.
     pub name: String,
@@ -71,7 +71,7 @@ pub struct CompiledSource {
 
 /// One accepted origin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an origin object `{\"origin\", \"line\", \"grants\"}`")]
 pub struct CompiledOrigin {
     /// Canonical origin.
     pub origin: String,
@@ -85,7 +85,7 @@ pub struct CompiledOrigin {
 
 /// The `*` entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a grant object")]
 pub struct CompiledGrant {
     /// Filters as written, canonical.
     pub allow: Vec<String>,
@@ -97,7 +97,7 @@ pub struct CompiledGrant {
 
 /// Rate limits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a rate-limit object")]
 pub struct CompiledRateLimit {
     /// Always 60.
     pub window_seconds: u32,
@@ -111,7 +111,7 @@ pub struct CompiledRateLimit {
 
 /// User-data key sets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a user-data object `{\"read\", \"write\"}`")]
 pub struct CompiledUserData {
     /// Readable keys.
     pub read: Keys,
@@ -140,7 +140,7 @@ impl Serialize for Keys {
 impl<'de> Deserialize<'de> for Keys {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
+        #[serde(untagged, expecting = "`\"*\"` or a list of keys")]
         enum Raw {
             Star(String),
             List(Vec<String>),
@@ -157,7 +157,7 @@ impl<'de> Deserialize<'de> for Keys {
 
 /// A web extension view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a web extension object")]
 pub struct CompiledWebExtension {
     /// Section name.
     pub section: String,

@@ -62,7 +62,7 @@ impl fmt::Display for Outcome {
 
 /// Why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", expecting = "a reason name")]
 pub enum Reason {
     /// The entry's filters grant the request.
     Granted,
@@ -276,7 +276,7 @@ pub struct Entry<'p> {
 /// tab may call [`TAB_REQUESTS`] (when its entry grants them) and nothing
 /// else, whatever its entry grants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", expecting = "`embedded` or `tab`")]
 pub enum Frame {
     /// Embedded in the agent desktop (an iframe, a popup, a background or
     /// hidden view): the entry's grants apply.
