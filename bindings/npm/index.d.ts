@@ -2,17 +2,24 @@
 // Client API security options, and the runtime of `scapi/runtime`.
 import type { Policy as RuntimePolicy } from './runtime.js';
 
-export { loadSignedPolicy, PolicyHandle } from './runtime.js';
+export { Broker, connectSession, loadSignedPolicy, PolicyHandle, PROTOCOL_VERSION, Session } from './runtime.js';
 export type {
   Active,
   Admission,
   Decision,
+  AllowedRequest,
+  BrokerOptions,
+  BrokerReport,
   Entry,
+  ErrorCode,
+  NotificationMessage,
   Outcome,
   RateLimiter,
   RateLimitResult,
   Reason,
   Redacted,
+  RequestMessage,
+  ResponseMessage,
   ScapiError,
   WriteSplit,
 } from './runtime.js';

@@ -127,9 +127,41 @@ export interface Policy {
   free(): void;
 }
 
+/**
+ * What kind of error: `usage` (an argument of the wrong kind: a
+ * `TypeError`), `too-large` (a `RangeError`), `internal` (a fault of
+ * scapi's); loading a policy: `syntax`, `schema-version`, `origin`,
+ * `filter`, `grants`, `rate-limit`, `user-data`, `shadow`, `load`;
+ * signatures: `unsigned`, `altered`, `unknown-key`, `malformed`; `event`
+ * (an event that is not JSON); `requests` (a malformed requests file, full
+ * build); `unsupported` (no SharedWorker for `connectSession`) and
+ * `session` (the session's worker failed or was closed).
+ */
+export type ErrorCode =
+  | 'usage'
+  | 'too-large'
+  | 'internal'
+  | 'syntax'
+  | 'schema-version'
+  | 'origin'
+  | 'filter'
+  | 'grants'
+  | 'rate-limit'
+  | 'user-data'
+  | 'shadow'
+  | 'load'
+  | 'unsigned'
+  | 'altered'
+  | 'unknown-key'
+  | 'malformed'
+  | 'event'
+  | 'requests'
+  | 'unsupported'
+  | 'session';
+
 /** An error of scapi: `code` says what kind. */
 export interface ScapiError extends Error {
-  code: string;
+  code: ErrorCode;
 }
 
 /**
@@ -287,3 +319,178 @@ export declare const version: string;
  * (UTF-16 code units); a longer one throws code `too-large`.
  */
 export declare const MAX_NAME_LENGTH: number;
+
+/** The version of the message protocol the broker speaks (the vendor's `protocolVersion`). */
+export declare const PROTOCOL_VERSION: 2;
+
+/**
+ * A request an application posts to the agent desktop, in the vendor's
+ * wire shape. The attached data travels in `parameters.userData` (a map
+ * of keys to values) and, for `interaction.deleteUserData`, in
+ * `parameters.keys`: that is where the broker filters it. Anything else
+ * in the message (an `origin`, a `frameId`) is never believed.
+ */
+export interface RequestMessage {
+  request: string;
+  parameters?: { userData?: Record<string, unknown> | Map<string, unknown>; keys?: string[]; [name: string]: unknown };
+  /** Echoed in the answer. */
+  referenceId?: unknown;
+  protocolVersion?: number;
+}
+
+/**
+ * The broker's answer, posted to the application's registered origin:
+ * `done` with the host's result, or `fail` with an error result such as
+ * the rate limit's `{errorMessage, request}`. An ignored request, or one
+ * from an origin the policy does not accept, gets none.
+ */
+export interface ResponseMessage {
+  request: string;
+  status: 'done' | 'fail';
+  result: unknown;
+  referenceId?: unknown;
+  protocolVersion: 2;
+}
+
+/** A notification the host pushes (`{event, data}`), as the vendor's. */
+export interface NotificationMessage {
+  event: string;
+  data?: unknown;
+  [name: string]: unknown;
+}
+
+/** An allowed request, as the host's `onRequest` gets it. */
+export interface AllowedRequest {
+  request: string;
+  /** The message's parameters, the attached data stripped to what `write-allowed` lists. */
+  parameters: RequestMessage['parameters'];
+  /** The registered origin (which is `event.origin`). */
+  origin: string;
+  frame: Frame;
+  /** The registration's name. */
+  name: string;
+  /** The application's window. */
+  window: MessageEventSource;
+  verdict: Verdict;
+}
+
+/** What the broker did with one message. */
+export type BrokerReport =
+  | {
+      kind: 'dropped';
+      /**
+       * `unregistered-source`: not from a registered window;
+       * `origin-mismatch`: a registered window showing another origin
+       * (navigated, or sandboxed: `null`); `not-a-request`: not a
+       * `{request, …}` object.
+       */
+      why: 'unregistered-source' | 'origin-mismatch' | 'not-a-request';
+      origin: string;
+      /** For `origin-mismatch`: the origin registered. */
+      expected?: string;
+    }
+  | { kind: 'malformed'; origin: string; request: string; at: number; error: string; code: ErrorCode }
+  | {
+      kind: 'decided';
+      origin: string;
+      request: string;
+      /** The counters it counted in: `"<session> <name>"`. */
+      client: string;
+      /** When it was decided (ms since the epoch). */
+      at: number;
+      frame: Frame;
+      name: string;
+      verdict: Verdict & { seq?: number };
+      /** The attached-data keys it carried (never the values). */
+      keys?: string[];
+      /** The answer sent, or `null` for none. */
+      replied: 'done' | 'fail' | null;
+      /** Unregistered (or registered again) while it was decided: nothing done. */
+      withdrawn?: boolean;
+      /** Why the answer could not be posted (a result that cannot be cloned). */
+      replyError?: string;
+    };
+
+/** Options of a `Broker`. */
+export interface BrokerOptions {
+  /**
+   * The agent session's id. An application's requests count in the
+   * counters of `"<session> <name>"`: the same in every tab of the session.
+   */
+  session: string;
+  /** Answers an allowed request: its value is the `done` result, what it throws the `fail` one. */
+  onRequest(request: AllowedRequest): unknown | Promise<unknown>;
+  /** Told of every message the broker looked at. */
+  onReport?(report: BrokerReport): void;
+  /** The clock, in ms since the epoch (a `PolicyHandle`'s decisions; a session decides on its worker's). */
+  now?(): number;
+}
+
+/**
+ * The agent desktop's side of the postMessage API: takes each
+ * `MessageEvent` itself. It looks only at messages whose `event.source` is
+ * a registered window and whose `event.origin` is the origin that window
+ * was registered with; decides on `event.origin` alone; applies the
+ * policy, the rate limit (an ignored request gets no answer) and the
+ * write filter; answers with `postMessage(reply, registeredOrigin)`, never
+ * `"*"`; redacts the events it pushes. Usable as an event listener:
+ * `window.addEventListener('message', broker)`.
+ */
+export declare class Broker {
+  constructor(handle: PolicyHandle | Session, options: BrokerOptions);
+  /**
+   * Accepts messages from `target` (an iframe element or a window, such as
+   * a popup) when they come from `origin`, written as the browser
+   * serialises it (`new URL(origin).origin`; code `origin` otherwise).
+   * `frame: 'tab'` for an application shown in a tab (dial only); `name`
+   * (default: the origin) names its counters.
+   */
+  register(target: HTMLIFrameElement | MessageEventSource, origin: string, options?: { frame?: Frame; name?: string }): void;
+  /** Stops accepting messages from `target`; true when it was registered. */
+  unregister(target: HTMLIFrameElement | MessageEventSource): boolean;
+  /** Listens to `target`'s messages (default: `globalThis`); returns the function that stops. */
+  listen(target?: EventTarget): () => void;
+  /** Decides one message and answers it; resolves to its report. Never rejects for what a frame posts. */
+  handleEvent(event: MessageEvent): Promise<BrokerReport>;
+  /**
+   * Pushes a notification, redacted to the keys `read-allowed` lists, to
+   * every registered frame (or those of `to`) whose origin the policy
+   * accepts, each at its registered origin. Resolves to how many got it.
+   */
+  notify(message: NotificationMessage, to?: MessageEventSource | MessageEventSource[]): Promise<number>;
+}
+
+/**
+ * The policy and counters of one agent session, shared by its browser
+ * tabs: a `PolicyHandle` in a SharedWorker named after the session. The
+ * worker lives while one tab of the session is open, so a leader tab
+ * closing (an election) keeps every counter.
+ */
+export declare class Session {
+  /** Makes `policy` the session's (counters kept); nothing when it is already. Resolves to the generation. */
+  load(policy: string, signature?: string | object | null, publicKeys?: readonly (string | object)[] | null): Promise<number>;
+  decide(call: Call): Promise<Verdict & { at: number; seq: number; result?: RateLimitResult }>;
+  redact<T extends string | object>(event: T): Promise<Redacted<T> & { shadow: boolean }>;
+  accepts(origin: string): Promise<boolean>;
+  rateLimitResult(request: string): Promise<RateLimitResult>;
+  metrics(): Promise<Metrics>;
+  endSession(client: string): Promise<void>;
+  /** Disconnects this tab; the worker lives on while another tab is connected. */
+  close(): void;
+}
+
+/**
+ * Connects this tab to the agent session `name` (every tab of the session
+ * gives the same) and loads `policy` (the compiled text; with
+ * `publicKeys`, only a policy they signed). Rejects with code
+ * `unsupported` where there is no SharedWorker (Node, Chrome on Android):
+ * a `PolicyHandle` then counts for its own tab only. `worker` is the URL
+ * of `scapi/session-worker.js` when a bundler moved it.
+ */
+export declare function connectSession(options: {
+  name: string;
+  policy: string;
+  signature?: string | object | null;
+  publicKeys?: readonly (string | object)[] | null;
+  worker?: string | URL;
+}): Promise<Session>;

@@ -13,10 +13,17 @@ let active = null;
 // handles (the second would start the counters again).
 let loading = Promise.resolve();
 
+// The keys of the first load that gave some: from then on every load of
+// the session is verified with them, whatever a tab passes (a tab cannot
+// turn the session's verification off).
+let pinnedKeys = null;
+
 async function load({ policy, signature, publicKeys }) {
   const { loadPolicy, loadSignedPolicy, PolicyHandle } = await runtime;
+  if (!pinnedKeys && publicKeys && !handle) pinnedKeys = publicKeys;
   if (policy !== active) {
-    const next = publicKeys ? await loadSignedPolicy(policy, signature, publicKeys) : loadPolicy(policy);
+    const keys = pinnedKeys ?? publicKeys;
+    const next = keys ? await loadSignedPolicy(policy, signature, keys) : loadPolicy(policy);
     if (handle) handle.swap(next);
     else handle = new PolicyHandle(next);
     active = policy;

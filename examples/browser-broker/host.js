@@ -56,6 +56,9 @@ for (const app of config.apps) {
   const caption = document.createElement('figcaption');
   caption.textContent = `${app.name} (${app.frame === 'tab' ? 'shown as a tab: dial only' : 'embedded'})`;
   const iframe = document.createElement('iframe');
+  // Its own origin and scripts, but no navigating the desktop away (which
+  // would end the session's counters with its last tab).
+  iframe.sandbox = 'allow-scripts allow-same-origin allow-forms allow-popups';
   iframe.name = app.name;
   iframe.title = app.name;
   iframe.src = `${app.origin}/app.html?desktop=${encodeURIComponent(location.origin)}`;

@@ -82,19 +82,24 @@ export function call(f) {
   try {
     return f();
   } catch (e) {
-    if (e instanceof Error && e.code === undefined) {
-      // A trap of the module is scapi's fault, not the caller's; anything
-      // else the glue raised is about an argument (a freed object, a value
-      // of the wrong type), said without the glue's Rust words.
-      if (e instanceof WebAssembly.RuntimeError) {
-        e.code = 'internal';
-        throw e;
-      }
-      const freed = /null pointer passed to rust|recursive use of an object/i.test(e.message);
-      throw coded('usage', freed ? 'the object was freed (`free()`), or is in use, and cannot be used' : e.message);
-    }
-    rethrow(e);
+    thrown(e);
   }
+}
+
+/** Throws `e` as the package's error with a code (see `call`). */
+function thrown(e) {
+  if (e instanceof Error && e.code === undefined) {
+    // A trap of the module is scapi's fault, not the caller's; anything
+    // else the glue raised is about an argument (a freed object, a value
+    // of the wrong type), said without the glue's Rust words.
+    if (e instanceof WebAssembly.RuntimeError) {
+      e.code = 'internal';
+      throw e;
+    }
+    const freed = /null pointer passed to rust|recursive use of an object/i.test(e.message);
+    throw coded('usage', freed ? 'the object was freed (`free()`), or is in use, and cannot be used' : e.message);
+  }
+  rethrow(e);
 }
 
 /** The most attached-data keys one call takes, and their total length. */
@@ -315,15 +320,14 @@ export function api(raw, { compiler, exports }) {
         throw coded('usage', `a time is milliseconds from 0 to ${MAX_TIME_MS}, not \`${String(atMs)}\``);
       }
       const at = atMs === undefined || atMs === null ? undefined : Math.floor(atMs);
-      return admissionOf(this.#raw.admit(
-        bounded('client', client, { identity: true }),
-        bounded('request name', request, { identity: true }),
-        at,
-      ));
+      const c = bounded('client', client, { identity: true });
+      const r = bounded('request name', request, { identity: true });
+      return admissionOf(call(() => this.#raw.admit(c, r, at)));
     }
 
     endSession(client) {
-      this.#raw.endSession(bounded('client', client, { identity: true }));
+      const c = bounded('client', client, { identity: true });
+      call(() => this.#raw.endSession(c));
     }
 
     free() {
@@ -355,7 +359,12 @@ export function api(raw, { compiler, exports }) {
         ol = put(o, originView);
         ql = put(q, requestView);
       }
-      let c = this.#raw.checkScratch(ol, half, ql, tab);
+      let c;
+      try {
+        c = this.#raw.checkScratch(ol, half, ql, tab);
+      } catch (e) {
+        thrown(e);
+      }
       const outcome = outcomes[c % 8];
       c = Math.floor(c / 8);
       const reason = reasons[c % 16];
@@ -377,7 +386,7 @@ export function api(raw, { compiler, exports }) {
       }
       const list = keysOf(keys);
       const r = request === undefined || request === null ? undefined : bounded('request name', request);
-      return JSON.parse(this.#raw.splitWrite(list, r));
+      return JSON.parse(call(() => this.#raw.splitWrite(list, r)));
     }
 
     redact(event) {
@@ -394,15 +403,16 @@ export function api(raw, { compiler, exports }) {
     }
 
     rateLimiter() {
-      return new RateLimiter(this.#raw.rateLimiter());
+      return new RateLimiter(call(() => this.#raw.rateLimiter()));
     }
 
     rateLimitResult(request) {
-      return JSON.parse(this.#raw.rateLimitResult(bounded('request name', request)));
+      const r = bounded('request name', request);
+      return JSON.parse(call(() => this.#raw.rateLimitResult(r)));
     }
 
     toJSON() {
-      return JSON.parse(this.#raw.toJSON());
+      return JSON.parse(call(() => this.#raw.toJSON()));
     }
 
     // The full build only (removed below from the runtime's).

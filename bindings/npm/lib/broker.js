@@ -57,25 +57,35 @@ function windowOf(target) {
   throw coded('usage', 'a frame is registered by its iframe element or its window');
 }
 
+/** The requests whose purpose is the write of attached data. */
+const WRITES = new Set(['interaction.setUserData', 'interaction.deleteUserData']);
+
 /**
  * The attached data a request carries, as the protocol places it:
  * `parameters.userData` (a map of keys to values, for every request that
- * carries one) and, for `interaction.deleteUserData`, `parameters.keys`.
+ * carries one) and `parameters.keys` (the keys `deleteUserData` removes;
+ * filtered wherever it appears).
  * `null` when the request carries none; a `usage` error for another shape.
  */
 function attachedKeys(request, parameters) {
-  if (parameters === undefined || parameters === null) return null;
+  // The requests whose purpose is the write carry attached data even when
+  // a frame leaves it out: none is no key to write (`no-writable-keys`).
+  const writes = WRITES.has(request);
+  if (parameters === undefined || parameters === null) return writes ? [] : null;
   if (!isPlainObject(parameters)) throw coded('usage', '`parameters` is an object');
+  // An own `__proto__` is invisible to the broker's reads but not to a
+  // host's copy (`Object.assign`, `for…in`): refused.
+  if (Object.hasOwn(parameters, '__proto__')) throw coded('usage', '`parameters` has a `__proto__` key');
   const keys = [];
-  let carries = false;
-  if ('userData' in parameters && parameters.userData !== undefined) {
+  let carries = writes;
+  if (Object.hasOwn(parameters, 'userData') && parameters.userData !== undefined) {
     const ud = parameters.userData;
     if (ud instanceof Map) keys.push(...ud.keys());
     else if (isPlainObject(ud)) keys.push(...Object.keys(ud));
     else throw coded('usage', '`parameters.userData` is a map of attached-data keys to values');
     carries = true;
   }
-  if (request === 'interaction.deleteUserData' && 'keys' in parameters && parameters.keys !== undefined) {
+  if (Object.hasOwn(parameters, 'keys') && parameters.keys !== undefined) {
     if (!Array.isArray(parameters.keys)) throw coded('usage', '`parameters.keys` is an array of attached-data keys');
     keys.push(...parameters.keys);
     carries = true;
@@ -91,7 +101,7 @@ function stripped(request, parameters, strip) {
   const ud = parameters.userData;
   if (ud instanceof Map) out.userData = new Map([...ud].filter(([k]) => !gone.has(k)));
   else if (isPlainObject(ud)) out.userData = Object.fromEntries(Object.entries(ud).filter(([k]) => !gone.has(k)));
-  if (request === 'interaction.deleteUserData' && Array.isArray(parameters.keys)) {
+  if (Array.isArray(parameters.keys)) {
     out.keys = parameters.keys.filter((k) => !gone.has(k));
   }
   return out;
@@ -233,12 +243,26 @@ export class Broker {
     if (!isPlainObject(data) || typeof data.request !== 'string') {
       return { kind: 'dropped', why: 'not-a-request', origin };
     }
-    const { request, parameters, referenceId } = data;
+    const { request, parameters } = data;
+    // Echoed as given: a string or a number (an object, a port, could not
+    // be sent back, or would be sent back transferred).
+    const referenceId = typeof data.referenceId === 'string' || Number.isFinite(data.referenceId) ? data.referenceId : undefined;
+    let replyError = null;
     const reply = (status, result) => {
       const message = { request, status, result, protocolVersion: PROTOCOL_VERSION };
       if (referenceId !== undefined) message.referenceId = referenceId;
-      // Never "*": were the frame navigated since, the browser drops it.
-      event.source.postMessage(message, registration.origin);
+      try {
+        // Never "*": were the frame navigated since, the browser drops it.
+        event.source.postMessage(message, registration.origin);
+      } catch (e) {
+        // A result the host returned that cannot be cloned: the report says so.
+        replyError = String(e?.message ?? e);
+        try {
+          event.source.postMessage({ ...message, status: 'fail', result: { errorMessage: 'The answer could not be sent.', request } }, registration.origin);
+        } catch {
+          // nothing more to say
+        }
+      }
     };
     let at = this.#now();
     let client;
@@ -265,18 +289,22 @@ export class Broker {
     const base = { kind: 'decided', origin, request, client, at, frame: registration.frame, name: registration.name, verdict };
     // The attached data's keys, never its values.
     if (userData) base.keys = userData;
+    const answered = (replied) => (replyError ? { ...base, replied, replyError } : { ...base, replied });
+    // Unregistered (or registered again) while it was decided: the frame
+    // is no longer the one that asked, and nothing is done for it.
+    if (this.#frames.get(event.source) !== registration) return { ...base, replied: null, withdrawn: true };
     switch (verdict.enforced) {
       case 'ignored':
-        return { ...base, replied: null };
+        return answered(null);
       case 'rate-limited':
         reply('fail', verdict.result ?? (await this.#rateLimitResult(request)));
-        return { ...base, replied: 'fail' };
+        return answered('fail');
       case 'deny':
         // An origin the policy refuses gets no answer, as an application
         // the options do not name gets none from the agent desktop.
-        if (ORIGIN_REFUSED.has(verdict.reason)) return { ...base, replied: null };
+        if (ORIGIN_REFUSED.has(verdict.reason)) return answered(null);
         reply('fail', denialResult(request, verdict.reason));
-        return { ...base, replied: 'fail' };
+        return answered('fail');
       default:
         break;
     }
@@ -292,10 +320,10 @@ export class Broker {
         verdict,
       });
       reply('done', result === undefined ? {} : result);
-      return { ...base, replied: 'done' };
+      return answered('done');
     } catch (e) {
       reply('fail', failure(request, e));
-      return { ...base, replied: 'fail' };
+      return answered('fail');
     }
   }
 
@@ -322,17 +350,21 @@ export class Broker {
       throw coded('usage', 'a notification is an object with an `event` name, as `{event, data}`');
     }
     const targets = to === undefined ? [...this.#frames.keys()] : (Array.isArray(to) ? to : [to]).map(windowOf);
-    for (const win of targets) {
-      if (!this.#frames.has(win)) throw coded('usage', 'a notification goes to registered frames only');
-    }
+    // The registrations as they are now: one removed while the event is
+    // redacted is still not sent anything (checked again below).
+    const registrations = targets.map((win) => {
+      const registration = this.#frames.get(win);
+      if (!registration) throw coded('usage', 'a notification goes to registered frames only');
+      return [win, registration];
+    });
     const { event: redacted, shadow } = await this.#decider.redact(message);
     const out = { protocolVersion: PROTOCOL_VERSION, ...redacted };
     let posted = 0;
-    for (const win of targets) {
-      const registration = this.#frames.get(win);
+    for (const [win, registration] of registrations) {
       // A frame the policy does not accept hears nothing of the agent (a
       // policy in shadow enforces nothing, so it hears what it would).
       if (!shadow && !(await this.#accepts(registration.origin))) continue;
+      if (this.#frames.get(win) !== registration) continue;
       win.postMessage(out, registration.origin);
       posted += 1;
     }

@@ -9,7 +9,7 @@
 // every decision the page made is replayed by the native `scapi eval`.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -456,3 +456,12 @@ for (const count of [2, 3]) {
     await context.close();
   });
 }
+
+test("the README's recipe is the host page's code, as the tests run it", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const from = readme.indexOf('The recipe, from [`examples/browser-broker/host.js`]');
+  assert.ok(from > 0, 'the README shows the recipe');
+  const block = /```js\n([\s\S]*?)```/.exec(readme.slice(from))?.[1];
+  assert.ok(block && block.includes('new Broker('), 'the recipe is a js block');
+  assert.ok(readFileSync(join(root, 'examples', 'browser-broker', 'host.js'), 'utf8').includes(block), 'host.js has the recipe verbatim');
+});

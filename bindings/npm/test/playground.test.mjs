@@ -83,9 +83,9 @@ after(async () => {
   if (site) rmSync(site, { recursive: true, force: true });
 });
 
-async function open(fragment) {
+async function open(fragment, { width = 1400, height = 900 } = {}) {
   const page = await browser.newPage();
-  await page.setViewport({ width: 1400, height: 900 });
+  await page.setViewport({ width, height });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.setRequestInterception(true);
@@ -170,6 +170,29 @@ test('the playground lints an export from the link, fixes it and explains it', a
   assert.deepEqual(offsite, [], 'the page asked the network');
   await page.close();
 });
+
+for (const [width, height] of [[800, 600], [1280, 720], [1920, 1080]]) {
+  test(`at ${width} px wide, a fix button is on top and its click fixes`, async () => {
+    const exportText = readFileSync(join(root, 'examples', 'broken.cfg'), 'utf8');
+    const { page, errors } = await open(`export=${b64url(exportText)}&format=cfg`, { width, height });
+    const fix = await page.$('#problems li[data-code=SC0401] button.fix');
+    assert.ok(fix, 'SC0401 has a fix button');
+    await fix.scrollIntoView();
+    // What a click at the button's centre reaches is the button, not the
+    // editor laid over it.
+    const onTop = await fix.evaluate((b) => {
+      const r = b.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return hit === b || b.contains(hit);
+    });
+    assert.ok(onTop, 'the fix button is not covered');
+    await fix.click();
+    await page.waitForFunction(() => !document.querySelector('#problems li[data-code=SC0401]'), { polling: 50 });
+    assert.equal((await page.$eval('#text', (t) => t.value)).split('\n')[9], 'service-client-api.user-data.read-allowed=Key1, Key2,');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
 
 test('a link with a bad fragment opens an empty editor, not an error', async () => {
   const { page, errors } = await open('export=%%%&format=nope');

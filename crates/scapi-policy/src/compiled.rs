@@ -18,7 +18,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The compiled policy document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a compiled policy object")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a compiled policy object"
+)]
 pub struct CompiledPolicy {
     /// Always 1 for this format.
     pub schema_version: u32,
@@ -42,7 +46,10 @@ pub struct CompiledPolicy {
 /// What of the policy runs in shadow mode: decided, counted and logged,
 /// never enforced.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a shadow object `{\"all\", \"entries\"}`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a shadow object `{\"all\", \"entries\"}`"
+)]
 pub struct CompiledShadow {
     /// The whole policy.
     #[serde(default)]
@@ -61,7 +68,10 @@ impl CompiledShadow {
 
 /// Where the policy came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a source object `{\"file\", \"sha256\", …}`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a source object `{\"file\", \"sha256\", …}`"
+)]
 pub struct CompiledSource {
     /// File name of the export.
     pub name: String,
@@ -71,7 +81,10 @@ pub struct CompiledSource {
 
 /// One accepted origin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an origin object `{\"origin\", \"line\", \"grants\"}`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an origin object `{\"origin\", \"line\", \"grants\"}`"
+)]
 pub struct CompiledOrigin {
     /// Canonical origin.
     pub origin: String,
@@ -97,7 +110,11 @@ pub struct CompiledGrant {
 
 /// Rate limits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a rate-limit object")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a rate-limit object"
+)]
 pub struct CompiledRateLimit {
     /// Always 60.
     pub window_seconds: u32,
@@ -111,7 +128,10 @@ pub struct CompiledRateLimit {
 
 /// User-data key sets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a user-data object `{\"read\", \"write\"}`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a user-data object `{\"read\", \"write\"}`"
+)]
 pub struct CompiledUserData {
     /// Readable keys.
     pub read: Keys,

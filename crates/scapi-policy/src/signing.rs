@@ -82,7 +82,11 @@ impl VerifyError {
 
 /// A signature document (`POLICY.sig`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a signature document")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a signature document"
+)]
 pub struct SignatureFile {
     /// Always 1.
     pub schema_version: u32,
@@ -95,7 +99,11 @@ pub struct SignatureFile {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a public key document")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a public key document"
+)]
 struct PublicKeyFile {
     schema_version: u32,
     algorithm: String,
@@ -104,7 +112,11 @@ struct PublicKeyFile {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a secret key document")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a secret key document"
+)]
 struct SecretKeyFile {
     schema_version: u32,
     algorithm: String,

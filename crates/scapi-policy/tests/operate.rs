@@ -353,3 +353,22 @@ fn ending_a_session_ends_it_for_the_candidate_and_in_shadow_too() {
     // The same policy beside itself never disagrees.
     assert!(h.metrics().unwrap().disagreements.is_empty());
 }
+
+#[test]
+fn load_errors_name_no_rust_type() {
+    for text in [
+        "[1]",
+        r#"{"schemaVersion": 1, "source": [1, 2]}"#,
+        r#"{"schemaVersion": 1, "origins": 5}"#,
+        "{}",
+    ] {
+        let e = CompiledPolicy::load(text).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            !message.contains("struct") && !message.contains("Compiled"),
+            "{text}: {message}"
+        );
+    }
+    let e = CompiledPolicy::load("[1]").unwrap_err().to_string();
+    assert!(e.contains("expected a compiled policy object"), "{e}");
+}

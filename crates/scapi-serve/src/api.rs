@@ -10,7 +10,11 @@ use serde_json::value::RawValue;
 
 /// `POST /v1/check`: one request a frame sent.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a check object `{\"origin\", \"request\", \"client\"}`")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a check object `{\"origin\", \"request\", \"client\"}`"
+)]
 pub struct CheckRequest {
     /// `event.origin`, exactly as the browser gave it.
     pub origin: String,
@@ -100,7 +104,11 @@ pub struct Reply {
 
 /// `POST /v1/redact`: an event or result on its way to a frame.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, expecting = "a redact object `{\"event\"}`")]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a redact object `{\"event\"}`"
+)]
 pub struct RedactRequest {
     /// The event, any JSON.
     pub event: Box<RawValue>,
