@@ -49,6 +49,13 @@ export function coded(code, message) {
  */
 export const MAX_NAME_LENGTH = 65536;
 
+/**
+ * The most (origin, request) pairs a policy remembers the decision of:
+ * what a broker sees repeats, what a hostile caller invents only fills
+ * this and is then decided by the module each time.
+ */
+const MEMO_PAIRS = 65536;
+
 /** The latest time a limiter takes: 9999-12-31T23:59:59.999Z, in ms. */
 const MAX_TIME_MS = 253402300799999;
 
@@ -337,6 +344,11 @@ export function api(raw, { compiler, exports }) {
 
   class Policy {
     #raw;
+    // Decisions already made: origin → request → decision, for embedded
+    // frames and for tabs; `null` once freed.
+    #memo = new Map();
+    #tabMemo = new Map();
+    #memoPairs = 0;
     constructor(rawPolicy) {
       this.#raw = rawPolicy;
       rawOf.set(this, rawPolicy);
@@ -349,6 +361,11 @@ export function api(raw, { compiler, exports }) {
       }
       const o = bounded('origin', origin);
       const q = bounded('request name', request);
+      // A check is a function of the policy and its three arguments: a pair
+      // decided before is answered from JavaScript, without crossing.
+      const memo = tab ? this.#tabMemo : this.#memo;
+      const known = memo?.get(o)?.get(q);
+      if (known !== undefined) return known;
       // A grown memory detaches the views (their length becomes 0).
       if (originView.length === 0) grow(0);
       let ol = put(o, originView);
@@ -371,11 +388,19 @@ export function api(raw, { compiler, exports }) {
       c = Math.floor(c / 16);
       const kind = c % 4;
       const line = Math.floor(c / 4);
-      return {
+      const decision = Object.freeze({
         outcome,
         reason,
-        entry: kind === 0 ? null : { origin: kind === 1 ? '*' : o, line },
-      };
+        entry: kind === 0 ? null : Object.freeze({ origin: kind === 1 ? '*' : o, line }),
+      });
+      // Bounded: past MEMO_PAIRS, pairs are decided by the module each time.
+      if (memo && this.#memoPairs < MEMO_PAIRS) {
+        let byRequest = memo.get(o);
+        if (!byRequest) memo.set(o, (byRequest = new Map()));
+        byRequest.set(q, decision);
+        this.#memoPairs += 1;
+      }
+      return decision;
     }
 
     splitWrite(keys, request) {
@@ -425,6 +450,8 @@ export function api(raw, { compiler, exports }) {
     }
 
     free() {
+      this.#memo = null;
+      this.#tabMemo = null;
       this.#raw.free();
     }
   }

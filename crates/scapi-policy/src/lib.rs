@@ -120,6 +120,7 @@ pub mod jsonfmt;
 pub mod limiter;
 pub mod log;
 pub mod metrics;
+mod origin_index;
 pub mod policy;
 pub mod presented;
 pub mod rawjson;

@@ -10,6 +10,7 @@
 
 use crate::catalog::{self, RequestId, RequestSet};
 use crate::hashing::RandomKeys;
+use crate::origin_index::OriginIndex;
 use hashbrown::HashTable;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -443,11 +444,10 @@ impl Shadow {
 #[derive(Clone, Debug)]
 pub struct Policy {
     origins: Vec<OriginRule>,
-    /// Positions in `origins`, hashed by their origin with a randomly keyed
-    /// SipHash (presented origins come from outside: no hash flooding). The
-    /// strings live once, in `origins`.
-    index: HashTable<u32>,
-    hasher: RandomKeys,
+    /// Positions in `origins`: a perfect hash under a random seed, so a
+    /// presented origin (which comes from outside) costs one probe and
+    /// one comparison, whatever it is. The strings live once, in `origins`.
+    index: OriginIndex,
     any_origin: Option<Grant>,
     rate_limits: RateLimits,
     user_data: UserDataPolicy,
@@ -506,23 +506,15 @@ impl Policy {
             .per_request
             .keys()
             .any(|k| crate::catalog::lookup(k).is_none());
-        let hasher = RandomKeys::new();
-        let mut index = HashTable::with_capacity(origins.len());
-        for (i, o) in origins.iter().enumerate() {
-            // More than u32::MAX origins cannot come from a 64 MiB export.
-            if let Ok(i) = u32::try_from(i) {
-                let h = hasher.hash_one(&*o.origin);
-                index.insert_unique(h, i, |&j: &u32| {
-                    origins
-                        .get(j as usize)
-                        .map_or(0, |o| hasher.hash_one(&*o.origin))
-                });
-            }
-        }
+        let keys = RandomKeys::new();
+        let mut draws = 0u64;
+        let index = OriginIndex::build(origins.iter().map(|o| &*o.origin), || {
+            draws += 1;
+            keys.hash_one(draws)
+        });
         Policy {
             origins,
             index,
-            hasher,
             any_origin,
             rate_limits,
             user_data,
@@ -585,13 +577,10 @@ impl Policy {
 
     /// The rule of an exact canonical origin.
     pub fn origin(&self, origin: &str) -> Option<&OriginRule> {
-        let h = self.hasher.hash_one(origin);
-        let i = self.index.find(h, |&i| {
-            self.origins
-                .get(i as usize)
-                .is_some_and(|o| *o.origin == *origin)
+        let i = self.index.find(origin, |i| {
+            self.origins.get(i).is_some_and(|o| *o.origin == *origin)
         })?;
-        self.origins.get(*i as usize)
+        self.origins.get(i)
     }
 
     /// The `*` entry, if any.
