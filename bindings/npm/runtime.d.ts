@@ -32,7 +32,10 @@ export interface Entry {
   line: number;
 }
 
-/** The decision on one request; rate limits are decided by the limiter. */
+/**
+ * The decision on one request; rate limits are decided by the limiter. A
+ * policy answers a pair it decided before with the same frozen object.
+ */
 export interface Decision {
   outcome: 'allow' | 'deny';
   reason: Reason;

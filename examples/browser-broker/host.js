@@ -69,15 +69,14 @@ for (const app of config.apps) {
 broker.listen(window);
 
 // Events reach every application redacted to the keys it may read.
-document.querySelector('#notify').addEventListener('click', () =>
-  broker.notify({
+document.querySelector('#notify').addEventListener('click', async () => {
+  const userData = { AccountNumber: '42', CaseId: 'c-1', IW_BundleUid: 'b-7' };
+  const sent = await broker.notify({
     event: 'interaction',
-    data: {
-      eventType: 'ATTACHED_DATA_CHANGED',
-      interaction: { interactionId: '1', userData: { AccountNumber: '42', CaseId: 'c-1', IW_BundleUid: 'b-7' } },
-    },
-  }),
-);
+    data: { eventType: 'ATTACHED_DATA_CHANGED', interaction: { interactionId: '1', userData } },
+  });
+  document.querySelector('#log').prepend(`ATTACHED_DATA_CHANGED with ${Object.keys(userData).join(', ')}: sent to ${sent} applications, redacted to what read-allowed lists\n`);
+});
 
 document.querySelector('#session').textContent = config.session;
 document.querySelector('#counting').textContent = decider instanceof PolicyHandle ? 'in this tab' : 'across the session\'s tabs';

@@ -165,5 +165,9 @@ test('the WebAssembly sizes are those of the README table, within its limits', (
     const gz = gzipSync(readFileSync(join(here, 'pkg', dir, 'scapi_wasm_bg.wasm')), { level: 9 }).length;
     assert.ok(Math.abs(gz / 1024 - Number(shown)) <= 2, `${build}: ${(gz / 1024).toFixed(1)} KiB gzipped, the README says ${shown}`);
     assert.ok(gz <= Number(limit) * (unit === 'MB' ? 1e6 : 1e3), `${build}: ${gz} bytes gzipped, over its ${limit} ${unit}`);
+    // The package's own README says the same.
+    const npmReadme = readFileSync(join(here, 'README.md'), 'utf8');
+    const npmRow = npmReadme.split('\n').find((l) => l.startsWith(`| \`${dir === 'runtime' ? 'scapi/runtime' : 'scapi'}\` |`));
+    assert.ok(npmRow?.endsWith(`| ${shown} KiB |`), `bindings/npm/README.md says ${npmRow}, the README ${shown} KiB`);
   }
 });

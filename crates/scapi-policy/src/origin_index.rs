@@ -77,23 +77,52 @@ impl OriginIndex {
         slots_count: usize,
     ) -> Option<OriginIndex> {
         let buckets_count = n.div_ceil(KEYS_PER_BUCKET).max(1);
-        let mut hashes: Vec<(usize, u64, u32)> = Vec::with_capacity(n);
-        for (i, o) in origins.enumerate() {
-            let h = hasher.hash_one(o);
-            hashes.push((reduce(h, buckets_count), h, u32::try_from(i).ok()?));
+        let hashes: Vec<u64> = origins.map(|o| hasher.hash_one(o)).collect();
+        // The keys by bucket, with counting sorts (no comparison sort: the
+        // WebAssembly build stays small): `starts[b]..starts[b + 1]` of
+        // `by_bucket` are bucket b's positions.
+        let mut starts = vec![0usize; buckets_count + 1];
+        for &h in &hashes {
+            *starts.get_mut(reduce(h, buckets_count) + 1)? += 1;
         }
-        // By bucket, largest first; two origins hashing alike need another seed.
-        hashes.sort_unstable_by_key(|&(b, h, _)| (b, h));
-        if hashes.windows(2).any(|w| matches!(w, [a, b] if a.1 == b.1)) {
-            return None;
+        for b in 0..buckets_count {
+            *starts.get_mut(b + 1)? += *starts.get(b)?;
         }
-        let mut groups: Vec<&[(usize, u64, u32)]> = hashes.chunk_by(|a, b| a.0 == b.0).collect();
-        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+        let mut fill = starts.clone();
+        let mut by_bucket = vec![0u32; n];
+        for (i, &h) in hashes.iter().enumerate() {
+            let at = fill.get_mut(reduce(h, buckets_count))?;
+            *by_bucket.get_mut(*at)? = u32::try_from(i).ok()?;
+            *at += 1;
+        }
+        let bucket = |b: usize| by_bucket.get(*starts.get(b)?..*starts.get(b + 1)?);
+        // Two origins hashing alike cannot be told apart: another seed.
+        for b in 0..buckets_count {
+            let keys = bucket(b)?;
+            for (j, &x) in keys.iter().enumerate() {
+                if keys
+                    .iter()
+                    .skip(j + 1)
+                    .any(|&y| hashes.get(y as usize) == hashes.get(x as usize))
+                {
+                    return None;
+                }
+            }
+        }
+        // Largest buckets first.
+        let largest = (0..buckets_count)
+            .map(|b| bucket(b).map_or(0, <[u32]>::len))
+            .max()
+            .unwrap_or(0);
+        let mut order: Vec<usize> = Vec::with_capacity(buckets_count);
+        for size in (1..=largest).rev() {
+            order.extend((0..buckets_count).filter(|&b| bucket(b).map_or(0, <[u32]>::len) == size));
+        }
         let mut pilots = vec![0u32; buckets_count].into_boxed_slice();
         let mut slots = vec![Slot::default(); slots_count].into_boxed_slice();
-        let mut placed: Vec<usize> = Vec::with_capacity(KEYS_PER_BUCKET * 4);
-        for group in groups {
-            let bucket = group.first()?.0;
+        let mut placed: Vec<usize> = Vec::with_capacity(largest);
+        for b in order {
+            let keys = bucket(b)?;
             let mut pilot = 0u32;
             'search: loop {
                 if pilot >= MAX_PILOT {
@@ -101,8 +130,8 @@ impl OriginIndex {
                 }
                 placed.clear();
                 let m = mix(pilot);
-                for &(_, h, _) in group {
-                    let s = reduce(h ^ m, slots_count);
+                for &i in keys {
+                    let s = reduce(hashes.get(i as usize)? ^ m, slots_count);
                     if slots.get(s).is_none_or(|slot| slot.position != 0) || placed.contains(&s) {
                         pilot += 1;
                         continue 'search;
@@ -111,17 +140,14 @@ impl OriginIndex {
                 }
                 break;
             }
-            for (&s, &(_, h, i)) in placed.iter().zip(group) {
-                if let Some(slot) = slots.get_mut(s) {
-                    *slot = Slot {
-                        fingerprint: h as u32,
-                        position: i + 1,
-                    };
-                }
+            for (&s, &i) in placed.iter().zip(keys) {
+                let h = *hashes.get(i as usize)?;
+                *slots.get_mut(s)? = Slot {
+                    fingerprint: h as u32,
+                    position: i + 1,
+                };
             }
-            if let Some(p) = pilots.get_mut(bucket) {
-                *p = pilot;
-            }
+            *pilots.get_mut(b)? = pilot;
         }
         Some(OriginIndex {
             hasher,

@@ -305,8 +305,11 @@ where
     if let Some(every) = app.options.watch {
         let app = Arc::clone(&app);
         let mut stop = stop_rx.clone();
+        // Taken now, before the service listens: taken in the task, it
+        // could see a change made once the service is up (the task may
+        // first run late on a busy machine) as the state to compare with.
+        let mut seen = app_files_state(&app);
         tokio::spawn(async move {
-            let mut seen = app_files_state(&app);
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
