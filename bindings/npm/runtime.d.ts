@@ -335,6 +335,7 @@ export declare const PROTOCOL_VERSION: 2;
  */
 export interface RequestMessage {
   request: string;
+  /** `keys` for `interaction.deleteUserData` only, `userData` for the others. */
   parameters?: { userData?: Record<string, unknown> | Map<string, unknown>; keys?: string[]; [name: string]: unknown };
   /** Echoed in the answer. */
   referenceId?: unknown;
@@ -392,7 +393,8 @@ export type BrokerReport =
       /** For `origin-mismatch`: the origin registered. */
       expected?: string;
     }
-  | { kind: 'malformed'; origin: string; request: string; at: number; error: string; code: ErrorCode }
+  /** A request the runtime could not decide (a name too long, a session without a policy): no answer. */
+  | { kind: 'malformed'; origin: string; request: string; at: number; error: string; code: ErrorCode; replied: null }
   | {
       kind: 'decided';
       origin: string;
@@ -412,6 +414,8 @@ export type BrokerReport =
       withdrawn?: boolean;
       /** Why the answer could not be posted (a result that cannot be cloned). */
       replyError?: string;
+      /** Its parameters were malformed: decided as carrying nothing, never passed to the host. */
+      malformed?: { error: string; code: ErrorCode };
     };
 
 /** Options of a `Broker`. */
@@ -421,7 +425,11 @@ export interface BrokerOptions {
    * counters of `"<session> <name>"`: the same in every tab of the session.
    */
   session: string;
-  /** Answers an allowed request: its value is the `done` result, what it throws the `fail` one. */
+  /**
+   * Answers an allowed request: its value is the `done` result, what it
+   * throws the `fail` one; either is redacted to `read-allowed` on its way
+   * back (results are JSON).
+   */
   onRequest(request: AllowedRequest): unknown | Promise<unknown>;
   /** Told of every message the broker looked at. */
   onReport?(report: BrokerReport): void;

@@ -13,21 +13,26 @@ let active = null;
 // handles (the second would start the counters again).
 let loading = Promise.resolve();
 
-// The keys of the first load that gave some: from then on every load of
-// the session is verified with them, whatever a tab passes (a tab cannot
-// turn the session's verification off).
+// The keys of the first load that brought some and loaded: from then on
+// every load of the session is verified with them, whatever a tab passes
+// (a tab cannot turn the session's verification off). Give every key of
+// a rotation at once (two keys are valid together).
 let pinnedKeys = null;
+// Whether the active policy was verified.
+let verified = false;
 
 async function load({ policy, signature, publicKeys }) {
   const { loadPolicy, loadSignedPolicy, PolicyHandle } = await runtime;
-  if (!pinnedKeys && publicKeys && !handle) pinnedKeys = publicKeys;
-  if (policy !== active) {
-    const keys = pinnedKeys ?? publicKeys;
-    const next = keys ? await loadSignedPolicy(policy, signature, keys) : loadPolicy(policy);
-    if (handle) handle.swap(next);
-    else handle = new PolicyHandle(next);
-    active = policy;
-  }
+  const keys = pinnedKeys ?? publicKeys;
+  // The same text again is nothing to do, unless it is to be verified and
+  // never was.
+  if (handle && policy === active && (!keys || verified)) return handle.current().generation;
+  const next = keys ? await loadSignedPolicy(policy, signature, keys) : loadPolicy(policy);
+  if (handle) handle.swap(next);
+  else handle = new PolicyHandle(next);
+  active = policy;
+  verified = Boolean(keys);
+  if (keys) pinnedKeys = keys;
   return handle.current().generation;
 }
 

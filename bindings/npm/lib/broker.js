@@ -60,12 +60,17 @@ function windowOf(target) {
 /** The requests whose purpose is the write of attached data. */
 const WRITES = new Set(['interaction.setUserData', 'interaction.deleteUserData']);
 
+/** The request that names the keys it removes (`parameters.keys`). */
+const DELETE = 'interaction.deleteUserData';
+
 /**
  * The attached data a request carries, as the protocol places it:
- * `parameters.userData` (a map of keys to values, for every request that
- * carries one) and `parameters.keys` (the keys `deleteUserData` removes;
- * filtered wherever it appears).
- * `null` when the request carries none; a `usage` error for another shape.
+ * `parameters.keys` for `interaction.deleteUserData` (the keys it
+ * removes), `parameters.userData` (a map of keys to values) for every
+ * other request that carries some. A request with its attached data in
+ * the other field is malformed: the field it uses could be left empty
+ * while the other made it look writable. `null` when the request carries
+ * none; a `usage` error for another shape.
  */
 function attachedKeys(request, parameters) {
   // The requests whose purpose is the write carry attached data even when
@@ -76,21 +81,19 @@ function attachedKeys(request, parameters) {
   // An own `__proto__` is invisible to the broker's reads but not to a
   // host's copy (`Object.assign`, `for…in`): refused.
   if (Object.hasOwn(parameters, '__proto__')) throw coded('usage', '`parameters` has a `__proto__` key');
-  const keys = [];
-  let carries = writes;
-  if (Object.hasOwn(parameters, 'userData') && parameters.userData !== undefined) {
-    const ud = parameters.userData;
-    if (ud instanceof Map) keys.push(...ud.keys());
-    else if (isPlainObject(ud)) keys.push(...Object.keys(ud));
-    else throw coded('usage', '`parameters.userData` is a map of attached-data keys to values');
-    carries = true;
-  }
-  if (Object.hasOwn(parameters, 'keys') && parameters.keys !== undefined) {
+  const has = (field) => Object.hasOwn(parameters, field) && parameters[field] !== undefined;
+  if (request === DELETE) {
+    if (has('userData')) throw coded('usage', '`interaction.deleteUserData` names its keys in `parameters.keys`, not `userData`');
+    if (!has('keys')) return [];
     if (!Array.isArray(parameters.keys)) throw coded('usage', '`parameters.keys` is an array of attached-data keys');
-    keys.push(...parameters.keys);
-    carries = true;
+    return [...parameters.keys];
   }
-  return carries ? keys : null;
+  if (has('keys')) throw coded('usage', `\`${request}\` carries its attached data in \`parameters.userData\`, not \`keys\``);
+  if (!has('userData')) return writes ? [] : null;
+  const ud = parameters.userData;
+  if (ud instanceof Map) return [...ud.keys()];
+  if (isPlainObject(ud)) return Object.keys(ud);
+  throw coded('usage', '`parameters.userData` is a map of attached-data keys to values');
 }
 
 /** `parameters` with the keys `strip` removed from its attached data. */
@@ -101,17 +104,25 @@ function stripped(request, parameters, strip) {
   const ud = parameters.userData;
   if (ud instanceof Map) out.userData = new Map([...ud].filter(([k]) => !gone.has(k)));
   else if (isPlainObject(ud)) out.userData = Object.fromEntries(Object.entries(ud).filter(([k]) => !gone.has(k)));
-  if (Array.isArray(parameters.keys)) {
+  if (request === DELETE && Array.isArray(parameters.keys)) {
     out.keys = parameters.keys.filter((k) => !gone.has(k));
   }
   return out;
 }
 
+/** Text of a thrown value, whatever it is (its `toString` may throw). */
+function textOf(e) {
+  try {
+    return typeof e?.message === 'string' ? e.message : String(e);
+  } catch {
+    return 'error';
+  }
+}
+
 /** What a thrown value tells the application: the vendor's `{errorMessage}` form. */
 function failure(request, e) {
   if (isPlainObject(e) && typeof e.errorMessage === 'string') return { ...e, request };
-  const message = e instanceof Error ? e.message : String(e);
-  return { errorMessage: message, request };
+  return { errorMessage: textOf(e), request };
 }
 
 /** The error result of a denied request. */
@@ -224,7 +235,8 @@ export class Broker {
     const report = await this.#handle(event);
     if (this.#onReport) {
       try {
-        this.#onReport(report);
+        const r = this.#onReport(report);
+        if (r && typeof r.then === 'function') r.then(undefined, (e) => console.error('scapi: onReport failed:', e));
       } catch (e) {
         console.error('scapi: onReport threw:', e);
       }
@@ -248,31 +260,41 @@ export class Broker {
     // be sent back, or would be sent back transferred).
     const referenceId = typeof data.referenceId === 'string' || Number.isFinite(data.referenceId) ? data.referenceId : undefined;
     let replyError = null;
+    let replied = null;
     const reply = (status, result) => {
       const message = { request, status, result, protocolVersion: PROTOCOL_VERSION };
       if (referenceId !== undefined) message.referenceId = referenceId;
       try {
         // Never "*": were the frame navigated since, the browser drops it.
         event.source.postMessage(message, registration.origin);
+        replied = status;
       } catch (e) {
-        // A result the host returned that cannot be cloned: the report says so.
-        replyError = String(e?.message ?? e);
+        // A result that cannot be cloned: the report says so.
+        replyError = textOf(e);
         try {
           event.source.postMessage({ ...message, status: 'fail', result: { errorMessage: 'The answer could not be sent.', request } }, registration.origin);
+          replied = 'fail';
         } catch {
           // nothing more to say
         }
       }
     };
     let at = this.#now();
-    let client;
-    let verdict;
-    let userData;
+    // Counters belong to the application in the agent session: the same
+    // application in another tab of the session counts in the same ones.
+    const client = `${this.#session} ${registration.name}`;
+    let userData = null;
+    let malformed = null;
     try {
       userData = attachedKeys(request, parameters);
-      // Counters belong to the application in the agent session: the same
-      // application in another tab of the session counts in the same ones.
-      client = `${this.#session} ${registration.name}`;
+    } catch (e) {
+      // Decided as carrying nothing (and counted) all the same, so that
+      // a malformed request gets no answer where a well-formed one would
+      // get none: from a refused origin, or in quarantine.
+      malformed = e;
+    }
+    let verdict;
+    try {
       const call = { origin, request, client, frame: registration.frame };
       if (this.#local) call.at = at;
       if (userData) call.userData = userData;
@@ -281,36 +303,45 @@ export class Broker {
       // requests arrive there.
       if (!this.#local) at = verdict.at;
     } catch (e) {
-      // A request the runtime cannot take (a name too long, attached data
-      // of the wrong shape): the registered frame is told, nothing counted.
-      reply('fail', { errorMessage: `The request is malformed: ${e.message}`, request: String(request).slice(0, 256) });
-      return { kind: 'malformed', origin, request, at, error: e.message, code: e.code };
+      // A request the runtime cannot take (a name too long) or cannot
+      // decide now (a session without a policy): no answer.
+      return { kind: 'malformed', origin, request, at, error: textOf(e), code: e?.code ?? 'internal', replied: null };
     }
     const base = { kind: 'decided', origin, request, client, at, frame: registration.frame, name: registration.name, verdict };
     // The attached data's keys, never its values.
     if (userData) base.keys = userData;
-    const answered = (replied) => (replyError ? { ...base, replied, replyError } : { ...base, replied });
+    const answered = () => {
+      const r = { ...base, replied };
+      if (replyError) r.replyError = replyError;
+      if (malformed) r.malformed = { error: textOf(malformed), code: malformed?.code ?? 'usage' };
+      return r;
+    };
     // Unregistered (or registered again) while it was decided: the frame
     // is no longer the one that asked, and nothing is done for it.
     if (this.#frames.get(event.source) !== registration) return { ...base, replied: null, withdrawn: true };
     switch (verdict.enforced) {
       case 'ignored':
-        return answered(null);
+        return answered();
       case 'rate-limited':
         reply('fail', verdict.result ?? (await this.#rateLimitResult(request)));
-        return answered('fail');
+        return answered();
       case 'deny':
         // An origin the policy refuses gets no answer, as an application
         // the options do not name gets none from the agent desktop.
-        if (ORIGIN_REFUSED.has(verdict.reason)) return answered(null);
-        reply('fail', denialResult(request, verdict.reason));
-        return answered('fail');
+        if (!ORIGIN_REFUSED.has(verdict.reason)) reply('fail', denialResult(request, verdict.reason));
+        return answered();
       default:
         break;
     }
+    if (malformed) {
+      reply('fail', { errorMessage: `The request is malformed: ${textOf(malformed)}`, request });
+      return answered();
+    }
     const allowed = stripped(request, parameters, verdict.strip);
+    let status = 'done';
+    let result;
     try {
-      const result = await this.#onRequest({
+      result = await this.#onRequest({
         request,
         parameters: allowed,
         origin,
@@ -319,12 +350,25 @@ export class Broker {
         window: event.source,
         verdict,
       });
-      reply('done', result === undefined ? {} : result);
-      return answered('done');
+      if (result === undefined) result = {};
     } catch (e) {
-      reply('fail', failure(request, e));
-      return answered('fail');
+      status = 'fail';
+      result = failure(request, e);
     }
+    // What goes back to the frame is redacted as an event is: the
+    // attached data it may not read never leaves (a policy in shadow
+    // strips nothing). A result is JSON.
+    if (result !== null && typeof result === 'object') {
+      try {
+        result = (await this.#decider.redact(result)).event;
+      } catch (e) {
+        status = 'fail';
+        result = { errorMessage: 'The answer could not be sent.', request };
+        replyError = textOf(e);
+      }
+    }
+    reply(status, result);
+    return answered();
   }
 
   /** Whether the active policy accepts `origin` at all. */

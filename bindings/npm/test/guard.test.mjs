@@ -4,11 +4,13 @@
 // `PolicyHandle` on the reference page's policy. The same broker in real
 // Chromium with real origins is `broker.test.mjs`.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Broker, loadPolicy, PolicyHandle } from '../runtime.node.js';
-import { root } from './helpers.mjs';
+import { nativeScapi, root } from './helpers.mjs';
 
 const policyText = readFileSync(join(root, 'examples', 'browser-broker', 'policy.json'), 'utf8');
 const CRM = 'http://crm.localhost:8400';
@@ -64,35 +66,103 @@ test('a reference the answer cannot carry is not echoed, and nothing rejects', a
   const r = await broker.handleEvent(event(crm, CRM, { request: 'voice.dial', referenceId: { port: true } }));
   assert.equal(r.replied, 'done');
   assert.equal('referenceId' in crm.posted[0].message, false);
-  // A window whose postMessage throws (a result that cannot be cloned):
-  // reported, not a rejection.
-  crm.postMessage = () => {
-    throw new Error('DataCloneError');
+  // A result the window cannot clone: the frame is told it failed, the
+  // report says why; nothing rejects.
+  const post = crm.postMessage;
+  let first = true;
+  crm.postMessage = (m, o) => {
+    if (first) {
+      first = false;
+      throw new Error('DataCloneError');
+    }
+    post(m, o);
   };
   const r2 = await broker.handleEvent(event(crm, CRM, { request: 'voice.dial' }));
-  assert.deepEqual([r2.replied, r2.replyError], ['done', 'DataCloneError']);
+  assert.deepEqual([r2.replied, r2.replyError, crm.posted.at(-1).message.status], ['fail', 'DataCloneError', 'fail']);
+  // A host that throws what has no text, a report sink that rejects.
+  const odd = new Broker(new PolicyHandle(loadPolicy(policyText)), {
+    session: 's',
+    onRequest: () => {
+      throw Object.create(null);
+    },
+    onReport: async () => {
+      throw new Error('sink down');
+    },
+  });
+  const w = windowStub();
+  odd.register(w, CRM);
+  const r3 = await odd.handleEvent(event(w, CRM, { request: 'voice.dial' }));
+  assert.deepEqual([r3.replied, w.posted[0].message.result.errorMessage], ['fail', 'error']);
   assert.equal(reports.length, 2);
 });
 
-test('the host sees only the attached data the application may write', async () => {
+test('the host sees only the attached data the application may write, in the field its request uses', async () => {
   const { broker, crm, performed } = setUp();
-  await broker.handleEvent(event(crm, CRM, {
-    request: 'interaction.setUserData',
-    parameters: { interactionId: '1', userData: { CaseId: 'c', AccountNumber: 'a' }, keys: ['AccountNumber', 'CaseId'] },
-  }));
-  assert.deepEqual(performed[0].parameters, { interactionId: '1', userData: { CaseId: 'c' }, keys: ['CaseId'] });
+  await broker.handleEvent(event(crm, CRM, { request: 'interaction.setUserData', parameters: { interactionId: '1', userData: { CaseId: 'c', AccountNumber: 'a' } } }));
+  assert.deepEqual(performed[0].parameters, { interactionId: '1', userData: { CaseId: 'c' } });
   await broker.handleEvent(event(crm, CRM, { request: 'interaction.setUserData', parameters: { userData: new Map([['AccountNumber', 1], ['CaseId', 2]]) } }));
   assert.deepEqual([...performed[1].parameters.userData.keys()], ['CaseId']);
+  await broker.handleEvent(event(crm, CRM, { request: 'interaction.deleteUserData', parameters: { keys: ['AccountNumber', 'CaseId'] } }));
+  assert.deepEqual(performed[2].parameters, { keys: ['CaseId'] });
+  // Attached data in the field the request does not use: malformed, and
+  // the host never sees it.
+  for (const [request, parameters] of [
+    ['interaction.deleteUserData', { keys: ['AccountNumber'], userData: { CaseId: 1 } }],
+    ['interaction.deleteUserData', { userData: { CaseId: 1 } }],
+    ['interaction.setUserData', { userData: { AccountNumber: 1 }, keys: ['CaseId'] }],
+  ]) {
+    const r = await broker.handleEvent(event(crm, CRM, { request, parameters }));
+    assert.ok(r.malformed, `${request} ${JSON.stringify(parameters)}`);
+    assert.equal(crm.posted.at(-1).message.status, 'fail');
+  }
+  assert.equal(performed.length, 3);
+});
+
+test('what goes back to the frame is redacted to read-allowed, done or fail', async () => {
+  const broker = new Broker(new PolicyHandle(loadPolicy(policyText)), {
+    session: 's',
+    onRequest: ({ request }) => {
+      const interaction = { interactionId: '1', userData: { AccountNumber: '1', CaseId: '2', SSN: '3' } };
+      if (request === 'interaction.getByInteractionId') return { interaction };
+      throw { errorMessage: 'conflict', interaction };
+    },
+  });
+  const crm = windowStub();
+  broker.register(crm, CRM);
+  await broker.handleEvent(event(crm, CRM, { request: 'interaction.getByInteractionId', parameters: { interactionId: '1' } }));
+  await broker.handleEvent(event(crm, CRM, { request: 'interaction.markdone', parameters: { interactionId: '1' } }));
+  for (const { message } of crm.posted) {
+    assert.deepEqual(message.result.interaction.userData, { AccountNumber: '1', CaseId: '2' }, JSON.stringify(message));
+  }
+  assert.deepEqual(crm.posted.map((p) => p.message.status), ['done', 'fail']);
+});
+
+test('a malformed request gets no answer where a well-formed one would get none', async () => {
+  const { broker, crm } = setUp();
+  for (let i = 0; i < 4; i++) await broker.handleEvent(event(crm, CRM, { request: 'voice.dial' }));
+  const before = crm.posted.length;
+  // In quarantine: silence, whatever the shape.
+  for (const parameters of [{ userData: [1] }, JSON.parse('{"__proto__": {}}'), 5]) {
+    const r = await broker.handleEvent(event(crm, CRM, { request: 'voice.dial', parameters }));
+    assert.deepEqual([r.verdict.outcome, r.replied], ['ignored', null]);
+  }
+  // A name the runtime cannot take: no answer either.
+  const r = await broker.handleEvent(event(crm, CRM, { request: 'x'.repeat(70_000) }));
+  assert.deepEqual([r.kind, r.replied], ['malformed', null]);
+  assert.equal(crm.posted.length, before);
 });
 
 test('a write request without attached data, or with a __proto__ key, is refused', async () => {
   const { broker, crm, performed } = setUp();
   for (const parameters of [undefined, { interactionId: '1' }, { userData: undefined }]) {
-    const r = await broker.handleEvent(event(crm, CRM, { request: 'interaction.deleteUserData', parameters }));
-    assert.deepEqual([r.verdict.outcome, r.verdict.reason, r.replied], ['deny', 'no-writable-keys', 'fail']);
+    for (const request of ['interaction.deleteUserData', 'interaction.setUserData']) {
+      const r = await broker.handleEvent(event(crm, CRM, { request, parameters }));
+      assert.deepEqual([r.verdict.outcome, r.verdict.reason, r.replied], ['deny', 'no-writable-keys', 'fail'], `${request} ${JSON.stringify(parameters)}`);
+    }
   }
   const r = await broker.handleEvent(event(crm, CRM, JSON.parse('{"request":"interaction.setUserData","parameters":{"__proto__":{"userData":{"AccountNumber":"x"}}}}')));
-  assert.equal(r.kind, 'malformed');
+  assert.ok(r.malformed);
+  assert.equal(r.replied, 'fail');
   assert.deepEqual(performed, []);
 });
 
@@ -140,4 +210,42 @@ test('registrations take origins as the browser writes them, and arguments are c
   assert.throws(() => new Broker({}, { session: 's', onRequest() {} }), (e) => e instanceof TypeError && e.code === 'usage');
   assert.throws(() => new Broker(new PolicyHandle(loadPolicy(policyText)), { onRequest() {} }), (e) => e.code === 'usage');
   assert.throws(() => new Broker(new PolicyHandle(loadPolicy(policyText)), { session: 's', onRequest() {}, extra: 1 }), (e) => e.code === 'usage');
+});
+
+/** Tabs of one session: the worker's file run here, each tab on a MessageChannel. */
+async function sessionTabs() {
+  globalThis.self ??= new EventTarget();
+  await import('../session-worker.js');
+  const { Session } = await import('../lib/session.js');
+  return () => {
+    const { port1, port2 } = new MessageChannel();
+    globalThis.self.dispatchEvent(new MessageEvent('connect', { ports: [port1] }));
+    return new Session(port2);
+  };
+}
+
+test('a session verifies every load with the keys of its first signed one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scapi-session-'));
+  try {
+    writeFileSync(join(dir, 'policy.json'), policyText);
+    execFileSync(nativeScapi(), ['keygen', 'keys'], { cwd: dir, stdio: 'ignore' });
+    const key = readdirSync(join(dir, 'keys')).find((f) => f.endsWith('.key'));
+    execFileSync(nativeScapi(), ['sign', 'policy.json', '--key', join('keys', key)], { cwd: dir, stdio: 'ignore' });
+    const pub = readFileSync(join(dir, 'keys', key.replace('.key', '.pub')), 'utf8');
+    const sig = readFileSync(join(dir, 'policy.json.sig'), 'utf8');
+    const tab = await sessionTabs();
+    const [a, b, c] = [tab(), tab(), tab()];
+    // A wrong key list first pins nothing.
+    await assert.rejects(c.load(policyText, sig, []), (e) => e.code === 'usage');
+    // Unsigned first, then the same text signed: verified, and from then
+    // on the keys hold for every tab.
+    assert.equal(await a.load(policyText), 0);
+    assert.equal(await b.load(policyText, sig, [pub]), 1);
+    await assert.rejects(a.load(policyText.replace('"CaseId"', '"SSN"')), (e) => e.code === 'unsigned');
+    await assert.rejects(a.load(`${policyText} `, sig, [pub]), (e) => e.code === 'altered');
+    assert.equal(await c.load(policyText, sig, [pub]), 1);
+    for (const s of [a, b, c]) s.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
