@@ -39,8 +39,24 @@ pub struct CompiledPolicy {
     /// Web extension views.
     pub web_extensions: Vec<CompiledWebExtension>,
     /// What runs in shadow mode; absent when nothing does.
-    #[serde(default, skip_serializing_if = "CompiledShadow::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "CompiledShadow::is_empty",
+        deserialize_with = "shadow_object"
+    )]
     pub shadow: CompiledShadow,
+}
+
+/// `shadow` read from an object only: serde reads a struct from an array of
+/// its fields too, so `[true, []]` would mark the whole policy unnoticed.
+fn shadow_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CompiledShadow, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    if !value.is_object() {
+        return Err(serde::de::Error::custom(
+            "`shadow` must be an object `{\"all\", \"entries\"}`",
+        ));
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
 
 /// What of the policy runs in shadow mode: decided, counted and logged,

@@ -372,3 +372,17 @@ fn load_errors_name_no_rust_type() {
     let e = CompiledPolicy::load("[1]").unwrap_err().to_string();
     assert!(e.contains("expected a compiled policy object"), "{e}");
 }
+
+#[test]
+fn shadow_is_an_object_never_an_array() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/wwews-cluster.policy.json"
+    ))
+    .unwrap();
+    let with = |shadow: &str| text.replacen("\n}", &format!(",\n  \"shadow\": {shadow}\n}}"), 1);
+    let e = CompiledPolicy::load(&with("[true, []]")).unwrap_err();
+    assert!(e.to_string().contains("`shadow` must be an object"), "{e}");
+    let p = CompiledPolicy::load(&with(r#"{"all": true}"#)).unwrap();
+    assert!(p.shadow().all);
+}
