@@ -50,6 +50,20 @@ fn mix(pilot: u32) -> u64 {
     x ^ (x >> 31)
 }
 
+/// The slot of a key of hash `h` under pilot mix `m`. The bucket is the
+/// top bits of `h`, shared by a bucket's keys: the slot must come from all
+/// of its bits (murmur3's finalizer), or a bucket's keys would compete for
+/// the few slots those top bits point to, whatever the pilot.
+fn slot_of(h: u64, m: u64, slots: usize) -> usize {
+    let mut x = h ^ m;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    x ^= x >> 33;
+    reduce(x, slots)
+}
+
 impl OriginIndex {
     /// The index of `origins` (distinct), under seeds from `seeds`.
     pub(crate) fn build<'a>(
@@ -131,7 +145,7 @@ impl OriginIndex {
                 placed.clear();
                 let m = mix(pilot);
                 for &i in keys {
-                    let s = reduce(hashes.get(i as usize)? ^ m, slots_count);
+                    let s = slot_of(*hashes.get(i as usize)?, m, slots_count);
                     if slots.get(s).is_none_or(|slot| slot.position != 0) || placed.contains(&s) {
                         pilot += 1;
                         continue 'search;
@@ -162,7 +176,7 @@ impl OriginIndex {
     pub(crate) fn find(&self, origin: &str, is: impl FnOnce(usize) -> bool) -> Option<usize> {
         let h = self.hasher.hash_one(origin);
         let pilot = *self.pilots.get(reduce(h, self.pilots.len()))?;
-        let slot = self.slots.get(reduce(h ^ mix(pilot), self.slots.len()))?;
+        let slot = self.slots.get(slot_of(h, mix(pilot), self.slots.len()))?;
         if slot.position == 0 || slot.fingerprint != h as u32 {
             return None;
         }
