@@ -367,7 +367,9 @@ test('attacks are refused: look-alike, downgrade, sandboxed, unregistered, navig
   // Reports come as each message is done with; the session's worker
   // decided them in the order `seq` says.
   const flood = all.slice(-8).sort((a, b) => a.verdict.seq - b.verdict.seq);
-  const answers = await receivedBy(page, crmId, frames.crm);
+  // Replies carry the frame's `referenceId`: an admitted dial is answered
+  // when the host has acted, which may be after the later error reply.
+  const answers = (await receivedBy(page, crmId, frames.crm)).sort((a, b) => a.referenceId - b.referenceId);
   const admitted = flood.filter((r) => r.verdict.admission === 'admitted').length;
   // Fixed windows: a flood across a minute's end may admit some in each, never more than 3 in one.
   const perWindow = groupSizes(flood.filter((r) => r.verdict.admission === 'admitted'), (r) => Math.floor(r.at / 60000));
