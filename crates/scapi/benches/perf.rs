@@ -331,6 +331,35 @@ fn w3(c: &mut Criterion) {
     if !selected("W3") {
         return;
     }
+    // `W3_ONLY=scapi` (or `governor`) times 50 passes of one limiter and
+    // exits: a process to profile with `perf record`. `W3_ONLY=hash` only
+    // hashes each client id, the part of an admission no limiter avoids.
+    if let Ok(only) = std::env::var("W3_ONLY") {
+        use std::hash::BuildHasher;
+        let hasher = std::hash::RandomState::new();
+        let t = Instant::now();
+        for _ in 0..50 {
+            if only == "hash" {
+                run_split(1, &stream, |(client, _)| {
+                    black_box(hasher.hash_one(client));
+                });
+            } else if only == "scapi" {
+                run_split(1, &stream, |(client, name)| {
+                    let Ok(a) = ours.admit(client, name);
+                    black_box(a);
+                });
+            } else {
+                run_split(1, &stream, |key| {
+                    let _ = black_box(theirs.check_key(key));
+                });
+            }
+        }
+        eprintln!(
+            "{only}: {:.1} ns",
+            t.elapsed().as_secs_f64() * 1e9 / (50 * stream.len()) as f64
+        );
+        std::process::exit(0);
+    }
     // This machine's neighbours make memory-bound timings swing by 2× from
     // one second to the next, so the two limiters run back to back in
     // rounds. The pass that runs first in a round is slower (by up to a
