@@ -206,6 +206,58 @@ fn a_closed_standard_input_is_an_error() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+/// JSON Lines are read on a thread of their own, ahead of the replay: a
+/// replay that fails (here, on an item out of time order) ends the process
+/// at once, though its standard input is still open and has more to come.
+#[test]
+fn a_failed_replay_does_not_wait_for_standard_input_to_end() {
+    use std::io::Write;
+    let mut child = Command::new(SCAPI)
+        .args(["eval", EXAMPLE, "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let line = |at: &str| {
+        format!(
+            "{{\"at\": \"{at}\", \"origin\": \"https://crm.example.com\", \"request\": \"agent.getState\", \"client\": \"a\"}}\n"
+        )
+    };
+    for _ in 0..2000 {
+        stdin
+            .write_all(line("2026-01-01T00:01:00Z").as_bytes())
+            .unwrap();
+    }
+    stdin
+        .write_all(line("2026-01-01T00:00:00Z").as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    // The pipe stays open (`stdin` is held) until the process has ended; a
+    // watchdog ends a process that waits for more, and the test fails.
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .is_err()
+        {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    });
+    let o = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    drop(stdin);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("items must be in time order"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A device or a FIFO is written through, never replaced by a file; a
 /// symbolic link keeps pointing at the file it names.
 #[test]

@@ -507,22 +507,25 @@ async fn reload_blocking<S: Send + Sync + 'static>(app: &Arc<App<S>>) {
 /// Loads the policy again: swapped in, or refused with the old one kept.
 fn reload<S>(app: &App<S>) {
     match (app.loader)() {
+        // The counters move under the state's lock, as `/status` reads
+        // them: a reload counted is one whose outcome is shown.
         Ok(policy) => {
-            app.handle.swap(policy);
-            app.reloads_ok.fetch_add(1, Ordering::Relaxed);
-            let generation = app.handle.current().generation();
-            eprintln!("scapi serve: policy reloaded (generation {generation})");
             let mut state = app.state.lock().unwrap_or_else(PoisonError::into_inner);
+            app.handle.swap(policy);
             state.loaded_at = unix_now();
             state.last_error = None;
             state.last_error_at = None;
+            app.reloads_ok.fetch_add(1, Ordering::Relaxed);
+            drop(state);
+            let generation = app.handle.current().generation();
+            eprintln!("scapi serve: policy reloaded (generation {generation})");
         }
         Err(message) => {
-            app.reloads_failed.fetch_add(1, Ordering::Relaxed);
             eprintln!("scapi serve: reload refused, the active policy stays: {message}");
             let mut state = app.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.last_error = Some(message);
             state.last_error_at = Some(unix_now());
+            app.reloads_failed.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -804,12 +807,16 @@ async fn ready<S>(State(app): State<Arc<App<S>>>) -> Response {
 }
 
 async fn status<S>(State(app): State<Arc<App<S>>>) -> Response {
-    let active = app.handle.current();
-    let state = app
-        .state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    // Read under the state's lock, as a reload writes them.
+    let (active, state, ok, failed) = {
+        let state = app.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (
+            app.handle.current(),
+            state.clone(),
+            app.reloads_ok.load(Ordering::Relaxed),
+            app.reloads_failed.load(Ordering::Relaxed),
+        )
+    };
     let source = active.policy().source();
     let body = serde_json::json!({
         "policy": {
@@ -824,8 +831,8 @@ async fn status<S>(State(app): State<Arc<App<S>>>) -> Response {
             "errorAt": state.last_error_at,
         },
         "reloads": {
-            "ok": app.reloads_ok.load(Ordering::Relaxed),
-            "failed": app.reloads_failed.load(Ordering::Relaxed),
+            "ok": ok,
+            "failed": failed,
         },
         "store": (app.store)(),
         "decisionLog": app.log.as_ref().map(|l| serde_json::json!({

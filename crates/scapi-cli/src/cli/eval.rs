@@ -199,13 +199,13 @@ impl<R: Read> Read for Counting<R> {
 /// The requests source: a reader, its size when it is a file, and a count
 /// of the bytes read from it.
 struct Source {
-    reader: BufReader<Counting<Box<dyn Read>>>,
+    reader: BufReader<Counting<Box<dyn Read + Send>>>,
     size: Option<u64>,
     read: Arc<AtomicU64>,
 }
 
 fn open(path: &str) -> Result<Source, CliError> {
-    let (inner, size): (Box<dyn Read>, Option<u64>) = if path == "-" {
+    let (inner, size): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
         super::check_stdin_open()?;
         (Box::new(std::io::stdin()), None)
     } else {
@@ -224,6 +224,39 @@ fn open(path: &str) -> Result<Source, CliError> {
         size,
         read,
     })
+}
+
+/// Items read and parsed on a thread of their own, ahead of the replay:
+/// reading and parsing JSON Lines is a third of a replay's work, and it
+/// overlaps with deciding and printing on the other core. The items come
+/// in their order, errors included, each as soon as it is read (a pipe
+/// that delivers one line at a time gets each decided as it comes); the
+/// reader stops at the first error, or when the replay stops taking items
+/// (it is not waited for: a replay that fails ends the process, even if
+/// standard input has more).
+fn read_ahead(
+    items: impl Iterator<Item = Result<Item, ItemError>> + Send + 'static,
+) -> impl Iterator<Item = Result<Item, ItemError>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Item, ItemError>>(4096);
+    let reader = std::thread::Builder::new()
+        .name("scapi-eval-read".into())
+        .spawn(move || {
+            for item in items {
+                let failed = item.is_err();
+                if tx.send(item).is_err() || failed {
+                    return;
+                }
+            }
+        });
+    // Without a thread (none can be started), nothing is read: say so.
+    let failed = reader.is_err().then(|| {
+        Err(ItemError {
+            index: None,
+            line: None,
+            message: "cannot start a thread to read the requests".into(),
+        })
+    });
+    failed.into_iter().chain(rx)
 }
 
 /// The bytes of `reader` up to and including its first one that is not
@@ -320,7 +353,7 @@ pub fn run(args: Args) -> Exit {
     // JSON Lines stream in bounded memory; a JSON array or a YAML list is
     // read whole, so it must fit the input size limit.
     let items: Box<dyn Iterator<Item = Result<Item, ItemError>>> = if format.streams() {
-        Box::new(JsonLines::new(reader, limit))
+        Box::new(read_ahead(JsonLines::new(reader, limit)))
     } else {
         let bytes = match read_whole(reader, source.size, limit, &name) {
             Ok(b) => b,
