@@ -54,15 +54,37 @@ impl Rejected {
     }
 }
 
-/// An entry that survived validation.
+/// An entry that survived validation. A list holds one per entry until it
+/// is merged, so it is kept small (64 bytes): its removal is stored as the
+/// two offsets it is made of.
 struct Lowered {
     /// `None` for `*`.
     origin: Option<Box<str>>,
     grant: Grant,
     /// The entry's span in the value.
     span: Span,
-    removal: Removal,
+    /// Where the entry before ends (`NONE`: it is the first).
+    before: usize,
+    /// Where the entry after starts (`NONE`: it is the last).
+    after: usize,
 }
+
+const NONE: usize = usize::MAX;
+
+impl Lowered {
+    /// How to remove the entry with one separator.
+    fn removal(&self) -> Removal {
+        let offset = |o: usize| (o != NONE).then_some(o);
+        Removal {
+            item: self.span,
+            before: offset(self.before).map(|end| Span::new(end, self.span.end)),
+            after: offset(self.after).map(|start| Span::new(self.span.start, start)),
+        }
+    }
+}
+
+// One per entry of a list of up to a million: kept small.
+const _: () = assert!(std::mem::size_of::<Lowered>() <= 64);
 
 pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     let Some(opt) = cx.option(ORIGINS) else {
@@ -179,7 +201,7 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
         let Some(r) = kept.get(i) else {
             continue;
         };
-        let (grant, span, removal) = (r.grant.clone(), r.span, r.removal);
+        let (grant, span, removal) = (r.grant.clone(), r.span, r.removal());
         let name = r.origin.as_deref().unwrap_or("*").to_string();
         let Some(first) = kept.get_mut(first) else {
             continue;
@@ -238,13 +260,15 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
                         "`*` already accepts every origin with these filters",
                     )
                     .help("remove the entry"),
-                    l.removal,
+                    l.removal(),
                 );
             }
         }
     }
-    // Collected in place: the entries' allocation is reused for the rules.
-    let rules = merged
+    // Collected in place: the entries' allocation is reused for the rules,
+    // then given back down to their size (a rule is half an entry), before
+    // the policy builds its index beside them.
+    let mut rules: Vec<OriginRule> = merged
         .into_iter()
         .filter_map(|l| {
             l.origin.map(|origin| OriginRule {
@@ -253,6 +277,7 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
             })
         })
         .collect();
+    rules.shrink_to_fit();
     Origins {
         rules,
         any: any.map(|(grant, _)| grant),
@@ -312,7 +337,8 @@ fn lower_entry(
             origin,
             grant,
             span: entry.span,
-            removal: entry.removal,
+            before: entry.removal.before.map_or(NONE, |b| b.start),
+            after: entry.removal.after.map_or(NONE, |a| a.end),
         }),
         (origin, grant) => {
             let meant = match origin {
