@@ -206,9 +206,10 @@ fn a_closed_standard_input_is_an_error() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
-/// JSON Lines are read on a thread of their own, ahead of the replay: a
-/// replay that fails (here, on an item out of time order) ends the process
-/// at once, though its standard input is still open and has more to come.
+/// JSON Lines are read on a thread of their own, ahead of the replay, and
+/// each item is replayed as soon as it is read: a replay that fails (here,
+/// on an item out of time order) ends the process at once, though its
+/// standard input is still open and has more to come.
 #[test]
 fn a_failed_replay_does_not_wait_for_standard_input_to_end() {
     use std::io::Write;
@@ -219,23 +220,8 @@ fn a_failed_replay_does_not_wait_for_standard_input_to_end() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let line = |at: &str| {
-        format!(
-            "{{\"at\": \"{at}\", \"origin\": \"https://crm.example.com\", \"request\": \"agent.getState\", \"client\": \"a\"}}\n"
-        )
-    };
-    for _ in 0..2000 {
-        stdin
-            .write_all(line("2026-01-01T00:01:00Z").as_bytes())
-            .unwrap();
-    }
-    stdin
-        .write_all(line("2026-01-01T00:00:00Z").as_bytes())
-        .unwrap();
-    stdin.flush().unwrap();
-    // The pipe stays open (`stdin` is held) until the process has ended; a
-    // watchdog ends a process that waits for more, and the test fails.
+    // A watchdog ends a process that waits for more (and the test fails);
+    // it runs before anything is written.
     let pid = child.id();
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -246,10 +232,35 @@ fn a_failed_replay_does_not_wait_for_standard_input_to_end() {
             let _ = Command::new("kill").arg(pid.to_string()).status();
         }
     });
+    // The lines are written from a thread of their own, which then holds
+    // the pipe open until the process has ended, while the test reads the
+    // process's output (so neither side waits on a full pipe).
+    let mut stdin = child.stdin.take().unwrap();
+    let (ended, end) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let line = |at: &str| {
+            format!(
+                "{{\"at\": \"{at}\", \"origin\": \"https://crm.example.com\", \"request\": \"agent.getState\", \"client\": \"a\"}}\n"
+            )
+        };
+        for _ in 0..2000 {
+            if stdin
+                .write_all(line("2026-01-01T00:01:00Z").as_bytes())
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = stdin.write_all(line("2026-01-01T00:00:00Z").as_bytes());
+        let _ = stdin.flush();
+        let _ = end.recv();
+        drop(stdin);
+    });
     let o = child.wait_with_output().unwrap();
     let _ = done.send(());
+    let _ = ended.send(());
     watchdog.join().unwrap();
-    drop(stdin);
+    writer.join().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("items must be in time order"),

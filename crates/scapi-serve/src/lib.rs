@@ -511,12 +511,14 @@ fn reload<S>(app: &App<S>) {
         // them: a reload counted is one whose outcome is shown.
         Ok(policy) => {
             let mut state = app.state.lock().unwrap_or_else(PoisonError::into_inner);
-            app.handle.swap(policy);
+            let old = app.handle.swap(policy);
             state.loaded_at = unix_now();
             state.last_error = None;
             state.last_error_at = None;
             app.reloads_ok.fetch_add(1, Ordering::Relaxed);
             drop(state);
+            // A large policy is freed after the lock is let go.
+            drop(old);
             let generation = app.handle.current().generation();
             eprintln!("scapi serve: policy reloaded (generation {generation})");
         }
@@ -849,17 +851,19 @@ async fn metrics<S>(State(app): State<Arc<App<S>>>) -> Response {
         .metrics()
         .map(|m| m.to_prometheus())
         .unwrap_or_default();
+    // Read under the state's lock, as a reload writes them.
+    let (state, ok, failed) = {
+        let state = app.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (
+            state.clone(),
+            app.reloads_ok.load(Ordering::Relaxed),
+            app.reloads_failed.load(Ordering::Relaxed),
+        )
+    };
     let _ = writeln!(
         text,
-        "# HELP scapi_reloads_total Policy reloads, by result.\n# TYPE scapi_reloads_total counter\nscapi_reloads_total{{result=\"ok\"}} {}\nscapi_reloads_total{{result=\"failed\"}} {}",
-        app.reloads_ok.load(Ordering::Relaxed),
-        app.reloads_failed.load(Ordering::Relaxed)
+        "# HELP scapi_reloads_total Policy reloads, by result.\n# TYPE scapi_reloads_total counter\nscapi_reloads_total{{result=\"ok\"}} {ok}\nscapi_reloads_total{{result=\"failed\"}} {failed}",
     );
-    let state = app
-        .state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
     let _ = writeln!(
         text,
         "# HELP scapi_policy_loaded_timestamp_seconds When the active policy was loaded.\n# TYPE scapi_policy_loaded_timestamp_seconds gauge\nscapi_policy_loaded_timestamp_seconds {}",

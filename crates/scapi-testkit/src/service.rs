@@ -16,6 +16,9 @@ pub struct Service {
     /// `127.0.0.1:PORT`.
     pub addr: String,
     stderr: Arc<Mutex<String>>,
+    /// The thread reading standard error, joined once the process ends so
+    /// that its last words are in `stderr`.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Service {
@@ -36,7 +39,7 @@ impl Service {
         let (tx, rx) = mpsc::channel();
         let err = child.stderr.take().expect("piped");
         let seen = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 if let Some(at) = line.split("listening on http://").nth(1) {
                     let addr = at.split_whitespace().next().unwrap_or("").to_string();
@@ -66,6 +69,7 @@ impl Service {
             child: Some(child),
             addr,
             stderr,
+            stderr_reader: Some(stderr_reader),
         }
     }
 
@@ -129,6 +133,11 @@ impl Service {
         let start = Instant::now();
         loop {
             if let Some(status) = child.try_wait().expect("waits") {
+                // The process has ended and its end of the pipe is closed:
+                // the reader reaches the end of what it wrote.
+                if let Some(reader) = self.stderr_reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             if start.elapsed() > Duration::from_secs(60) {

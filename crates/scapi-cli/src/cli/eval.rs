@@ -226,37 +226,156 @@ fn open(path: &str) -> Result<Source, CliError> {
     })
 }
 
-/// Items read and parsed on a thread of their own, ahead of the replay:
-/// reading and parsing JSON Lines is a third of a replay's work, and it
-/// overlaps with deciding and printing on the other core. The items come
-/// in their order, errors included, each as soon as it is read (a pipe
-/// that delivers one line at a time gets each decided as it comes); the
-/// reader stops at the first error, or when the replay stops taking items
-/// (it is not waited for: a replay that fails ends the process, even if
-/// standard input has more).
-fn read_ahead(
-    items: impl Iterator<Item = Result<Item, ItemError>> + Send + 'static,
-) -> impl Iterator<Item = Result<Item, ItemError>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Item, ItemError>>(4096);
-    let reader = std::thread::Builder::new()
-        .name("scapi-eval-read".into())
-        .spawn(move || {
-            for item in items {
-                let failed = item.is_err();
-                if tx.send(item).is_err() || failed {
-                    return;
+/// JSON Lines read and parsed on a thread of their own, ahead of the
+/// replay: reading and parsing are a third of a replay's work, and they
+/// overlap with deciding and printing on the other core. The items come in
+/// their order, errors included, each as soon as it is read (a pipe that
+/// delivers one line at a time gets each decided as it comes). The thread
+/// starts with the first item asked for, reads at most
+/// [`READ_AHEAD_BYTES`] of lines ahead (or one line, however long), stops
+/// at the first error or when the replay stops taking items, and is never
+/// waited for at the end: a replay that fails ends the process, even if
+/// standard input has more. A panic while reading is the replay's panic.
+struct ReadAhead<R> {
+    state: ReadState<R>,
+}
+
+/// Input bytes of lines read but not yet replayed, at most (a single
+/// longer line is read all the same, as without a reader ahead).
+const READ_AHEAD_BYTES: u64 = 8 << 20;
+
+enum ReadState<R> {
+    NotStarted(JsonLines<R>),
+    Reading {
+        items: std::sync::mpsc::Receiver<(Result<Item, ItemError>, u64)>,
+        shared: Arc<Ahead>,
+        reader: Option<std::thread::JoinHandle<()>>,
+    },
+    Done,
+}
+
+/// What the reader and the replay share: the bytes in flight, and whether
+/// the replay has stopped taking items.
+#[derive(Default)]
+struct Ahead {
+    bytes: AtomicU64,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl<R: BufRead + Send + 'static> ReadAhead<R> {
+    fn new(lines: JsonLines<R>) -> ReadAhead<R> {
+        ReadAhead {
+            state: ReadState::NotStarted(lines),
+        }
+    }
+
+    /// Reads `lines` on the calling thread (the reader's), sending each
+    /// item with the bytes it took, and waiting while more than
+    /// [`READ_AHEAD_BYTES`] are ahead of the replay.
+    fn read(
+        mut lines: JsonLines<R>,
+        tx: &std::sync::mpsc::SyncSender<(Result<Item, ItemError>, u64)>,
+        shared: &Ahead,
+    ) {
+        let mut before = lines.bytes_read();
+        while let Some(item) = lines.next() {
+            let size = lines.bytes_read().saturating_sub(before).max(1);
+            before = lines.bytes_read();
+            let failed = item.is_err();
+            shared.bytes.fetch_add(size, Ordering::AcqRel);
+            if tx.send((item, size)).is_err() || failed {
+                return;
+            }
+            // Parked until the replay has caught up (it unparks this thread
+            // whenever it takes an item while too much is ahead).
+            loop {
+                let ahead = shared.bytes.load(Ordering::Acquire);
+                if ahead <= READ_AHEAD_BYTES || shared.closed.load(Ordering::Acquire) {
+                    break;
+                }
+                std::thread::park();
+            }
+            if shared.closed.load(Ordering::Acquire) {
+                return;
+            }
+        }
+    }
+}
+
+impl<R: BufRead + Send + 'static> Iterator for ReadAhead<R> {
+    type Item = Result<Item, ItemError>;
+
+    fn next(&mut self) -> Option<Result<Item, ItemError>> {
+        if let ReadState::NotStarted(_) = self.state {
+            let ReadState::NotStarted(lines) = std::mem::replace(&mut self.state, ReadState::Done)
+            else {
+                return None;
+            };
+            let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+            let shared = Arc::new(Ahead::default());
+            let theirs = Arc::clone(&shared);
+            let reader = std::thread::Builder::new()
+                .name("scapi-eval-read".into())
+                .spawn(move || ReadAhead::read(lines, &tx, &theirs));
+            match reader {
+                Ok(reader) => {
+                    self.state = ReadState::Reading {
+                        items: rx,
+                        shared,
+                        reader: Some(reader),
+                    };
+                }
+                Err(e) => {
+                    return Some(Err(ItemError {
+                        index: None,
+                        line: None,
+                        message: format!("cannot start a thread to read the requests: {e}"),
+                    }));
                 }
             }
-        });
-    // Without a thread (none can be started), nothing is read: say so.
-    let failed = reader.is_err().then(|| {
-        Err(ItemError {
-            index: None,
-            line: None,
-            message: "cannot start a thread to read the requests".into(),
-        })
-    });
-    failed.into_iter().chain(rx)
+        }
+        let ReadState::Reading {
+            items,
+            shared,
+            reader,
+        } = &mut self.state
+        else {
+            return None;
+        };
+        match items.recv() {
+            Ok((item, size)) => {
+                let ahead = shared.bytes.fetch_sub(size, Ordering::AcqRel);
+                if ahead > READ_AHEAD_BYTES
+                    && let Some(r) = reader
+                {
+                    r.thread().unpark();
+                }
+                Some(item)
+            }
+            // The reader is done: it has returned, or it panicked, which
+            // is this replay's panic (never a replay cut short quietly).
+            Err(_) => {
+                let joined = reader.take().map(std::thread::JoinHandle::join);
+                self.state = ReadState::Done;
+                if let Some(Err(panic)) = joined {
+                    std::panic::resume_unwind(panic);
+                }
+                None
+            }
+        }
+    }
+}
+
+impl<R> Drop for ReadAhead<R> {
+    fn drop(&mut self) {
+        // A replay that stops early lets a waiting reader go.
+        if let ReadState::Reading { shared, reader, .. } = &self.state {
+            shared.closed.store(true, Ordering::Release);
+            if let Some(r) = reader {
+                r.thread().unpark();
+            }
+        }
+    }
 }
 
 /// The bytes of `reader` up to and including its first one that is not
@@ -353,7 +472,7 @@ pub fn run(args: Args) -> Exit {
     // JSON Lines stream in bounded memory; a JSON array or a YAML list is
     // read whole, so it must fit the input size limit.
     let items: Box<dyn Iterator<Item = Result<Item, ItemError>>> = if format.streams() {
-        Box::new(read_ahead(JsonLines::new(reader, limit)))
+        Box::new(ReadAhead::new(JsonLines::new(reader, limit)))
     } else {
         let bytes = match read_whole(reader, source.size, limit, &name) {
             Ok(b) => b,
@@ -744,6 +863,41 @@ pub fn explain(args: ExplainArgs) -> Exit {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// More than [`READ_AHEAD_BYTES`] of lines, and a line longer than it:
+    /// the reader waits for the replay and goes on, and every item comes,
+    /// in order, once.
+    #[test]
+    fn reading_ahead_keeps_every_item_in_order_past_its_bound() {
+        let line = |i: usize| {
+            format!(
+                "{{\"at\": {i}, \"origin\": \"https://a.example\", \"request\": \"agent.getState\", \"client\": \"c{i}\"}}\n"
+            )
+        };
+        let mut text = String::new();
+        let mut n = 0;
+        while text.len() as u64 <= 2 * READ_AHEAD_BYTES {
+            text.push_str(&line(n));
+            n += 1;
+        }
+        // One line longer than the bound: a request whose client id is
+        // 9 MiB long.
+        text.push_str(&format!(
+            "{{\"at\": {n}, \"origin\": \"https://a.example\", \"request\": \"agent.getState\", \"client\": \"{}\"}}\n",
+            "x".repeat(9 << 20)
+        ));
+        n += 1;
+        text.push_str(&line(n));
+        n += 1;
+        let reader = std::io::Cursor::new(text.into_bytes());
+        let mut seen = 0;
+        for (i, item) in ReadAhead::new(JsonLines::new(reader, u64::MAX)).enumerate() {
+            let item = item.unwrap();
+            assert_eq!(item.index, i);
+            seen += 1;
+        }
+        assert_eq!(seen, n);
+    }
 
     #[test]
     fn the_format_is_told_past_blank_chunks_and_a_bom() {
