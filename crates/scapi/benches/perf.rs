@@ -155,6 +155,65 @@ fn w2(c: &mut Criterion) {
         })
     });
     g.finish();
+    // Paired rounds, as W3's: the two run back to back, each first in
+    // every other round, and the median over pairs of rounds of the ratio
+    // of their times is the figure (separate measurements of the naive map
+    // swing by more than 2× on this machine).
+    let ours = || {
+        let t = Instant::now();
+        let mut allowed = 0usize;
+        for _ in 0..20 {
+            for (o, r) in &pairs {
+                allowed += usize::from(policy.check(black_box(o), black_box(r)).is_allowed());
+            }
+        }
+        black_box(allowed);
+        t.elapsed().as_secs_f64()
+    };
+    let theirs = || {
+        let t = Instant::now();
+        let mut allowed = 0usize;
+        for _ in 0..20 {
+            for (o, r) in &pairs {
+                allowed += usize::from(
+                    naive
+                        .get(black_box(o.as_str()))
+                        .is_some_and(|s| s.contains(black_box(r.as_str()))),
+                );
+            }
+        }
+        black_box(allowed);
+        t.elapsed().as_secs_f64()
+    };
+    let rounds: Vec<(f64, f64)> = (0..22)
+        .map(|round| {
+            if round % 2 == 0 {
+                let a = ours();
+                (a, theirs())
+            } else {
+                let b = theirs();
+                (ours(), b)
+            }
+        })
+        .collect();
+    let per = |s: f64| s * 1e9 / (20 * pairs.len()) as f64;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let ratio = median(
+        rounds
+            .chunks_exact(2)
+            .map(|p| p.iter().map(|r| r.0).sum::<f64>() / p.iter().map(|r| r.1).sum::<f64>())
+            .collect(),
+    );
+    W2_PAIRED.with(|w| {
+        *w.borrow_mut() = Some((
+            median(rounds.iter().map(|r| per(r.0)).collect()),
+            median(rounds.iter().map(|r| per(r.1)).collect()),
+            ratio,
+        ))
+    });
     let mix = pairs.iter().fold([0usize; 4], |mut m, (o, r)| {
         let d = policy.check(o, r);
         let k = match d.reason {
@@ -536,6 +595,8 @@ thread_local! {
     static W7: std::cell::RefCell<Option<(f64, f64, f64)>> = const { std::cell::RefCell::new(None) };
     /// W7: what a candidate and a formatted log record add (ns).
     static W7_EXTRAS: std::cell::RefCell<Option<(f64, f64)>> = const { std::cell::RefCell::new(None) };
+    /// W2 paired rounds: our median, the naive map's, median ratio.
+    static W2_PAIRED: std::cell::RefCell<Option<(f64, f64, f64)>> = const { std::cell::RefCell::new(None) };
     /// W3 paired rounds: threads, our median, governor's, median ratio.
     static PAIRED: std::cell::RefCell<Vec<(usize, f64, f64, f64)>> = const { std::cell::RefCell::new(Vec::new()) };
     static SIZES: std::cell::RefCell<HashMap<String, usize>> = std::cell::RefCell::new(HashMap::new());
@@ -604,6 +665,14 @@ fn report() {
             format!("{:.1} ns/decision", a / 8192.0),
             format!("{:.1} ns/lookup", b / 8192.0),
             format!("{:.2}× naive", a / b),
+        ));
+    }
+    if let Some((a, b, ratio)) = W2_PAIRED.with(|w| *w.borrow()) {
+        rows.push((
+            "W2 check, paired rounds".into(),
+            format!("{a:.1} ns/decision"),
+            format!("{b:.1} ns/lookup"),
+            format!("{ratio:.2}× naive's time (paired)"),
         ));
     }
     for (t, a, b, ratio) in PAIRED.with(|p| p.borrow().clone()) {
