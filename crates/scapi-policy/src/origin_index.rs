@@ -95,31 +95,21 @@ impl OriginIndex {
         // The keys by bucket, with counting sorts (no comparison sort: the
         // WebAssembly build stays small): `starts[b]..starts[b + 1]` of
         // `by_bucket` are bucket b's positions.
-        // Positions are `u32` (a policy has fewer than 2³² origins), and the
-        // ends of the buckets are filled downwards into their starts, so the
-        // build holds no second array of them: a large policy loads in less
-        // memory.
-        let mut starts = vec![0u32; buckets_count + 1];
+        let mut starts = vec![0usize; buckets_count + 1];
         for &h in &hashes {
             *starts.get_mut(reduce(h, buckets_count) + 1)? += 1;
         }
         for b in 0..buckets_count {
             *starts.get_mut(b + 1)? += *starts.get(b)?;
         }
+        let mut fill = starts.clone();
         let mut by_bucket = vec![0u32; n];
-        for (i, &h) in hashes.iter().enumerate().rev() {
-            let end = starts.get_mut(reduce(h, buckets_count) + 1)?;
-            *end -= 1;
-            *by_bucket.get_mut(*end as usize)? = u32::try_from(i).ok()?;
+        for (i, &h) in hashes.iter().enumerate() {
+            let at = fill.get_mut(reduce(h, buckets_count))?;
+            *by_bucket.get_mut(*at)? = u32::try_from(i).ok()?;
+            *at += 1;
         }
-        // Each bucket's end went down to its start: `starts[b + 1]` is now
-        // bucket b's start, and bucket b ends where bucket b + 1 starts.
-        starts.rotate_left(1);
-        if let Some(last) = starts.last_mut() {
-            *last = u32::try_from(n).ok()?;
-        }
-        let bucket =
-            |b: usize| by_bucket.get(*starts.get(b)? as usize..*starts.get(b + 1)? as usize);
+        let bucket = |b: usize| by_bucket.get(*starts.get(b)?..*starts.get(b + 1)?);
         // Two origins hashing alike cannot be told apart: another seed.
         for b in 0..buckets_count {
             let keys = bucket(b)?;
@@ -138,19 +128,14 @@ impl OriginIndex {
             .map(|b| bucket(b).map_or(0, <[u32]>::len))
             .max()
             .unwrap_or(0);
-        let mut order: Vec<u32> = Vec::with_capacity(buckets_count);
+        let mut order: Vec<usize> = Vec::with_capacity(buckets_count);
         for size in (1..=largest).rev() {
-            order.extend(
-                (0..buckets_count)
-                    .filter(|&b| bucket(b).map_or(0, <[u32]>::len) == size)
-                    .filter_map(|b| u32::try_from(b).ok()),
-            );
+            order.extend((0..buckets_count).filter(|&b| bucket(b).map_or(0, <[u32]>::len) == size));
         }
         let mut pilots = vec![0u32; buckets_count].into_boxed_slice();
         let mut slots = vec![Slot::default(); slots_count].into_boxed_slice();
         let mut placed: Vec<usize> = Vec::with_capacity(largest);
         for b in order {
-            let b = b as usize;
             let keys = bucket(b)?;
             let mut pilot = 0u32;
             'search: loop {

@@ -248,18 +248,11 @@ enum ReadState<R> {
     NotStarted(JsonLines<R>),
     Reading {
         items: std::sync::mpsc::Receiver<(Result<Item, ItemError>, u64)>,
-        shared: Arc<Ahead>,
+        /// Input bytes of the items sent and not yet taken.
+        ahead: Arc<AtomicU64>,
         reader: Option<std::thread::JoinHandle<()>>,
     },
     Done,
-}
-
-/// What the reader and the replay share: the bytes in flight, and whether
-/// the replay has stopped taking items.
-#[derive(Default)]
-struct Ahead {
-    bytes: AtomicU64,
-    closed: std::sync::atomic::AtomicBool,
 }
 
 impl<R: BufRead + Send + 'static> ReadAhead<R> {
@@ -275,28 +268,22 @@ impl<R: BufRead + Send + 'static> ReadAhead<R> {
     fn read(
         mut lines: JsonLines<R>,
         tx: &std::sync::mpsc::SyncSender<(Result<Item, ItemError>, u64)>,
-        shared: &Ahead,
+        ahead: &AtomicU64,
     ) {
         let mut before = lines.bytes_read();
         while let Some(item) = lines.next() {
             let size = lines.bytes_read().saturating_sub(before).max(1);
             before = lines.bytes_read();
             let failed = item.is_err();
-            shared.bytes.fetch_add(size, Ordering::AcqRel);
+            ahead.fetch_add(size, Ordering::AcqRel);
             if tx.send((item, size)).is_err() || failed {
                 return;
             }
             // Parked until the replay has caught up (it unparks this thread
-            // whenever it takes an item while too much is ahead).
-            loop {
-                let ahead = shared.bytes.load(Ordering::Acquire);
-                if ahead <= READ_AHEAD_BYTES || shared.closed.load(Ordering::Acquire) {
-                    break;
-                }
+            // whenever it takes an item while too much is ahead, and when it
+            // stops taking items: then the next send fails).
+            while ahead.load(Ordering::Acquire) > READ_AHEAD_BYTES {
                 std::thread::park();
-            }
-            if shared.closed.load(Ordering::Acquire) {
-                return;
             }
         }
     }
@@ -312,8 +299,8 @@ impl<R: BufRead + Send + 'static> Iterator for ReadAhead<R> {
                 return None;
             };
             let (tx, rx) = std::sync::mpsc::sync_channel(4096);
-            let shared = Arc::new(Ahead::default());
-            let theirs = Arc::clone(&shared);
+            let ahead = Arc::new(AtomicU64::new(0));
+            let theirs = Arc::clone(&ahead);
             let reader = std::thread::Builder::new()
                 .name("scapi-eval-read".into())
                 .spawn(move || ReadAhead::read(lines, &tx, &theirs));
@@ -321,7 +308,7 @@ impl<R: BufRead + Send + 'static> Iterator for ReadAhead<R> {
                 Ok(reader) => {
                     self.state = ReadState::Reading {
                         items: rx,
-                        shared,
+                        ahead,
                         reader: Some(reader),
                     };
                 }
@@ -336,7 +323,7 @@ impl<R: BufRead + Send + 'static> Iterator for ReadAhead<R> {
         }
         let ReadState::Reading {
             items,
-            shared,
+            ahead,
             reader,
         } = &mut self.state
         else {
@@ -344,8 +331,7 @@ impl<R: BufRead + Send + 'static> Iterator for ReadAhead<R> {
         };
         match items.recv() {
             Ok((item, size)) => {
-                let ahead = shared.bytes.fetch_sub(size, Ordering::AcqRel);
-                if ahead > READ_AHEAD_BYTES
+                if ahead.fetch_sub(size, Ordering::AcqRel) > READ_AHEAD_BYTES
                     && let Some(r) = reader
                 {
                     r.thread().unpark();
@@ -368,9 +354,10 @@ impl<R: BufRead + Send + 'static> Iterator for ReadAhead<R> {
 
 impl<R> Drop for ReadAhead<R> {
     fn drop(&mut self) {
-        // A replay that stops early lets a waiting reader go.
-        if let ReadState::Reading { shared, reader, .. } = &self.state {
-            shared.closed.store(true, Ordering::Release);
+        // A replay that stops early takes nothing more: nothing is ahead of
+        // it, and a waiting reader goes on to find the channel closed.
+        if let ReadState::Reading { ahead, reader, .. } = &self.state {
+            ahead.store(0, Ordering::Release);
             if let Some(r) = reader {
                 r.thread().unpark();
             }
