@@ -340,7 +340,7 @@ pub fn hover(cx: &Context<'_>, p: HoverParams) -> Result<Value, Failure> {
         let canonical = scapi::options::canonical_entry_target(origin);
         let grant = match canonical.as_deref() {
             Some("*") => policy.any_origin(),
-            Some(o) => policy.origin(o).map(|o| &o.grant),
+            Some(o) => policy.origin(o).map(|o| o.grant),
             None => None,
         };
         match grant {

@@ -7,8 +7,8 @@
 //! the same bytes.
 
 use crate::policy::{
-    Filter, Grant, GrantCache, KeySet, OriginRule, Policy, Quarantine, RateLimits, SourceInfo,
-    UserDataPolicy, WINDOW_SECONDS, WebExtension,
+    Filter, Grant, GrantCache, KeySet, OriginList, OriginRule, Policy, Quarantine, RateLimits,
+    SourceInfo, UserDataPolicy, WINDOW_SECONDS, WebExtension,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -223,8 +223,8 @@ fn keys(k: &KeySet) -> Keys {
     }
 }
 
-fn compiled_origin(o: &OriginRule) -> CompiledOrigin {
-    let (allow, grants) = grant_parts(&o.grant);
+fn compiled_origin(o: OriginRule<'_>) -> CompiledOrigin {
+    let (allow, grants) = grant_parts(o.grant);
     CompiledOrigin {
         origin: o.origin.to_string(),
         allow,
@@ -236,7 +236,7 @@ fn compiled_origin(o: &OriginRule) -> CompiledOrigin {
 impl From<&Policy> for CompiledPolicy {
     fn from(p: &Policy) -> CompiledPolicy {
         CompiledPolicy {
-            origins: p.origins().iter().map(compiled_origin).collect(),
+            origins: p.origins().map(compiled_origin).collect(),
             ..CompiledPolicy::shell(p)
         }
     }
@@ -295,7 +295,7 @@ impl CompiledPolicy {
             out,
             &CompiledPolicy::shell(policy),
             "/origins",
-            policy.origins().iter().map(compiled_origin),
+            policy.origins().map(compiled_origin),
         )
     }
 
@@ -320,11 +320,11 @@ struct Streamed<'p>(&'p Policy);
 impl Serialize for Streamed<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeSeq, SerializeStruct};
-        struct Origins<'p>(&'p [OriginRule]);
+        struct Origins<'p>(&'p Policy);
         impl Serialize for Origins<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut seq = s.serialize_seq(Some(self.0.len()))?;
-                for o in self.0 {
+                let mut seq = s.serialize_seq(Some(self.0.origins().len()))?;
+                for o in self.0.origins() {
                     seq.serialize_element(&compiled_origin(o))?;
                 }
                 seq.end()
@@ -335,7 +335,7 @@ impl Serialize for Streamed<'_> {
         let mut st = s.serialize_struct("CompiledPolicy", fields)?;
         st.serialize_field("schemaVersion", &shell.schema_version)?;
         st.serialize_field("source", &shell.source)?;
-        st.serialize_field("origins", &Origins(self.0.origins()))?;
+        st.serialize_field("origins", &Origins(self.0))?;
         st.serialize_field("anyOrigin", &shell.any_origin)?;
         st.serialize_field("rateLimit", &shell.rate_limit)?;
         st.serialize_field("userData", &shell.user_data)?;
@@ -506,7 +506,10 @@ impl CompiledPolicy {
             ));
         }
         let mut cache = GrantCache::new();
-        let mut origins = Vec::with_capacity(self.origins.len());
+        let mut origins = OriginList::with_capacity(
+            self.origins.len(),
+            self.origins.iter().map(|o| o.origin.len()).sum(),
+        );
         let mut seen = std::collections::HashSet::new();
         for o in &self.origins {
             if !crate::presented::is_canonical(&o.origin)
@@ -530,10 +533,7 @@ impl CompiledPolicy {
                 &o.grants,
                 o.line,
             )?;
-            origins.push(OriginRule {
-                origin: o.origin.as_str().into(),
-                grant,
-            });
+            origins.push(&o.origin, grant);
         }
         let any = match &self.any_origin {
             Some(a) => Some(load_grant(
@@ -619,16 +619,16 @@ impl CompiledPolicy {
                 .map(|e| e.as_str().into())
                 .collect(),
         };
-        Policy::new(origins, any, rate_limits, user_data, web_extensions, source)
-            .with_shadow(shadow)
-            .map_err(|entry| {
-                load_error(
-                    LoadErrorKind::Shadow,
-                    format!(
-                        "`shadow.entries` names `{entry}`, which is not an entry of this policy"
-                    ),
-                )
-            })
+        let policy = Policy::new(origins, any, rate_limits, user_data, web_extensions, source);
+        // A loaded policy is one about to serve: indexed now, not at the
+        // first check.
+        policy.index_origins();
+        policy.with_shadow(shadow).map_err(|entry| {
+            load_error(
+                LoadErrorKind::Shadow,
+                format!("`shadow.entries` names `{entry}`, which is not an entry of this policy"),
+            )
+        })
     }
 }
 

@@ -340,9 +340,9 @@ impl Policy {
     pub fn applied(&self, origin: &str) -> Result<Applied<'_>, Reason> {
         if let Some(rule) = self.origin(origin) {
             return Ok(Applied {
-                grant: &rule.grant,
+                grant: rule.grant,
                 entry: Entry {
-                    origin: &rule.origin,
+                    origin: rule.origin,
                     line: rule.grant.line(),
                 },
             });

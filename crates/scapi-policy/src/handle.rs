@@ -344,6 +344,7 @@ impl<S> PolicyHandle<S> {
     /// and every one swapped in after it. Its decisions are counted in
     /// [`Metrics`] with the default near-limit ratio.
     pub fn with_store(policy: Policy, store: S) -> PolicyHandle<S> {
+        policy.index_origins();
         let store = Arc::new(store);
         let shadow_store = Arc::new(MemoryStore::new());
         let first = Active {
@@ -453,6 +454,8 @@ impl<S> PolicyHandle<S> {
     /// Makes `policy` the active one, atomically, and returns the one it
     /// replaces (requests holding it finish on it).
     pub fn swap(&self, policy: Policy) -> Arc<Active<S>> {
+        // Indexed before the swap: no check after it pays for that.
+        policy.index_origins();
         let limiter =
             RateLimiter::with_store(policy.rate_limits().clone(), Arc::clone(&self.store));
         let mut active = self.active.write().unwrap_or_else(PoisonError::into_inner);

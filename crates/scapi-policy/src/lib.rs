@@ -137,7 +137,7 @@ pub use policy::{KeySet, Policy, Quarantine, RateLimits, UserDataPolicy};
 /// any-origin entry), for unit tests.
 #[cfg(test)]
 pub(crate) fn test_policy(entries: &[(&str, &[&str])]) -> Policy {
-    let mut origins = Vec::new();
+    let mut origins = policy::OriginList::new();
     let mut any = None;
     for (origin, filters) in entries {
         let filters = filters.iter().map(|f| compiled::parse_filter(f).unwrap());
@@ -145,10 +145,7 @@ pub(crate) fn test_policy(entries: &[(&str, &[&str])]) -> Policy {
         if *origin == "*" {
             any = Some(grant);
         } else {
-            origins.push(policy::OriginRule {
-                origin: (*origin).into(),
-                grant,
-            });
+            origins.push(origin, grant);
         }
     }
     Policy::new(

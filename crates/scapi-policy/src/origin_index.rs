@@ -10,7 +10,14 @@
 //! spread over buckets, and the buckets, largest first, each search for a
 //! pilot that sends all their keys to free slots; a seed under which two
 //! origins hash alike, or a bucket finds no pilot, is replaced by another.
+//!
+//! The origins' text lives in one buffer ([`OriginList`]), not one
+//! allocation per origin, and a slot says where its origin's bytes are:
+//! after the slot, the comparison reads those bytes and the grant is read
+//! beside it, two independent loads rather than a chain of three (slot,
+//! rule, string).
 
+use crate::policy::Grant;
 use std::hash::BuildHasher;
 
 /// Slots per key (the inverse of the load factor), in quarters: 5/4.
@@ -22,12 +29,250 @@ const MAX_PILOT: u32 = 1 << 16;
 /// Seeds tried before the table grows.
 const SEEDS_PER_SIZE: usize = 8;
 
-/// A slot: the origin's position plus one (0: empty) and its fingerprint.
+/// A slot: the origin's position plus one (0: empty), its fingerprint,
+/// and where its text is in the names (`len` is [`FAR`] when the text is
+/// past what 32 bits say: then the position says where).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Slot {
     fingerprint: u32,
     position: u32,
+    start: u32,
+    len: u32,
 }
+
+/// A slot's `len` when its origin's text is found through its position.
+const FAR: u32 = u32::MAX;
+
+#[doc(hidden)] // the compiler's, not a broker's
+/// Where an origin's text is in an [`OriginList`]'s names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name {
+    start: usize,
+    end: usize,
+}
+
+#[doc(hidden)] // the compiler's, not a broker's
+/// The accepted origins of a policy as they are handed to it (by the
+/// compiler, or by the loader of a compiled policy): each origin's text in
+/// one buffer, and its grant. Origins may come in any order; one listed
+/// twice has its grants merged.
+#[derive(Clone, Debug, Default)]
+pub struct OriginList {
+    names: String,
+    rules: Vec<(Name, Grant)>,
+}
+
+impl OriginList {
+    /// An empty list.
+    pub fn new() -> OriginList {
+        OriginList::default()
+    }
+
+    /// An empty list with room for `origins` origins of `bytes` bytes in all.
+    pub fn with_capacity(origins: usize, bytes: usize) -> OriginList {
+        OriginList {
+            names: String::with_capacity(bytes),
+            rules: Vec::with_capacity(origins),
+        }
+    }
+
+    /// Stores `origin`'s text and says where it is, for [`with_rules`]
+    /// (the compiler names an origin before it knows its grant).
+    ///
+    /// [`with_rules`]: OriginList::with_rules
+    pub fn intern(&mut self, origin: &str) -> Name {
+        let start = self.names.len();
+        self.names.push_str(origin);
+        Name {
+            start,
+            end: self.names.len(),
+        }
+    }
+
+    /// The text of a name of this list (empty for a name of another).
+    pub fn name(&self, name: Name) -> &str {
+        self.names.get(name.start..name.end).unwrap_or_default()
+    }
+
+    /// Adds an origin and its grant.
+    pub fn push(&mut self, origin: &str, grant: Grant) {
+        let name = self.intern(origin);
+        self.rules.push((name, grant));
+    }
+
+    /// The list with these rules added (names from [`intern`]); the
+    /// first rules are taken as they are, so a vector collected in place
+    /// is never copied.
+    ///
+    /// [`intern`]: OriginList::intern
+    pub fn with_rules(mut self, mut rules: Vec<(Name, Grant)>) -> OriginList {
+        if self.rules.is_empty() {
+            self.rules = rules;
+        } else {
+            self.rules.append(&mut rules);
+        }
+        self
+    }
+
+    /// How many origins (a repeat counted again).
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// One accepted origin and what it may call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OriginRule<'p> {
+    /// The canonical origin.
+    pub origin: &'p str,
+    /// What it may call.
+    pub grant: &'p Grant,
+}
+
+/// A policy's origins: sorted, distinct, indexed.
+///
+/// The index is built at the first lookup (or when [`OriginTable::index`]
+/// is called): the compiler, which only lists the origins and writes
+/// them out, never pays for it, nor holds its memory.
+#[derive(Clone, Debug)]
+pub(crate) struct OriginTable {
+    names: Box<str>,
+    rules: Box<[(Name, Grant)]>,
+    /// Where the index's seeds come from (random, per table).
+    seed: u64,
+    index: std::sync::OnceLock<OriginIndex>,
+}
+
+impl OriginTable {
+    /// The table of `list`: sorted, repeats merged, to be indexed under
+    /// seeds drawn from `seed`.
+    pub(crate) fn new(list: OriginList, seed: u64) -> OriginTable {
+        let OriginList { names, mut rules } = list;
+        let text = |n: &Name| names.get(n.start..n.end).unwrap_or_default();
+        // The compiler hands them over sorted already.
+        if !rules.is_sorted_by(|a, b| text(&a.0) <= text(&b.0)) {
+            rules.sort_by(|a, b| text(&a.0).cmp(text(&b.0)));
+        }
+        rules.dedup_by(|b, a| {
+            if text(&a.0) == text(&b.0) {
+                a.1 = a.1.merge(&b.1);
+                true
+            } else {
+                false
+            }
+        });
+        OriginTable {
+            names: names.into_boxed_str(),
+            rules: rules.into_boxed_slice(),
+            seed,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The index, built now if it is not yet.
+    pub(crate) fn index(&self) -> &OriginIndex {
+        self.index.get_or_init(|| {
+            let mut draws = self.seed;
+            OriginIndex::build(&self.names, &self.rules, || {
+                // splitmix64: a new seed per draw.
+                draws = draws.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = draws;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            })
+        })
+    }
+
+    /// How many origins.
+    pub(crate) fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn text(&self, name: Name) -> &str {
+        self.names.get(name.start..name.end).unwrap_or_default()
+    }
+
+    /// The rule of an exact origin.
+    #[inline]
+    pub(crate) fn find(&self, origin: &str) -> Option<OriginRule<'_>> {
+        let (slot, h) = self.index().slot(origin)?;
+        if slot.position == 0 || slot.fingerprint != h as u32 {
+            return None;
+        }
+        let position = slot.position as usize - 1;
+        let (name, grant) = self.rules.get(position)?;
+        let text = if slot.len == FAR {
+            self.text(*name)
+        } else {
+            let start = slot.start as usize;
+            self.names
+                .get(start..start + slot.len as usize)
+                .unwrap_or_default()
+        };
+        (text == origin).then_some(OriginRule {
+            origin: text,
+            grant,
+        })
+    }
+
+    /// The rules, sorted by origin.
+    pub(crate) fn iter(&self) -> Origins<'_> {
+        Origins {
+            table: self,
+            rules: self.rules.iter(),
+        }
+    }
+}
+
+impl PartialEq for OriginTable {
+    fn eq(&self, other: &OriginTable) -> bool {
+        // The index is derived from the rules.
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// A policy's origins, sorted (from [`Policy::origins`]).
+///
+/// [`Policy::origins`]: crate::Policy::origins
+#[derive(Clone, Debug)]
+pub struct Origins<'p> {
+    table: &'p OriginTable,
+    rules: std::slice::Iter<'p, (Name, Grant)>,
+}
+
+impl<'p> Iterator for Origins<'p> {
+    type Item = OriginRule<'p>;
+
+    fn next(&mut self) -> Option<OriginRule<'p>> {
+        let (name, grant) = self.rules.next()?;
+        Some(OriginRule {
+            origin: self.table.text(*name),
+            grant,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.rules.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Origins<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let (name, grant) = self.rules.next_back()?;
+        Some(OriginRule {
+            origin: self.table.text(*name),
+            grant,
+        })
+    }
+}
+
+impl ExactSizeIterator for Origins<'_> {}
 
 /// The perfect hash of a set of distinct origins.
 #[derive(Clone, Debug)]
@@ -65,9 +310,11 @@ fn slot_of(h: u64, m: u64, slots: usize) -> usize {
 }
 
 impl OriginIndex {
-    /// The index of `origins` (distinct), under seeds from `seeds`.
-    pub(crate) fn build<'a>(
-        origins: impl ExactSizeIterator<Item = &'a str> + Clone,
+    /// The index of the distinct origins named in `names`, under seeds
+    /// from `seeds`.
+    fn build(
+        names: &str,
+        origins: &[(Name, Grant)],
         mut seeds: impl FnMut() -> u64,
     ) -> OriginIndex {
         let n = origins.len();
@@ -75,7 +322,7 @@ impl OriginIndex {
         loop {
             for _ in 0..SEEDS_PER_SIZE {
                 let hasher = foldhash::fast::FixedState::with_seed(seeds());
-                if let Some(index) = Self::try_build(hasher, origins.clone(), n, slots_count) {
+                if let Some(index) = Self::try_build(hasher, names, origins, slots_count) {
                     return index;
                 }
             }
@@ -84,14 +331,19 @@ impl OriginIndex {
         }
     }
 
-    fn try_build<'a>(
+    fn try_build(
         hasher: foldhash::fast::FixedState,
-        origins: impl Iterator<Item = &'a str>,
-        n: usize,
+        names: &str,
+        origins: &[(Name, Grant)],
         slots_count: usize,
     ) -> Option<OriginIndex> {
+        let n = origins.len();
         let buckets_count = n.div_ceil(KEYS_PER_BUCKET).max(1);
-        let hashes: Vec<u64> = origins.map(|o| hasher.hash_one(o)).collect();
+        let text = |n: &Name| names.get(n.start..n.end).unwrap_or_default();
+        let hashes: Vec<u64> = origins
+            .iter()
+            .map(|o| hasher.hash_one(text(&o.0)))
+            .collect();
         // The keys by bucket, with counting sorts (no comparison sort: the
         // WebAssembly build stays small): `starts[b]..starts[b + 1]` of
         // `by_bucket` are bucket b's positions.
@@ -156,9 +408,21 @@ impl OriginIndex {
             }
             for (&s, &i) in placed.iter().zip(keys) {
                 let h = *hashes.get(i as usize)?;
+                // Where the origin's text is, in the slot (so a lookup
+                // reads it without first reading the rule).
+                let name = &origins.get(i as usize)?.0;
+                let (start, len) = match (
+                    u32::try_from(name.start),
+                    u32::try_from(name.end.saturating_sub(name.start)),
+                ) {
+                    (Ok(start), Ok(len)) if len != FAR => (start, len),
+                    _ => (0, FAR),
+                };
                 *slots.get_mut(s)? = Slot {
                     fingerprint: h as u32,
                     position: i + 1,
+                    start,
+                    len,
                 };
             }
             *pilots.get_mut(b)? = pilot;
@@ -170,18 +434,14 @@ impl OriginIndex {
         })
     }
 
-    /// The position of `origin` if it is one of the indexed origins, as
-    /// `is(position)` confirms (the full comparison).
+    /// The slot of `origin`, and its hash: whether it is one of the
+    /// indexed origins is for the caller to see (fingerprint, then text).
     #[inline]
-    pub(crate) fn find(&self, origin: &str, is: impl FnOnce(usize) -> bool) -> Option<usize> {
+    fn slot(&self, origin: &str) -> Option<(&Slot, u64)> {
         let h = self.hasher.hash_one(origin);
         let pilot = *self.pilots.get(reduce(h, self.pilots.len()))?;
         let slot = self.slots.get(slot_of(h, mix(pilot), self.slots.len()))?;
-        if slot.position == 0 || slot.fingerprint != h as u32 {
-            return None;
-        }
-        let position = slot.position as usize - 1;
-        is(position).then_some(position)
+        Some((slot, h))
     }
 }
 
@@ -195,25 +455,80 @@ mod tests {
             .collect()
     }
 
+    /// `origins(n)`, each granted on the line of its number.
+    fn table(list: &[String]) -> OriginTable {
+        let mut l = OriginList::new();
+        // Handed over out of order: the table sorts them.
+        for (i, o) in list.iter().enumerate().rev() {
+            l.push(o, Grant::new([], i + 1));
+        }
+        OriginTable::new(l, 7)
+    }
+
+    fn assert_finds(table: &OriginTable, list: &[String]) {
+        for (i, o) in list.iter().enumerate() {
+            let rule = table.find(o).unwrap_or_else(|| panic!("{o} not found"));
+            assert_eq!((rule.origin, rule.grant.line()), (o.as_str(), i + 1));
+        }
+        for o in [
+            "https://unknown.example",
+            "",
+            "https://app0.tenant0.example.co",
+            "https://app0.tenant0.example.comm",
+        ] {
+            assert_eq!(table.find(o), None, "{o}");
+        }
+    }
+
     #[test]
-    fn every_origin_is_found_at_its_position_and_no_other_is() {
+    fn every_origin_is_found_with_its_grant_and_no_other_is() {
         for n in [0, 1, 2, 3, 7, 100, 1000, 20_000] {
             let list = origins(n);
-            let mut seed = 1u64;
-            let index = OriginIndex::build(list.iter().map(String::as_str), || {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-                seed
-            });
-            for (i, o) in list.iter().enumerate() {
-                assert_eq!(index.find(o, |p| list[p] == *o), Some(i), "{o}");
-            }
-            for o in [
-                "https://unknown.example",
-                "",
-                "https://app0.tenant0.example.co",
-            ] {
-                assert_eq!(index.find(o, |p| list[p] == o), None);
-            }
+            let table = table(&list);
+            assert_eq!(table.len(), n);
+            assert!(table.iter().map(|r| r.origin).is_sorted());
+            assert_finds(&table, &list);
         }
+    }
+
+    #[test]
+    fn text_past_32_bits_is_found_through_the_rule() {
+        // What a slot says of an origin whose text is past 4 GiB in the
+        // names (a list of that size is not built in a test).
+        let list = origins(1000);
+        let mut table = table(&list);
+        let mut index = table.index().clone();
+        for slot in index.slots.iter_mut() {
+            slot.start = 0;
+            slot.len = FAR;
+        }
+        table.index = index.into();
+        assert_finds(&table, &list);
+    }
+
+    #[test]
+    fn repeats_are_merged_into_one_rule() {
+        let mut l = OriginList::new();
+        let a = l.intern("https://a");
+        let b = l.intern("https://b");
+        let again = l.intern("https://a");
+        assert_eq!(l.name(again), "https://a");
+        let l = l.with_rules(vec![
+            (b, Grant::new([crate::policy::Filter::All], 1)),
+            (
+                a,
+                Grant::new([crate::policy::Filter::Request("voice.dial".into())], 2),
+            ),
+            (
+                again,
+                Grant::new([crate::policy::Filter::Request("agent.get".into())], 3),
+            ),
+        ]);
+        assert_eq!(l.len(), 3);
+        let table = OriginTable::new(l, 7);
+        assert_eq!(table.len(), 2);
+        let a = table.find("https://a").unwrap();
+        assert_eq!(a.grant.grants().names(), vec!["agent.get", "voice.dial"]);
+        assert_eq!(table.iter().nth(1).map(|r| r.origin), Some("https://b"));
     }
 }

@@ -10,7 +10,10 @@
 
 use crate::catalog::{self, RequestId, RequestSet};
 use crate::hashing::RandomKeys;
-use crate::origin_index::OriginIndex;
+use crate::origin_index::OriginTable;
+#[doc(hidden)] // the compiler's, not a broker's
+pub use crate::origin_index::{Name, OriginList};
+pub use crate::origin_index::{OriginRule, Origins};
 use hashbrown::HashTable;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -290,15 +293,6 @@ impl Grant {
     }
 }
 
-/// One accepted origin and what it may call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OriginRule {
-    /// The canonical origin.
-    pub origin: Box<str>,
-    /// What it may call.
-    pub grant: Grant,
-}
-
 /// How long a rate-limited request type is ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Quarantine {
@@ -443,11 +437,10 @@ impl Shadow {
 /// The Service Client API security policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    origins: Vec<OriginRule>,
-    /// Positions in `origins`: a perfect hash under a random seed, so a
+    /// Sorted, and indexed by a perfect hash under a random seed, so a
     /// presented origin (which comes from outside) costs one probe and
-    /// one comparison, whatever it is. The strings live once, in `origins`.
-    index: OriginIndex,
+    /// one comparison, whatever it is.
+    origins: OriginTable,
     any_origin: Option<Grant>,
     rate_limits: RateLimits,
     user_data: UserDataPolicy,
@@ -471,7 +464,6 @@ impl Policy {
     /// Whether two policies say the same thing, wherever they came from
     /// (everything but the source is compared, entry lines included).
     pub fn same_rules(&self, other: &Policy) -> bool {
-        // The index is derived from the origins.
         self.origins == other.origins
             && self.any_origin == other.any_origin
             && self.rate_limits == other.rate_limits
@@ -481,40 +473,23 @@ impl Policy {
     }
 
     #[doc(hidden)] // the compiler's, not a broker's
-    /// A policy from its parts; origins are sorted and indexed.
+    /// A policy from its parts; origins are sorted (repeats merged) and
+    /// indexed.
     pub fn new(
-        mut origins: Vec<OriginRule>,
+        origins: OriginList,
         any_origin: Option<Grant>,
         rate_limits: RateLimits,
         user_data: UserDataPolicy,
         web_extensions: Vec<WebExtension>,
         source: SourceInfo,
     ) -> Policy {
-        // Lowering hands them over sorted already.
-        if !origins.is_sorted_by(|a, b| a.origin <= b.origin) {
-            origins.sort_by(|a, b| a.origin.cmp(&b.origin));
-        }
-        origins.dedup_by(|b, a| {
-            if a.origin == b.origin {
-                a.grant = a.grant.merge(&b.grant);
-                true
-            } else {
-                false
-            }
-        });
         let limits_uncataloged = rate_limits
             .per_request
             .keys()
             .any(|k| crate::catalog::lookup(k).is_none());
-        let keys = RandomKeys::new();
-        let mut draws = 0u64;
-        let index = OriginIndex::build(origins.iter().map(|o| &*o.origin), || {
-            draws += 1;
-            keys.hash_one(draws)
-        });
+        let origins = OriginTable::new(origins, RandomKeys::new().hash_one(0u64));
         Policy {
             origins,
-            index,
             any_origin,
             rate_limits,
             user_data,
@@ -570,17 +545,25 @@ impl Policy {
             })
     }
 
+    /// Builds the index of the origins now rather than at the first
+    /// lookup (a policy of a million origins takes a fraction of a second):
+    /// [`CompiledPolicy::load`] and a [`PolicyHandle`] call it before a
+    /// policy serves, so no check pays for it.
+    ///
+    /// [`CompiledPolicy::load`]: crate::CompiledPolicy::load
+    /// [`PolicyHandle`]: crate::PolicyHandle
+    pub fn index_origins(&self) {
+        self.origins.index();
+    }
+
     /// The accepted origins, sorted.
-    pub fn origins(&self) -> &[OriginRule] {
-        &self.origins
+    pub fn origins(&self) -> Origins<'_> {
+        self.origins.iter()
     }
 
     /// The rule of an exact canonical origin.
-    pub fn origin(&self, origin: &str) -> Option<&OriginRule> {
-        let i = self.index.find(origin, |i| {
-            self.origins.get(i).is_some_and(|o| *o.origin == *origin)
-        })?;
-        self.origins.get(i)
+    pub fn origin(&self, origin: &str) -> Option<OriginRule<'_>> {
+        self.origins.find(origin)
     }
 
     /// The `*` entry, if any.
@@ -592,15 +575,14 @@ impl Policy {
     /// the `*` entry (an exact entry takes precedence over `*`).
     pub fn grant_for(&self, origin: &str) -> Option<&Grant> {
         self.origin(origin)
-            .map(|o| &o.grant)
+            .map(|o| o.grant)
             .or(self.any_origin.as_ref())
     }
 
     /// Whether any entry (exact or `*`) grants a request name.
     pub fn anyone_may_call(&self, request: &str) -> bool {
-        self.origins
-            .iter()
-            .map(|o| &o.grant)
+        self.origins()
+            .map(|o| o.grant)
             .chain(self.any_origin.iter())
             .any(|g| g.permits(request))
     }
@@ -677,17 +659,17 @@ mod tests {
 
     #[test]
     fn duplicate_origins_merge() {
+        let mut origins = OriginList::new();
+        origins.push(
+            "https://a",
+            Grant::new([Filter::Request("agent.get".into())], 1),
+        );
+        origins.push(
+            "https://a",
+            Grant::new([Filter::Request("voice.dial".into())], 2),
+        );
         let p = Policy::new(
-            vec![
-                OriginRule {
-                    origin: "https://a".into(),
-                    grant: Grant::new([Filter::Request("agent.get".into())], 1),
-                },
-                OriginRule {
-                    origin: "https://a".into(),
-                    grant: Grant::new([Filter::Request("voice.dial".into())], 2),
-                },
-            ],
+            origins,
             None,
             RateLimits::default(),
             UserDataPolicy::default(),

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 pub fn naive_map(policy: &scapi_policy::policy::Policy) -> HashMap<String, HashSet<String>> {
     policy
         .origins()
-        .iter()
         .map(|o| {
             let names: HashSet<String> = o
                 .grant

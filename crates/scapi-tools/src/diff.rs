@@ -127,9 +127,8 @@ pub fn diff(old: &Policy, new: &Policy) -> Vec<Change> {
     let mut out = Vec::new();
     let origins: BTreeSet<&str> = old
         .origins()
-        .iter()
         .chain(new.origins())
-        .map(|o| &*o.origin)
+        .map(|o| o.origin)
         .collect();
     for o in origins {
         grants(&mut out, o, old.grant_for(o), new.grant_for(o));

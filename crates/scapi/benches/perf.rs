@@ -45,10 +45,9 @@ fn json_of_export(export: &str) -> String {
     let policy = c.policy.unwrap();
     let entries: Vec<Value> = policy
         .origins()
-        .iter()
         .map(|o| {
             serde_json::json!({
-                "origin": &*o.origin,
+                "origin": o.origin,
                 "allow": o.grant.allow().iter().map(ToString::to_string).collect::<Vec<_>>(),
             })
         })

@@ -81,8 +81,7 @@ fn jwt_only_when_named() {
         let p = c.policy.unwrap();
         let holders: Vec<_> = p
             .origins()
-            .iter()
-            .map(|o| &o.grant)
+            .map(|o| o.grant)
             .chain(p.any_origin())
             .filter(|g| g.permits("auth.getJwtToken"))
             .collect();

@@ -347,7 +347,7 @@ proptest! {
     fn the_jwt_needs_its_name(text in export()) {
         let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
         let p = c.policy.unwrap();
-        for g in p.origins().iter().map(|o| &o.grant).chain(p.any_origin()) {
+        for g in p.origins().map(|o| o.grant).chain(p.any_origin()) {
             let named = g.allow().iter().any(|f| f.to_string() == "auth.getJwtToken");
             prop_assert_eq!(g.permits("auth.getJwtToken"), named);
         }
@@ -357,7 +357,7 @@ proptest! {
     fn configured_origins_are_canonical(text in export()) {
         let c = scapi::compile("p.cfg", text.as_bytes(), &scapi::Options::default());
         for o in c.policy.unwrap().origins() {
-            prop_assert!(scapi_policy::presented::is_canonical(&o.origin), "{}", o.origin);
+            prop_assert!(scapi_policy::presented::is_canonical(o.origin), "{}", o.origin);
             prop_assert!(o.grant.line() >= 1);
         }
     }
@@ -427,7 +427,7 @@ proptest! {
         let text = format!("service-client-api.accepted-web-content-origins=https://{host}\n");
         let c = scapi::compile("h.cfg", text.as_bytes(), &scapi::Options::default());
         for o in c.policy.unwrap().origins() {
-            prop_assert!(scapi_policy::presented::is_canonical(&o.origin), "{}", o.origin);
+            prop_assert!(scapi_policy::presented::is_canonical(o.origin), "{}", o.origin);
         }
     }
 }

@@ -273,8 +273,7 @@ pub(super) fn check_reachability(
         }
         let wildcard = policy
             .origins()
-            .iter()
-            .map(|o| &o.grant)
+            .map(|o| o.grant)
             .chain(policy.any_origin())
             .any(|g| {
                 g.allow().iter().any(|f| {

@@ -17,11 +17,11 @@ use filters::*;
 pub(crate) use origin::canonical_target;
 use origin::*;
 use scapi_policy::catalog;
-use scapi_policy::policy::{Filter, Grant, OriginRule};
+use scapi_policy::policy::{Filter, Grant, Name, OriginList};
 
 /// What the origin list lowers to.
 pub(super) struct Origins {
-    pub rules: Vec<OriginRule>,
+    pub rules: OriginList,
     pub any: Option<Grant>,
     /// File offset just after the origin list's value, for fixes that append
     /// an origin (none when the option is absent or cannot be edited there).
@@ -58,8 +58,8 @@ impl Rejected {
 /// is merged, so it is kept small (64 bytes): its removal is stored as the
 /// two offsets it is made of.
 struct Lowered {
-    /// `None` for `*`.
-    origin: Option<Box<str>>,
+    /// Its text in the list's names (`*` for the any-origin entry).
+    origin: Name,
     grant: Grant,
     /// The entry's span in the value.
     span: Span,
@@ -107,7 +107,7 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
             );
         }
         return Origins {
-            rules: Vec::new(),
+            rules: OriginList::new(),
             any: None,
             option_end: None,
             rejected: Rejected::default(),
@@ -118,12 +118,14 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     let value = cx.value_without_comment(opt, |c| c.marker == '#' || !starts_entry(c.text));
     // Entries are lowered as they are parsed: a long list is never held as
     // a syntax tree.
-    let mut kept: Vec<Lowered> = Vec::new();
+    let mut kept: Vec<Lowered> = Vec::with_capacity(expected_entries(value));
+    // The origins' text, one after another (no allocation per origin).
+    let mut names = OriginList::new();
     let mut rejected = Rejected::default();
     let mut entries = 0usize;
     let syntax = origin_list::each_entry(value, |entry| {
         entries += 1;
-        match lower_entry(cx, opt, &entry) {
+        match lower_entry(cx, opt, &entry, &mut names) {
             Ok(l) => kept.push(l),
             Err((origin, grant)) => {
                 rejected.origins.extend(origin);
@@ -137,7 +139,7 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     for d in syntax {
         cx.value_diag(opt, d);
     }
-    let out = merge(cx, opt, kept);
+    let out = merge(cx, opt, kept, names);
     // Entries that failed are reported already; an empty list is news.
     if entries == 0 {
         cx.push(
@@ -161,6 +163,17 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     }
 }
 
+/// Room for the entries of an origin list that can be kept: each has a
+/// `://` (or is `*`), so their count is an upper bound. Reserved at once,
+/// the entries take their size, not up to twice it (a list grown by
+/// doubling), at the moment the lint's memory peaks; capped at one entry
+/// per 12 bytes (`https://a.b,`) so a value of bare `://` cannot make it
+/// reserve more than a list of real entries would.
+fn expected_entries(value: &str) -> usize {
+    let schemes = memchr::memmem::find_iter(value.as_bytes(), "://").count();
+    (schemes + 1).min(value.len() / 12 + 1)
+}
+
 /// Whether text after a `;` starts another entry of an origin list (so the
 /// `;` is a mistaken separator, not a comment).
 fn starts_entry(text: &str) -> bool {
@@ -172,23 +185,22 @@ fn starts_entry(text: &str) -> bool {
 }
 
 /// Merges duplicate origins (with a warning) and checks entries against `*`.
-fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins {
+fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>, names: OriginList) -> Origins {
+    let text = |l: &Lowered| names.name(l.origin);
+    let is_any = |l: &Lowered| text(l) == "*";
     // Repeats are found by sorting the entries by origin, then position (a
     // span's start): equal origins end up side by side, the first written
     // first. No map of a million origins; and the rules come out sorted, as
     // the policy keeps them.
-    kept.sort_unstable_by(|a, b| {
-        a.origin
-            .cmp(&b.origin)
-            .then(a.span.start.cmp(&b.span.start))
-    });
+    // (`*` sorts before any origin, which starts with its scheme.)
+    kept.sort_unstable_by(|a, b| text(a).cmp(text(b)).then(a.span.start.cmp(&b.span.start)));
     // Each repeat is merged into the first entry of its origin, in the
     // order they are written.
     let mut repeat = vec![false; kept.len()];
     let mut first = 0;
     for i in 1..kept.len() {
         let same = match (kept.get(first), kept.get(i)) {
-            (Some(f), Some(r)) => f.origin == r.origin,
+            (Some(f), Some(r)) => text(f) == text(r),
             _ => false,
         };
         if !same {
@@ -202,7 +214,7 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
             continue;
         };
         let (grant, span, removal) = (r.grant.clone(), r.span, r.removal());
-        let name = r.origin.as_deref().unwrap_or("*").to_string();
+        let name = text(r).to_string();
         let Some(first) = kept.get_mut(first) else {
             continue;
         };
@@ -237,16 +249,16 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
     });
     drop(repeat);
     let merged = kept;
-    let any_pos = merged.iter().position(|l| l.origin.is_none());
+    let any_pos = merged.iter().position(is_any);
     let any = any_pos
         .and_then(|i| merged.get(i))
         .map(|l| (l.grant.clone(), l.span));
     if let Some((any_grant, any_span)) = &any {
         any_origin_checks(cx, opt, any_grant, *any_span);
         let any_form = any_grant.normal_form();
-        for l in merged.iter().filter(|l| l.origin.is_some()) {
+        for l in merged.iter().filter(|l| !is_any(l)) {
             if l.grant.normal_form() == any_form {
-                let name = l.origin.as_deref().unwrap_or_default();
+                let name = text(l);
                 cx.value_removal(
                     opt,
                     Diagnostic::new(
@@ -268,18 +280,14 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>) -> Origins 
     // Collected in place: the entries' allocation is reused for the rules,
     // then given back down to their size (a rule is half an entry), before
     // the policy builds its index beside them.
-    let mut rules: Vec<OriginRule> = merged
+    let mut rules: Vec<(Name, Grant)> = merged
         .into_iter()
-        .filter_map(|l| {
-            l.origin.map(|origin| OriginRule {
-                origin,
-                grant: l.grant,
-            })
-        })
+        .filter(|l| !is_any(l))
+        .map(|l| (l.origin, l.grant))
         .collect();
     rules.shrink_to_fit();
     Origins {
-        rules,
+        rules: names.with_rules(rules),
         any: any.map(|(grant, _)| grant),
         option_end: None,
         rejected: Rejected::default(),
@@ -322,19 +330,20 @@ fn lower_entry(
     cx: &mut Cx<'_>,
     opt: &OptionEntry,
     entry: &WrittenEntry<'_>,
+    names: &mut OriginList,
 ) -> Result<Lowered, (Option<String>, Option<Grant>)> {
     let tspan = entry.target_span(&opt.value);
     let origin = if entry.target == "*" {
         Some(None)
     } else {
-        check_origin(cx, opt, entry.target, tspan).map(|o| Some(o.into_boxed_str()))
+        check_origin(cx, opt, entry.target, tspan).map(Some)
     };
     let offset = opt.file_span(entry.span).start;
     let line = cx.line(offset);
     let grant = lower_grant(cx, opt, entry.filters.as_ref(), line);
     match (origin, grant) {
         (Some(origin), Some(grant)) => Ok(Lowered {
-            origin,
+            origin: names.intern(origin.as_deref().unwrap_or("*")),
             grant,
             span: entry.span,
             before: entry.removal.before.map_or(NONE, |b| b.start),

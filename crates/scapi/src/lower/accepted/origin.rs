@@ -14,12 +14,12 @@ pub(super) const SCHEMES: &[&str] = &["http", "https"];
 
 /// Validates one origin; returns its canonical form, or `None` after
 /// reporting why it can never match.
-pub(super) fn check_origin(
+pub(super) fn check_origin<'t>(
     cx: &mut Cx<'_>,
     opt: &OptionEntry,
-    text: &str,
+    text: &'t str,
     span: Span,
-) -> Option<String> {
+) -> Option<std::borrow::Cow<'t, str>> {
     let v = opt.value.as_str();
     let part = |p: &str| span_in(v, p);
     if text.eq_ignore_ascii_case("null") {
@@ -46,10 +46,10 @@ pub(super) fn check_origin(
                     host,
                 );
             }
-            return Some(text.to_string());
+            return Some(std::borrow::Cow::Borrowed(text));
         }
         if text.starts_with("https://") {
-            return Some(text.to_string());
+            return Some(std::borrow::Cow::Borrowed(text));
         }
     }
     let Some(parts) = origin_parts::origin(text) else {
@@ -209,7 +209,7 @@ pub(super) fn check_origin(
             .fix(span, canonical.clone()),
         );
     }
-    Some(canonical)
+    Some(canonical.into())
 }
 
 pub(super) fn cleartext(
