@@ -134,6 +134,13 @@ pub struct OriginRule<'p> {
     pub grant: &'p Grant,
 }
 
+/// The order of two names' text.
+#[inline(never)]
+fn compare(names: &str, a: Name, b: Name) -> std::cmp::Ordering {
+    let bytes = |n: Name| names.as_bytes().get(n.start..n.end).unwrap_or_default();
+    bytes(a).cmp(bytes(b))
+}
+
 /// A policy's origins: sorted, distinct, indexed.
 ///
 /// The index is built at the first lookup (or when [`OriginTable::index`]
@@ -153,13 +160,15 @@ impl OriginTable {
     /// seeds drawn from `seed`.
     pub(crate) fn new(list: OriginList, seed: u64) -> OriginTable {
         let OriginList { names, mut rules } = list;
-        let text = |n: &Name| names.get(n.start..n.end).unwrap_or_default();
-        // The compiler hands them over sorted already.
-        if !rules.is_sorted_by(|a, b| text(&a.0) <= text(&b.0)) {
-            rules.sort_by(|a, b| text(&a.0).cmp(text(&b.0)));
+        // The compiler hands them over sorted already. (One comparison
+        // function, called: the sort does not inline a copy of it at each
+        // of its many places, which the WebAssembly build would carry.)
+        let order = |a: &(Name, Grant), b: &(Name, Grant)| compare(&names, a.0, b.0);
+        if !rules.is_sorted_by(|a, b| order(a, b).is_le()) {
+            rules.sort_by(order);
         }
         rules.dedup_by(|b, a| {
-            if text(&a.0) == text(&b.0) {
+            if order(a, b).is_eq() {
                 a.1 = a.1.merge(&b.1);
                 true
             } else {
