@@ -390,6 +390,9 @@ impl<S> PolicyHandle<S> {
     /// enforced, and the metrics count where the two disagree. A swap
     /// keeps the candidate.
     pub fn set_candidate(&self, candidate: Option<Policy>) {
+        if let Some(policy) = &candidate {
+            policy.index_origins();
+        }
         self.change_extras(move |x| {
             x.candidate = candidate.map(|policy| Candidate {
                 limiter: RateLimiter::with_store(policy.rate_limits().clone(), MemoryStore::new()),

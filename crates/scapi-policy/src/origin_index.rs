@@ -1,5 +1,5 @@
-//! The index of a policy's origins: a perfect hash, built when the policy
-//! loads, under a random seed. A lookup is one hash of the presented
+//! A policy's origins and their index: a perfect hash, built before a
+//! policy serves, under a random seed. A lookup is one hash of the presented
 //! origin, one read of its bucket's pilot, one slot, one comparison of a
 //! 32-bit fingerprint and, when it matches, one comparison of the whole
 //! origin: the same work for every input, so no presented origin can make
@@ -16,6 +16,11 @@
 //! after the slot, the comparison reads those bytes and the grant is read
 //! beside it, two independent loads rather than a chain of three (slot,
 //! rule, string).
+//!
+//! The index is built by [`OriginTable::index`] (`Policy::index_origins`,
+//! which loading a compiled policy and a `PolicyHandle` call); until then
+//! a lookup is a binary search of the sorted origins, so the compiler and
+//! the tools, which look up a few origins if any, never build it.
 
 use crate::policy::Grant;
 use std::hash::BuildHasher;
@@ -141,11 +146,9 @@ fn compare(names: &str, a: Name, b: Name) -> std::cmp::Ordering {
     bytes(a).cmp(bytes(b))
 }
 
-/// A policy's origins: sorted, distinct, indexed.
-///
-/// The index is built at the first lookup (or when [`OriginTable::index`]
-/// is called): the compiler, which only lists the origins and writes
-/// them out, never pays for it, nor holds its memory.
+/// A policy's origins: sorted, distinct, and indexed once
+/// [`OriginTable::index`] is called (before that, a lookup searches the
+/// sorted origins: the compiler never pays for the index, nor holds it).
 #[derive(Clone, Debug)]
 pub(crate) struct OriginTable {
     names: Box<str>,
@@ -160,6 +163,8 @@ impl OriginTable {
     /// seeds drawn from `seed`.
     pub(crate) fn new(list: OriginList, seed: u64) -> OriginTable {
         let OriginList { names, mut rules } = list;
+        // A name of another list (a misuse of `with_rules`) names nothing.
+        rules.retain(|(n, _)| names.get(n.start..n.end).is_some());
         // The compiler hands them over sorted already. (One comparison
         // function, called: the sort does not inline a copy of it at each
         // of its many places, which the WebAssembly build would carry.)
@@ -183,7 +188,7 @@ impl OriginTable {
         }
     }
 
-    /// The index, built now if it is not yet.
+    /// Builds the index, if it is not built yet.
     pub(crate) fn index(&self) -> &OriginIndex {
         self.index.get_or_init(|| {
             let mut draws = self.seed;
@@ -203,29 +208,53 @@ impl OriginTable {
         self.rules.len()
     }
 
+    /// A name's text (every name of the table resolves: `new` keeps no
+    /// other).
     fn text(&self, name: Name) -> &str {
         self.names.get(name.start..name.end).unwrap_or_default()
     }
 
-    /// The rule of an exact origin.
+    /// The rule of an exact origin: through the index once it is built,
+    /// else a binary search.
     #[inline]
     pub(crate) fn find(&self, origin: &str) -> Option<OriginRule<'_>> {
-        let (slot, h) = self.index().slot(origin)?;
+        match self.index.get() {
+            Some(index) => self.find_indexed(index, origin),
+            None => self.search(origin),
+        }
+    }
+
+    #[inline]
+    fn find_indexed(&self, index: &OriginIndex, origin: &str) -> Option<OriginRule<'_>> {
+        let (slot, h) = index.slot(origin)?;
         if slot.position == 0 || slot.fingerprint != h as u32 {
             return None;
         }
         let position = slot.position as usize - 1;
         let (name, grant) = self.rules.get(position)?;
         let text = if slot.len == FAR {
-            self.text(*name)
+            self.names.get(name.start..name.end)?
         } else {
             let start = slot.start as usize;
             self.names
-                .get(start..start + slot.len as usize)
-                .unwrap_or_default()
+                .get(start..start.checked_add(slot.len as usize)?)?
         };
         (text == origin).then_some(OriginRule {
             origin: text,
+            grant,
+        })
+    }
+
+    /// The rule of an exact origin, by binary search.
+    #[inline(never)]
+    fn search(&self, origin: &str) -> Option<OriginRule<'_>> {
+        let position = self
+            .rules
+            .binary_search_by(|(name, _)| self.text(*name).cmp(origin))
+            .ok()?;
+        let (name, grant) = self.rules.get(position)?;
+        Some(OriginRule {
+            origin: self.text(*name),
             grant,
         })
     }
@@ -496,6 +525,10 @@ mod tests {
             let table = table(&list);
             assert_eq!(table.len(), n);
             assert!(table.iter().map(|r| r.origin).is_sorted());
+            // By binary search, then through the index.
+            assert_finds(&table, &list);
+            assert!(table.index.get().is_none(), "a lookup builds no index");
+            table.index();
             assert_finds(&table, &list);
         }
     }
@@ -539,5 +572,25 @@ mod tests {
         let a = table.find("https://a").unwrap();
         assert_eq!(a.grant.grants().names(), vec!["agent.get", "voice.dial"]);
         assert_eq!(table.iter().nth(1).map(|r| r.origin), Some("https://b"));
+    }
+
+    #[test]
+    fn a_name_of_another_list_names_nothing() {
+        let mut other = OriginList::new();
+        other.intern("https://x");
+        let far = other.intern("https://far.example");
+        let mut l = OriginList::new();
+        let a = l.intern("https://a");
+        let l = l.with_rules(vec![(a, Grant::new([], 1)), (far, Grant::new([], 2))]);
+        let table = OriginTable::new(l, 7);
+        assert_eq!(table.len(), 1);
+        for indexed in [false, true] {
+            if indexed {
+                table.index();
+            }
+            assert_eq!(table.find(""), None);
+            assert_eq!(table.find("https://far.example"), None);
+            assert_eq!(table.find("https://a").map(|r| r.grant.line()), Some(1));
+        }
     }
 }

@@ -123,6 +123,8 @@ fn w2(c: &mut Criterion) {
     let policy = scapi::compile("gen.cfg", export.as_bytes(), &options())
         .policy
         .unwrap();
+    // Indexed, as a broker's policy is before it serves.
+    policy.index_origins();
     let pairs = pairs(10_000, 8192);
     let naive = naive_map(&policy);
     // Warm the lazily built glob sets, as a running broker has.
@@ -522,6 +524,7 @@ fn w4(c: &mut Criterion) {
     let policy = scapi::compile("gen.cfg", export.as_bytes(), &options())
         .policy
         .unwrap();
+    policy.index_origins();
     let requests = generator::requests(1_000_000, 10_000, 5);
     let mut g = c.benchmark_group("W4");
     g.sample_size(10);

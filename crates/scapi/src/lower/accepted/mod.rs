@@ -118,7 +118,10 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     let value = cx.value_without_comment(opt, |c| c.marker == '#' || !starts_entry(c.text));
     // Entries are lowered as they are parsed: a long list is never held as
     // a syntax tree.
-    let mut kept: Vec<Lowered> = Vec::with_capacity(expected_entries(value));
+    let mut kept: Vec<Lowered> = Vec::new();
+    // Room reserved at once where the memory is there (a failed
+    // reservation only means the list grows as it goes).
+    let _ = kept.try_reserve_exact(expected_entries(value));
     // The origins' text, one after another (no allocation per origin).
     let mut names = OriginList::new();
     let mut rejected = Rejected::default();
@@ -167,11 +170,12 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
 /// `:` (after its scheme) or is `*`, so the count of colons is an upper
 /// bound (a port adds one). Reserved at once, the entries take their size,
 /// not up to twice it (a list grown by doubling), at the moment the lint's
-/// memory peaks; capped at one entry per 12 bytes (`https://a.b,`) so a
-/// value of colons cannot make it reserve more than real entries would.
+/// memory peaks; capped at one entry per 16 bytes (`https://a.b.c, `:
+/// shorter entries are rare) so a value of colons reserves at most four
+/// times its size, untouched (pages are backed as entries are written).
 fn expected_entries(value: &str) -> usize {
     let colons = value.bytes().filter(|&b| b == b':').count();
-    (colons + 1).min(value.len() / 12 + 1)
+    (colons + 1).min(value.len() / 16 + 1)
 }
 
 /// Whether text after a `;` starts another entry of an origin list (so the
@@ -288,8 +292,7 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>, names: Orig
         }
     }
     // Collected in place: the entries' allocation is reused for the rules,
-    // then given back down to their size (a rule is half an entry), before
-    // the policy builds its index beside them.
+    // then given back down to their size (a rule is half an entry).
     let mut rules: Vec<(Name, Grant)> = merged
         .into_iter()
         .filter(|l| !is_any(l))
