@@ -326,7 +326,9 @@ pub(crate) fn looks_compiled_yaml(text: &str) -> bool {
             #[serde(rename = "origins")]
             _o: serde::de::IgnoredAny,
         }
-        serde_yaml_ng::from_str::<Probe>(text).is_ok()
+        // Aliases past the budget are for the reader to refuse, not to
+        // expand here.
+        !input::yaml::aliases_within_budget(text) || serde_yaml_ng::from_str::<Probe>(text).is_ok()
     }
 }
 
@@ -337,10 +339,17 @@ pub fn write_compiled_yaml(policy: &Policy, out: &mut impl std::io::Write) -> st
         .map_err(std::io::Error::other)
 }
 
-/// Reads a compiled policy written as YAML.
+/// Reads a compiled policy written as YAML (its aliases held to an
+/// export's budget).
 pub fn compiled_from_yaml(
     text: &str,
 ) -> Result<scapi_policy::compiled::CompiledPolicy, scapi_policy::compiled::LoadError> {
+    if !input::yaml::aliases_within_budget(text) {
+        return Err(scapi_policy::compiled::LoadError::new(
+            scapi_policy::compiled::LoadErrorKind::Syntax,
+            "not a compiled policy: YAML aliases expand to too many nodes (write the values out instead of nesting aliases)",
+        ));
+    }
     serde_yaml_ng::from_str(text).map_err(|e| {
         scapi_policy::compiled::LoadError::new(
             scapi_policy::compiled::LoadErrorKind::Syntax,

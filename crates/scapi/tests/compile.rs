@@ -149,3 +149,20 @@ fn compile_is_deterministic() {
     };
     assert_eq!(once(), once());
 }
+
+/// A compiled policy in YAML is held to an export's alias budget: a few
+/// lines of nested aliases are refused, not expanded to gigabytes.
+#[test]
+fn a_compiled_yaml_alias_bomb_is_refused() {
+    let mut text = String::from("schemaVersion: 1\nl0: &l0 [voice.dial, voice.dial]\n");
+    for i in 1..=24 {
+        text.push_str(&format!("l{i}: &l{i} [*l{}, *l{}]\n", i - 1, i - 1));
+    }
+    text.push_str(
+        "origins:\n- origin: https://a.example\n  allow: *l24\n  grants: []\n  line: 1\n",
+    );
+    let Err(e) = scapi::load("bomb.yaml", text.as_bytes(), &scapi::Options::default()) else {
+        panic!("an alias bomb loaded");
+    };
+    assert!(e.to_string().contains("aliases"), "{e}");
+}

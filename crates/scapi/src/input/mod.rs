@@ -13,7 +13,7 @@ mod cfg;
 mod doc;
 mod escapes;
 mod json;
-mod yaml;
+pub(crate) mod yaml;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::rules::Code;

@@ -37,6 +37,57 @@ enum Frame {
     },
 }
 
+/// Whether YAML's aliases stay within the budget an export's have
+/// ([`MAX_ALIAS_NODES`] nodes copied in all), for YAML read by `serde`
+/// (a compiled policy), which copies every alias whole: a file of a few
+/// kilobytes of nested aliases would otherwise expand to gigabytes.
+/// Syntax errors are left to the reader.
+pub(crate) fn aliases_within_budget(text: &str) -> bool {
+    // Per open collection, its anchor and the nodes in it so far.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    let mut budget = MAX_ALIAS_NODES;
+    for item in Parser::new_from_str(text) {
+        let Ok((event, _)) = item else {
+            return true;
+        };
+        let nodes = match event {
+            Event::Scalar(_, _, anchor, _) => {
+                if anchor != 0 {
+                    sizes.insert(anchor, 1);
+                }
+                1
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                open.push((anchor, 1));
+                continue;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let Some((anchor, nodes)) = open.pop() else {
+                    continue;
+                };
+                if anchor != 0 {
+                    sizes.insert(anchor, nodes);
+                }
+                nodes
+            }
+            Event::Alias(id) => {
+                let nodes = sizes.get(&id).copied().unwrap_or(0);
+                if nodes > budget {
+                    return false;
+                }
+                budget -= nodes;
+                nodes
+            }
+            _ => continue,
+        };
+        if let Some((_, count)) = open.last_mut() {
+            *count = count.saturating_add(nodes);
+        }
+    }
+    true
+}
+
 /// Reads a YAML export.
 pub(crate) fn read(source: &SourceFile, diags: &mut Diagnostics) -> Result<Export, InputError> {
     let text = source.text();
@@ -492,6 +543,18 @@ mod tests {
         let text = "[".repeat(10_000);
         let mut d = Diagnostics::new();
         assert!(read(&text, &mut d).is_err());
+    }
+
+    #[test]
+    fn alias_budget_counts_nested_copies() {
+        assert!(aliases_within_budget("a: &x [1, 2]\nb: *x\n"));
+        // Ten levels of doubling: 2^20 nodes from a few lines.
+        let mut bomb = String::from("l0: &l0 [x, x]\n");
+        for i in 1..=20 {
+            bomb.push_str(&format!("l{i}: &l{i} [*l{}, *l{}]\n", i - 1, i - 1));
+        }
+        assert!(!aliases_within_budget(&bomb));
+        assert!(aliases_within_budget("not: [valid"));
     }
 
     #[test]
