@@ -56,6 +56,13 @@ pub struct Name {
     end: usize,
 }
 
+impl Name {
+    /// Its text in `names` (none when it is a name of another list).
+    fn of(self, names: &str) -> Option<&str> {
+        names.get(self.start..self.end)
+    }
+}
+
 #[doc(hidden)] // the compiler's, not a broker's
 /// The accepted origins of a policy as they are handed to it (by the
 /// compiler, or by the loader of a compiled policy): each origin's text in
@@ -96,7 +103,7 @@ impl OriginList {
 
     /// The text of a name of this list (empty for a name of another).
     pub fn name(&self, name: Name) -> &str {
-        self.names.get(name.start..name.end).unwrap_or_default()
+        name.of(&self.names).unwrap_or_default()
     }
 
     /// Adds an origin and its grant.
@@ -142,8 +149,7 @@ pub struct OriginRule<'p> {
 /// The order of two names' text.
 #[inline(never)]
 fn compare(names: &str, a: Name, b: Name) -> std::cmp::Ordering {
-    let bytes = |n: Name| names.as_bytes().get(n.start..n.end).unwrap_or_default();
-    bytes(a).cmp(bytes(b))
+    a.of(names).cmp(&b.of(names))
 }
 
 /// A policy's origins: sorted, distinct, and indexed once
@@ -164,7 +170,7 @@ impl OriginTable {
     pub(crate) fn new(list: OriginList, seed: u64) -> OriginTable {
         let OriginList { names, mut rules } = list;
         // A name of another list (a misuse of `with_rules`) names nothing.
-        rules.retain(|(n, _)| names.get(n.start..n.end).is_some());
+        rules.retain(|(n, _)| n.of(&names).is_some());
         // The compiler hands them over sorted already. (One comparison
         // function, called: the sort does not inline a copy of it at each
         // of its many places, which the WebAssembly build would carry.)
@@ -211,7 +217,7 @@ impl OriginTable {
     /// A name's text (every name of the table resolves: `new` keeps no
     /// other).
     fn text(&self, name: Name) -> &str {
-        self.names.get(name.start..name.end).unwrap_or_default()
+        name.of(&self.names).unwrap_or_default()
     }
 
     /// The rule of an exact origin: through the index once it is built,
@@ -233,7 +239,7 @@ impl OriginTable {
         let position = slot.position as usize - 1;
         let (name, grant) = self.rules.get(position)?;
         let text = if slot.len == FAR {
-            self.names.get(name.start..name.end)?
+            name.of(&self.names)?
         } else {
             let start = slot.start as usize;
             self.names
@@ -377,10 +383,9 @@ impl OriginIndex {
     ) -> Option<OriginIndex> {
         let n = origins.len();
         let buckets_count = n.div_ceil(KEYS_PER_BUCKET).max(1);
-        let text = |n: &Name| names.get(n.start..n.end).unwrap_or_default();
         let hashes: Vec<u64> = origins
             .iter()
-            .map(|o| hasher.hash_one(text(&o.0)))
+            .map(|o| hasher.hash_one(o.0.of(names).unwrap_or_default()))
             .collect();
         // The keys by bucket, with counting sorts (no comparison sort: the
         // WebAssembly build stays small): `starts[b]..starts[b + 1]` of
