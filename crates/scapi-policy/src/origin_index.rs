@@ -22,7 +22,7 @@
 //! a lookup is a binary search of the sorted origins, so the compiler and
 //! the tools, which look up a few origins if any, never build it.
 
-use crate::policy::Grant;
+use crate::policy::{Grant, GrantUnion};
 use std::hash::BuildHasher;
 
 /// Slots per key (the inverse of the load factor), in quarters: 5/4.
@@ -178,14 +178,23 @@ impl OriginTable {
         if !rules.is_sorted_by(|a, b| order(a, b).is_le()) {
             rules.sort_by(order);
         }
+        // Each run of one origin's rules becomes its first, the grants
+        // merged (in time linear in their filters).
+        let mut union: Option<GrantUnion> = None;
         rules.dedup_by(|b, a| {
             if order(a, b).is_eq() {
-                a.1 = a.1.merge(&b.1);
+                union.get_or_insert_with(|| GrantUnion::new(&a.1)).add(&b.1);
                 true
             } else {
+                if let Some(u) = union.take() {
+                    a.1 = u.into_grant();
+                }
                 false
             }
         });
+        if let (Some(u), Some(last)) = (union.take(), rules.last_mut()) {
+            last.1 = u.into_grant();
+        }
         OriginTable {
             names: names.into_boxed_str(),
             rules: rules.into_boxed_slice(),

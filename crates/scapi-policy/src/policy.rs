@@ -15,7 +15,7 @@ use crate::origin_index::OriginTable;
 pub use crate::origin_index::{Name, OriginList};
 pub use crate::origin_index::{OriginRule, Origins};
 use hashbrown::HashTable;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -206,20 +206,6 @@ impl Grant {
         GrantCache::new().grant(filters, line)
     }
 
-    #[doc(hidden)] // the compiler's, not a broker's
-    /// Both grants together (for an origin listed twice); the line is the
-    /// first one's.
-    pub fn merge(&self, other: &Grant) -> Grant {
-        Grant::new(
-            self.rules
-                .allow
-                .iter()
-                .chain(other.rules.allow.iter())
-                .cloned(),
-            self.line,
-        )
-    }
-
     /// The same grant for an entry on another line.
     pub fn at_line(&self, line: usize) -> Grant {
         Grant {
@@ -290,6 +276,108 @@ impl Grant {
             })
             .cloned()
             .collect()
+    }
+}
+
+#[doc(hidden)] // the compiler's, not a broker's
+/// The grants of an origin listed more than once, merged one after another
+/// in time linear in their filters (merging each into the last would copy
+/// the growing list at every repeat: quadratic in a hostile export). It
+/// also tells, for each new grant, whether its normal form equals the
+/// union's so far, without building the union's.
+#[derive(Debug)]
+pub struct GrantUnion {
+    /// The filters in the order first written, without repeats.
+    filters: Vec<Filter>,
+    seen: HashSet<Filter>,
+    all: bool,
+    namespaces: HashSet<String>,
+    /// Per namespace, the requests in it that are not explicit-only.
+    requests_in: HashMap<String, usize>,
+    /// Explicit-only requests (always in the normal form).
+    explicit: usize,
+    /// Requests that are not explicit-only and whose namespace is not
+    /// listed.
+    uncovered: usize,
+    line: usize,
+}
+
+impl GrantUnion {
+    /// A union holding `first` (whose line the merged grant keeps).
+    pub fn new(first: &Grant) -> GrantUnion {
+        let mut union = GrantUnion {
+            filters: Vec::new(),
+            seen: HashSet::new(),
+            all: false,
+            namespaces: HashSet::new(),
+            requests_in: HashMap::new(),
+            explicit: 0,
+            uncovered: 0,
+            line: first.line,
+        };
+        union.add(first);
+        union
+    }
+
+    /// Adds a grant's filters.
+    pub fn add(&mut self, grant: &Grant) {
+        for f in grant.allow() {
+            if !self.seen.insert(f.clone()) {
+                continue;
+            }
+            self.filters.push(f.clone());
+            match f {
+                Filter::All => self.all = true,
+                Filter::Namespace(ns) => {
+                    if self.namespaces.insert(ns.clone()) {
+                        let inside = self.requests_in.get(ns).copied().unwrap_or(0);
+                        self.uncovered = self.uncovered.saturating_sub(inside);
+                    }
+                }
+                Filter::Request(r) if is_explicit_only(r) => self.explicit += 1,
+                Filter::Request(r) => match r.split_once('.') {
+                    Some((ns, _)) => {
+                        *self.requests_in.entry(ns.to_string()).or_insert(0) += 1;
+                        if !self.namespaces.contains(ns) {
+                            self.uncovered += 1;
+                        }
+                    }
+                    None => self.uncovered += 1,
+                },
+            }
+        }
+    }
+
+    /// Whether `grant`'s normal form is the union's: it grants exactly
+    /// what the grants added so far grant together.
+    pub fn same_as(&self, grant: &Grant) -> bool {
+        let len = if self.all {
+            1 + self.explicit
+        } else {
+            self.namespaces.len() + self.explicit + self.uncovered
+        };
+        let form = grant.normal_form();
+        form.len() == len && form.iter().all(|f| self.in_normal_form(f))
+    }
+
+    /// Whether a filter is in the union's normal form (as
+    /// [`Grant::normal_form`] keeps them).
+    fn in_normal_form(&self, f: &Filter) -> bool {
+        match f {
+            Filter::All => self.all,
+            Filter::Namespace(ns) => !self.all && self.namespaces.contains(ns),
+            Filter::Request(r) => {
+                let covered = r
+                    .split_once('.')
+                    .is_some_and(|(ns, _)| self.namespaces.contains(ns));
+                self.seen.contains(f) && (is_explicit_only(r) || (!self.all && !covered))
+            }
+        }
+    }
+
+    /// The merged grant, on the first grant's line.
+    pub fn into_grant(self) -> Grant {
+        Grant::new(self.filters, self.line)
     }
 }
 
@@ -658,6 +746,51 @@ mod tests {
             1,
         );
         assert_eq!(c.normal_form().len(), 1);
+    }
+
+    proptest::proptest! {
+        /// The union answers as merging each grant into the last and
+        /// comparing normal forms would (explicit-only, covered and
+        /// uncovered requests, namespaces and `*` mixed).
+        #[test]
+        fn a_grant_union_is_the_grants_merged(
+            grants in proptest::collection::vec(
+                proptest::collection::vec(0usize..10, 0..5), 1..6)
+        ) {
+            let pick = |i: usize| match i {
+                0 => Filter::All,
+                1 => Filter::Namespace("agent".into()),
+                2 => Filter::Namespace("auth".into()),
+                3 => Filter::Namespace("other".into()),
+                4 => Filter::Request("agent.get".into()),
+                5 => Filter::Request("auth.getJwtToken".into()),
+                6 => Filter::Request("other.thing".into()),
+                7 => Filter::Request("voice.dial".into()),
+                8 => Filter::Request("agent.setState".into()),
+                _ => Filter::Request("nodot".into()),
+            };
+            let grants: Vec<Grant> = grants
+                .iter()
+                .enumerate()
+                .map(|(line, g)| Grant::new(g.iter().map(|&i| pick(i)), line + 1))
+                .collect();
+            let (first, rest) = grants.split_first().unwrap();
+            let mut union = GrantUnion::new(first);
+            let mut merged = first.allow().to_vec();
+            for g in rest {
+                let reference = Grant::new(merged.iter().cloned(), 1);
+                proptest::prop_assert_eq!(
+                    union.same_as(g),
+                    reference.normal_form() == g.normal_form()
+                );
+                union.add(g);
+                merged.extend(g.allow().iter().cloned());
+            }
+            let got = union.into_grant();
+            let want = Grant::new(merged, 1);
+            proptest::prop_assert_eq!(got.allow(), want.allow());
+            proptest::prop_assert_eq!(got.grants(), want.grants());
+        }
     }
 
     #[test]

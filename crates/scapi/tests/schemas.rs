@@ -110,7 +110,17 @@ fn eval_reports_and_requests_match_their_schemas() {
                     .map(|l| serde_json::from_str(l).unwrap())
                     .collect(),
             ),
-            scapi_tools::eval::RequestsFormat::Yaml => serde_yaml_ng::from_str(&text).unwrap(),
+            scapi_tools::eval::RequestsFormat::Yaml => match serde_yaml_ng::from_str(&text) {
+                Ok(items) => items,
+                // Its aliases expand to 10^13 values: no reader that copies
+                // them (as `serde_yaml_ng` does) can hold it; eval reads
+                // only the keys. Its report is checked above.
+                Err(e) if dir.ends_with("yaml-alias-bomb-in-user-data") => {
+                    assert!(e.to_string().contains("repetition limit"), "{e}");
+                    continue;
+                }
+                Err(e) => panic!("{name}: {e}"),
+            },
         };
         requests.check(name, &items);
         n += 1;

@@ -17,7 +17,7 @@ use filters::*;
 pub(crate) use origin::canonical_target;
 use origin::*;
 use scapi_policy::catalog;
-use scapi_policy::policy::{Filter, Grant, Name, OriginList};
+use scapi_policy::policy::{Filter, Grant, GrantUnion, Name, OriginList};
 
 /// What the origin list lowers to.
 pub(super) struct Origins {
@@ -209,44 +209,45 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>, names: Orig
     // (`*` sorts before any origin, which starts with its scheme.)
     kept.sort_unstable_by(|a, b| written_order(&names, a, b));
     // Each repeat is merged into the first entry of its origin, in the
-    // order they are written.
+    // order they are written, through a union of the run's grants (linear
+    // in their filters however many repeats there are).
     let mut repeat = vec![false; kept.len()];
     let mut first = 0;
-    for i in 1..kept.len() {
+    let mut union: Option<GrantUnion> = None;
+    for i in 1..=kept.len() {
         let same = match (kept.get(first), kept.get(i)) {
             (Some(f), Some(r)) => text(f) == text(r),
             _ => false,
         };
         if !same {
+            if let (Some(u), Some(f)) = (union.take(), kept.get_mut(first)) {
+                f.grant = u.into_grant();
+            }
             first = i;
             continue;
         }
         if let Some(flag) = repeat.get_mut(i) {
             *flag = true;
         }
-        let Some(r) = kept.get(i) else {
+        let (Some(f), Some(r)) = (kept.get(first), kept.get(i)) else {
             continue;
         };
-        let (grant, span, removal) = (r.grant.clone(), r.span, r.removal());
-        let name = text(r).to_string();
-        let Some(first) = kept.get_mut(first) else {
-            continue;
-        };
-        let same = first.grant.normal_form() == grant.normal_form();
+        let union = union.get_or_insert_with(|| GrantUnion::new(&f.grant));
+        let same = union.same_as(&r.grant);
+        union.add(&r.grant);
         let d = Diagnostic::new(
             Code::DuplicateOrigin,
-            span,
-            format!("`{name}` is listed twice"),
+            r.span,
+            format!("`{}` is listed twice", text(r)),
         )
         .label(if same {
             "grants nothing more"
         } else {
             "its filters are merged with the first entry"
         })
-        .with_secondary(first.span, "first listed here");
-        first.grant = first.grant.merge(&grant);
+        .with_secondary(f.span, "first listed here");
         if same {
-            cx.value_removal(opt, d.help("remove the repeated entry"), removal);
+            cx.value_removal(opt, d.help("remove the repeated entry"), r.removal());
         } else {
             cx.value_diag(
                 opt,
