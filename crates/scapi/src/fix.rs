@@ -7,6 +7,7 @@
 //! offsets stay valid) and never splits a character.
 
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
+use crate::source::Span;
 
 /// Why a set of fixes cannot be applied together.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -95,6 +96,29 @@ pub fn fix_file(
     fix_file_with(name, bytes, options, include_unsafe, None)
 }
 
+/// The edits chosen in one round, by start then end. They never cross
+/// (an edit that would is not taken), so their ends grow with their
+/// starts: the last one starting before an edit's end is the only one that
+/// can reach into it, and a round of a million fixes is not quadratic.
+#[derive(Default)]
+struct Taken(std::collections::BTreeSet<(usize, usize)>);
+
+impl Taken {
+    /// Whether an edit overlaps a taken one: one that starts before its
+    /// end and ends after its start (for an insertion, one strictly
+    /// around it).
+    fn overlaps(&self, edit: Span) -> bool {
+        self.0
+            .range(..(edit.end, 0))
+            .next_back()
+            .is_some_and(|&(_, end)| edit.start < end)
+    }
+
+    fn take(&mut self, edit: Span) {
+        self.0.insert((edit.start, edit.end));
+    }
+}
+
 /// [`fix_file`], leaving alone the findings `held` holds: a baseline and
 /// the name it knows the file by. A team that adopted a baseline fixes
 /// (and gates on) only what is new; what the baseline accepted stays as
@@ -134,23 +158,19 @@ pub fn fix_file_with(
             break;
         }
         let mut chosen: Vec<&Diagnostic> = Vec::new();
-        let mut taken: Vec<(usize, usize)> = Vec::new();
+        let mut taken = Taken::default();
         let held = holding(&c);
         for (d, _) in c.diagnostics.iter().zip(held).filter(|(_, h)| !h) {
             let Some(f) = d.fix.as_ref().filter(|f| allowed(f.applicability)) else {
                 continue;
             };
             let parts = f.parts();
-            let overlaps = parts.iter().any(|e| {
-                taken.iter().any(|&(s, t)| {
-                    e.span.start < t && s < e.span.end
-                        || (e.span.is_empty() && s < e.span.start && e.span.start < t)
-                })
-            });
-            if overlaps {
+            if parts.iter().any(|e| taken.overlaps(e.span)) {
                 continue;
             }
-            taken.extend(parts.iter().map(|e| (e.span.start, e.span.end)));
+            for e in &parts {
+                taken.take(e.span);
+            }
             chosen.push(d);
         }
         if chosen.is_empty() {
@@ -281,7 +301,30 @@ pub fn apply<'f>(text: &str, fixes: impl IntoIterator<Item = &'f Fix>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Span;
+
+    proptest::proptest! {
+        /// Edits are taken as comparing each with every edit taken before
+        /// (the quadratic way) would take them.
+        #[test]
+        fn taken_edits_are_the_naive_ones(
+            edits in proptest::collection::vec((0usize..40, 0usize..6), 0..60)
+        ) {
+            let mut taken = Taken::default();
+            let mut naive: Vec<(usize, usize)> = Vec::new();
+            for (start, len) in edits {
+                let e = Span::new(start, start + len);
+                let naive_overlaps = naive.iter().any(|&(s, t)| {
+                    e.start < t && s < e.end
+                        || (e.is_empty() && s < e.start && e.start < t)
+                });
+                proptest::prop_assert_eq!(taken.overlaps(e), naive_overlaps);
+                if !naive_overlaps {
+                    taken.take(e);
+                    naive.push((e.start, e.end));
+                }
+            }
+        }
+    }
 
     fn fix(start: usize, end: usize, r: &str) -> Fix {
         Fix {

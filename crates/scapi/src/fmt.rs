@@ -51,30 +51,37 @@ impl Formatted {
 fn canonical_value(o: &OptionEntry) -> Option<String> {
     let key = o.key.as_str();
     if key == ORIGINS {
-        let l = origin_list::origin_list(&o.value);
-        // An entry with an error (kept only because a suppression hides it)
-        // stays as written: it grants nothing, and must go on granting
-        // nothing.
-        let entries: Vec<String> = l
-            .entries
-            .iter()
-            .map(|e| match lower::canonical_target(e.target) {
-                None => o
-                    .value
-                    .get(e.span.range())
-                    .unwrap_or(e.target)
-                    .trim()
-                    .to_string(),
-                Some(target) => match &e.filters {
-                    None => target,
-                    Some(f) => {
-                        let names: Vec<&str> = f.items.iter().map(|i| i.name).collect();
-                        format!("{target} ({})", names.join(", "))
+        // Streamed, written straight into the value: a list of a million
+        // entries (or of a million empty ones) is never held.
+        let mut out = String::with_capacity(o.value.len());
+        origin_list::each_entry(&o.value, |parsed| {
+            let origin_list::Parsed::Entry(e) = parsed else {
+                return;
+            };
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            // An entry with an error (kept only because a suppression hides
+            // it) stays as written: it grants nothing, and must go on
+            // granting nothing.
+            match lower::canonical_target(e.target) {
+                None => out.push_str(o.value.get(e.span.range()).unwrap_or(e.target).trim()),
+                Some(target) => {
+                    out.push_str(&target);
+                    if let Some(f) = &e.filters {
+                        out.push_str(" (");
+                        for (i, item) in f.items.iter().enumerate() {
+                            if i > 0 {
+                                out.push_str(", ");
+                            }
+                            out.push_str(item.name);
+                        }
+                        out.push(')');
                     }
-                },
-            })
-            .collect();
-        return Some(entries.join(", "));
+                }
+            }
+        });
+        return Some(out);
     }
     if key == RATE_LIMIT
         || key == QUARANTINE

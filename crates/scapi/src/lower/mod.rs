@@ -200,7 +200,7 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
     let extensions = webext::lower(&mut cx, &policy, origins.option_end, &origins.rejected);
     policy = policy.with_web_extensions(extensions);
     let (mut kept, omitted) = cx.diags.finish();
-    resolve_fixes(&mut kept, &cx.removals);
+    resolve_fixes(&mut kept, &mut cx.removals);
     let (mut diagnostics, suppressed) =
         crate::suppress::apply_inline(&read.source, &read.export, kept);
     sort_diagnostics(&mut diagnostics);
@@ -222,41 +222,51 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
 /// Then a fix inside what another fix replaces or deletes (a canonical
 /// spelling inside a repeated entry that is removed) is dropped: the outer
 /// fix settles both findings.
-fn resolve_fixes(diags: &mut [Diagnostic], removals: &[Removal]) {
+fn resolve_fixes(diags: &mut [Diagnostic], removals: &mut [Removal]) {
     if !removals.is_empty() {
-        let by_start: HashMap<usize, &Removal> =
-            removals.iter().map(|r| (r.item.start, r)).collect();
-        let mut order: Vec<&Removal> = removals.iter().collect();
-        order.sort_by_key(|r| std::cmp::Reverse(r.item.start));
+        // By item, so the removal of the item after one (where its removal
+        // ends) is found by a binary search; no maps: a list of a million repeated entries has
+        // a million removals, but at most the listed findings use them.
+        removals.sort_unstable_by_key(|r| (r.item.start, r.item.end));
         // Items whose removal, with the removals after them, reaches the end.
-        let mut trailing: HashMap<usize, bool> = HashMap::new();
-        for r in order {
+        let mut trailing = vec![false; removals.len()];
+        for i in (0..removals.len()).rev() {
+            let Some(r) = removals.get(i) else { continue };
             let t = match r.after {
                 None => true,
-                Some(a) => by_start
-                    .get(&a.end)
-                    .is_some_and(|next| trailing.get(&next.item.start) == Some(&true)),
+                Some(a) => {
+                    // The next item's removal (later in the order, so
+                    // settled already).
+                    let next = removals.partition_point(|n| n.item.start < a.end);
+                    removals.get(next).is_some_and(|n| n.item.start == a.end)
+                        && trailing.get(next) == Some(&true)
+                }
             };
-            trailing.insert(r.item.start, t);
+            if let Some(slot) = trailing.get_mut(i) {
+                *slot = t;
+            }
         }
         // A removal's finding is reported on the item it removes.
-        let resolved: HashMap<(Span, Span), Span> = removals
-            .iter()
-            .map(|r| {
-                let span = if trailing.get(&r.item.start) == Some(&true) {
+        for d in diags.iter_mut() {
+            let item = d.span;
+            let Some(f) = d.fix.as_mut().filter(|f| f.is_deletion()) else {
+                continue;
+            };
+            let from =
+                removals.partition_point(|r| (r.item.start, r.item.end) < (item.start, item.end));
+            let found = removals
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .zip(from..)
+                .take_while(|(r, _)| r.item == item)
+                .find(|(r, _)| r.span() == f.span);
+            if let Some((r, i)) = found {
+                f.span = if trailing.get(i) == Some(&true) {
                     r.before.unwrap_or(r.item)
                 } else {
                     r.span()
                 };
-                ((r.item, r.span()), span)
-            })
-            .collect();
-        for d in diags.iter_mut() {
-            let item = d.span;
-            if let Some(f) = d.fix.as_mut().filter(|f| f.is_deletion())
-                && let Some(&span) = resolved.get(&(item, f.span))
-            {
-                f.span = span;
             }
         }
     }

@@ -15,7 +15,10 @@ use nom::bytes::complete::{take_till, take_till1};
 use nom::character::complete::char;
 use nom::combinator::{opt, recognize};
 
-/// A parsed origin list. Spans are byte ranges of the value.
+/// A parsed origin list, held whole (for tests and the invariant checks;
+/// the compiler and the formatter stream it). Spans are byte ranges of the
+/// value.
+#[cfg(any(test, feature = "invariants"))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OriginList<'a> {
     /// The entries, in order.
@@ -70,23 +73,37 @@ pub struct WrittenFilter<'a> {
 }
 
 /// `origin-list := blank* (entry (blank* "," blank* entry)*)? blank*`
+#[cfg(any(test, feature = "invariants"))]
 pub fn origin_list(value: &str) -> OriginList<'_> {
     let mut entries = Vec::new();
-    let diagnostics = each_entry(value, |e| entries.push(e));
+    let mut diagnostics = Vec::new();
+    each_entry(value, |p| match p {
+        Parsed::Entry(e) => entries.push(e),
+        Parsed::Finding(d) => diagnostics.push(d),
+    });
     OriginList {
         entries,
         diagnostics,
     }
 }
 
-/// Parses an origin list and hands each entry to `each` as soon as the next
-/// one is known (its removal span needs it), so a list of a million entries
-/// is never held in memory at once. Returns the syntax problems.
-pub fn each_entry<'a>(value: &'a str, each: impl FnMut(WrittenEntry<'a>)) -> Vec<Diagnostic> {
+/// What the parser hands out as it goes: an entry, or a syntax problem.
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// An entry, once the next one is known (its removal span needs it).
+    Entry(WrittenEntry<'a>),
+    /// A syntax problem, as soon as it is found.
+    Finding(Diagnostic),
+}
+
+/// Parses an origin list and hands each entry and each syntax problem to
+/// `each` as soon as they are known, so neither a list of a million entries
+/// nor a million empty entries is ever held in memory at once (the sink
+/// keeps only as many findings per rule as it lists).
+pub fn each_entry<'a>(value: &'a str, each: impl FnMut(Parsed<'a>)) {
     let mut p = OriginListParser {
         full: value,
         rest: value,
-        diags: Vec::new(),
         pending: None,
         count: 0,
         each,
@@ -94,7 +111,6 @@ pub fn each_entry<'a>(value: &'a str, each: impl FnMut(WrittenEntry<'a>)) -> Vec
     p.unquote_whole();
     p.list();
     p.flush();
-    p.diags
 }
 
 /// Whether a character ends a target or filter name.
@@ -123,11 +139,10 @@ fn args(i: &str) -> Res<'_, &str> {
 }
 
 /// The state of one origin list being parsed: the text, what is left of it,
-/// the findings so far, and where each entry goes.
-struct OriginListParser<'a, F: FnMut(WrittenEntry<'a>)> {
+/// and where each entry and finding goes.
+struct OriginListParser<'a, F: FnMut(Parsed<'a>)> {
     full: &'a str,
     rest: &'a str,
-    diags: Vec<Diagnostic>,
     /// The last entry parsed, held until the next one sets its removal span.
     pending: Option<WrittenEntry<'a>>,
     /// Entries parsed so far.
@@ -135,7 +150,12 @@ struct OriginListParser<'a, F: FnMut(WrittenEntry<'a>)> {
     each: F,
 }
 
-impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
+impl<'a, F: FnMut(Parsed<'a>)> OriginListParser<'a, F> {
+    /// Hands out a syntax problem.
+    fn report(&mut self, d: Diagnostic) {
+        (self.each)(Parsed::Finding(d));
+    }
+
     /// The end of the last entry parsed.
     fn last_end(&self) -> Option<usize> {
         self.pending.as_ref().map(|e| e.span.end)
@@ -160,7 +180,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
             .map(|p| Span::new(p.span.end, entry.span.end));
         if let Some(mut prev) = self.pending.take() {
             prev.removal.after = Some(Span::new(prev.span.start, entry.span.start));
-            (self.each)(prev);
+            (self.each)(Parsed::Entry(prev));
         }
         self.count += 1;
         self.pending = Some(entry);
@@ -169,7 +189,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
     /// Hands out the last entry.
     fn flush(&mut self) {
         if let Some(last) = self.pending.take() {
-            (self.each)(last);
+            (self.each)(Parsed::Entry(last));
         }
     }
     fn pos(&self) -> usize {
@@ -213,7 +233,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
         let whole = span_in(self.full, trimmed);
         let open = Span::new(whole.start, whole.start + first.len_utf8());
         let close = Span::new(whole.end - last.len_utf8(), whole.end);
-        self.diags.push(
+        self.report(
             Diagnostic::new(Code::QuotedValue, open, "the value is wrapped in quotes")
                 .label("this quote becomes part of the first origin")
                 .with_secondary(close, "and this one part of the last")
@@ -236,7 +256,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
             let Some(c) = self.peek() else {
                 if let (true, Some(sep)) = (expect_entry, sep_after_entry) {
                     let from = self.last_end().unwrap_or(sep.start);
-                    self.diags.push(
+                    self.report(
                         Diagnostic::new(Code::EmptyEntry, sep, "trailing comma")
                             .label("no entry after this comma")
                             .help("remove the trailing comma")
@@ -253,7 +273,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                     } else {
                         "empty entry"
                     };
-                    self.diags.push(
+                    self.report(
                         Diagnostic::new(Code::EmptyEntry, sp, format!("{what} in the origin list"))
                             .label("nothing before this separator")
                             .help("remove the extra separator")
@@ -263,7 +283,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                 }
                 (_, ')') => {
                     let sp = self.bump();
-                    self.diags.push(
+                    self.report(
                         Diagnostic::new(
                             Code::UnbalancedParentheses,
                             sp,
@@ -281,7 +301,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                 }
                 (false, ';') => {
                     let sp = self.bump();
-                    self.diags.push(
+                    self.report(
                         Diagnostic::new(
                             Code::SemicolonSeparator,
                             sp,
@@ -299,7 +319,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                     let start = self.pos();
                     let fl = self.filter_list();
                     let sp = Span::new(start, fl.close.map_or(self.pos(), |c| c.end));
-                    self.diags.push(
+                    self.report(
                         Diagnostic::new(Code::InvalidEntry, sp, "second filter list for one entry")
                             .label("only one filter list is allowed")
                             .help(
@@ -324,7 +344,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                         } else {
                             (Span::new(at, tok_span.start), ", ")
                         };
-                        self.diags.push(
+                        self.report(
                             Diagnostic::new(
                                 Code::MissingSeparator,
                                 tok_span,
@@ -344,7 +364,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                             "separate entries with `,`; an entry is `*` or `scheme://host[:port]`"
                                 .to_string()
                         };
-                        self.diags.push(
+                        self.report(
                             Diagnostic::new(
                                 Code::InvalidEntry,
                                 tok_span,
@@ -383,7 +403,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
         let end = self.pos();
         let span = Span::new(start, end);
         if tgt.is_empty() {
-            self.diags.push(
+            self.report(
                 Diagnostic::new(Code::InvalidEntry, span, "filter list without an origin")
                     .label("no origin before `(`")
                     .help(
@@ -415,7 +435,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
             Span::new(sp.start, inner_span.start),
             Span::new(inner_span.end, sp.end),
         ];
-        self.diags.push(
+        self.report(
             Diagnostic::new(
                 Code::QuotedValue,
                 sp,
@@ -456,7 +476,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                     if expect_item && let Some(last) = items.last() {
                         let sep_end = close.start;
                         let trailing = Span::new(last.span.end, sep_end);
-                        self.diags.push(
+                        self.report(
                             Diagnostic::new(
                                 Code::InvalidFilter,
                                 Span::point(close.start),
@@ -475,7 +495,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                 }
                 (true, ',' | ';') => {
                     let sp = self.bump();
-                    self.diags.push(
+                    self.report(
                         Diagnostic::new(Code::InvalidFilter, sp, "empty filter in the filter list")
                             .label("nothing before this separator")
                             .help("remove the extra separator")
@@ -500,7 +520,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                     }
                     let sp = self.bump();
                     if c == ';' {
-                        self.diags.push(
+                        self.report(
                             Diagnostic::new(
                                 Code::SemicolonSeparator,
                                 sp,
@@ -519,7 +539,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                     if let Ok((rest, a)) = args(self.rest) {
                         self.rest = rest;
                         let sp = span_in(self.full, a);
-                        self.diags.push(
+                        self.report(
                             Diagnostic::new(
                                 Code::InvalidFilter,
                                 Span::new(start, sp.end),
@@ -538,7 +558,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
                     let at = items.last().map_or(self.pos(), |f| f.span.end);
                     let next = filter_name(self.rest)
                         .map_or(Span::point(self.pos()), |(_, t)| span_in(self.full, t));
-                    self.diags.push(
+                    self.report(
                         Diagnostic::new(
                             Code::MissingSeparator,
                             next,
@@ -581,7 +601,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
             && !a.ends_with(')')
         {
             let sp = span_in(self.full, a);
-            self.diags.push(
+            self.report(
                 Diagnostic::new(
                     Code::UnbalancedParentheses,
                     Span::new(sp.start, sp.start + 1),
@@ -605,7 +625,7 @@ impl<'a, F: FnMut(WrittenEntry<'a>)> OriginListParser<'a, F> {
 
     fn unclosed(&mut self, open: Span, items: &[WrittenFilter<'a>]) {
         let at = items.last().map_or(open.end, |f| f.span.end);
-        self.diags.push(
+        self.report(
             Diagnostic::new(Code::UnbalancedParentheses, open, "`(` is not closed")
                 .label("this filter list has no `)`")
                 .help("close the filter list with `)`")

@@ -11,7 +11,7 @@ use crate::input::{MAIN_SECTION, OptionEntry};
 use crate::rules::Code;
 use crate::source::Span;
 use crate::syntax::Removal;
-use crate::syntax::origin_list::{self, WrittenEntry};
+use crate::syntax::origin_list::{self, Parsed, WrittenEntry};
 pub(in crate::lower) use filters::lower_request;
 use filters::*;
 pub(crate) use origin::canonical_target;
@@ -126,22 +126,22 @@ pub(super) fn lower(cx: &mut Cx<'_>) -> Origins {
     let mut names = OriginList::new();
     let mut rejected = Rejected::default();
     let mut entries = 0usize;
-    let syntax = origin_list::each_entry(value, |entry| {
-        entries += 1;
-        match lower_entry(cx, opt, &entry, &mut names) {
-            Ok(l) => kept.push(l),
-            Err((origin, grant)) => {
-                rejected.origins.extend(origin);
-                match grant {
-                    Some(g) => rejected.grants.push(g),
-                    None => rejected.unknown_grants = true,
+    origin_list::each_entry(value, |parsed| match parsed {
+        Parsed::Entry(entry) => {
+            entries += 1;
+            match lower_entry(cx, opt, &entry, &mut names) {
+                Ok(l) => kept.push(l),
+                Err((origin, grant)) => {
+                    rejected.origins.extend(origin);
+                    match grant {
+                        Some(g) => rejected.grants.push(g),
+                        None => rejected.unknown_grants = true,
+                    }
                 }
             }
         }
+        Parsed::Finding(d) => cx.value_diag(opt, d),
     });
-    for d in syntax {
-        cx.value_diag(opt, d);
-    }
     let out = merge(cx, opt, kept, names);
     // Entries that failed are reported already; an empty list is news.
     if entries == 0 {
