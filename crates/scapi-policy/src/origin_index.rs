@@ -12,17 +12,17 @@
 //! origins hash alike, or a bucket finds no pilot, is replaced by another.
 //!
 //! The origins' text lives in one buffer ([`OriginList`]), not one
-//! allocation per origin, and a slot says where its origin's bytes are:
-//! after the slot, the comparison reads those bytes and the grant is read
-//! beside it, two independent loads rather than a chain of three (slot,
-//! rule, string).
+//! allocation per origin, and a slot says where its origin's bytes are and
+//! holds the origin's grant: after the slot, the comparison reads those
+//! bytes and the grant's rules are read beside them, two independent loads
+//! rather than a chain of three (slot, rule, string).
 //!
 //! The index is built by [`OriginTable::index`] (`Policy::index_origins`,
 //! which loading a compiled policy and a `PolicyHandle` call); until then
 //! a lookup is a binary search of the sorted origins, so the compiler and
 //! the tools, which look up a few origins if any, never build it.
 
-use crate::policy::{Grant, GrantUnion};
+use crate::policy::{Filter, Grant};
 use std::hash::BuildHasher;
 
 /// Slots per key (the inverse of the load factor), in quarters: 5/4.
@@ -35,15 +35,21 @@ const MAX_PILOT: u32 = 1 << 16;
 const SEEDS_PER_SIZE: usize = 8;
 
 /// A slot: the origin's position plus one (0: empty), its fingerprint,
-/// and where its text is in the names (`len` is [`FAR`] when the text is
-/// past what 32 bits say: then the position says where).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// where its text is in the names (`len` is [`FAR`] when the text is past
+/// what 32 bits say: then the position says where), and its grant (a
+/// shared pointer and a line), so a lookup reads the slot, then the text
+/// and the grant's rules side by side, never the rule between them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Slot {
     fingerprint: u32,
     position: u32,
     start: u32,
     len: u32,
+    grant: Option<Grant>,
 }
+
+// Two slots (or more, with 32-bit pointers) to a cache line.
+const _: () = assert!(std::mem::size_of::<Slot>() <= 32);
 
 /// A slot's `len` when its origin's text is found through its position.
 const FAR: u32 = u32::MAX;
@@ -178,22 +184,25 @@ impl OriginTable {
         if !rules.is_sorted_by(|a, b| order(a, b).is_le()) {
             rules.sort_by(order);
         }
-        // Each run of one origin's rules becomes its first, the grants
-        // merged (in time linear in their filters).
-        let mut union: Option<GrantUnion> = None;
+        // Each run of one origin's rules becomes its first, with the run's
+        // filters in one grant (built once: linear in the filters). Only
+        // the compiler's lists can hold repeats (a compiled policy that
+        // lists an origin twice is refused), and it merges them itself.
+        let mut run: Option<Vec<Filter>> = None;
         rules.dedup_by(|b, a| {
             if order(a, b).is_eq() {
-                union.get_or_insert_with(|| GrantUnion::new(&a.1)).add(&b.1);
+                run.get_or_insert_with(|| a.1.allow().to_vec())
+                    .extend_from_slice(b.1.allow());
                 true
             } else {
-                if let Some(u) = union.take() {
-                    a.1 = u.into_grant();
+                if let Some(filters) = run.take() {
+                    a.1 = Grant::new(filters, a.1.line());
                 }
                 false
             }
         });
-        if let (Some(u), Some(last)) = (union.take(), rules.last_mut()) {
-            last.1 = u.into_grant();
+        if let (Some(filters), Some(last)) = (run.take(), rules.last_mut()) {
+            last.1 = Grant::new(filters, last.1.line());
         }
         OriginTable {
             names: names.into_boxed_str(),
@@ -240,14 +249,14 @@ impl OriginTable {
     }
 
     #[inline]
-    fn find_indexed(&self, index: &OriginIndex, origin: &str) -> Option<OriginRule<'_>> {
+    fn find_indexed<'t>(&'t self, index: &'t OriginIndex, origin: &str) -> Option<OriginRule<'t>> {
         let (slot, h) = index.slot(origin)?;
         if slot.position == 0 || slot.fingerprint != h as u32 {
             return None;
         }
-        let position = slot.position as usize - 1;
-        let (name, grant) = self.rules.get(position)?;
+        let grant = slot.grant.as_ref()?;
         let text = if slot.len == FAR {
+            let (name, _) = self.rules.get(slot.position as usize - 1)?;
             name.of(&self.names)?
         } else {
             let start = slot.start as usize;
@@ -470,11 +479,13 @@ impl OriginIndex {
                     (Ok(start), Ok(len)) if len != FAR => (start, len),
                     _ => (0, FAR),
                 };
+                let grant = origins.get(i as usize)?.1.clone();
                 *slots.get_mut(s)? = Slot {
                     fingerprint: h as u32,
                     position: i + 1,
                     start,
                     len,
+                    grant: Some(grant),
                 };
             }
             *pilots.get_mut(b)? = pilot;
