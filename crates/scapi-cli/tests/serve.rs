@@ -2,7 +2,8 @@
 //! counters, a tampered signed policy refused while the old one serves,
 //! SIGTERM answering the request in flight, hostile clients answered while
 //! the service keeps serving, a Unix socket, metrics Prometheus's linter
-//! accepts, and the README's Python broker snippet run as written.
+//! accepts, the README's Python broker snippet run as written, and a
+//! service started while Redis is down.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -543,4 +544,68 @@ fn what_clients_and_operators_get_wrong_is_refused_without_harm() {
     let status = s.status_until(|v| v["decisionLog"]["dropped"].as_u64().unwrap_or(0) > 0);
     assert!(status["decisionLog"]["dropped"].as_u64().unwrap() >= 1);
     assert_eq!(s.get("/ready").0, 200);
+}
+
+/// Started while Redis is down, with `--store-failure open`: the service
+/// starts (degraded), counts in memory, and once Redis answers counts
+/// there, with no restart. With `closed` it would only refuse, so it does
+/// not start, and says why.
+#[test]
+fn a_service_started_while_redis_is_down_counts_there_once_it_is_up() {
+    if !tools::have("redis-server", "redis-server") {
+        return;
+    }
+    let mut redis = scapi_testkit::redis_server::Server::start();
+    redis.kill();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wwews.cfg");
+    std::fs::write(&file, policy(2)).unwrap();
+    let closed = Command::new(scapi())
+        .arg("serve")
+        .arg(&file)
+        .args(["--store", &url, "--store-failure", "closed"])
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(closed.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&closed.stderr);
+    assert!(said.contains("cannot connect"), "{said}");
+
+    let s = Service::start(
+        scapi(),
+        &[
+            file.to_str().unwrap(),
+            "--no-watch",
+            "--store",
+            &url,
+            "--store-failure",
+            "open",
+        ],
+        dir.path(),
+    );
+    assert!(s.stderr().contains("starting anyway"), "{}", s.stderr());
+    let (_, status) = s.get("/status");
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["store"]["degraded"], true, "{status}");
+    // Counted in memory meanwhile: the limit still holds.
+    assert_eq!(
+        [dial(&s, "a"), dial(&s, "a"), dial(&s, "a")],
+        ["allow", "allow", "rate-limited"]
+    );
+    redis.restart();
+    // The store asks Redis again after its back-off: `b`'s dials reach it.
+    let start = std::time::Instant::now();
+    while !redis.cli(&["KEYS", "*"]).contains("{b}") {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never counted in Redis:\n{}",
+            s.stderr()
+        );
+        dial(&s, "b");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, status) = s.get("/status");
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["store"]["degraded"], false, "{status}");
 }

@@ -237,6 +237,31 @@ enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
     Sentinel(Arc<SentinelMaster>),
+    /// One server, not reached yet: each call (when the store asks Redis
+    /// at all, between its back-offs) tries to connect, and once it has,
+    /// keeps the connection as `Single` does.
+    Deferred(Arc<DeferredServer>),
+}
+
+/// A server a store was opened for before it answered
+/// ([`RedisStore::connect_deferred_async`]).
+struct DeferredServer {
+    url: String,
+    config: RedisConfig,
+    current: tokio::sync::Mutex<Option<ConnectionManager>>,
+}
+
+impl DeferredServer {
+    /// The connection, made now when there is none.
+    async fn connection(&self) -> Result<ConnectionManager, RedisStoreError> {
+        let mut current = self.current.lock().await;
+        if let Some(c) = current.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = open_manager(&self.url, &self.config).await?;
+        *current = Some(c.clone());
+        Ok(c)
+    }
 }
 
 /// The master of a Sentinel-monitored group: asked of the Sentinels when
@@ -478,6 +503,46 @@ impl RedisStore {
         config: RedisConfig,
     ) -> Result<RedisStore, RedisStoreError> {
         RedisStore::open_on_driver(url, config, false).await
+    }
+
+    /// [`connect_async`](RedisStore::connect_async) without waiting for
+    /// the server: the URL is checked now, and the connection is made by
+    /// the first admission that asks Redis (then, while it cannot be made,
+    /// by one admission per back-off, the rest answering by the failure
+    /// mode at once). For a service that must start while Redis is down
+    /// and count there once it is up (`scapi serve --store-failure open`).
+    pub async fn connect_deferred_async(
+        url: &str,
+        config: RedisConfig,
+    ) -> Result<RedisStore, RedisStoreError> {
+        single_client(url)?;
+        let runtime = Driver::new()?;
+        let server = DeferredServer {
+            url: url.to_string(),
+            config: config.clone(),
+            current: tokio::sync::Mutex::new(None),
+        };
+        let store =
+            RedisStore::with_connection(Connection::Deferred(Arc::new(server)), runtime, config);
+        // Not reached yet: degraded until Redis answers.
+        store.degraded.store(true, Ordering::Relaxed);
+        Ok(store)
+    }
+
+    /// [`connect_sentinel_async`](RedisStore::connect_sentinel_async)
+    /// without waiting for the Sentinels: the URL is checked now, and the
+    /// master is asked for by the first admission that asks Redis, as
+    /// [`connect_deferred_async`](RedisStore::connect_deferred_async)
+    /// does for one server.
+    pub async fn connect_sentinel_deferred_async(
+        url: &str,
+        config: RedisConfig,
+    ) -> Result<RedisStore, RedisStoreError> {
+        let runtime = Driver::new()?;
+        let master = sentinel_master(url, &config)?;
+        let store = RedisStore::with_connection(Connection::Sentinel(master), runtime, config);
+        store.degraded.store(true, Ordering::Relaxed);
+        Ok(store)
     }
 
     /// Connects to the master that Redis Sentinel names:
@@ -755,9 +820,32 @@ impl RedisStore {
             match self.connection.clone() {
                 Connection::Single(mut c) => invocation.invoke_async(&mut c).await,
                 Connection::Cluster(mut c) => invocation.invoke_async(&mut c).await,
-                Connection::Sentinel(_) => unreachable_sentinel(),
+                Connection::Sentinel(_) | Connection::Deferred(_) => unreachable_sentinel(),
             }
         };
+        if let Connection::Deferred(server) = &self.connection {
+            // Made on the store's own runtime, as every connection is
+            // (its tasks outlive the caller's).
+            let held = server.current.try_lock().ok().and_then(|c| c.clone());
+            let mut c = match held {
+                Some(c) => c,
+                None => {
+                    let server = Arc::clone(server);
+                    self.runtime
+                        .runtime()?
+                        .spawn(async move { server.connection().await })
+                        .await
+                        .map_err(|e| unavailable(format!("cannot connect to Redis: {e}")))??
+                }
+            };
+            return within(
+                self.config.timeout,
+                "redis",
+                invocation.invoke_async(&mut c),
+            )
+            .await?
+            .map_err(Into::into);
+        }
         if let Connection::Sentinel(master) = &self.connection {
             let mut c = master.connection().await?;
             let answer = within(
@@ -912,9 +1000,23 @@ async fn within<T>(
 
 /// A connection to one server, on the store's runtime.
 async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
+    open_manager(url, config).await.map(Connection::Single)
+}
+
+/// A client of `url`: whether it is a Redis URL, before any connection.
+fn single_client(url: &str) -> Result<redis::Client, RedisStoreError> {
+    redis::Client::open(url).map_err(|e| {
+        usage(format!("`{}` is not a Redis URL: {e}", redact_url(url))).caused_by(e.into())
+    })
+}
+
+/// A connection to one server, answering (it has answered a `PING`).
+async fn open_manager(
+    url: &str,
+    config: &RedisConfig,
+) -> Result<ConnectionManager, RedisStoreError> {
     let shown = redact_url(url);
-    let client = redis::Client::open(url)
-        .map_err(|e| usage(format!("`{shown}` is not a Redis URL: {e}")).caused_by(e.into()))?;
+    let client = single_client(url)?;
     let manager_config = redis::aio::ConnectionManagerConfig::new()
         .set_response_timeout(Some(config.timeout))
         .set_connection_timeout(Some(config.connect_timeout))
@@ -936,7 +1038,7 @@ async fn open_single(url: &str, config: &RedisConfig) -> Result<Connection, Redi
     )
     .await?
     {
-        Ok(_) => Ok(Connection::Single(manager)),
+        Ok(_) => Ok(manager),
         Err(e) => Err(refused_or(e, &what)),
     }
 }
@@ -1028,6 +1130,30 @@ fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, RedisStoreError> {
 
 /// The master Sentinel names, on the store's runtime.
 async fn open_sentinel(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
+    let master = sentinel_master(url, config)?;
+    let u = parse_sentinel_url(url)?;
+    let shown = redact_url(url);
+    // Reached once before any request: a wrong name or password is said now.
+    let mut c = master.connection().await?;
+    let what = format!("cannot connect to the master `{}` of `{shown}`", u.master);
+    match within(
+        config.timeout,
+        &what,
+        redis::cmd("PING").query_async::<String>(&mut c),
+    )
+    .await?
+    {
+        Ok(_) => Ok(Connection::Sentinel(master)),
+        Err(e) => Err(refused_or(e, &what)),
+    }
+}
+
+/// The master of a `redis+sentinel://` URL, to be asked of its Sentinels
+/// when a connection is first needed.
+fn sentinel_master(
+    url: &str,
+    config: &RedisConfig,
+) -> Result<Arc<SentinelMaster>, RedisStoreError> {
     let u = parse_sentinel_url(url)?;
     let shown = redact_url(url);
     let addrs = u
@@ -1050,25 +1176,12 @@ async fn open_sentinel(url: &str, config: &RedisConfig) -> Result<Connection, Re
     let sentinel = builder
         .build()
         .map_err(|e| usage(format!("`{shown}`: {e}")).caused_by(e.into()))?;
-    let master = Arc::new(SentinelMaster {
+    Ok(Arc::new(SentinelMaster {
         sentinel: tokio::sync::Mutex::new(sentinel),
         current: tokio::sync::Mutex::new(None),
         timeout: config.timeout,
         connect_timeout: config.connect_timeout,
-    });
-    // Reached once before any request: a wrong name or password is said now.
-    let mut c = master.connection().await?;
-    let what = format!("cannot connect to the master `{}` of `{shown}`", u.master);
-    match within(
-        config.timeout,
-        &what,
-        redis::cmd("PING").query_async::<String>(&mut c),
-    )
-    .await?
-    {
-        Ok(_) => Ok(Connection::Sentinel(master)),
-        Err(e) => Err(refused_or(e, &what)),
-    }
+    }))
 }
 
 /// A connection error: `Refused` when Redis refused this client (say how

@@ -665,3 +665,87 @@ fn the_readme_calls_the_script_as_documented() {
     assert_eq!(ran, 3);
     assert_eq!(server.cli(&["DBSIZE"]).trim(), "0");
 }
+
+/// Deferred stores take their URL at once and Redis when it answers: a
+/// bad URL is refused now; while no server (or no Sentinel) answers,
+/// admissions follow the failure mode (open: counted in memory) and the
+/// store says it is degraded; a server that comes up is counted in, with
+/// no new store.
+#[test]
+fn deferred_stores_count_in_redis_once_it_answers() {
+    if !redis() {
+        return;
+    }
+    let mut server = Server::start();
+    server.kill();
+    let url = server.url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let e = RedisStore::connect_deferred_async("http://example.com", RedisConfig::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), RedisStoreErrorKind::Usage, "{e}");
+        let e = RedisStore::connect_sentinel_deferred_async(
+            "redis+sentinel://127.0.0.1:1",
+            RedisConfig::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), RedisStoreErrorKind::Usage, "{e}");
+        let open = RedisConfig {
+            failure: FailureMode::Open,
+            retry_after: Duration::from_millis(50),
+            ..RedisConfig::default()
+        };
+        let limits = RateLimits {
+            default: 2,
+            ..RateLimits::default()
+        };
+        // No Sentinel listens: counted in memory, degraded.
+        let sentinel = RedisStore::connect_sentinel_deferred_async(
+            &format!("redis+sentinel://127.0.0.1:{}/mymaster", server.port),
+            open.clone(),
+        )
+        .await
+        .unwrap();
+        assert!(sentinel.stats().degraded);
+        let limiter = RateLimiter::with_store(limits.clone(), sentinel);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(limiter.admit_async_at("a", "agent.get", W).await.unwrap());
+        }
+        assert!(got[..2].iter().all(|a| a.is_admitted()));
+        assert!(matches!(got[2], Admission::Limited { .. }));
+        assert!(limiter.store().stats().fallbacks > 0);
+
+        let store = RedisStore::connect_deferred_async(&url, open)
+            .await
+            .unwrap();
+        assert!(store.stats().degraded);
+        let limiter = RateLimiter::with_store(limits, store);
+        assert!(
+            limiter
+                .admit_async_at("b", "agent.get", W)
+                .await
+                .unwrap()
+                .is_admitted()
+        );
+        assert_eq!(limiter.store().stats().remote, 0);
+        server.restart();
+        // After the back-off, the next admission connects and counts there.
+        let start = std::time::Instant::now();
+        while limiter.store().stats().remote == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "never reached Redis"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = limiter.admit_async_at("c", "agent.get", W).await.unwrap();
+        }
+        assert!(!limiter.store().stats().degraded);
+        assert!(server.cli(&["KEYS", "*"]).contains("{c}"));
+    });
+}

@@ -180,15 +180,36 @@ pub fn run(args: Args) -> Exit {
                 };
                 let (store, mode) = if url.starts_with("redis+sentinel://") {
                     (
-                        scapi_redis::RedisStore::connect_sentinel_async(url, config).await,
+                        scapi_redis::RedisStore::connect_sentinel_async(url, config.clone()).await,
                         "redis-sentinel",
                     )
                 } else {
                     super::eval::redis_url(url)?;
                     (
-                        scapi_redis::RedisStore::connect_async(url, config).await,
+                        scapi_redis::RedisStore::connect_async(url, config.clone()).await,
                         "redis",
                     )
+                };
+                // Redis down at start: with `--store-failure open` the
+                // service starts anyway, counts in memory and moves to Redis
+                // once it answers; closed, it could only refuse, so it says
+                // why and does not start.
+                let store = match store {
+                    Err(e)
+                        if e.kind() == scapi_redis::RedisStoreErrorKind::Unavailable
+                            && matches!(args.store_failure, Failure::Open) =>
+                    {
+                        eprintln!(
+                            "scapi serve: warning: {e}; starting anyway (`--store-failure open`): counting in memory until Redis answers"
+                        );
+                        if mode == "redis-sentinel" {
+                            scapi_redis::RedisStore::connect_sentinel_deferred_async(url, config)
+                                .await
+                        } else {
+                            scapi_redis::RedisStore::connect_deferred_async(url, config).await
+                        }
+                    }
+                    other => other,
                 };
                 let store = store.map_err(|source| CliError::Store { source })?;
                 let handle = PolicyHandle::with_store(policy, store).with_metrics(Some(metrics));
