@@ -56,30 +56,91 @@ impl Rejected {
 
 /// An entry that survived validation. A list holds one per entry until it
 /// is merged, so it is kept small (64 bytes): its removal is stored as the
-/// two offsets it is made of.
+/// two gaps it is made of.
 struct Lowered {
     /// Its text in the list's names (`*` for the any-origin entry).
     origin: Name,
     grant: Grant,
     /// The entry's span in the value.
     span: Span,
-    /// Where the entry before ends (`NONE`: it is the first).
-    before: usize,
-    /// Where the entry after starts (`NONE`: it is the last).
-    after: usize,
+    /// Its text's first bytes as a number that sorts as the text does
+    /// ([`SortKeys`]): most comparisons of the sort end here.
+    key: u64,
+    /// From where the entry before ends to this one's start (`NONE`: it is
+    /// the first).
+    before: u32,
+    /// From this one's end to where the entry after starts (`NONE`: it is
+    /// the last).
+    after: u32,
 }
 
-const NONE: usize = usize::MAX;
+/// No entry on that side (or one further than 4 GiB of blanks away: its
+/// removal then keeps the separator, which a later lint reports).
+const NONE: u32 = u32::MAX;
 
 impl Lowered {
     /// How to remove the entry with one separator.
     fn removal(&self) -> Removal {
-        let offset = |o: usize| (o != NONE).then_some(o);
+        let gap = |g: u32| (g != NONE).then_some(g as usize);
         Removal {
             item: self.span,
-            before: offset(self.before).map(|end| Span::new(end, self.span.end)),
-            after: offset(self.after).map(|start| Span::new(self.span.start, start)),
+            before: gap(self.before)
+                .and_then(|g| self.span.start.checked_sub(g))
+                .map(|end| Span::new(end, self.span.end)),
+            after: gap(self.after)
+                .and_then(|g| self.span.end.checked_add(g))
+                .map(|start| Span::new(self.span.start, start)),
         }
+    }
+}
+
+/// Sort keys of origins: the rank of the scheme (among those in the list,
+/// in the order of `scheme:`) in the top byte, then the first seven bytes
+/// after `://`, zero-padded. Two origins whose keys differ sort as their
+/// keys do (the scheme decides first, as `:` ends it; a shorter host is a
+/// prefix, and padding is below any byte of an origin); equal keys leave
+/// it to the text. `*` is 0, below any origin. With more than 255 schemes,
+/// or a text without `://`, every key is 0 and the text decides.
+struct SortKeys<'n> {
+    schemes: Vec<&'n str>,
+}
+
+impl<'n> SortKeys<'n> {
+    fn new(texts: impl Iterator<Item = &'n str>) -> SortKeys<'n> {
+        let mut schemes: Vec<&str> = Vec::new();
+        for t in texts.filter(|&t| t != "*") {
+            let Some((scheme, _)) = t.split_once("://") else {
+                return SortKeys {
+                    schemes: Vec::new(),
+                };
+            };
+            if !schemes.contains(&scheme) {
+                if schemes.len() == 255 {
+                    return SortKeys {
+                        schemes: Vec::new(),
+                    };
+                }
+                schemes.push(scheme);
+            }
+        }
+        // By `scheme:`: `http:` before `https:`, as the texts sort.
+        schemes.sort_unstable_by(|a, b| a.bytes().chain([b':']).cmp(b.bytes().chain([b':'])));
+        SortKeys { schemes }
+    }
+
+    fn key(&self, text: &str) -> u64 {
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return 0;
+        };
+        let Some(rank) = self.schemes.iter().position(|&s| s == scheme) else {
+            return 0;
+        };
+        let mut bytes = [0u8; 8];
+        bytes[0] = (rank + 1) as u8;
+        for (b, &r) in bytes.iter_mut().skip(1).zip(rest.as_bytes()) {
+            *b = r;
+        }
+        u64::from_be_bytes(bytes)
     }
 }
 
@@ -192,9 +253,9 @@ fn starts_entry(text: &str) -> bool {
 /// at each of the sort's places (the WebAssembly build carries them).
 #[inline(never)]
 fn written_order(names: &OriginList, a: &Lowered, b: &Lowered) -> std::cmp::Ordering {
-    names
-        .name(a.origin)
-        .cmp(names.name(b.origin))
+    a.key
+        .cmp(&b.key)
+        .then_with(|| names.name(a.origin).cmp(names.name(b.origin)))
         .then(a.span.start.cmp(&b.span.start))
 }
 
@@ -207,6 +268,11 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>, names: Orig
     // first. No map of a million origins; and the rules come out sorted, as
     // the policy keeps them.
     // (`*` sorts before any origin, which starts with its scheme.)
+    let keys = SortKeys::new(kept.iter().map(text));
+    for l in &mut kept {
+        l.key = keys.key(names.name(l.origin));
+    }
+    drop(keys);
     kept.sort_unstable_by(|a, b| written_order(&names, a, b));
     // Each repeat is merged into the first entry of its origin, in the
     // order they are written, through a union of the run's grants (linear
@@ -360,8 +426,17 @@ fn lower_entry(
             origin: names.intern(origin.as_deref().unwrap_or("*")),
             grant,
             span: entry.span,
-            before: entry.removal.before.map_or(NONE, |b| b.start),
-            after: entry.removal.after.map_or(NONE, |a| a.end),
+            key: 0,
+            before: entry
+                .removal
+                .before
+                .and_then(|b| u32::try_from(entry.span.start.checked_sub(b.start)?).ok())
+                .unwrap_or(NONE),
+            after: entry
+                .removal
+                .after
+                .and_then(|a| u32::try_from(a.end.checked_sub(entry.span.end)?).ok())
+                .unwrap_or(NONE),
         }),
         (origin, grant) => {
             let meant = match origin {
@@ -389,6 +464,38 @@ fn is_loopback(canonical: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Keys never contradict the texts' order: where two keys differ,
+        /// the texts sort as the keys do.
+        #[test]
+        fn sort_keys_sort_as_the_texts(
+            texts in proptest::collection::vec(
+                "(\\*|(https?|ws|wss|chrome-extension|h)://[a-z0-9.:-]{0,12})", 1..40)
+        ) {
+            let keys = SortKeys::new(texts.iter().map(String::as_str));
+            for a in &texts {
+                for b in &texts {
+                    let (ka, kb) = (keys.key(a), keys.key(b));
+                    if ka != kb {
+                        proptest::prop_assert_eq!(ka.cmp(&kb), a.cmp(b), "{} {}", a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sort_keys_give_up_on_what_they_cannot_order() {
+        let many: Vec<String> = (0..300).map(|i| format!("s{i}://a")).collect();
+        let keys = SortKeys::new(many.iter().map(String::as_str));
+        assert_eq!(keys.key("s1://a"), 0);
+        let keys = SortKeys::new(["https://a", "no-scheme"].into_iter());
+        assert_eq!(keys.key("https://a"), 0);
+        let keys = SortKeys::new(["https://a.example", "http://b"].into_iter());
+        assert!(keys.key("http://b") < keys.key("https://a.example"));
+        assert_eq!(keys.key("*"), 0);
+    }
 
     #[test]
     fn loopback() {
