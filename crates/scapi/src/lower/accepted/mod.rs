@@ -95,41 +95,64 @@ impl Lowered {
 }
 
 /// Sort keys of origins: the rank of the scheme (among those in the list,
-/// in the order of `scheme:`) in the top byte, then the first seven bytes
-/// after `://`, zero-padded. Two origins whose keys differ sort as their
-/// keys do (the scheme decides first, as `:` ends it; a shorter host is a
-/// prefix, and padding is below any byte of an origin); equal keys leave
-/// it to the text. `*` is 0, below any origin. With more than 255 schemes,
-/// or a text without `://`, every key is 0 and the text decides.
+/// in the order of `scheme:`) in the top byte, then seven bytes of what
+/// follows `://`, past the prefix every entry's host shares, zero-padded.
+/// Two origins whose keys differ sort as their keys do (the scheme decides
+/// first, as `:` ends it; past a shared prefix the next bytes decide; a
+/// shorter host is a prefix, and padding is below any byte of an origin);
+/// equal keys leave it to the text. `*` is 0, below any origin. With more
+/// than 255 schemes, or a text without `://`, every key is 0 and the text
+/// decides.
 struct SortKeys<'n> {
     schemes: Vec<&'n str>,
+    /// Bytes after `://` that every entry has alike.
+    shared: usize,
+}
+
+/// `scheme` and what follows `://`.
+fn split_scheme(text: &str) -> Option<(&str, &str)> {
+    let colon = memchr::memchr(b':', text.as_bytes())?;
+    let (scheme, rest) = text.split_at_checked(colon)?;
+    Some((scheme, rest.strip_prefix("://")?))
 }
 
 impl<'n> SortKeys<'n> {
     fn new(texts: impl Iterator<Item = &'n str>) -> SortKeys<'n> {
+        let none = SortKeys {
+            schemes: Vec::new(),
+            shared: 0,
+        };
         let mut schemes: Vec<&str> = Vec::new();
+        let mut prefix: Option<&[u8]> = None;
         for t in texts.filter(|&t| t != "*") {
-            let Some((scheme, _)) = t.split_once("://") else {
-                return SortKeys {
-                    schemes: Vec::new(),
-                };
+            let Some((scheme, rest)) = split_scheme(t) else {
+                return none;
             };
+            let rest = rest.as_bytes();
+            prefix = Some(match prefix {
+                None => rest,
+                Some(p) => {
+                    let n = p.iter().zip(rest).take_while(|(a, b)| a == b).count();
+                    p.get(..n).unwrap_or_default()
+                }
+            });
             if !schemes.contains(&scheme) {
                 if schemes.len() == 255 {
-                    return SortKeys {
-                        schemes: Vec::new(),
-                    };
+                    return none;
                 }
                 schemes.push(scheme);
             }
         }
         // By `scheme:`: `http:` before `https:`, as the texts sort.
         schemes.sort_unstable_by(|a, b| a.bytes().chain([b':']).cmp(b.bytes().chain([b':'])));
-        SortKeys { schemes }
+        SortKeys {
+            schemes,
+            shared: prefix.map_or(0, <[u8]>::len),
+        }
     }
 
     fn key(&self, text: &str) -> u64 {
-        let Some((scheme, rest)) = text.split_once("://") else {
+        let Some((scheme, rest)) = split_scheme(text) else {
             return 0;
         };
         let Some(rank) = self.schemes.iter().position(|&s| s == scheme) else {
@@ -137,7 +160,8 @@ impl<'n> SortKeys<'n> {
         };
         let mut bytes = [0u8; 8];
         bytes[0] = (rank + 1) as u8;
-        for (b, &r) in bytes.iter_mut().skip(1).zip(rest.as_bytes()) {
+        let after = rest.as_bytes().get(self.shared..).unwrap_or_default();
+        for (b, &r) in bytes.iter_mut().skip(1).zip(after) {
             *b = r;
         }
         u64::from_be_bytes(bytes)
@@ -474,6 +498,32 @@ mod tests {
                 "(\\*|(https?|ws|wss|chrome-extension|h)://[a-z0-9.:-]{0,12})", 1..40)
         ) {
             let keys = SortKeys::new(texts.iter().map(String::as_str));
+            for a in &texts {
+                for b in &texts {
+                    let (ka, kb) = (keys.key(a), keys.key(b));
+                    if ka != kb {
+                        proptest::prop_assert_eq!(ka.cmp(&kb), a.cmp(b), "{} {}", a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The same when every host shares a prefix the keys skip.
+        #[test]
+        fn sort_keys_past_a_shared_prefix_sort_as_the_texts(
+            hosts in proptest::collection::vec("[a-z0-9.:-]{0,12}", 1..40),
+            star in proptest::bool::ANY,
+        ) {
+            let mut texts: Vec<String> =
+                hosts.iter().map(|h| format!("https://app{h}")).collect();
+            texts.extend(hosts.iter().take(2).map(|h| format!("http://app{h}")));
+            if star {
+                texts.push("*".into());
+            }
+            let keys = SortKeys::new(texts.iter().map(String::as_str));
+            proptest::prop_assert!(keys.shared >= 3);
             for a in &texts {
                 for b in &texts {
                     let (ka, kb) = (keys.key(a), keys.key(b));
