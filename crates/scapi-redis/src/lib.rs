@@ -244,23 +244,61 @@ enum Connection {
 }
 
 /// A server a store was opened for before it answered
-/// ([`RedisStore::connect_deferred_async`]).
+/// ([`RedisStore::connect_deferred_async`]). No admission ever waits for
+/// its connection: one attempt at a time runs in the background, and
+/// until one succeeds every call answers `Unavailable` at once (so the
+/// failure mode decides, and the store's back-off paces the attempts).
 struct DeferredServer {
     url: String,
     config: RedisConfig,
-    current: tokio::sync::Mutex<Option<ConnectionManager>>,
+    current: Mutex<Option<ConnectionManager>>,
+    /// Whether an attempt is running.
+    connecting: AtomicBool,
+    /// Why the last attempt failed.
+    last_error: Mutex<Option<String>>,
 }
 
 impl DeferredServer {
-    /// The connection, made now when there is none.
-    async fn connection(&self) -> Result<ConnectionManager, RedisStoreError> {
-        let mut current = self.current.lock().await;
-        if let Some(c) = current.as_ref() {
-            return Ok(c.clone());
+    /// The connection, if one was made; else starts an attempt on
+    /// `runtime` (unless one is running) and says why there is none.
+    fn connection(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<ConnectionManager, RedisStoreError> {
+        if let Some(c) = self.current.lock().ok().and_then(|c| c.clone()) {
+            return Ok(c);
         }
-        let c = open_manager(&self.url, &self.config).await?;
-        *current = Some(c.clone());
-        Ok(c)
+        if !self.connecting.swap(true, Ordering::AcqRel) {
+            let server = Arc::clone(self);
+            runtime.spawn(async move {
+                let made = open_manager(&server.url, &server.config).await;
+                match made {
+                    Ok(c) => {
+                        if let Ok(mut current) = server.current.lock() {
+                            *current = Some(c);
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut last) = server.last_error.lock() {
+                            *last = Some(e.to_string());
+                        }
+                    }
+                }
+                server.connecting.store(false, Ordering::Release);
+            });
+        }
+        let why = self
+            .last_error
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "cannot connect to `{}`: connecting in the background",
+                    redact_url(&self.url)
+                )
+            });
+        Err(unavailable(why))
     }
 }
 
@@ -520,7 +558,9 @@ impl RedisStore {
         let server = DeferredServer {
             url: url.to_string(),
             config: config.clone(),
-            current: tokio::sync::Mutex::new(None),
+            current: Mutex::new(None),
+            connecting: AtomicBool::new(false),
+            last_error: Mutex::new(None),
         };
         let store =
             RedisStore::with_connection(Connection::Deferred(Arc::new(server)), runtime, config);
@@ -824,20 +864,7 @@ impl RedisStore {
             }
         };
         if let Connection::Deferred(server) = &self.connection {
-            // Made on the store's own runtime, as every connection is
-            // (its tasks outlive the caller's).
-            let held = server.current.try_lock().ok().and_then(|c| c.clone());
-            let mut c = match held {
-                Some(c) => c,
-                None => {
-                    let server = Arc::clone(server);
-                    self.runtime
-                        .runtime()?
-                        .spawn(async move { server.connection().await })
-                        .await
-                        .map_err(|e| unavailable(format!("cannot connect to Redis: {e}")))??
-                }
-            };
+            let mut c = server.connection(self.runtime.runtime()?)?;
             return within(
                 self.config.timeout,
                 "redis",

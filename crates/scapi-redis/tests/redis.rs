@@ -749,3 +749,58 @@ fn deferred_stores_count_in_redis_once_it_answers() {
         assert!(server.cli(&["KEYS", "*"]).contains("{c}"));
     });
 }
+
+/// A deferred store never makes an admission wait for its connection:
+/// against a listener that accepts and never answers (a connection
+/// attempt that would hang for the full minute of its timeouts), fifty
+/// admissions in a row all answer from the failure mode, and only one
+/// attempt runs at a time.
+#[test]
+fn a_deferred_store_never_waits_for_its_connection() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(s);
+        }
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = RedisConfig {
+            failure: FailureMode::Open,
+            connect_timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(60),
+            retry_after: Duration::ZERO,
+            ..RedisConfig::default()
+        };
+        let store =
+            RedisStore::connect_deferred_async(&format!("redis://127.0.0.1:{port}"), config)
+                .await
+                .unwrap();
+        let limiter = RateLimiter::with_store(
+            RateLimits {
+                default: 1000,
+                ..RateLimits::default()
+            },
+            store,
+        );
+        for i in 0..50 {
+            let a = limiter
+                .admit_async_at(&format!("agent-{i}"), "agent.get", W)
+                .await
+                .unwrap();
+            assert!(a.is_admitted());
+        }
+        assert_eq!(limiter.store().stats().remote, 0);
+        assert!(limiter.store().stats().degraded);
+    });
+    // One attempt (its client may open a second connection on retry).
+    assert!(accepted.load(Ordering::SeqCst) <= 2, "{accepted:?}");
+}
