@@ -328,8 +328,11 @@ mod tests {
                     chosen.push(fix(span.start, span.end, &r));
                 }
             }
+            // Sorted as `apply` sorts (stably), and an edit written twice
+            // applied once, as `apply` does.
             let mut sorted: Vec<&Fix> = chosen.iter().collect();
             sorted.sort_by_key(|f| (f.span.start, f.span.end));
+            sorted.dedup_by(|b, a| a.span == b.span && a.replacement == b.replacement);
             let mut want = text.clone();
             for f in sorted.iter().rev() {
                 want.replace_range(f.span.start..f.span.end, &f.replacement);
