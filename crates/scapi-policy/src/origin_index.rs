@@ -251,10 +251,11 @@ impl OriginTable {
     #[inline]
     fn find_indexed<'t>(&'t self, index: &'t OriginIndex, origin: &str) -> Option<OriginRule<'t>> {
         let (slot, h) = index.slot(origin)?;
-        if slot.position == 0 || slot.fingerprint != h as u32 {
+        // An empty slot has no grant.
+        let grant = slot.grant.as_ref()?;
+        if slot.fingerprint != h as u32 {
             return None;
         }
-        let grant = slot.grant.as_ref()?;
         let text = if slot.len == FAR {
             let (name, _) = self.rules.get(slot.position as usize - 1)?;
             name.of(&self.names)?

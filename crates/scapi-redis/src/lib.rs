@@ -237,9 +237,8 @@ enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
     Sentinel(Arc<SentinelMaster>),
-    /// One server, not reached yet: each call (when the store asks Redis
-    /// at all, between its back-offs) tries to connect, and once it has,
-    /// keeps the connection as `Single` does.
+    /// One server, not reached yet: connected in the background (see
+    /// [`DeferredServer`]), then used as `Single` is.
     Deferred(Arc<DeferredServer>),
 }
 
@@ -544,17 +543,17 @@ impl RedisStore {
     }
 
     /// [`connect_async`](RedisStore::connect_async) without waiting for
-    /// the server: the URL is checked now, and the connection is made by
-    /// the first admission that asks Redis (then, while it cannot be made,
-    /// by one admission per back-off, the rest answering by the failure
-    /// mode at once). For a service that must start while Redis is down
-    /// and count there once it is up (`scapi serve --store-failure open`).
+    /// the server: the URL is checked now, and the store is degraded (its
+    /// failure mode answers, no admission waits) until a connection made
+    /// in the background, one attempt at a time and at most one per
+    /// back-off, answers. For a service that must start while Redis is
+    /// down and count there once it is up (`scapi serve --store-failure
+    /// open`).
     pub async fn connect_deferred_async(
         url: &str,
         config: RedisConfig,
     ) -> Result<RedisStore, RedisStoreError> {
         single_client(url)?;
-        let runtime = Driver::new()?;
         let server = DeferredServer {
             url: url.to_string(),
             config: config.clone(),
@@ -562,25 +561,28 @@ impl RedisStore {
             connecting: AtomicBool::new(false),
             last_error: Mutex::new(None),
         };
-        let store =
-            RedisStore::with_connection(Connection::Deferred(Arc::new(server)), runtime, config);
-        // Not reached yet: degraded until Redis answers.
-        store.degraded.store(true, Ordering::Relaxed);
-        Ok(store)
+        RedisStore::degraded_until_reached(Connection::Deferred(Arc::new(server)), config)
     }
 
     /// [`connect_sentinel_async`](RedisStore::connect_sentinel_async)
     /// without waiting for the Sentinels: the URL is checked now, and the
-    /// master is asked for by the first admission that asks Redis, as
-    /// [`connect_deferred_async`](RedisStore::connect_deferred_async)
-    /// does for one server.
+    /// master is asked for when an admission asks Redis (the store
+    /// degraded until then), as after a failover.
     pub async fn connect_sentinel_deferred_async(
         url: &str,
         config: RedisConfig,
     ) -> Result<RedisStore, RedisStoreError> {
-        let runtime = Driver::new()?;
-        let master = sentinel_master(url, &config)?;
-        let store = RedisStore::with_connection(Connection::Sentinel(master), runtime, config);
+        let u = parse_sentinel_url(url)?;
+        let master = sentinel_master(&u, url, &config)?;
+        RedisStore::degraded_until_reached(Connection::Sentinel(master), config)
+    }
+
+    /// A store on a connection not made yet: degraded until Redis answers.
+    fn degraded_until_reached(
+        connection: Connection,
+        config: RedisConfig,
+    ) -> Result<RedisStore, RedisStoreError> {
+        let store = RedisStore::with_connection(connection, Driver::new()?, config);
         store.degraded.store(true, Ordering::Relaxed);
         Ok(store)
     }
@@ -856,50 +858,43 @@ impl RedisStore {
         &self,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, RedisStoreError> {
-        let call = async {
-            match self.connection.clone() {
-                Connection::Single(mut c) => invocation.invoke_async(&mut c).await,
-                Connection::Cluster(mut c) => invocation.invoke_async(&mut c).await,
-                Connection::Sentinel(_) | Connection::Deferred(_) => unreachable_sentinel(),
+        match &self.connection {
+            Connection::Single(c) => Ok(self.run(invocation, &mut c.clone()).await??),
+            Connection::Cluster(c) => Ok(self.run(invocation, &mut c.clone()).await??),
+            Connection::Deferred(server) => {
+                let mut c = server.connection(self.runtime.runtime()?)?;
+                Ok(self.run(invocation, &mut c).await??)
             }
-        };
-        if let Connection::Deferred(server) = &self.connection {
-            let mut c = server.connection(self.runtime.runtime()?)?;
-            return within(
-                self.config.timeout,
-                "redis",
-                invocation.invoke_async(&mut c),
-            )
-            .await?
-            .map_err(Into::into);
-        }
-        if let Connection::Sentinel(master) = &self.connection {
-            let mut c = master.connection().await?;
-            let answer = within(
-                self.config.timeout,
-                "redis",
-                invocation.invoke_async(&mut c),
-            )
-            .await;
-            let failed_over = match &answer {
-                Err(_) => true,
-                Ok(Err(e)) => {
-                    e.is_io_error()
-                        || e.is_connection_dropped()
-                        || e.is_connection_refusal()
-                        || e.is_timeout()
-                        || e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+            Connection::Sentinel(master) => {
+                let mut c = master.connection().await?;
+                let answer = self.run(invocation, &mut c).await;
+                let failed_over = match &answer {
+                    Err(_) => true,
+                    Ok(Err(e)) => {
+                        e.is_io_error()
+                            || e.is_connection_dropped()
+                            || e.is_connection_refusal()
+                            || e.is_timeout()
+                            || e.kind()
+                                == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+                    }
+                    Ok(Ok(_)) => false,
+                };
+                if failed_over {
+                    master.reset().await;
                 }
-                Ok(Ok(_)) => false,
-            };
-            if failed_over {
-                master.reset().await;
+                Ok(answer??)
             }
-            return answer?.map_err(Into::into);
         }
-        within(self.config.timeout, "redis", call)
-            .await?
-            .map_err(Into::into)
+    }
+
+    /// Runs a script on a connection, within the timeout.
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+        c: &mut impl redis::aio::ConnectionLike,
+    ) -> Result<redis::RedisResult<T>, RedisStoreError> {
+        within(self.config.timeout, "redis", invocation.invoke_async(c)).await
     }
 
     async fn admit_inner(
@@ -1070,14 +1065,6 @@ async fn open_manager(
     }
 }
 
-/// Never called: a Sentinel connection is invoked on its own path.
-fn unreachable_sentinel<T>() -> redis::RedisResult<T> {
-    Err(redis::RedisError::from((
-        redis::ErrorKind::Client,
-        "a Sentinel connection is invoked through its master",
-    )))
-}
-
 /// The parts of a `redis+sentinel://` URL: the Sentinels, the group's
 /// name, the master's user, password and database.
 #[derive(Debug, PartialEq, Eq)]
@@ -1157,8 +1144,8 @@ fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, RedisStoreError> {
 
 /// The master Sentinel names, on the store's runtime.
 async fn open_sentinel(url: &str, config: &RedisConfig) -> Result<Connection, RedisStoreError> {
-    let master = sentinel_master(url, config)?;
     let u = parse_sentinel_url(url)?;
+    let master = sentinel_master(&u, url, config)?;
     let shown = redact_url(url);
     // Reached once before any request: a wrong name or password is said now.
     let mut c = master.connection().await?;
@@ -1175,13 +1162,13 @@ async fn open_sentinel(url: &str, config: &RedisConfig) -> Result<Connection, Re
     }
 }
 
-/// The master of a `redis+sentinel://` URL, to be asked of its Sentinels
-/// when a connection is first needed.
+/// The master of a `redis+sentinel://` URL (`u`, parsed from `url`), to
+/// be asked of its Sentinels when a connection is first needed.
 fn sentinel_master(
+    u: &SentinelUrl,
     url: &str,
     config: &RedisConfig,
 ) -> Result<Arc<SentinelMaster>, RedisStoreError> {
-    let u = parse_sentinel_url(url)?;
     let shown = redact_url(url);
     let addrs = u
         .sentinels

@@ -48,6 +48,25 @@ fn store(server: &Server, failure: FailureMode) -> RedisStore {
     .unwrap()
 }
 
+/// The runtime of an async broker.
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A limiter of `per_minute` requests of each name, on `store`.
+fn limiter(per_minute: u32, store: RedisStore) -> RateLimiter<RedisStore> {
+    RateLimiter::with_store(
+        RateLimits {
+            default: per_minute,
+            ..RateLimits::default()
+        },
+        store,
+    )
+}
+
 fn limit(n: u32, q: u32) -> Limit {
     Limit {
         per_minute: NonZeroU32::new(n).unwrap(),
@@ -571,10 +590,7 @@ fn async_brokers_never_block_their_runtime() {
     }
     let server = Server::start();
     let url = server.url();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = current_thread();
     rt.block_on(async {
         let e = RedisStore::connect(&url, RedisConfig::default()).unwrap_err();
         assert_eq!(e.kind(), RedisStoreErrorKind::Usage);
@@ -582,13 +598,7 @@ fn async_brokers_never_block_their_runtime() {
         let store = RedisStore::connect_async(&url, RedisConfig::default())
             .await
             .unwrap();
-        let limiter = RateLimiter::with_store(
-            RateLimits {
-                default: 2,
-                ..RateLimits::default()
-            },
-            store,
-        );
+        let limiter = limiter(2, store);
         let mut got = Vec::new();
         for _ in 0..4 {
             got.push(
@@ -679,10 +689,7 @@ fn deferred_stores_count_in_redis_once_it_answers() {
     let mut server = Server::start();
     server.kill();
     let url = server.url();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = current_thread();
     rt.block_on(async {
         let e = RedisStore::connect_deferred_async("http://example.com", RedisConfig::default())
             .await
@@ -700,10 +707,6 @@ fn deferred_stores_count_in_redis_once_it_answers() {
             retry_after: Duration::from_millis(50),
             ..RedisConfig::default()
         };
-        let limits = RateLimits {
-            default: 2,
-            ..RateLimits::default()
-        };
         // No Sentinel listens: counted in memory, degraded.
         let sentinel = RedisStore::connect_sentinel_deferred_async(
             &format!("redis+sentinel://127.0.0.1:{}/mymaster", server.port),
@@ -712,7 +715,7 @@ fn deferred_stores_count_in_redis_once_it_answers() {
         .await
         .unwrap();
         assert!(sentinel.stats().degraded);
-        let limiter = RateLimiter::with_store(limits.clone(), sentinel);
+        let limiter = limiter(2, sentinel);
         let mut got = Vec::new();
         for _ in 0..3 {
             got.push(limiter.admit_async_at("a", "agent.get", W).await.unwrap());
@@ -725,7 +728,7 @@ fn deferred_stores_count_in_redis_once_it_answers() {
             .await
             .unwrap();
         assert!(store.stats().degraded);
-        let limiter = RateLimiter::with_store(limits, store);
+        let limiter = self::limiter(2, store);
         assert!(
             limiter
                 .admit_async_at("b", "agent.get", W)
@@ -752,7 +755,7 @@ fn deferred_stores_count_in_redis_once_it_answers() {
 
 /// A deferred store never makes an admission wait for its connection:
 /// against a listener that accepts and never answers (a connection
-/// attempt that would hang for the full minute of its timeouts), fifty
+/// attempt that would hang for the five minutes of its timeouts), fifty
 /// admissions in a row all answer from the failure mode, and only one
 /// attempt runs at a time.
 #[test]
@@ -768,15 +771,12 @@ fn a_deferred_store_never_waits_for_its_connection() {
             held.push(s);
         }
     });
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = current_thread();
     rt.block_on(async {
         let config = RedisConfig {
             failure: FailureMode::Open,
-            connect_timeout: Duration::from_secs(60),
-            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(150),
+            timeout: Duration::from_secs(150),
             retry_after: Duration::ZERO,
             ..RedisConfig::default()
         };
@@ -784,20 +784,21 @@ fn a_deferred_store_never_waits_for_its_connection() {
             RedisStore::connect_deferred_async(&format!("redis://127.0.0.1:{port}"), config)
                 .await
                 .unwrap();
-        let limiter = RateLimiter::with_store(
-            RateLimits {
-                default: 1000,
-                ..RateLimits::default()
-            },
-            store,
-        );
-        for i in 0..50 {
-            let a = limiter
-                .admit_async_at(&format!("agent-{i}"), "agent.get", W)
-                .await
-                .unwrap();
-            assert!(a.is_admitted());
-        }
+        let limiter = limiter(1000, store);
+        // Waiting for the connection, the first admission alone would take
+        // the five minutes of its timeouts: a minute for all of them turns
+        // that into a failure rather than a hang.
+        let admitted = tokio::time::timeout(Duration::from_secs(60), async {
+            for i in 0..50 {
+                let a = limiter
+                    .admit_async_at(&format!("agent-{i}"), "agent.get", W)
+                    .await
+                    .unwrap();
+                assert!(a.is_admitted());
+            }
+        })
+        .await;
+        assert!(admitted.is_ok(), "an admission waited for the connection");
         assert_eq!(limiter.store().stats().remote, 0);
         assert!(limiter.store().stats().degraded);
     });

@@ -12,21 +12,24 @@
 
 const ORIGINS: &str = "service-client-api.accepted-web-content-origins=";
 
+/// What `run` returns, and the allocations it made.
+fn measured<T>(run: impl FnOnce() -> T) -> (T, allocation_counter::AllocationInfo) {
+    let mut out = None;
+    let info = allocation_counter::measure(|| out = Some(run()));
+    (out.expect("ran"), info)
+}
+
+fn compile(text: &str) -> (scapi::Compilation, allocation_counter::AllocationInfo) {
+    measured(|| scapi::compile("hostile.cfg", text.as_bytes(), &scapi::Options::default()))
+}
+
 /// One entry, then a million separators: a million `SC0102` findings, of
 /// which the first thousand are listed and the rest counted. The findings
 /// beyond the limit are never held (they were: 340 MB for this megabyte).
 #[test]
 fn a_million_empty_entries_are_counted_not_held() {
     let text = format!("{ORIGINS}https://a.example{}\n", ",".repeat(1_000_000));
-    let mut compilation = None;
-    let info = allocation_counter::measure(|| {
-        compilation = Some(scapi::compile(
-            "commas.cfg",
-            text.as_bytes(),
-            &scapi::Options::default(),
-        ));
-    });
-    let compilation = compilation.unwrap();
+    let (compilation, info) = compile(&text);
     let listed = compilation.diagnostics.len();
     assert!((1000..1010).contains(&listed), "{listed} findings listed");
     assert!(
@@ -45,16 +48,10 @@ fn a_million_empty_entries_are_counted_not_held() {
         text.len()
     );
 
-    let mut formatted = None;
-    let info = allocation_counter::measure(|| {
-        formatted = Some(scapi::fmt::format(
-            "commas.cfg",
-            text.as_bytes(),
-            &scapi::Options::default(),
-        ));
-    });
+    let (formatted, info) =
+        measured(|| scapi::fmt::format("commas.cfg", text.as_bytes(), &scapi::Options::default()));
     // Empty entries are warnings: the formatter drops them.
-    let formatted = formatted.unwrap().expect("formatted");
+    let formatted = formatted.expect("formatted");
     assert_eq!(formatted.text, format!("{ORIGINS}https://a.example\n"));
     assert!(
         info.bytes_max < 8 * text.len() as u64,
@@ -74,15 +71,7 @@ fn an_origin_listed_thousands_of_times_is_merged_in_linear_work() {
         .map(|i| format!("https://a.example (ns{i}.m{i})"))
         .collect();
     let text = format!("{ORIGINS}{}\n", entries.join(","));
-    let mut compilation = None;
-    let info = allocation_counter::measure(|| {
-        compilation = Some(scapi::compile(
-            "repeats.cfg",
-            text.as_bytes(),
-            &scapi::Options::default(),
-        ));
-    });
-    let compilation = compilation.unwrap();
+    let (compilation, info) = compile(&text);
     let policy = compilation.policy.expect("a policy");
     let rule = policy.origin("https://a.example").expect("the origin");
     assert_eq!(rule.grant.allow().len(), 5000, "every filter merged");

@@ -178,7 +178,8 @@ pub fn run(args: Args) -> Exit {
                     },
                     ..scapi_redis::RedisConfig::default()
                 };
-                let (store, mode) = if url.starts_with("redis+sentinel://") {
+                let sentinel = url.starts_with("redis+sentinel://");
+                let (store, mode) = if sentinel {
                     (
                         scapi_redis::RedisStore::connect_sentinel_async(url, config.clone()).await,
                         "redis-sentinel",
@@ -202,7 +203,7 @@ pub fn run(args: Args) -> Exit {
                         eprintln!(
                             "scapi serve: warning: {e}; starting anyway (`--store-failure open`): counting in memory until Redis answers"
                         );
-                        if mode == "redis-sentinel" {
+                        if sentinel {
                             scapi_redis::RedisStore::connect_sentinel_deferred_async(url, config)
                                 .await
                         } else {

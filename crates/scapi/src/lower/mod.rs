@@ -225,8 +225,8 @@ pub fn lower(read: &ReadExport, options: LowerOptions) -> Lowered {
 fn resolve_fixes(diags: &mut [Diagnostic], removals: &mut [Removal]) {
     if !removals.is_empty() {
         // By item, so the removal of the item after one (where its removal
-        // ends) is found by a binary search; no maps: a list of a million repeated entries has
-        // a million removals, but at most the listed findings use them.
+        // ends) is found by a binary search. No maps: a list of a million
+        // repeated entries has a million removals.
         removals.sort_unstable_by_key(|r| (r.item.start, r.item.end));
         // Items whose removal, with the removals after them, reaches the end.
         let mut trailing = vec![false; removals.len()];

@@ -296,7 +296,6 @@ fn merge(cx: &mut Cx<'_>, opt: &OptionEntry, mut kept: Vec<Lowered>, names: Orig
     for l in &mut kept {
         l.key = keys.key(names.name(l.origin));
     }
-    drop(keys);
     kept.sort_unstable_by(|a, b| written_order(&names, a, b));
     // Each repeat is merged into the first entry of its origin, in the
     // order they are written, through a union of the run's grants (linear
